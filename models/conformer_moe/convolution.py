@@ -1,0 +1,35 @@
+"""ConvolutionModule of the conformer (layer-norm variant, as in the 3M configs)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .masks import valid_mask
+
+
+class ConvolutionModule(nn.Module):
+    """masked_fill 0 → pointwise Conv1d C→2C → GLU → depthwise Conv1d(k) → LayerNorm(C) → swish →
+    pointwise Conv1d C→C → masked_fill 0. The inner LayerNorm keeps torch's default eps 1e-5.
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 15):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"ConvolutionModule: kernel_size={kernel_size} must be odd")
+        self.pointwise_conv1 = nn.Conv1d(channels, 2 * channels, 1)
+        self.depthwise_conv = nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2,
+                                        groups=channels)
+        self.norm = nn.LayerNorm(channels)
+        self.activation = nn.SiLU()
+        self.pointwise_conv2 = nn.Conv1d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x (B,T,C), frames t ≥ lengths[b] are zeroed before and after → (B,T,C)."""
+        pad = ~valid_mask(lengths, x.shape[1]).unsqueeze(1)
+        x = x.transpose(1, 2).masked_fill(pad, 0.0)
+        x = nn.functional.glu(self.pointwise_conv1(x), dim=1)
+        x = self.depthwise_conv(x)
+        x = self.activation(self.norm(x.transpose(1, 2))).transpose(1, 2)
+        x = self.pointwise_conv2(x).masked_fill(pad, 0.0)
+        return x.transpose(1, 2)
