@@ -175,3 +175,20 @@ def test_bad_input_names_the_module_and_shapes(feat, lens, words):
     with pytest.raises(ValueError, match="ConformerMoEEncoder") as err:
         model(feat, lens)
     assert words in str(err.value)
+
+
+def test_trtexec_input_files_are_raw_arrays(tmp_path):
+    import numpy as np
+
+    from benchmarks.generate_trtexec_inputs import trtexec_line, write_inputs
+
+    feat_path, len_path = write_inputs(2, 206, 40, str(tmp_path), lengths=[206, 100], seed=5)
+    feat = np.fromfile(feat_path, dtype="<f4")
+    assert feat.size == 2 * 206 * 40
+    np.testing.assert_array_equal(feat.reshape(2, 206, 40),
+                                  np.random.default_rng(5).standard_normal((2, 206, 40), dtype=np.float32))
+    np.testing.assert_array_equal(np.fromfile(len_path, dtype="<i4"), [206, 100])
+    line = trtexec_line("m.plan", 2, 206, 40, feat_path, len_path)
+    assert f"--shapes=feat:2x206x40,feat_len:2 --loadInputs=feat:{feat_path},feat_len:{len_path}" in line
+    with pytest.raises(ValueError, match="generate_trtexec_inputs"):
+        write_inputs(2, 10, 40, str(tmp_path), lengths=[10, 11])
