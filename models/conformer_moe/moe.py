@@ -59,8 +59,20 @@ class MoEFeedForward(nn.Module):
         gate_value, gate_idx = torch.softmax(logits, dim=-1).max(dim=-1)
         return gate_value, gate_idx
 
+    def all_experts(self, rows: torch.Tensor, expert_idx: torch.Tensor) -> torch.Tensor:
+        """Every expert on every row (N, D), then each row's own expert output: (N, D).
+
+        E times the FLOPs of the dispatch, but free of data-dependent shapes, so it traces and exports
+        to ONNX (FastMoE's count-then-dispatch cannot). The same arithmetic as :meth:`forward`.
+        """
+        w_1, w_2 = self.experts.w_1, self.experts.w_2
+        hidden = self.experts.activation(torch.matmul(rows, w_1.weight.transpose(1, 2)) + w_1.bias.unsqueeze(1))
+        out = torch.matmul(hidden, w_2.weight.transpose(1, 2)) + w_2.bias.unsqueeze(1)  # (E, N, D)
+        pick = expert_idx.view(1, -1, 1).expand(1, rows.shape[0], rows.shape[1])
+        return out.gather(0, pick).squeeze(0)
+
     def forward(self, x: torch.Tensor, embed: torch.Tensor) -> torch.Tensor:
-        """x (B,T,D), embed (B,T,De) → (B,T,D)."""
+        """x (B,T,D), embed (B,T,De) → (B,T,D). Runs :meth:`all_experts` when traced for export."""
         if x.dim() != 3 or embed.shape[:2] != x.shape[:2] \
                 or embed.shape[2] + x.shape[2] != self.router_weights.shape[0]:
             raise ValueError(f"MoEFeedForward: x (B,T,D) and embed (B,T,De) with D+De="
@@ -68,6 +80,9 @@ class MoEFeedForward(nn.Module):
         gate_value, gate_idx = self.route(x, embed)
         rows = x.reshape(-1, x.shape[-1])
         flat_idx = gate_idx.reshape(-1)
+        if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
+            out = self.all_experts(rows, flat_idx)
+            return out.view_as(x) * gate_value.unsqueeze(-1)
         # FastMoE dispatch: group the tokens by expert, run each expert once on its rows, scatter back.
         order = torch.argsort(flat_idx, stable=True)
         counts = torch.bincount(flat_idx, minlength=self.num_experts).tolist()
