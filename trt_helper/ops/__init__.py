@@ -1,0 +1,1 @@
+"""Op families mixed into :class:`trt_helper.NetworkHelper`, one file each."""
