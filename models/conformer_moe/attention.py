@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .masks import masked_softmax
+from .masks import batch_size_trt, masked_softmax, masked_softmax_trt
 
 
 class RelPositionMultiHeadedAttention(nn.Module):
@@ -52,3 +52,27 @@ class RelPositionMultiHeadedAttention(nn.Module):
         attn = masked_softmax((matrix_ac + matrix_bd) / math.sqrt(self.d_k), lengths)
         context = torch.matmul(attn, v).transpose(1, 2).reshape(b, t, d)
         return self.linear_out(context)
+
+    def _heads_trt(self, helper, x, name):
+        """(B,T,D) → (B,h,T,d_k)."""
+        x = helper.addReshape(x, (batch_size_trt(helper, x), -1, self.h, self.d_k), name=name)
+        return helper.addPermute(x, (0, 2, 1, 3), name=f"{name}_heads")
+
+    def trt_forward(self, helper, x, lengths, pos_emb):
+        """Network version of :meth:`forward`; lengths are int32 (B,)."""
+        q = helper.addReshape(helper(self.linear_q, x), (batch_size_trt(helper, x), -1, self.h, self.d_k), name="q")
+        k = self._heads_trt(helper, helper(self.linear_k, x), "k")
+        v = self._heads_trt(helper, helper(self.linear_v, x), "v")
+        p = helper.addPermute(helper.addReshape(helper(self.linear_pos, pos_emb), (1, -1, self.h, self.d_k)),
+                              (0, 2, 1, 3), name="p")
+        q_u = helper.addPermute(helper.addAdd(q, helper.addConstant(self.pos_bias_u[None, None], name="pos_bias_u")),
+                                (0, 2, 1, 3), name="q_with_bias_u")
+        q_v = helper.addPermute(helper.addAdd(q, helper.addConstant(self.pos_bias_v[None, None], name="pos_bias_v")),
+                                (0, 2, 1, 3), name="q_with_bias_v")
+        matrix_ac = helper.addMatMul(q_u, k, transpose_b=True, name="matrix_ac")
+        matrix_bd = helper.addMatMul(q_v, p, transpose_b=True, name="matrix_bd")
+        scores = helper.addMul(helper.addAdd(matrix_ac, matrix_bd), 1.0 / math.sqrt(self.d_k), name="scores")
+        attn = masked_softmax_trt(helper, scores, lengths)
+        context = helper.addPermute(helper.addMatMul(attn, v, name="context"), (0, 2, 1, 3))
+        context = helper.addReshape(context, (batch_size_trt(helper, x), -1, self.h * self.d_k))
+        return helper(self.linear_out, context)

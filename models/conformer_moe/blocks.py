@@ -54,6 +54,18 @@ class ConformerBlock(nn.Module):
         x = x + self.ff_scale * self._second_feed_forward(self.norm_ff(x), embed)
         return self.norm_final(x)
 
+    def _second_feed_forward_trt(self, helper, x, embed):
+        return helper(self.feed_forward, x)
+
+    def trt_forward(self, helper, x, lengths, pos_emb, embed=None):
+        """Network version of :meth:`forward`; lengths are int32 (B,)."""
+        half = self.ff_scale
+        x = helper.addAdd(x, helper.addMul(helper(self.feed_forward_macaron, helper(self.norm_ff_macaron, x)), half))
+        x = helper.addAdd(x, helper(self.self_attn, helper(self.norm_mha, x), lengths, pos_emb))
+        x = helper.addAdd(x, helper(self.conv_module, helper(self.norm_conv, x), lengths))
+        x = helper.addAdd(x, helper.addMul(self._second_feed_forward_trt(helper, helper(self.norm_ff, x), embed), half))
+        return helper(self.norm_final, x)
+
 
 class MoEConformerBlock(ConformerBlock):
     """3m-asr FmoeConformerLayer: the second feed-forward is the cat-embed MoE."""
@@ -67,3 +79,8 @@ class MoEConformerBlock(ConformerBlock):
         if embed is None:
             raise ValueError("MoEConformerBlock: the router needs the embed-net output (B,T,D); got None")
         return self.feed_forward(x, embed)
+
+    def _second_feed_forward_trt(self, helper, x, embed):
+        if embed is None:
+            raise ValueError("MoEConformerBlock: the router needs the embed-net output (B,T,D); got None")
+        return helper(self.feed_forward, x, embed)

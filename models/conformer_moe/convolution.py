@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .masks import valid_mask
+from .masks import valid_mask, valid_mask_trt
 
 
 class ConvolutionModule(nn.Module):
@@ -33,3 +33,13 @@ class ConvolutionModule(nn.Module):
         x = self.activation(self.norm(x.transpose(1, 2))).transpose(1, 2)
         x = self.pointwise_conv2(x).masked_fill(pad, 0.0)
         return x.transpose(1, 2)
+
+    def trt_forward(self, helper, x, lengths):
+        """Network version of :meth:`forward`; lengths are int32 (B,)."""
+        valid = helper.addUnsqueeze(valid_mask_trt(helper, lengths, x), 1, name="valid_channels")
+        x = helper.addWhere(valid, helper.addTranspose(x, 1, 2), 0.0, name="mask_in")
+        x = helper.addGLU(helper(self.pointwise_conv1, x), 1)
+        x = helper(self.depthwise_conv, x)
+        x = helper.addTranspose(helper(self.activation, helper(self.norm, helper.addTranspose(x, 1, 2))), 1, 2)
+        x = helper.addWhere(valid, helper(self.pointwise_conv2, x), 0.0, name="mask_out")
+        return helper.addTranspose(x, 1, 2)

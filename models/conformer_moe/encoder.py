@@ -47,6 +47,14 @@ class EmbedNet(nn.Module):
             x = block(x, lengths, pos_emb)
         return self.after_norm(x)
 
+    def trt_forward(self, helper, feat, feat_len):
+        """Network version of :meth:`forward`; feat_len is int32 (B,)."""
+        x, lengths = helper(self.subsampling, feat, feat_len)
+        x, pos_emb = helper(self.pos_enc, x)
+        for block in self.blocks:
+            x = helper(block, x, lengths, pos_emb)
+        return helper(self.after_norm, x)
+
 
 class ConformerMoEEncoder(nn.Module):
     """3M-ASR encoder: embed net + subsampling + relpos + N MoE conformer blocks + after_norm + CTC linear.
@@ -79,6 +87,16 @@ class ConformerMoEEncoder(nn.Module):
         for block in self.blocks:
             x = block(x, lengths, pos_emb, embed)
         return self.out_linear(self.after_norm(x)), lengths.to(torch.int32)
+
+    def trt_forward(self, helper, feat, feat_len):
+        """Network version of :meth:`forward`: feat (B,T,F) in the network dtype, feat_len int32 (B,) →
+        (logits (B,T′,V), out_len int32 (B,)). Utterances shorter than 7 frames get out_len 0."""
+        embed = helper(self.embed, feat, feat_len)
+        x, lengths = helper(self.subsampling, feat, feat_len)
+        x, pos_emb = helper(self.pos_enc, x)
+        for block in self.blocks:
+            x = helper(block, x, lengths, pos_emb, embed)
+        return helper(self.out_linear, helper(self.after_norm, x)), lengths
 
 
 def build_model(config: ConformerMoEConfig | str, seed: int = 0, dtype: torch.dtype = torch.float32) -> ConformerMoEEncoder:

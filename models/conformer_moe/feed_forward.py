@@ -18,3 +18,7 @@ class PositionwiseFeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B,T,D) → (B,T,D)."""
         return self.w_2(self.activation(self.w_1(x)))
+
+    def trt_forward(self, helper, x):
+        """Network version of :meth:`forward`."""
+        return helper(self.w_2, helper(self.activation, helper(self.w_1, x)))

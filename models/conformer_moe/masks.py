@@ -6,6 +6,8 @@ expands them to boolean masks here.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 
 MIN_FRAMES = 7
@@ -53,3 +55,54 @@ def masked_softmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     key_mask = valid_mask(lengths, scores.shape[-1])[:, None, None, :]
     probs = torch.softmax(scores.float().masked_fill(~key_mask, float("-inf")), dim=-1)
     return probs.masked_fill(~key_mask, 0.0).to(scores.dtype)
+
+
+# ---------------------------------------------------------------------------------------------- network versions
+# Every tensor of the network shares feat's batch size, and every tensor on one time axis shares that axis's
+# lengths, so the batch size and the masks are built once per network and reused by every block.
+_PER_NETWORK: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _once_per_network(helper, key, make):
+    table = _PER_NETWORK.setdefault(helper, {})
+    if key not in table:
+        table[key] = make()
+    return table[key]
+
+
+def batch_size_trt(helper, x):
+    """x.shape[0] as an int64 scalar tensor, built once per network."""
+    return _once_per_network(helper, "batch", lambda: helper.addShapeOf(x, 0, name="batch"))
+
+
+def subsampled_lengths_trt(helper, lengths):
+    """Network version of :func:`subsampled_lengths` on int32 (B,) lengths (floored at 0)."""
+    for stage in (1, 2):
+        lengths = helper.addMaximum(helper.addFloorDiv(helper.addSub(lengths, 1, name=f"len_minus_1_{stage}"), 2,
+                                                       name=f"len_half_{stage}"), 0, name=f"len_conv{stage}")
+    return lengths
+
+
+def valid_mask_trt(helper, lengths, x, dim: int = 1, max_frames: int = 5000):
+    """bool (B, T), T = x.shape[dim] ≤ ``max_frames``: True where t < lengths[b]. Built once per lengths tensor.
+
+    The positions come from a constant 0..max_frames−1 sliced to T rather than ``addMaskFromLengths``:
+    its fill layer with a run-time size has no shape TensorRT-RTX can infer without a GPU (a CPU build
+    fails with "Could not get tensor shape").
+    """
+    def make():
+        steps = helper.addConstant(torch.arange(max_frames, dtype=helper.torch_dtype(lengths)).unsqueeze(0),
+                                   name="positions")
+        steps = helper.addSlice(steps, 1, 0, helper.addShapeOf(x, dim, name="frames"), name="steps")
+        return helper.addLess(steps, helper.addUnsqueeze(lengths, 1), name="valid")
+
+    return _once_per_network(helper, ("valid", lengths.name), make)
+
+
+def masked_softmax_trt(helper, scores, lengths):
+    """Network version of :func:`masked_softmax` for (B, H, T, T) self-attention scores, from core ops:
+    where(valid key, scores, −inf) → softmax → where(valid key, p, 0)."""
+    keys = _once_per_network(helper, ("keys", lengths.name), lambda: helper.addReshape(
+        valid_mask_trt(helper, lengths, scores, dim=-1), (batch_size_trt(helper, scores), 1, 1, -1), name="key_mask"))
+    probs = helper.addSoftmax(helper.addWhere(keys, scores, float("-inf"), name="masked_scores"), -1)
+    return helper.addWhere(keys, probs, 0.0, name="masked_probs")

@@ -34,3 +34,9 @@ class RelPositionalEncoding(nn.Module):
             raise ValueError(f"RelPositionalEncoding: input must be (B, T<={self.max_len}, {self.d_model}), "
                              f"got {tuple(x.shape)}")
         return x * self.xscale, self.pe[:, : x.shape[1]].to(x.dtype)
+
+    def trt_forward(self, helper, x):
+        """Network version of :meth:`forward`: the table is a constant, sliced to x's frames."""
+        table = helper.addConstant(self.pe, name="pe")
+        pos_emb = helper.addSlice(table, 1, 0, helper.addShapeOf(x, 1, name="frames"), name="pos_emb")
+        return helper.addMul(x, self.xscale, name="xscale"), pos_emb

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .masks import MIN_FRAMES, subsampled_lengths
+from .masks import MIN_FRAMES, batch_size_trt, subsampled_lengths, subsampled_lengths_trt
 
 
 class Conv2dSubsampling4(nn.Module):
@@ -34,3 +34,11 @@ class Conv2dSubsampling4(nn.Module):
         b, c, t, f = x.shape
         x = self.out(x.transpose(1, 2).reshape(b, t, c * f))
         return x, subsampled_lengths(lengths)
+
+    def trt_forward(self, helper, x, lengths):
+        """Network version of :meth:`forward`: x (B,T,F), int32 lengths (B,) → (B,T′,D), lengths′."""
+        x = helper(self.conv, helper.addUnsqueeze(x, 1))
+        x = helper.addTranspose(x, 1, 2)
+        _, _, channels, freq = helper.shape(x)
+        x = helper.addReshape(x, (batch_size_trt(helper, x), -1, channels * freq))
+        return helper(self.out, x), subsampled_lengths_trt(helper, lengths)
