@@ -32,6 +32,9 @@ class LayerNorm(nn.LayerNorm):
         return F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(),
                             self.eps).to(x.dtype)
 
+    def trt_forward(self, helper, x):
+        return helper.addLayerNorm(self, x)  # statistics in fp32 inside fp16 networks (the helper's fp32 islands)
+
 
 class MultiHeadAttention(nn.Module):
     """Attention with openai's projections: query/value/out with bias, key without bias."""
@@ -66,6 +69,27 @@ class MultiHeadAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(out.transpose(1, 2).flatten(2))
 
+    def trt_forward(self, helper, x, k, v, mask=None):
+        """Network version of forward; mask: None or an additive (T, S) tensor (0 or -inf) in the network dtype."""
+        head_dim = self.query.out_features // self.n_head
+        q = helper.addMul(helper(self.query, x), head_dim ** -0.5, name="scale_q")
+        q, k, v = (self._trt_heads(helper, t, what) for t, what in ((q, "q"), (k, "k"), (v, "v")))
+        scores = helper.addMatMul(q, k, transpose_b=True, name="scores")  # (B, H, T, S)
+        if mask is not None:
+            scores = helper.addAdd(scores, mask, name="causal_mask")
+        weights = helper.addSoftmax(scores, -1, name="softmax")
+        out = helper.addMatMul(weights, v, name="context")  # (B, H, T, dh)
+        batch = helper.addShapeOf(out, 0, name="batch")
+        out = helper.addReshape(helper.addPermute(out, [0, 2, 1, 3], name="merge_heads"),
+                                [batch, -1, self.query.out_features], name="merged")
+        return helper(self.out, out)
+
+    def _trt_heads(self, helper, t, what):
+        batch = helper.addShapeOf(t, 0, name=f"{what}_batch")
+        head_dim = self.query.out_features // self.n_head
+        t = helper.addReshape(t, [batch, -1, self.n_head, head_dim], name=f"{what}_split")
+        return helper.addPermute(t, [0, 2, 1, 3], name=f"{what}_heads")
+
 
 def _mlp(n_state):
     return nn.Sequential(nn.Linear(n_state, 4 * n_state), nn.GELU(), nn.Linear(4 * n_state, n_state))
@@ -85,6 +109,12 @@ class EncoderBlock(nn.Module):
         a = self.attn_ln(x)
         x = x + self.attn(a, *self.attn.project_kv(a))
         return x + self.mlp(self.mlp_ln(x))
+
+    def trt_forward(self, helper, x):
+        a = helper(self.attn_ln, x)
+        k, v = helper(self.attn.key, a), helper(self.attn.value, a)
+        x = helper.addAdd(x, helper(self.attn, a, k, v), name="attn_residual")
+        return helper.addAdd(x, helper(self.mlp, helper(self.mlp_ln, x)), name="mlp_residual")
 
 
 class DecoderBlock(nn.Module):
@@ -108,6 +138,18 @@ class DecoderBlock(nn.Module):
         x = x + self.attn(a, k, v, causal_offset=k.shape[1] - x.shape[1])
         x = x + self.cross_attn(self.cross_attn_ln(x), cross_k, cross_v)
         return x + self.mlp(self.mlp_ln(x)), k, v
+
+    def trt_forward(self, helper, x, cross_k, cross_v, past_k=None, past_v=None, mask=None):
+        """Network version of forward; mask: the additive causal mask of a whole prefix (None for one token)."""
+        a = helper(self.attn_ln, x)
+        k, v = helper(self.attn.key, a), helper(self.attn.value, a)
+        if past_k is not None:
+            k = helper.addConcat([past_k, k], 1, name="self_k")
+            v = helper.addConcat([past_v, v], 1, name="self_v")
+        x = helper.addAdd(x, helper(self.attn, a, k, v, mask=mask), name="attn_residual")
+        c = helper(self.cross_attn_ln, x)
+        x = helper.addAdd(x, helper(self.cross_attn, c, cross_k, cross_v), name="cross_residual")
+        return helper.addAdd(x, helper(self.mlp, helper(self.mlp_ln, x)), name="mlp_residual"), k, v
 
 
 class AudioEncoder(nn.Module):
@@ -135,6 +177,17 @@ class AudioEncoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.ln_post(x)
+
+    def trt_forward(self, helper, mel):
+        """mel (B, n_mels, 3000) in the network dtype -> (B, n_ctx, D)."""
+        x = helper.addGELU(helper(self.conv1, mel), name="conv1_gelu")
+        x = helper.addGELU(helper(self.conv2, x), name="conv2_gelu")
+        x = helper.addTranspose(x, 1, 2, name="to_time_major")
+        x = helper.addAdd(x, helper.addConstant(self.positional_embedding[None], name="positional_embedding"),
+                          name="add_positions")
+        for block in self.blocks:
+            x = helper(block, x)
+        return helper(self.ln_post, x)
 
 
 class TextDecoder(nn.Module):
@@ -176,6 +229,46 @@ class TextDecoder(nn.Module):
         x = self.ln(x)
         logits = (x @ self.token_embedding.weight.to(x.dtype).t()).float()
         return logits, torch.stack(present_k), torch.stack(present_v)
+
+    def trt_cross_kv(self, helper, audio_features):
+        """Network version of cross_kv: (B, S, D) -> two (n_layer, B, S, D) tensors."""
+        keys = [helper.addUnsqueeze(helper(block.cross_attn.key, audio_features), 0) for block in self.blocks]
+        values = [helper.addUnsqueeze(helper(block.cross_attn.value, audio_features), 0) for block in self.blocks]
+        return helper.addConcat(keys, 0, name="cross_k"), helper.addConcat(values, 0, name="cross_v")
+
+    def trt_forward(self, helper, tokens, cross_k, cross_v, past_k=None, past_v=None):
+        """Network version of forward, returning only the last position's logits (B, n_vocab) in float32.
+
+        Without past_k/past_v tokens is a whole prefix (B, T); with them, one new token (B, 1) whose position is
+        the cache length, read from past_k's shape (never from a value).
+        """
+        table = helper.addConstant(self.token_embedding.weight, name="token_table")
+        x = helper.addIndexSelect(table, 0, tokens, name="token_embedding")
+        length = helper.addShapeOf(tokens, 1, name="new_tokens")
+        start = 0 if past_k is None else helper.addShapeOf(past_k, 2, name="cache_length")
+        end = length if past_k is None else helper.addAdd(start, length, name="positions_end")
+        positions = helper.addSlice(helper.addConstant(self.positional_embedding, name="position_table"), 0, start,
+                                    end, name="positions")
+        x = helper.addAdd(x, helper.addUnsqueeze(positions, 0), name="add_positions")
+        mask = None
+        if past_k is None:  # a whole prefix: query i sees tokens 0..i (one new token after a cache sees all)
+            causal = torch.full((self.n_ctx, self.n_ctx), float("-inf")).triu_(1)
+            mask = helper.addSlice(helper.addSlice(helper.addConstant(causal, name="causal_table"), 0, 0, length,
+                                                   name="causal_rows"), 1, 0, length, name="causal_mask")
+        present_k, present_v = [], []
+        for i, block in enumerate(self.blocks):
+            def layer(stacked, what):
+                return None if stacked is None else helper.addSqueeze(
+                    helper.addSlice(stacked, 0, i, i + 1, name=f"{what}_{i}"), 0, name=f"{what}_{i}_squeeze")
+            x, k, v = helper(block, x, layer(cross_k, "cross_k"), layer(cross_v, "cross_v"),
+                             layer(past_k, "past_k"), layer(past_v, "past_v"), mask=mask)
+            present_k.append(helper.addUnsqueeze(k, 0, name=f"present_k_{i}"))
+            present_v.append(helper.addUnsqueeze(v, 0, name=f"present_v_{i}"))
+        x = helper(self.ln, x)
+        last = helper.addSlice(x, 1, -1, None, name="last_position")
+        logits = helper.addSqueeze(helper.addMatMul(last, table, transpose_b=True, name="logits"), 1)
+        return (helper.addCast(logits, torch.float32, name="logits_fp32"),
+                helper.addConcat(present_k, 0, name="present_k"), helper.addConcat(present_v, 0, name="present_v"))
 
 
 class Whisper(nn.Module):

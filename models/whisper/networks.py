@@ -1,0 +1,226 @@
+"""TensorRT networks for Whisper, built with trt_helper, and decoding runners over them.
+
+Four networks, each a separate plan:
+
+| network | inputs | outputs |
+|---|---|---|
+| encoder | mel (B, n_mels, 3000) float32 | audio_features (B, 1500, D) |
+| cross_kv | audio_features (B, 1500, D) | cross_k, cross_v (L, B, 1500, D) |
+| decoder | tokens (B, T) int32, cross_k, cross_v | logits (B, n_vocab) float32 (last position), present_k, present_v (L, B, T, D) |
+| decoder_step | tokens (B, 1) int32, cross_k, cross_v, past_k, past_v (L, B, P, D) | logits, present_k, present_v (L, B, P + 1, D) |
+
+`decoder` is the no-cache decoder (it recomputes the whole prefix) and also the first step of cached decoding;
+`decoder_step` appends one token to the cache. The cache length P is only ever read from past_k's shape, so no
+shape depends on an input value. K/V and audio features travel in the network dtype (fp32 or fp16); mel in
+and logits out are float32. L = n_text_layer, D = n_text_state; batch is dynamic up to `max_batch`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .decoding import Runner
+
+NETWORKS = ("encoder", "cross_kv", "decoder", "decoder_step")
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Shape ranges of the networks: batch 1..max_batch (tuned for opt_batch), tokens up to n_text_ctx."""
+
+    max_batch: int = 8
+    opt_batch: int = 1
+
+    def batch(self, rest_min, rest_opt=None, rest_max=None):
+        rest_opt, rest_max = rest_opt or rest_min, rest_max or rest_min
+        return (1, *rest_min), (self.opt_batch, *rest_opt), (self.max_batch, *rest_max)
+
+
+def _helper(name, dtype, model):
+    import trt_helper
+
+    helper = trt_helper.NetworkHelper(dtype=dtype, name=name)
+    helper.setModel(model)
+    return helper
+
+
+def _kv_input(helper, name, dims, profile, length_range):
+    layers, state = dims.n_text_layer, dims.n_text_state
+    lo, opt, hi = length_range
+    return helper.addInput(name, helper.dtype, (layers, -1, -1 if lo != hi else lo, state),
+                           min_shape=(layers, 1, lo, state), opt_shape=(layers, profile.opt_batch, opt, state),
+                           max_shape=(layers, profile.max_batch, hi, state))
+
+
+def encoder_network(model, dtype=torch.float32, profile=Profile()):
+    """mel (B, n_mels, 3000) float32 -> audio_features (B, n_audio_ctx, D) in `dtype`."""
+    dims = model.dims
+    helper = _helper("whisper_encoder", dtype, model)
+    frames = 2 * dims.n_audio_ctx
+    lo, opt, hi = profile.batch((dims.n_mels, frames))
+    mel = helper.addInput("mel", torch.float32, (-1, dims.n_mels, frames), min_shape=lo, opt_shape=opt, max_shape=hi)
+    features = helper(model.encoder, helper.addCast(mel, dtype, name="mel_cast"))
+    helper.markOutput(features, "audio_features")
+    return helper
+
+
+def cross_kv_network(model, dtype=torch.float32, profile=Profile()):
+    """audio_features (B, n_audio_ctx, D) -> cross_k, cross_v (n_text_layer, B, n_audio_ctx, D)."""
+    dims = model.dims
+    helper = _helper("whisper_cross_kv", dtype, model)
+    lo, opt, hi = profile.batch((dims.n_audio_ctx, dims.n_audio_state))
+    features = helper.addInput("audio_features", dtype, (-1, dims.n_audio_ctx, dims.n_audio_state),
+                               min_shape=lo, opt_shape=opt, max_shape=hi)
+    cross_k, cross_v = model.decoder.trt_cross_kv(helper, features)
+    helper.markOutput(cross_k, "cross_k")
+    helper.markOutput(cross_v, "cross_v")
+    return helper
+
+
+def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False):
+    """The decoder: whole prefix (cache=False, the no-cache decoder) or one token after a cache (cache=True)."""
+    dims = model.dims
+    helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model)
+    if cache:
+        tokens = helper.addInput("tokens", torch.int32, (-1, 1), min_shape=(1, 1), opt_shape=(profile.opt_batch, 1),
+                                 max_shape=(profile.max_batch, 1))
+    else:
+        lo, opt, hi = profile.batch((1,), (2,), (dims.n_text_ctx,))
+        tokens = helper.addInput("tokens", torch.int32, (-1, -1), min_shape=lo, opt_shape=opt, max_shape=hi)
+    audio = (dims.n_audio_ctx,) * 3
+    cross_k = _kv_input(helper, "cross_k", dims, profile, audio)
+    cross_v = _kv_input(helper, "cross_v", dims, profile, audio)
+    past = ()
+    if cache:
+        lengths = (1, 16, dims.n_text_ctx - 1)
+        past = (_kv_input(helper, "past_k", dims, profile, lengths), _kv_input(helper, "past_v", dims, profile, lengths))
+    logits, present_k, present_v = helper(model.decoder, tokens, cross_k, cross_v, *past)
+    helper.markOutput(logits, "logits")
+    helper.markOutput(present_k, "present_k")
+    helper.markOutput(present_v, "present_v")
+    return helper
+
+
+def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS):
+    """{name: NetworkHelper} for the named networks."""
+    makers = {"encoder": lambda: encoder_network(model, dtype, profile),
+              "cross_kv": lambda: cross_kv_network(model, dtype, profile),
+              "decoder": lambda: decoder_network(model, dtype, profile, cache=False),
+              "decoder_step": lambda: decoder_network(model, dtype, profile, cache=True)}
+    unknown = set(names) - set(makers)
+    if unknown:
+        raise ValueError(f"unknown Whisper networks {sorted(unknown)}; known: {list(makers)}")
+    return {name: makers[name]() for name in names}
+
+
+def plan_name(name, precision):
+    return f"whisper_{name}_{precision}.plan"
+
+
+class _TopologicalView:
+    """A read-only view of an INetworkDefinition whose get_layer(i) follows data dependencies.
+
+    trt_helper ops that give a layer a run-time shape/start input (addReshape with tensor dims, addSlice with tensor
+    bounds) create that input's layers after the layer itself; TensorRT sorts layers when it builds, but
+    trt_helper.reference.run evaluates them in insertion order and fails with a KeyError. This view reorders.
+    """
+
+    def __init__(self, network):
+        self._network = network
+        available = {network.get_input(i).name for i in range(network.num_inputs)}
+        pending = list(range(network.num_layers))
+        self._order = []
+        while pending:
+            still = []
+            for index in pending:
+                layer = network.get_layer(index)
+                needed = [layer.get_input(i) for i in range(layer.num_inputs)]
+                if all(t is None or t.name in available for t in needed):
+                    self._order.append(index)
+                    available.update(layer.get_output(i).name for i in range(layer.num_outputs))
+                else:
+                    still.append(index)
+            if len(still) == len(pending):
+                names = [network.get_layer(i).name for i in still[:5]]
+                raise ValueError(f"network '{network.name}': layers {names} depend on tensors nothing produces")
+            pending = still
+
+    def get_layer(self, index):
+        return self._network.get_layer(self._order[index])
+
+    def __getattr__(self, name):
+        return getattr(self._network, name)
+
+
+def reference_run(helper, inputs, device="cpu"):
+    """helper's network evaluated by trt_helper's reference executor, in dependency order."""
+    import trt_helper
+
+    view = getattr(helper, "_whisper_topological_view", None)
+    if view is None:
+        view = _TopologicalView(helper.network)
+        helper._whisper_topological_view = view
+    return trt_helper.reference.run(view, inputs, device=device)
+
+
+class NetworkRunner(Runner):
+    """Decoding over the four networks, each given as a callable {input name: tensor} -> {output name: tensor}.
+
+    The same runner drives the reference executor (`ReferenceRunner`) and TensorRT engines (`EngineRunner`).
+    use_cache=False decodes with the `decoder` network only, re-running the whole prefix at every step.
+    """
+
+    def __init__(self, calls, dtype, use_cache=True, name="network", device="cpu"):
+        missing = [n for n in ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
+                   if n not in calls]
+        if missing:
+            raise ValueError(f"{type(self).__name__}: missing networks {missing}")
+        self.calls, self.dtype, self.use_cache, self.name, self.device = calls, dtype, use_cache, name, device
+
+    def audio_context(self, mel):
+        features = self.calls["encoder"]({"mel": mel.float().to(self.device)})["audio_features"]
+        out = self.calls["cross_kv"]({"audio_features": features})
+        return out["cross_k"], out["cross_v"]
+
+    def prefix(self, context, tokens):
+        out = self.calls["decoder"]({"tokens": tokens.to(self.device, torch.int32), "cross_k": context[0],
+                                     "cross_v": context[1]})
+        return out["logits"].float().cpu(), (out["present_k"], out["present_v"])
+
+    def step(self, context, tokens, cache):
+        if tokens.shape[1] != 1:
+            raise ValueError(f"decoder_step takes one new token per row, got tokens {tuple(tokens.shape)}")
+        out = self.calls["decoder_step"]({"tokens": tokens.to(self.device, torch.int32), "cross_k": context[0],
+                                          "cross_v": context[1], "past_k": cache[0], "past_v": cache[1]})
+        return out["logits"].float().cpu(), (out["present_k"], out["present_v"])
+
+
+class ReferenceRunner(NetworkRunner):
+    """The networks evaluated by trt_helper's reference executor (a numeric oracle, not a runtime: never time it)."""
+
+    def __init__(self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile(), networks=None):
+        names = ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
+        self.networks = networks or all_networks(model, dtype, profile, names)
+        calls = {name: (lambda inputs, h=helper: reference_run(h, inputs, device=device))
+                 for name, helper in self.networks.items()}
+        super().__init__(calls, dtype, use_cache, name="reference", device=device)
+
+
+class EngineRunner(NetworkRunner):
+    """The built plans run by trt_helper.Engine (needs a TensorRT runtime and a GPU the plans support)."""
+
+    def __init__(self, plan_dir, precision="fp32", use_cache=True):
+        import trt_helper
+
+        plan_dir = Path(plan_dir)
+        names = ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
+        paths = {name: plan_dir / plan_name(name, precision) for name in names}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"EngineRunner: missing plans {missing}; build them with "
+                                    f"python3 -m models.whisper.build --out {plan_dir}")
+        engines = {name: trt_helper.Engine(path) for name, path in paths.items()}
+        calls = {name: (lambda inputs, e=engine: e(**inputs)) for name, engine in engines.items()}
+        super().__init__(calls, DTYPES[precision], use_cache, name="trt", device="cuda")
