@@ -108,6 +108,8 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
     def markOutput(self, tensor, name: str):
         """Mark ``tensor`` as a network output named ``name``."""
         self._check_tensor(tensor, "markOutput", name)
+        if tensor.is_network_input or tensor.is_network_output:
+            tensor = self._finish(self.network.add_identity(tensor), "markOutput", f"{name}_copy").get_output(0)
         tensor.name = name
         self.network.mark_output(tensor)
         return tensor
@@ -237,7 +239,7 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
         if dtype is None:
             dtype = self.dtype if array.is_floating_point() else array.dtype
         host_dtype = torch.float32 if dtype == torch.bfloat16 else dtype
-        buffer = np.ascontiguousarray(array.to(host_dtype).numpy())
+        buffer = array.to(host_dtype).contiguous().numpy().copy()  # np.ascontiguousarray would make 0-d 1-d
         self._weights.append(buffer)
         weights = self.trt.Weights(buffer) if buffer.size else self.trt.Weights(self.backend.dtype(host_dtype))
         layer = self._finish(self.network.add_constant(tuple(buffer.shape), weights), "constant", name)

@@ -50,7 +50,7 @@ def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device 
     if unknown:
         raise ReferenceError(f"reference: unknown inputs {sorted(unknown)} (expected {_input_names(network)})")
 
-    for index in range(network.num_layers):
+    for index in _topological_order(network, set(values)):
         layer, kind = downcast(trt, network.get_layer(index))
         evaluate = EVALUATORS.get(kind)
         if evaluate is None:
@@ -72,6 +72,28 @@ def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device 
     if debug:
         return values
     return {network.get_output(i).name: values[network.get_output(i).name] for i in range(network.num_outputs)}
+
+
+def _topological_order(network, available: set[str]) -> list[int]:
+    """Layer indices ordered so that every layer comes after the producers of its inputs (a layer's inputs may be
+    set after it was added, e.g. with ``set_input``)."""
+    pending = list(range(network.num_layers))
+    order = []
+    while pending:
+        waiting = []
+        for index in pending:
+            layer = network.get_layer(index)
+            needed = [layer.get_input(i) for i in range(layer.num_inputs)]
+            if all(t is None or t.name in available for t in needed):
+                order.append(index)
+                available.update(layer.get_output(i).name for i in range(layer.num_outputs))
+            else:
+                waiting.append(index)
+        if len(waiting) == len(pending):
+            names = [network.get_layer(i).name for i in waiting[:5]]
+            raise ReferenceError(f"reference: layers {names} wait for tensors no layer produces")
+        pending = waiting
+    return order
 
 
 def _input_names(network):
