@@ -1,0 +1,385 @@
+#include "fmoeExpertKernel.h"
+#include "kernelCommon.cuh"
+
+#include <algorithm>
+#include <vector>
+
+namespace trt_helper
+{
+namespace
+{
+constexpr size_t kAlign = 256;
+constexpr size_t kCublasWorkspace = size_t{32} << 20; // cuBLAS's recommended size on Hopper
+constexpr int32_t kPadded = -1;
+constexpr int32_t kInvalid = -2;
+
+size_t alignUp(size_t v)
+{
+    return (v + kAlign - 1) / kAlign * kAlign;
+}
+
+//! Carves the workspace into its buffers (the same arithmetic sizes and uses it).
+struct Layout
+{
+    int32_t* counts;    //!< E + 1 ints: tokens per expert, then the invalid count
+    int32_t* offsets;   //!< E + 2 ints: exclusive scan of counts (offsets[E] = routed rows), then nonempty groups
+    int32_t* tokenRow;  //!< per token: its row in the sorted buffers, or kPadded / kInvalid
+    int32_t* rowExpert; //!< per sorted row: its expert
+    void const** ptrs;  //!< 6 * E pointers for the grouped GEMMs (A1, B1, C1, A2, B2, C2)
+    char* xs;           //!< sorted x rows, later the sorted GEMM2 output
+    char* hs;           //!< sorted hidden rows
+    char* cublas;       //!< cuBLAS workspace
+    size_t total;
+
+    Layout(char* base, int32_t elem, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
+    {
+        size_t off = 0;
+        auto take = [&](size_t bytes) {
+            char* p = base ? base + off : nullptr;
+            off += alignUp(bytes);
+            return p;
+        };
+        counts = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 1)));
+        offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 2)));
+        tokenRow = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
+        rowExpert = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
+        ptrs = reinterpret_cast<void const**>(take(sizeof(void*) * 6 * experts));
+        xs = take(static_cast<size_t>(elem) * tokens * dim);
+        hs = take(static_cast<size_t>(elem) * tokens * hidden);
+        cublas = take(kCublasWorkspace);
+        total = off;
+    }
+};
+
+// Per token: validity (length mask, id range) and its slot within its expert (atomic counter).
+__global__ void moeRouteKernel(int32_t const* __restrict__ idx, int32_t const* __restrict__ lengths,
+    int32_t* __restrict__ counts, int32_t* __restrict__ tokenRow, int64_t tokens, int64_t time, int32_t experts)
+{
+    for (int64_t n = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; n < tokens;
+         n += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    {
+        if (lengths != nullptr && n % time >= __ldg(lengths + n / time))
+        {
+            tokenRow[n] = kPadded;
+            continue;
+        }
+        int32_t const e = __ldg(idx + n);
+        if (e < 0 || e >= experts)
+        {
+            atomicAdd(counts + experts, 1);
+            tokenRow[n] = kInvalid;
+            continue;
+        }
+        tokenRow[n] = atomicAdd(counts + e, 1); // slot within the expert; the scatter adds offsets[e]
+    }
+}
+
+// One block: exclusive scan of the counts, and the grouped-GEMM pointer arrays of the nonempty experts in order.
+__global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __restrict__ offsets,
+    void const** __restrict__ ptrs, int32_t experts, int32_t dim, int32_t hidden, int32_t elem, char const* w1,
+    char const* w2, char* xs, char* hs)
+{
+    if (threadIdx.x != 0)
+    {
+        return;
+    }
+    int32_t run = 0;
+    int32_t group = 0;
+    for (int32_t e = 0; e < experts; ++e)
+    {
+        offsets[e] = run;
+        int32_t const c = counts[e];
+        if (c > 0)
+        {
+            size_t const hd = static_cast<size_t>(hidden) * dim * elem;
+            ptrs[0 * experts + group] = w1 + e * hd;
+            ptrs[1 * experts + group] = xs + static_cast<size_t>(run) * dim * elem;
+            ptrs[2 * experts + group] = hs + static_cast<size_t>(run) * hidden * elem;
+            ptrs[3 * experts + group] = w2 + e * hd;
+            ptrs[4 * experts + group] = hs + static_cast<size_t>(run) * hidden * elem;
+            ptrs[5 * experts + group] = xs + static_cast<size_t>(run) * dim * elem;
+            ++group;
+        }
+        run += c;
+    }
+    offsets[experts] = run;
+    offsets[experts + 1] = counts[experts];
+}
+
+// One warp per routed token: copies its row of x to its sorted position.
+template <typename T>
+__global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restrict__ idx,
+    int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, int32_t* __restrict__ rowExpert,
+    T* __restrict__ xs, int64_t tokens, int32_t dim)
+{
+    int64_t const n = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
+    int const lane = threadIdx.x & 31;
+    if (n >= tokens)
+    {
+        return;
+    }
+    int32_t const slot = tokenRow[n];
+    if (slot < 0)
+    {
+        return;
+    }
+    int32_t const e = __ldg(idx + n);
+    int32_t const row = offsets[e] + slot;
+    __syncwarp();
+    if (lane == 0)
+    {
+        tokenRow[n] = row;
+        rowExpert[row] = e;
+    }
+    T const* src = x + n * dim;
+    T* dst = xs + static_cast<int64_t>(row) * dim;
+    if (dim % kVec<T> == 0)
+    {
+        for (int32_t v = lane; v < dim / kVec<T>; v += 32)
+        {
+            reinterpret_cast<uint4*>(dst)[v] = __ldg(reinterpret_cast<uint4 const*>(src) + v);
+        }
+    }
+    else
+    {
+        for (int32_t i = lane; i < dim; i += 32)
+        {
+            dst[i] = src[i];
+        }
+    }
+}
+
+__device__ __forceinline__ float activate(float v, MoeActivation act)
+{
+    switch (act)
+    {
+    case MoeActivation::kSWISH: return v / (1.F + expf(-v));
+    case MoeActivation::kRELU: return fmaxf(v, 0.F);
+    case MoeActivation::kGELU: return 0.5F * v * (1.F + erff(v * 0.70710678118654752F));
+    }
+    return v;
+}
+
+// hs[r, :] = act(hs[r, :] + b1[rowExpert[r], :]) over the routed rows (offsets[E] of them, read on the device).
+template <typename T>
+__global__ void moeBiasActKernel(T* __restrict__ hs, T const* __restrict__ b1, int32_t const* __restrict__ rowExpert,
+    int32_t const* __restrict__ offsets, int32_t experts, int32_t hidden, MoeActivation act)
+{
+    int64_t const total = static_cast<int64_t>(offsets[experts]) * hidden;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    {
+        int64_t const r = i / hidden;
+        int64_t const h = i - r * hidden;
+        float const v = toFloat(hs[i]) + toFloat(__ldg(b1 + static_cast<int64_t>(rowExpert[r]) * hidden + h));
+        hs[i] = fromFloat<T>(activate(v, act));
+    }
+}
+
+// One warp per token: y[n] = (ys[row] + b2[e]) * score[n]; padded tokens 0, invalid ids NaN.
+template <typename T>
+__global__ void moeGatherKernel(T const* __restrict__ ys, T const* __restrict__ b2, int32_t const* __restrict__ idx,
+    int32_t const* __restrict__ tokenRow, T const* __restrict__ score, T* __restrict__ y, int64_t tokens, int32_t dim)
+{
+    int64_t const n = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
+    int const lane = threadIdx.x & 31;
+    if (n >= tokens)
+    {
+        return;
+    }
+    int32_t const row = tokenRow[n];
+    T* dst = y + n * dim;
+    if (row < 0)
+    {
+        T const fill = fromFloat<T>(row == kPadded ? 0.F : __int_as_float(0x7fc00000));
+        for (int32_t i = lane; i < dim; i += 32)
+        {
+            dst[i] = fill;
+        }
+        return;
+    }
+    int32_t const e = __ldg(idx + n);
+    float const s = score ? toFloat(__ldg(score + n)) : 1.F;
+    T const* src = ys + static_cast<int64_t>(row) * dim;
+    T const* bias = b2 + static_cast<int64_t>(e) * dim;
+    for (int32_t i = lane; i < dim; i += 32)
+    {
+        dst[i] = fromFloat<T>((toFloat(src[i]) + toFloat(__ldg(bias + i))) * s);
+    }
+}
+
+cudaDataType_t cudaType(ElemType t)
+{
+    switch (t)
+    {
+    case ElemType::kFLOAT32: return CUDA_R_32F;
+    case ElemType::kFLOAT16: return CUDA_R_16F;
+    case ElemType::kBFLOAT16: return CUDA_R_16BF;
+    }
+    return CUDA_R_32F;
+}
+
+//! C_g (rows x n_g, column-major ld rows) = A_g^T B_g for the nonempty experts: in row-major terms
+//! out[m_g, rows] = in[m_g, k] . W[e]^T with W[e] (rows, k).
+cublasStatus_t groupedGemm(cublasHandle_t handle, ElemType type, std::vector<int32_t> const& groupRows, int32_t rows,
+    int32_t k, void const* const* a, void const* const* b, void* const* c, void const* const* hostA,
+    void const* const* hostB, void* const* hostC)
+{
+    int const groups = static_cast<int>(groupRows.size());
+    if (groups == 0)
+    {
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    cudaDataType_t const dt = cudaType(type);
+    std::vector<cublasOperation_t> ta(groups, CUBLAS_OP_T);
+    std::vector<cublasOperation_t> tb(groups, CUBLAS_OP_N);
+    std::vector<int> m(groups, rows);
+    std::vector<int> kk(groups, k);
+    std::vector<int> ld(groups, k);
+    std::vector<int> ldc(groups, rows);
+    std::vector<int> one(groups, 1);
+    std::vector<float> alpha(groups, 1.F);
+    std::vector<float> beta(groups, 0.F);
+    cublasStatus_t status = cublasGemmGroupedBatchedEx(handle, ta.data(), tb.data(), m.data(), groupRows.data(),
+        kk.data(), alpha.data(), a, dt, ld.data(), b, dt, ld.data(), beta.data(), c, dt, ldc.data(), groups, one.data(),
+        CUBLAS_COMPUTE_32F);
+    if (status != CUBLAS_STATUS_NOT_SUPPORTED)
+    {
+        return status;
+    }
+    // older cuBLAS or an unsupported type combination: one GEMM per expert
+    for (int g = 0; g < groups && status == CUBLAS_STATUS_SUCCESS; ++g)
+    {
+        status = cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, groupRows[g], k, &alpha[0], hostA[g], dt, k,
+            hostB[g], dt, k, &beta[0], hostC[g], dt, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    }
+    return status;
+}
+
+//! Blocks for a grid-stride loop over `threads` work items.
+unsigned blocksFor(int64_t threads, int perBlock)
+{
+    return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((threads + perBlock - 1) / perBlock, 65535 * 8)));
+}
+
+//! Blocks for one warp per token (no grid-stride loop; tokens are capped at INT32_MAX by the caller).
+unsigned warpBlocksFor(int64_t tokens, int perBlock)
+{
+    return static_cast<unsigned>((tokens * 32 + perBlock - 1) / perBlock);
+}
+} // namespace
+
+size_t fmoeWorkspaceSize(ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
+{
+    return Layout(nullptr, elemSize(type), tokens, dim, hidden, experts).total;
+}
+
+cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void* workspace, size_t workspaceSize,
+    cudaStream_t stream, int64_t* invalidTokens, cublasStatus_t* cublasStatus)
+{
+    *invalidTokens = 0;
+    *cublasStatus = CUBLAS_STATUS_SUCCESS;
+    int64_t const tokens = p.batch * p.time;
+    if (tokens == 0 || p.dim == 0)
+    {
+        return cudaSuccess;
+    }
+    int32_t const elem = elemSize(p.type);
+    Layout const ws(static_cast<char*>(workspace), elem, tokens, p.dim, p.hidden, p.experts);
+    if (workspace == nullptr || workspaceSize < ws.total)
+    {
+        return cudaErrorInvalidValue;
+    }
+    int32_t const E = p.experts;
+
+    cudaError_t err = cudaMemsetAsync(ws.counts, 0, sizeof(int32_t) * (E + 1), stream);
+    if (err != cudaSuccess)
+    {
+        return err;
+    }
+    moeRouteKernel<<<blocksFor(tokens, 256), 256, 0, stream>>>(
+        p.expertIdx, p.lengths, ws.counts, ws.tokenRow, tokens, p.time, E);
+    moeOffsetsKernel<<<1, 32, 0, stream>>>(ws.counts, ws.offsets, ws.ptrs, E, p.dim, p.hidden, elem,
+        static_cast<char const*>(p.w1), static_cast<char const*>(p.w2), ws.xs, ws.hs);
+    if ((err = cudaGetLastError()) != cudaSuccess
+        || (err = cudaMemcpyAsync(res.hostCounts, ws.offsets, sizeof(int32_t) * (E + 2), cudaMemcpyDeviceToHost, stream))
+            != cudaSuccess
+        || (err = cudaEventRecord(res.countsReady, stream)) != cudaSuccess)
+    {
+        return err;
+    }
+    // the scatter runs on the device while the host waits for the counts
+    err = dispatchElemType(p.type, [&](auto tag) {
+        using T = decltype(tag);
+        moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x), p.expertIdx,
+            ws.offsets, ws.tokenRow, ws.rowExpert, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
+        return cudaGetLastError();
+    });
+    if (err != cudaSuccess || (err = cudaEventSynchronize(res.countsReady)) != cudaSuccess)
+    {
+        return err;
+    }
+    *invalidTokens = res.hostCounts[E + 1];
+
+    // the nonempty experts in order, as the offsets kernel laid out the device pointer arrays
+    std::vector<int32_t> groupRows;
+    std::vector<void const*> hA1, hB1, hA2, hB2;
+    std::vector<void*> hC1, hC2;
+    size_t const hd = static_cast<size_t>(p.hidden) * p.dim * elem;
+    for (int32_t e = 0; e < E; ++e)
+    {
+        int32_t const start = res.hostCounts[e];
+        int32_t const count = res.hostCounts[e + 1] - start;
+        if (count > 0)
+        {
+            groupRows.push_back(count);
+            hA1.push_back(static_cast<char const*>(p.w1) + e * hd);
+            hB1.push_back(ws.xs + static_cast<size_t>(start) * p.dim * elem);
+            hC1.push_back(ws.hs + static_cast<size_t>(start) * p.hidden * elem);
+            hA2.push_back(static_cast<char const*>(p.w2) + e * hd);
+            hB2.push_back(ws.hs + static_cast<size_t>(start) * p.hidden * elem);
+            hC2.push_back(ws.xs + static_cast<size_t>(start) * p.dim * elem);
+        }
+    }
+    int64_t const routed = res.hostCounts[E];
+
+    cublasStatus_t st = cublasSetStream(res.cublas, stream);
+    if (st == CUBLAS_STATUS_SUCCESS)
+    {
+        st = cublasSetWorkspace(res.cublas, ws.cublas, kCublasWorkspace);
+    }
+    void const* const* dp = ws.ptrs;
+    if (st == CUBLAS_STATUS_SUCCESS)
+    {
+        st = groupedGemm(res.cublas, p.type, groupRows, p.hidden, p.dim, dp + 0 * E, dp + 1 * E,
+            const_cast<void* const*>(dp + 2 * E), hA1.data(), hB1.data(), hC1.data());
+    }
+    if (st == CUBLAS_STATUS_SUCCESS)
+    {
+        err = dispatchElemType(p.type, [&](auto tag) {
+            using T = decltype(tag);
+            moeBiasActKernel<T><<<blocksFor(routed * p.hidden, 256), 256, 0, stream>>>(
+                reinterpret_cast<T*>(ws.hs), static_cast<T const*>(p.b1), ws.rowExpert, ws.offsets, E, p.hidden, p.act);
+            return cudaGetLastError();
+        });
+        if (err != cudaSuccess)
+        {
+            return err;
+        }
+        st = groupedGemm(res.cublas, p.type, groupRows, p.dim, p.hidden, dp + 3 * E, dp + 4 * E,
+            const_cast<void* const*>(dp + 5 * E), hA2.data(), hB2.data(), hC2.data());
+    }
+    if (st != CUBLAS_STATUS_SUCCESS)
+    {
+        *cublasStatus = st;
+        return cudaErrorUnknown;
+    }
+    return dispatchElemType(p.type, [&](auto tag) {
+        using T = decltype(tag);
+        moeGatherKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(reinterpret_cast<T const*>(ws.xs),
+            static_cast<T const*>(p.b2), p.expertIdx, ws.tokenRow, static_cast<T const*>(p.score),
+            static_cast<T*>(p.y), tokens, p.dim);
+        return cudaGetLastError();
+    });
+}
+} // namespace trt_helper

@@ -1,0 +1,52 @@
+// FMoEExpert IPluginV3: top-1 mixture-of-experts feed-forward.
+// Inputs: x (B, T, D), expert_idx (B*T values, int32), [score (B*T values)], [lengths (B) int32],
+//         w1 (E, H, D), b1 (E, H), w2 (E, D, H), b2 (E, D). Output: y (B, T, D).
+// Fields: num_experts, hidden, act (0 swish, 1 relu, 2 gelu), has_score (0/1), has_lengths (0/1).
+#pragma once
+
+#include "fmoeResources.h"
+#include "pluginCommon.h"
+
+namespace trt_helper
+{
+class FMoEExpertPlugin : public PluginBase
+{
+public:
+    static constexpr char const* kNAME = "FMoEExpert";
+    static std::vector<FieldSpec> fieldSpecs();
+    static std::string validate(FieldValues const& fields);
+
+    FMoEExpertPlugin(std::string layerName, FieldValues fields);
+
+    TRTH_PLUGIN_OVERRIDES;
+    size_t getWorkspaceSize(DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+        DynamicPluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override;
+    //! The process-wide resource counters (see FMoEDeviceResources::stats), for tests and profiling.
+    char const* getMetadataString() noexcept override;
+
+private:
+    enum Input : int32_t
+    {
+        kX,
+        kIDX,
+        kSCORE,
+        kLENGTHS,
+        kW1,
+        kB1,
+        kW2,
+        kB2
+    };
+    //! Position of an input in this plugin's input list, or -1 when it is absent.
+    int32_t position(Input input) const;
+    int32_t nbInputs() const;
+    std::string checkShapes(PluginTensorDesc const* in) const;
+
+    int32_t mExperts;
+    int32_t mHidden;
+    int32_t mAct;
+    bool mHasScore;
+    bool mHasLengths;
+    std::shared_ptr<FMoEDeviceResources> mResources; //!< shared with every clone; created at the first enqueue
+    std::string mMetadata;
+};
+} // namespace trt_helper
