@@ -9,6 +9,7 @@ from .attention import RelPositionMultiHeadedAttention
 from .convolution import ConvolutionModule
 from .feed_forward import PositionwiseFeedForward
 from .moe import MoEFeedForward
+from .per_network import layer_norm
 
 LAYER_NORM_EPS = 1e-12
 """3m-asr hard-codes eps 1e-12 for every block LayerNorm (WeNet now defaults to 1e-5)."""
@@ -60,11 +61,13 @@ class ConformerBlock(nn.Module):
     def trt_forward(self, helper, x, lengths, pos_emb, embed=None):
         """Network version of :meth:`forward`; lengths are int32 (B,)."""
         half = self.ff_scale
-        x = helper.addAdd(x, helper.addMul(helper(self.feed_forward_macaron, helper(self.norm_ff_macaron, x)), half))
-        x = helper.addAdd(x, helper(self.self_attn, helper(self.norm_mha, x), lengths, pos_emb))
-        x = helper.addAdd(x, helper(self.conv_module, helper(self.norm_conv, x), lengths))
-        x = helper.addAdd(x, helper.addMul(self._second_feed_forward_trt(helper, helper(self.norm_ff, x), embed), half))
-        return helper(self.norm_final, x)
+        macaron = helper(self.feed_forward_macaron, layer_norm(helper, self.norm_ff_macaron, x))
+        x = helper.addAdd(x, helper.addMul(macaron, half))
+        x = helper.addAdd(x, helper(self.self_attn, layer_norm(helper, self.norm_mha, x), lengths, pos_emb))
+        x = helper.addAdd(x, helper(self.conv_module, layer_norm(helper, self.norm_conv, x), lengths))
+        feed_forward = self._second_feed_forward_trt(helper, layer_norm(helper, self.norm_ff, x), embed)
+        x = helper.addAdd(x, helper.addMul(feed_forward, half))
+        return layer_norm(helper, self.norm_final, x)
 
 
 class MoEConformerBlock(ConformerBlock):

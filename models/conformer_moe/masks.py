@@ -6,9 +6,9 @@ expands them to boolean masks here.
 
 from __future__ import annotations
 
-import weakref
-
 import torch
+
+from .per_network import once_per_network
 
 MIN_FRAMES = 7
 """The fewest input frames Conv2dSubsampling4 turns into one output frame: ((7−1)//2−1)//2 = 1."""
@@ -58,21 +58,9 @@ def masked_softmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------- network versions
-# Every tensor of the network shares feat's batch size, and every tensor on one time axis shares that axis's
-# lengths, so the batch size and the masks are built once per network and reused by every block.
-_PER_NETWORK: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _once_per_network(helper, key, make):
-    table = _PER_NETWORK.setdefault(helper, {})
-    if key not in table:
-        table[key] = make()
-    return table[key]
-
-
 def batch_size_trt(helper, x):
     """x.shape[0] as an int64 scalar tensor, built once per network."""
-    return _once_per_network(helper, "batch", lambda: helper.addShapeOf(x, 0, name="batch"))
+    return once_per_network(helper, "batch", lambda: helper.addShapeOf(x, 0, name="batch"))
 
 
 def subsampled_lengths_trt(helper, lengths):
@@ -96,13 +84,13 @@ def valid_mask_trt(helper, lengths, x, dim: int = 1, max_frames: int = 5000):
         steps = helper.addSlice(steps, 1, 0, helper.addShapeOf(x, dim, name="frames"), name="steps")
         return helper.addLess(steps, helper.addUnsqueeze(lengths, 1), name="valid")
 
-    return _once_per_network(helper, ("valid", lengths.name), make)
+    return once_per_network(helper, ("valid", lengths.name), make)
 
 
 def masked_softmax_trt(helper, scores, lengths):
     """Network version of :func:`masked_softmax` for (B, H, T, T) self-attention scores, from core ops:
     where(valid key, scores, −inf) → softmax → where(valid key, p, 0)."""
-    keys = _once_per_network(helper, ("keys", lengths.name), lambda: helper.addReshape(
+    keys = once_per_network(helper, ("keys", lengths.name), lambda: helper.addReshape(
         valid_mask_trt(helper, lengths, scores, dim=-1), (batch_size_trt(helper, scores), 1, 1, -1), name="key_mask"))
     probs = helper.addSoftmax(helper.addWhere(keys, scores, float("-inf"), name="masked_scores"), -1)
     return helper.addWhere(keys, probs, 0.0, name="masked_probs")

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Build TensorRT .plan files (works without a GPU: TensorRT-RTX builds ahead of time for SM86/SM89/SM120).
+#
+#   sh build.sh                 conformer-MoE small + litleo-18l, fp32 + fp16, into plans/
+#   sh build.sh --help          the conformer-MoE builder's options (--config, --precision, --weights,
+#                               --outdir, --profile, --impl, --targets, --seed)
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
+PYTHON=${PYTHON:-python3}
+
+"$PYTHON" -m models.conformer_moe.build "$@"
+
+# Whisper plans: the whisper builder's call goes here (`"$PYTHON" -m models.whisper.build ...`).

@@ -1,0 +1,96 @@
+"""Build conformer-MoE ``.plan`` files: ``python -m models.conformer_moe.build [options]``.
+
+With no options: the ``small`` and ``litleo-18l`` configs, fp32 and fp16, random weights (seed 0), into
+``plans/conformer_moe.<config>.<precision>.plan``, one report line per plan. Each plan gets a ``.json``
+sidecar (config, precision, seed, weights, profile, impl) that ``models.conformer_moe.infer`` reads to
+rebuild the same network for the reference executor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+from .config import CONFIGS, get_config
+from .encoder import build_model
+from .network import PRECISIONS, Profile, define_network
+from .weights import load_3m_asr_state_dict
+
+DEFAULT_CONFIGS = ("small", "litleo-18l")
+
+
+def plan_path(outdir: str, config: str, precision: str) -> str:
+    """Where a plan of ``config`` at ``precision`` goes."""
+    return os.path.join(outdir, f"conformer_moe.{config}.{precision}.plan")
+
+
+def make_helper(model, precision: str, profile: Profile = Profile(), impl: str = "auto"):
+    """A NetworkHelper holding the encoder network at ``precision`` (``fp32`` | ``fp16``)."""
+    from trt_helper import NetworkHelper
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"conformer_moe.build: precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+    helper = NetworkHelper(PRECISIONS[precision], name=f"conformer_moe_{model.config.name}")
+    define_network(helper, model, profile, impl)
+    return helper
+
+
+def load_model(config: str, seed: int = 0, weights: str | None = None):
+    """The PyTorch encoder: random with ``seed``, or with a 3m-asr/WeNet checkpoint's weights."""
+    model = build_model(get_config(config), seed=seed)
+    if weights:
+        load_3m_asr_state_dict(model, weights)
+    return model
+
+
+def build_one(config: str, precision: str, outdir: str, seed: int = 0, weights: str | None = None,
+              profile: Profile = Profile(), impl: str = "auto", targets=None, model=None):
+    """Build one plan and write its sidecar; returns the BuildReport."""
+    model = model if model is not None else load_model(config, seed, weights)
+    with torch.no_grad():
+        helper = make_helper(model, precision, profile, impl)
+    path = plan_path(outdir, config, precision)
+    report = helper.build(path, targets=targets)
+    sidecar = {"model": "conformer_moe", "config": config, "precision": precision, "seed": seed,
+               "weights": os.path.abspath(weights) if weights else None, "profile": str(profile), "impl": impl,
+               "layers": report.layers, "build_s": round(report.seconds, 2), "plan_bytes": report.plan_bytes,
+               "targets": list(report.targets), "backend": report.backend,
+               "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with open(path + ".json", "w") as f:
+        json.dump(sidecar, f, indent=1)
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.conformer_moe.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", nargs="+", default=list(DEFAULT_CONFIGS), choices=sorted(CONFIGS),
+                        help="configs to build (default: small litleo-18l)")
+    parser.add_argument("--precision", nargs="+", default=["fp32", "fp16"], choices=sorted(PRECISIONS))
+    parser.add_argument("--weights", help="3m-asr/WeNet checkpoint (torch.save state dict); default: random weights")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    parser.add_argument("--outdir", default="plans")
+    parser.add_argument("--profile", type=Profile.parse, default=Profile(),
+                        help="min:opt:max as BxT each (default 1x7:1x206:6x6100)")
+    parser.add_argument("--impl", default="auto", choices=["auto", "native", "plugin"],
+                        help="plugin or native layers for ops that have both (auto: plugin where possible)")
+    parser.add_argument("--targets", nargs="+", help="TensorRT-RTX compute capabilities (default SM86 SM89 SM120)")
+    args = parser.parse_args(argv)
+    if args.weights and len(args.config) != 1:
+        parser.error("--weights belongs to one config; pass a single --config")
+    for config in args.config:
+        model = load_model(config, args.seed, args.weights)
+        for precision in args.precision:
+            report = build_one(config, precision, args.outdir, args.seed, args.weights, args.profile, args.impl,
+                               args.targets, model=model)
+            print(f"conformer_moe {config} {precision}: {report}", flush=True)
+        del model
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
