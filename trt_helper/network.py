@@ -63,6 +63,27 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
         self._scope: list[str] = []
         self._used_names: set[str] = set()
 
+    @classmethod
+    def fromOnnx(cls, model, name: str = "onnx", shapes: dict[str, tuple] | None = None) -> "NetworkHelper":
+        """A helper whose network is parsed from an ONNX model (path or bytes) by the backend's own ONNX parser,
+        so it can be built and evaluated by the reference executor like a helper-made network. ``shapes`` gives
+        ``{input: (min_shape, opt_shape, max_shape)}`` for dynamic inputs."""
+        from pathlib import Path
+
+        helper = cls(torch.float32, name=name)
+        helper._onnx_parser = helper.trt.OnnxParser(helper.network, helper.logger)
+        data = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+        if not helper._onnx_parser.parse(data):
+            errors = [str(helper._onnx_parser.get_error(i)) for i in range(helper._onnx_parser.num_errors)]
+            raise ValueError(f"fromOnnx('{name}'): the ONNX parser failed: {'; '.join(errors)}")
+        inputs = {helper.network.get_input(i).name: helper.network.get_input(i)
+                  for i in range(helper.network.num_inputs)}
+        for input_name, (lo, opt, hi) in (shapes or {}).items():
+            if input_name not in inputs:
+                raise ValueError(f"fromOnnx('{name}'): no input named '{input_name}' (inputs: {sorted(inputs)})")
+            helper._set_profile(0, input_name, tuple(inputs[input_name].shape), lo, opt, hi)
+        return helper
+
     # ----------------------------------------------------------------- inputs, outputs
     def addInput(self, name: str, dtype: torch.dtype, shape: Sequence[int], min_shape=None, opt_shape=None,
                  max_shape=None):

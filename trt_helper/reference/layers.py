@@ -206,8 +206,8 @@ def slice_(layer, inputs, trt, device):
     def given(i):
         return inputs[i] if len(inputs) > i and inputs[i] is not None else None
 
-    axes = given(5)
-    axes = [int(a) % rank for a in axes.tolist()] if axes is not None else list(range(rank))
+    axes = given(5).tolist() if given(5) is not None else getattr(layer, "axes", None)
+    axes = [int(a) % rank for a in axes] if axes else list(range(rank))
     start = given(1).tolist() if given(1) is not None else _dims(layer.start)
     size = given(2).tolist() if given(2) is not None else _dims(layer.shape)
     stride = given(3).tolist() if given(3) is not None else _dims(layer.stride)
