@@ -107,7 +107,9 @@ class MoEFeedForward(nn.Module):
         rows = helper.addUnsqueeze(x, 0, name="rows")  # (1,B,T,D) broadcast against (E,1,H,D)
         hidden = helper.addMatMul(rows, helper.addConstant(w_1.weight.unsqueeze(1), name="w_1"), transpose_b=True)
         hidden = helper.addAdd(hidden, helper.addConstant(w_1.bias[:, None, None], name="b_1"))
-        hidden = helper(self.experts.activation, hidden)
+        # addSiLU, not helper(self.experts.activation): the (E,B,T,H) all-experts hidden has no counterpart in
+        # the PyTorch dispatch, so it must not be recorded under that module's path for trt_helper.compare.
+        hidden = helper.addSiLU(hidden, name="expert_activation")
         out = helper.addMatMul(hidden, helper.addConstant(w_2.weight.unsqueeze(1), name="w_2"), transpose_b=True)
         out = helper.addAdd(out, helper.addConstant(w_2.bias[:, None, None], name="b_2"))  # (E,B,T,D)
         experts = helper.addConstant(torch.arange(self.num_experts, dtype=torch.int32).view(-1, 1, 1, 1),
