@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .per_network import once_per_network
+
 
 def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
     """(1, max_len, D): sin(pos·ω_i) on even dims, cos on odd, ω_i = 10000^(−2i/D)."""
@@ -37,6 +39,8 @@ class RelPositionalEncoding(nn.Module):
 
     def trt_forward(self, helper, x):
         """Network version of :meth:`forward`: the table is a constant, sliced to x's frames."""
-        table = helper.addConstant(self.pe, name="pe")
+        # The embed net and the main net have equal tables: one constant serves both.
+        table = once_per_network(helper, ("pe", self.max_len, self.d_model),
+                                 lambda: helper.addConstant(self.pe, name="pe"))
         pos_emb = helper.addSlice(table, 1, 0, helper.addShapeOf(x, 1, name="frames"), name="pos_emb")
         return helper.addMul(x, self.xscale, name="xscale"), pos_emb
