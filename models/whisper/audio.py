@@ -1,8 +1,8 @@
 """Audio in: read a file as 16 kHz mono float32, and the Whisper log-mel front end.
 
-The mel computation follows openai/whisper `audio.py` and transformers' WhisperFeatureExtractor: pad or trim
-the waveform to 30 s first, STFT (n_fft 400, hop 160, Hann, centred), |.|^2 without the last frame, Slaney
-mel filters from librosa, log10 with a 1e-10 floor, per-utterance max-8 clamp, then (x + 4) / 4.
+The mel computation follows openai/whisper `audio.py`: STFT (n_fft 400, hop 160, Hann, centred), |.|^2 without
+the last frame, Slaney mel filters from librosa, log10 with a 1e-10 floor, per-utterance max-8 clamp, then
+(x + 4) / 4; `log_mel_spectrogram` says how short clips are padded to 3000 frames.
 """
 
 from functools import lru_cache
@@ -67,21 +67,47 @@ def pad_or_trim(audio, length=N_SAMPLES):
     return torch.nn.functional.pad(audio, (0, length - audio.shape[-1]))
 
 
-def log_mel_spectrogram(audio, n_mels=80):
+PADDINGS = ("mel", "audio")
+
+
+def log_mel_spectrogram(audio, n_mels=80, padding="mel"):
     """Whisper features (B, n_mels, 3000) from waveforms: a 1-D array, a (B, N) tensor or a list of arrays.
 
-    Each waveform is padded or trimmed to 30 s before the STFT, as the transformers feature extractor does.
+    Two conventions exist for clips shorter than 30 s, and they change a few transcripts:
+    - padding="mel" (default): openai `transcribe` and faster-whisper. The log-mel of the clip itself (the
+      max-8 clamp over its own frames; faster-whisper appends 160 zero samples before the STFT and keeps
+      len // 160 frames), then zero-padded to 3000 frames in the normalised log-mel domain.
+    - padding="audio": transformers' WhisperFeatureExtractor and openai `decode` on `pad_or_trim(audio)`. The
+      waveform is zero-padded to 30 s first, then the log-mel of all 3000 frames.
+    Clips longer than 30 s are cut to their first 30 s either way.
     """
+    if padding not in PADDINGS:
+        raise ValueError(f"log_mel_spectrogram: padding must be one of {PADDINGS}, got {padding!r}")
     if isinstance(audio, (list, tuple)):
         if not audio:
             raise ValueError("log_mel_spectrogram: empty list of waveforms")
-        audio = torch.stack([pad_or_trim(torch.as_tensor(np.asarray(a, dtype=np.float32))) for a in audio])
-    audio = torch.as_tensor(audio, dtype=torch.float32)
-    if audio.dim() == 1:
-        audio = audio[None]
-    if audio.dim() != 2:
-        raise ValueError(f"log_mel_spectrogram: audio must be (N,) or (B, N) samples, got {tuple(audio.shape)}")
-    audio = pad_or_trim(audio)
+        waveforms = [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in audio]
+    else:
+        audio = torch.as_tensor(audio, dtype=torch.float32)
+        if audio.dim() == 1:
+            audio = audio[None]
+        waveforms = list(audio)
+    bad = [tuple(w.shape) for w in waveforms if w.dim() != 1 or w.shape[0] == 0]
+    if bad:
+        raise ValueError(f"log_mel_spectrogram: each waveform must be 1-D with samples, got shapes {bad}")
+    if padding == "audio":
+        return _log_mel(torch.stack([pad_or_trim(w) for w in waveforms]), n_mels)
+    features = []
+    for waveform in waveforms:
+        waveform = waveform[:N_SAMPLES]
+        content = waveform.shape[0] // HOP_LENGTH
+        mel = _log_mel(torch.nn.functional.pad(waveform, (0, HOP_LENGTH))[None], n_mels)[0, :, :content]
+        features.append(torch.nn.functional.pad(mel, (0, N_FRAMES - content)))
+    return torch.stack(features)
+
+
+def _log_mel(audio, n_mels):
+    """(B, N) waveforms -> (B, n_mels, N // 160) normalised log-mel, max-8 clamp per row."""
     window = torch.hann_window(N_FFT, device=audio.device)
     stft = torch.stft(audio, N_FFT, HOP_LENGTH, window=window, return_complex=True)
     magnitudes = stft[..., :-1].abs() ** 2

@@ -68,48 +68,79 @@ class TorchRunner(Runner):
 
 @dataclass(frozen=True)
 class DecodingRules:
-    """Token ids the greedy loop needs, from a WhisperTokenizer."""
+    """Token ids and thresholds the greedy loop needs; `from_tokenizer` fills them for a vocabulary."""
 
     prompt: tuple
     eot: int
     suppress: tuple
     begin_suppress: tuple
+    no_speech: int = None
     max_new_tokens: int = 224
 
     @classmethod
     def from_tokenizer(cls, tokenizer, max_new_tokens=224):
         return cls(prompt=tuple(tokenizer.sot_sequence()), eot=tokenizer.eot,
                    suppress=tuple(tokenizer.suppress_tokens()), begin_suppress=tuple(tokenizer.begin_suppress_tokens()),
-                   max_new_tokens=max_new_tokens)
+                   no_speech=tokenizer.no_speech, max_new_tokens=max_new_tokens)
+
+
+@dataclass
+class Decoded:
+    """One row's result: tokens without prompt and eot; avg_logprob = sum of the sampled tokens' log-probabilities
+    (eot included) / (len(tokens) + 1); no_speech_prob = P(<|nospeech|>) at the sot position (openai's)."""
+
+    tokens: list
+    avg_logprob: float
+    no_speech_prob: float
 
 
 @torch.no_grad()
 def greedy_decode(runner, mel, rules):
-    """Token ids (without prompt, without eot) of each row of mel (B, n_mels, 3000)."""
+    """Greedy decoding of each row of mel (B, n_mels, 3000); a list of Decoded.
+
+    The prompt is fed as [sot] first and then token by token, so the sot position's logits (for no_speech_prob)
+    come out of the same calls that fill the cache.
+    """
     batch = mel.shape[0]
     context = runner.audio_context(mel)
-    tokens = torch.tensor([rules.prompt] * batch, dtype=torch.int64)
+    prompt = torch.tensor([rules.prompt] * batch, dtype=torch.int64)
+    logits, cache = runner.prefix(context, prompt[:, :1])
+    no_speech_prob = (logits.softmax(dim=-1)[:, rules.no_speech] if rules.no_speech is not None
+                      else torch.full((batch,), float("nan")))
+    for length in range(2, prompt.shape[1] + 1):
+        if runner.use_cache:
+            logits, cache = runner.step(context, prompt[:, length - 1: length], cache)
+        else:
+            logits, cache = runner.prefix(context, prompt[:, :length])
+    tokens = prompt
     finished = torch.zeros(batch, dtype=torch.bool)
+    sum_logprobs = torch.zeros(batch, dtype=torch.float64)
     suppress = torch.tensor(rules.suppress, dtype=torch.int64)
     begin_suppress = torch.tensor(rules.begin_suppress, dtype=torch.int64)
-    cache = None
     for index in range(rules.max_new_tokens):
-        if cache is None or not runner.use_cache:
-            logits, cache = runner.prefix(context, tokens)
-        else:
-            logits, cache = runner.step(context, tokens[:, -1:], cache)
+        if index > 0:
+            if runner.use_cache:
+                logits, cache = runner.step(context, tokens[:, -1:], cache)
+            else:
+                logits, cache = runner.prefix(context, tokens)
         logits = logits.clone()
         logits[:, suppress] = -float("inf")
         if index == 0:
             logits[:, begin_suppress] = -float("inf")
         next_tokens = logits.argmax(dim=-1)
+        logprobs = logits.log_softmax(dim=-1).gather(1, next_tokens[:, None])[:, 0].double()
+        sum_logprobs += torch.where(finished, 0.0, logprobs)
         next_tokens[finished] = rules.eot
         finished |= next_tokens == rules.eot
         tokens = torch.cat([tokens, next_tokens[:, None]], dim=1)
         if bool(finished.all()):
             break
-    generated = tokens[:, len(rules.prompt):].tolist()
-    return [row[: row.index(rules.eot)] if rules.eot in row else row for row in generated]
+    results = []
+    for row, total, no_speech in zip(tokens[:, len(rules.prompt):].tolist(), sum_logprobs.tolist(),
+                                     no_speech_prob.tolist()):
+        row = row[: row.index(rules.eot)] if rules.eot in row else row
+        results.append(Decoded(row, total / (len(row) + 1), no_speech))
+    return results
 
 
 class LongAudioError(ValueError):
@@ -126,11 +157,16 @@ def split_windows(samples, long_audio, name="audio"):
     return [samples[start: start + N_SAMPLES] for start in range(0, len(samples), N_SAMPLES)]
 
 
-def transcribe(runner, tokenizer, audios, batch_size=1, long_audio="error", rules=None):
-    """Transcribe paths or 16 kHz float32 arrays; one dict {"text", "tokens"} per input, in order.
+def transcribe(runner, tokenizer, audios, batch_size=1, long_audio="error", rules=None, no_speech_threshold=0.6,
+               logprob_threshold=-1.0, padding="mel"):
+    """Transcribe paths or 16 kHz float32 arrays; one dict {"text", "tokens", ...} per input, in order.
 
     long_audio: "error" (default) raises LongAudioError for inputs over 30 s; "chunk" decodes consecutive 30 s
     windows independently (no overlap, words at a cut may be lost or split) and joins their tokens.
+    A window whose no_speech_prob > no_speech_threshold and avg_logprob < logprob_threshold is taken as no
+    speech and gives no tokens (openai's and faster-whisper's rule; None turns it off). Each result also has
+    "no_speech_prob" and "avg_logprob" (of its last window) and, when a window was dropped, "no_speech": true.
+    padding: how a window shorter than 30 s becomes 3000 mel frames (see audio.log_mel_spectrogram).
     """
     if batch_size < 1:
         raise ValueError(f"transcribe: batch_size must be >= 1, got {batch_size}")
@@ -139,16 +175,26 @@ def transcribe(runner, tokenizer, audios, batch_size=1, long_audio="error", rule
     rules = rules or DecodingRules.from_tokenizer(tokenizer)
     windows, owners = [], []
     for index, audio in enumerate(audios):
-        samples = load_audio(audio) if not hasattr(audio, "shape") else audio
-        for window in split_windows(samples, long_audio, name=str(audio) if not hasattr(audio, "shape") else
-                                    f"input {index}"):
+        is_path = not hasattr(audio, "shape")
+        samples = load_audio(audio) if is_path else audio
+        for window in split_windows(samples, long_audio, name=str(audio) if is_path else f"input {index}"):
             windows.append(window)
             owners.append(index)
-    window_tokens = []
+    decoded = []
     for start in range(0, len(windows), batch_size):
-        mel = log_mel_spectrogram(windows[start: start + batch_size])
-        window_tokens.extend(greedy_decode(runner, mel, rules))
-    results = [[] for _ in audios]
-    for owner, tokens in zip(owners, window_tokens):
-        results[owner].extend(tokens)
-    return [{"text": tokenizer.decode(tokens).strip(), "tokens": tokens} for tokens in results]
+        decoded.extend(greedy_decode(runner, log_mel_spectrogram(windows[start: start + batch_size], padding=padding),
+                                     rules))
+    results = [{"text": "", "tokens": []} for _ in audios]
+    for owner, window in zip(owners, decoded):
+        result = results[owner]
+        silent = (no_speech_threshold is not None and window.no_speech_prob > no_speech_threshold
+                  and window.avg_logprob < logprob_threshold)
+        if silent:
+            result["no_speech"] = True
+        else:
+            result["tokens"] = result["tokens"] + window.tokens
+        result["no_speech_prob"] = round(window.no_speech_prob, 6)
+        result["avg_logprob"] = round(window.avg_logprob, 6)
+    for result in results:
+        result["text"] = tokenizer.decode(result["tokens"]).strip()
+    return results
