@@ -1,0 +1,306 @@
+"""Benchmarks of the trt_helper plugins (T3) through the harness, against PyTorch eager and torch.compile, with
+the device's own limits measured in the same run: device-to-device copy bandwidth (bytes read + written) and a
+dense cuBLAS matmul of the same FLOPs.
+
+Timing: CUDA events around each call, inputs rotated over several sets, warm-up first, median of --iters runs.
+These are plugin kernel times on the GPU through the harness — never a TensorRT engine latency.
+
+    python3 benchmarks/plugins/bench_plugins.py --out results.json [--iters 200] [--no-compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import platform
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+from trt_helper import plugins
+from trt_helper.plugins import bound_tensor, tensor_spec
+
+ROTATE = 4
+
+
+def timed(fn, sets, iters, warmup=20):
+    """Median milliseconds of fn(*sets[i % len(sets)]) over iters runs, each between two CUDA events."""
+    for i in range(warmup):
+        fn(*sets[i % len(sets)])
+    torch.cuda.synchronize()
+    times = []
+    for i in range(iters):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn(*sets[i % len(sets)])
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def copy_bandwidth(iters):
+    n = 1 << 30
+    src = [torch.empty(n, dtype=torch.uint8, device="cuda").random_(0, 255) for _ in range(2)]
+    dst = torch.empty(n, dtype=torch.uint8, device="cuda")
+    ms = timed(lambda s: dst.copy_(s), [(s,) for s in src], iters)
+    return 2 * n / ms / 1e6  # GB/s, bytes read + written
+
+
+class PluginCall:
+    """A configured harness plugin bound to fixed output buffers and workspace."""
+
+    def __init__(self, lib, name, fields, inputs, outputs):
+        self.plugin = lib.create(name, fields, "build", f"bench_{name}")
+        assert self.plugin is not None, name
+        ins = [tensor_spec(t) for t in inputs]
+        outs = [tensor_spec(t) for t in outputs]
+        assert self.plugin.configure(ins, outs) == 0 and self.plugin.on_shape_change(ins, outs) == 0
+        size = self.plugin.workspace_size(ins, outs)
+        self.workspace = torch.empty(max(size, 1), dtype=torch.uint8, device="cuda")
+        self.outputs = outputs
+        self.stream = torch.cuda.current_stream().cuda_stream
+
+    def __call__(self, *inputs):
+        status = self.plugin.enqueue([bound_tensor(t) for t in inputs], [bound_tensor(t) for t in self.outputs],
+                                     self.workspace.data_ptr(), self.stream)
+        if status != 0:
+            raise RuntimeError(f"{self.plugin.name}: enqueue returned {status}")
+
+
+def compiled(fn, enabled):
+    if not enabled:
+        return None
+    try:
+        return torch.compile(fn, dynamic=False)
+    except Exception as error:  # noqa: BLE001
+        print(f"torch.compile unavailable: {error}", file=sys.stderr)
+        return None
+
+
+def row(results, name, shape, ms, baselines, work, unit, limit):
+    entry = {"op": name, "shape": shape, "plugin_ms": ms, unit: work / ms / (1e6 if unit == "GB/s" else 1e9),
+             "limit": limit, "fraction_of_limit": work / ms / (1e6 if unit == "GB/s" else 1e9) / limit}
+    for key, value in baselines.items():
+        if value is not None:
+            entry[f"{key}_ms"] = value
+            entry[f"speedup_vs_{key}"] = value / ms
+    results.append(entry)
+    extra = "  ".join(f"{k} {v:.4f} ms ({v / ms:.2f}x)" for k, v in baselines.items() if v is not None)
+    print(f"{name:22s} {str(shape):28s} plugin {ms:.4f} ms  {entry[unit]:8.1f} {unit} "
+          f"({100 * entry['fraction_of_limit']:.0f}% of {limit:.0f})  {extra}", flush=True)
+
+
+def bench_layer_norm(lib, results, copy_gbs, iters, use_compile):
+    rows, dim = 32768, 512
+    sets = [(torch.randn(rows, dim, device="cuda", dtype=torch.float16),
+             torch.randn(dim, device="cuda", dtype=torch.float16), torch.randn(dim, device="cuda", dtype=torch.float16))
+            for _ in range(ROTATE)]
+    y = torch.empty(rows, dim, device="cuda", dtype=torch.float16)
+    call = PluginCall(lib, "LayerNorm", {"eps": 1e-5}, sets[0], [y])
+    ms = timed(call, sets, iters)
+    eager = lambda x, g, b: F.layer_norm(x, (dim,), g, b, 1e-5)  # noqa: E731
+    comp = compiled(eager, use_compile)
+    base = {"torch_eager": timed(eager, sets, iters), "torch_compile": timed(comp, sets, iters) if comp else None}
+    row(results, "LayerNorm fp16", [rows, dim], ms, base, 2 * rows * dim * 2, "GB/s", copy_gbs)
+
+
+def bench_masked_softmax(lib, results, copy_gbs, iters, use_compile):
+    b, h, t = 8, 8, 1024
+    scale = 1 / 8
+    sets = []
+    for _ in range(ROTATE):
+        lengths = torch.randint(t // 4, 3 * t // 4 + 1, (b,), dtype=torch.int32)
+        sets.append((torch.randn(b, h, t, t, device="cuda", dtype=torch.float16), lengths.cuda()))
+    padding = 1 - torch.stack([s[1] for s in sets]).float().mean().item() / t
+    y = torch.empty(b, h, t, t, device="cuda", dtype=torch.float16)
+    call = PluginCall(lib, "AttMaskedSoftmax", {"scale": scale}, sets[0], [y])
+    ms = timed(call, sets, iters)
+
+    def eager(scores, lengths):
+        mask = torch.arange(t, device="cuda")[None, :] >= lengths[:, None]
+        return (scores * scale).masked_fill(mask[:, None, None, :], -math.inf).softmax(-1)
+
+    comp = compiled(eager, use_compile)
+    base = {"torch_eager": timed(eager, sets, iters), "torch_compile": timed(comp, sets, iters) if comp else None}
+    row(results, f"AttMaskedSoftmax fp16 ({100 * padding:.0f}% pad)", [b, h, t, t], ms, base, 2 * b * h * t * t * 2,
+        "GB/s", copy_gbs)
+
+
+def bench_masked_fill(lib, results, copy_gbs, iters, use_compile):
+    b, c, t = 8, 512, 1024
+    sets = [(torch.randn(b, c, t, device="cuda", dtype=torch.float16),
+             torch.randint(t // 2, t + 1, (b,), dtype=torch.int32, device="cuda")) for _ in range(ROTATE)]
+    y = torch.empty(b, c, t, device="cuda", dtype=torch.float16)
+    call = PluginCall(lib, "MaskedFill", {"fill": 0.0, "layout": 0}, sets[0], [y])
+    ms = timed(call, sets, iters)
+
+    def eager(x, lengths):
+        return x.masked_fill((torch.arange(t, device="cuda")[None, :] >= lengths[:, None])[:, None, :], 0.0)
+
+    comp = compiled(eager, use_compile)
+    base = {"torch_eager": timed(eager, sets, iters), "torch_compile": timed(comp, sets, iters) if comp else None}
+    row(results, "MaskedFill fp16", [b, c, t], ms, base, 2 * b * c * t * 2, "GB/s", copy_gbs)
+
+
+def bench_rel_pos(lib, results, copy_gbs, iters):
+    b, t, d = 8, 1024, 512
+    pe = torch.randn(1, 5000, d, device="cuda", dtype=torch.float16)
+    sets = [(torch.randn(b, t, d, device="cuda", dtype=torch.float16), pe) for _ in range(ROTATE)]
+    y = torch.empty(b, t, d, device="cuda", dtype=torch.float16)
+    pos = torch.empty(1, t, d, device="cuda", dtype=torch.float16)
+    call = PluginCall(lib, "RelPositionalEncoding", {"scale": math.sqrt(d)}, sets[0], [y, pos])
+    ms = timed(call, sets, iters)
+    eager = lambda x, p: (x * math.sqrt(d), p[:, :t].contiguous())  # noqa: E731
+    row(results, "RelPositionalEncoding fp16", [b, t, d], ms, {"torch_eager": timed(eager, sets, iters)},
+        (2 * b * t * d + 2 * t * d) * 2, "GB/s", copy_gbs)
+
+
+def bench_router(lib, results, copy_gbs, iters):
+    b, t, e = 8, 1024, 32
+    sets = [(torch.randn(b, t, e, device="cuda", dtype=torch.float16),
+             torch.randint(t // 2, t + 1, (b,), dtype=torch.int32, device="cuda")) for _ in range(ROTATE)]
+    value = torch.empty(b, t, 1, device="cuda", dtype=torch.float16)
+    index = torch.empty(b, t, 1, device="cuda", dtype=torch.int32)
+    call = PluginCall(lib, "SoftmaxTopK", {}, sets[0], [value, index])
+    ms = timed(call, sets, iters)
+
+    def eager(logits, lengths):
+        v, i = logits.float().softmax(-1).max(-1, keepdim=True)
+        valid = (torch.arange(t, device="cuda")[None, :] < lengths[:, None])[..., None]
+        return v.masked_fill(~valid, 0), i.masked_fill(~valid, 0)
+
+    row(results, "SoftmaxTopK fp16", [b, t, e], ms, {"torch_eager": timed(eager, sets, iters)},
+        b * t * (e * 2 + 2 + 4), "GB/s", copy_gbs)
+
+
+def fastmoe_loop(x, idx, w1, b1, w2, b2):
+    """FastMoE-style reference loop: sort once, slice per expert (host reads the counts), scatter back."""
+    flat = x.reshape(-1, x.shape[-1])
+    ids = idx.reshape(-1).long()
+    order = torch.argsort(ids)
+    counts = torch.bincount(ids, minlength=w1.shape[0]).tolist()
+    xs = flat[order]
+    out = torch.empty_like(xs)
+    start = 0
+    for e, n in enumerate(counts):
+        if n:
+            h = F.silu(F.linear(xs[start:start + n], w1[e], b1[e]))
+            out[start:start + n] = F.linear(h, w2[e], b2[e])
+        start += n
+    y = torch.empty_like(flat)
+    y[order] = out
+    return y.view_as(x)
+
+
+def bench_fmoe(lib, results, iters):
+    experts, dim = 32, 512
+    for hidden in (1024, 2048):
+        for tokens in (2048, 8192):
+            w1 = torch.randn(experts, hidden, dim, device="cuda", dtype=torch.float16) / math.sqrt(dim)
+            b1 = torch.randn(experts, hidden, device="cuda", dtype=torch.float16) * 0.1
+            w2 = torch.randn(experts, dim, hidden, device="cuda", dtype=torch.float16) / math.sqrt(hidden)
+            b2 = torch.randn(experts, dim, device="cuda", dtype=torch.float16) * 0.1
+            sets = [(torch.randn(1, tokens, dim, device="cuda", dtype=torch.float16),
+                     torch.randint(0, experts, (1, tokens), dtype=torch.int32, device="cuda"), w1, b1, w2, b2)
+                    for _ in range(ROTATE)]
+            y = torch.empty(1, tokens, dim, device="cuda", dtype=torch.float16)
+            call = PluginCall(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0}, sets[0], [y])
+            ms = timed(call, sets, iters)
+            check = fastmoe_loop(*sets[0])
+            call(*sets[0])
+            torch.cuda.synchronize()
+            err = ((y.float() - check.float()).norm() / check.float().norm()).item()
+            loop_ms = timed(fastmoe_loop, sets, iters)
+            flops = 2 * 2 * tokens * dim * hidden
+            a = [torch.randn(tokens, dim, device="cuda", dtype=torch.float16) for _ in range(ROTATE)]
+            wd1 = torch.randn(dim, hidden, device="cuda", dtype=torch.float16)
+            wd2 = torch.randn(hidden, dim, device="cuda", dtype=torch.float16)
+            dense_ms = timed(lambda t: torch.matmul(torch.matmul(t, wd1), wd2), [(t,) for t in a], iters)
+            dense_tflops = flops / dense_ms / 1e9
+            row(results, f"FMoEExpert fp16 H={hidden}", [tokens, dim, hidden, experts], ms,
+                {"fastmoe_loop": loop_ms, "dense_cublas_same_flops": dense_ms}, flops, "TFLOP/s", dense_tflops)
+            results[-1]["rel_err_vs_fastmoe_loop"] = err
+
+
+def bench_sync_bubble(results, iters):
+    """What one host wait on an event costs the GPU timeline: the gap between a recorded event and the next
+    launch after the host waited for it (FMoEExpert waits once per call to read the expert counts)."""
+    times = []
+    x = torch.empty(1, device="cuda")
+    for _ in range(iters):
+        e1, e2 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        x.add_(1)
+        e1.record()
+        e1.synchronize()
+        e2.record()
+        e2.synchronize()
+        times.append(e1.elapsed_time(e2))
+    results.append({"op": "host wait on an event (GPU bubble)", "median_ms": statistics.median(times)})
+    print(f"host event wait bubble: {statistics.median(times) * 1000:.1f} us", flush=True)
+
+
+def original_clone_cost(results):
+    """What LitLeo's design paid per plugin copy: a CudaStreamManager of 8 streams with 8 cuBLAS handles. Measured
+    with PyTorch's per-stream cuBLAS handles + workspaces (one GEMM on each of 8 new streams)."""
+    torch.cuda.synchronize()
+    free0 = torch.cuda.mem_get_info()[0]
+    streams = [torch.cuda.Stream() for _ in range(8)]
+    a = torch.randn(256, 256, device="cuda", dtype=torch.float16)
+    outs = []
+    for s in streams:
+        with torch.cuda.stream(s):
+            outs.append(a @ a)
+    torch.cuda.synchronize()
+    free1 = torch.cuda.mem_get_info()[0]
+    per_manager = free0 - free1
+    weights_fp32 = 32 * (512 * 1024 * 2) * 4
+    entry = {"op": "original design per plugin copy", "streams_handles_bytes": per_manager,
+             "copies_per_layer_at_build": 3, "layers": 18,
+             "handles_total_bytes": per_manager * 3 * 18,
+             "weights_as_fields_bytes_per_copy": weights_fp32,
+             "weights_total_bytes": weights_fp32 * 3 * 18}
+    results.append(entry)
+    print(f"original design: {per_manager / 2**20:.1f} MiB of device memory per copy for 8 streams + 8 cuBLAS "
+          f"handles/workspaces; x3 copies x18 layers = {per_manager * 54 / 2**30:.2f} GiB; weights as fields "
+          f"{weights_fp32 * 54 / 2**30:.2f} GiB", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--iters", type=int, default=200)
+    parser.add_argument("--no-compile", action="store_true")
+    args = parser.parse_args()
+    harness = plugins.load_harness()
+    path = plugins.find_plugin_library()
+    if harness is None or path is None:
+        sys.exit("the plugin library / harness is not built")
+    lib = harness.Library(str(path))
+    torch.manual_seed(0)
+    results = []
+    copy_gbs = copy_bandwidth(args.iters)
+    print(f"device-to-device copy: {copy_gbs:.0f} GB/s (read + write)", flush=True)
+    results.append({"op": "copy bandwidth", "GB/s": copy_gbs})
+    bench_layer_norm(lib, results, copy_gbs, args.iters, not args.no_compile)
+    bench_masked_softmax(lib, results, copy_gbs, args.iters, not args.no_compile)
+    bench_masked_fill(lib, results, copy_gbs, args.iters, not args.no_compile)
+    bench_rel_pos(lib, results, copy_gbs, args.iters)
+    bench_router(lib, results, copy_gbs, args.iters)
+    bench_fmoe(lib, results, args.iters)
+    bench_sync_bubble(results, args.iters)
+    original_clone_cost(results)
+    meta = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv), "python": platform.python_version(), "iters": args.iters,
+            "timing": "median of CUDA-event times, inputs rotated over 4 sets, 20 warm-up calls"}
+    with open(args.out, "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
