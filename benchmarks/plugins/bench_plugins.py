@@ -106,6 +106,7 @@ def bench_layer_norm(lib, results, copy_gbs, iters, use_compile):
     eager = lambda x, g, b: F.layer_norm(x, (dim,), g, b, 1e-5)  # noqa: E731
     comp = compiled(eager, use_compile)
     base = {"torch_eager": timed(eager, sets, iters), "torch_compile": timed(comp, sets, iters) if comp else None}
+    base["copy_same_bytes"] = timed(lambda x, g, b: y.copy_(x), sets, iters)
     row(results, "LayerNorm fp16", [rows, dim], ms, base, 2 * rows * dim * 2, "GB/s", copy_gbs)
 
 
@@ -197,7 +198,7 @@ def fastmoe_loop(x, idx, w1, b1, w2, b2):
     return y.view_as(x)
 
 
-def bench_fmoe(lib, results, iters):
+def bench_fmoe(lib, results, iters, profile_dir=None):
     experts, dim = 32, 512
     for hidden in (1024, 2048):
         for tokens in (2048, 8192):
@@ -225,6 +226,22 @@ def bench_fmoe(lib, results, iters):
             row(results, f"FMoEExpert fp16 H={hidden}", [tokens, dim, hidden, experts], ms,
                 {"fastmoe_loop": loop_ms, "dense_cublas_same_flops": dense_ms}, flops, "TFLOP/s", dense_tflops)
             results[-1]["rel_err_vs_fastmoe_loop"] = err
+            if profile_dir and tokens == 8192 and hidden == 2048:
+                profile_fmoe(call, sets, f"{profile_dir}/fmoe_profile.txt")
+
+
+def profile_fmoe(call, sets, path):
+    """Per-kernel CUDA time of 20 FMoEExpert calls (CUPTI through torch.profiler): where the time goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
+        for i in range(20):
+            call(*sets[i % len(sets)])
+        torch.cuda.synchronize()
+    table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=15, max_name_column_width=60)
+    with open(path, "w") as f:
+        f.write(table)
+    print(table, flush=True)
 
 
 def bench_sync_bubble(results, iters):
@@ -275,6 +292,7 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--profile-dir", help="write a per-kernel profile of FMoEExpert (8192 tokens, H=2048) here")
     args = parser.parse_args()
     harness = plugins.load_harness()
     path = plugins.find_plugin_library()
@@ -291,7 +309,7 @@ def main():
     bench_masked_fill(lib, results, copy_gbs, args.iters, not args.no_compile)
     bench_rel_pos(lib, results, copy_gbs, args.iters)
     bench_router(lib, results, copy_gbs, args.iters)
-    bench_fmoe(lib, results, args.iters)
+    bench_fmoe(lib, results, args.iters, args.profile_dir)
     bench_sync_bubble(results, args.iters)
     original_clone_cost(results)
     meta = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda,

@@ -21,15 +21,15 @@ fi
 if step tests; then
   timeout 240 python3 -m pytest -q -rs -s tests/plugins -p no:cacheprovider 2>&1 | tee "$OUT/t3_tests.log" | grep -vE "^generator seed" | tail -25 || status=1
 fi
+if step bench; then
+  timeout 300 python3 benchmarks/plugins/bench_plugins.py --out "$OUT/bench.json" --profile-dir "$OUT" 2>&1 | tee "$OUT/bench.log" || status=1
+fi
 if step sanitize; then
   for tool in memcheck racecheck; do
-    timeout 200 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
+    timeout 170 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_plugin_enqueue_gpu.py tests/plugins/test_plugin_clones_gpu.py -k "not bf16" \
       > "$OUT/$tool.log" 2>&1
     echo "compute-sanitizer $tool: exit $?"; grep -E "ERROR SUMMARY|passed|failed|Error" "$OUT/$tool.log" | tail -4
   done
-fi
-if step bench; then
-  timeout 300 python3 benchmarks/plugins/bench_plugins.py --out "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || status=1
 fi
 exit $status

@@ -13,6 +13,16 @@ constexpr size_t kCublasWorkspace = size_t{32} << 20; // cuBLAS's recommended si
 constexpr int32_t kPadded = -1;
 constexpr int32_t kInvalid = -2;
 
+constexpr int32_t kPadRows = 16;
+
+//! Rows of the sorted buffers: every routed token, plus room for the padded layout of a balanced routing.
+//! With E experts of at most `cap` rows each, the padded layout (expert e at rows [e*cap, (e+1)*cap)) runs both
+//! expert GEMMs as one strided-batched GEMM; it is used when E*cap fits, else the grouped GEMM of exact sizes.
+int64_t paddedCapacityRows(int64_t tokens, int32_t experts)
+{
+    return tokens + tokens / 2 + static_cast<int64_t>(experts) * kPadRows;
+}
+
 size_t alignUp(size_t v)
 {
     return (v + kAlign - 1) / kAlign * kAlign;
@@ -26,13 +36,14 @@ struct Layout
     int32_t* tokenRow;  //!< per token: its row in the sorted buffers, or kPadded / kInvalid
     int32_t* rowExpert; //!< per sorted row: its expert
     void const** ptrs;  //!< 6 * E pointers for the grouped GEMMs (A1, B1, C1, A2, B2, C2)
-    char* xs;           //!< sorted x rows, later the sorted GEMM2 output
-    char* hs;           //!< sorted hidden rows
+    char* xs;           //!< sorted x rows, later the sorted GEMM2 output (paddedCapacityRows rows)
+    char* hs;           //!< sorted hidden rows (paddedCapacityRows rows)
     char* cublas;       //!< cuBLAS workspace
     size_t total;
 
     Layout(char* base, int32_t elem, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
     {
+        int64_t const rows = paddedCapacityRows(tokens, experts);
         size_t off = 0;
         auto take = [&](size_t bytes) {
             char* p = base ? base + off : nullptr;
@@ -44,8 +55,8 @@ struct Layout
         tokenRow = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
         rowExpert = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
         ptrs = reinterpret_cast<void const**>(take(sizeof(void*) * 6 * experts));
-        xs = take(static_cast<size_t>(elem) * tokens * dim);
-        hs = take(static_cast<size_t>(elem) * tokens * hidden);
+        xs = take(static_cast<size_t>(elem) * rows * dim);
+        hs = take(static_cast<size_t>(elem) * rows * hidden);
         cublas = take(kCublasWorkspace);
         total = off;
     }
@@ -106,11 +117,12 @@ __global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __
     offsets[experts + 1] = counts[experts];
 }
 
-// One warp per routed token: copies its row of x to its sorted position.
+// One warp per routed token: copies its row of x to its sorted position: offsets[e] + slot (exact layout,
+// cap == 0) or e * cap + slot (padded layout).
 template <typename T>
 __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restrict__ idx,
     int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, int32_t* __restrict__ rowExpert,
-    T* __restrict__ xs, int64_t tokens, int32_t dim)
+    T* __restrict__ xs, int64_t tokens, int32_t dim, int32_t cap)
 {
     int64_t const n = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
     int const lane = threadIdx.x & 31;
@@ -124,7 +136,7 @@ __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restr
         return;
     }
     int32_t const e = __ldg(idx + n);
-    int32_t const row = offsets[e] + slot;
+    int32_t const row = cap > 0 ? e * cap + slot : offsets[e] + slot;
     __syncwarp();
     if (lane == 0)
     {
@@ -160,19 +172,39 @@ __device__ __forceinline__ float activate(float v, MoeActivation act)
     return v;
 }
 
-// hs[r, :] = act(hs[r, :] + b1[rowExpert[r], :]) over the routed rows (offsets[E] of them, read on the device).
-template <typename T>
+// hs[r, :] = act(hs[r, :] + b1[e(r), :]) over `rows` rows, e(r) = r / cap (padded layout) or rowExpert[r];
+// kV elements (one 16-byte access when kV > 1) per step. In the padded layout the rows past an expert's count
+// hold stale data: they are computed like the others (rows are independent) and never gathered.
+template <typename T, int kV>
 __global__ void moeBiasActKernel(T* __restrict__ hs, T const* __restrict__ b1, int32_t const* __restrict__ rowExpert,
-    int32_t const* __restrict__ offsets, int32_t experts, int32_t hidden, MoeActivation act)
+    int64_t rows, int32_t cap, int32_t hidden, MoeActivation act)
 {
-    int64_t const total = static_cast<int64_t>(offsets[experts]) * hidden;
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    int64_t const perRow = hidden / kV;
+    for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < rows * perRow;
+         c += static_cast<int64_t>(gridDim.x) * blockDim.x)
     {
-        int64_t const r = i / hidden;
-        int64_t const h = i - r * hidden;
-        float const v = toFloat(hs[i]) + toFloat(__ldg(b1 + static_cast<int64_t>(rowExpert[r]) * hidden + h));
-        hs[i] = fromFloat<T>(activate(v, act));
+        int64_t const r = c / perRow;
+        int64_t const h = (c - r * perRow) * kV;
+        int64_t const e = cap > 0 ? r / cap : rowExpert[r];
+        T* p = hs + r * hidden + h;
+        T const* bias = b1 + e * hidden + h;
+        if constexpr (kV > 1)
+        {
+            float v[kV];
+            float b[kV];
+            loadVec(p, v);
+            loadVec(bias, b);
+#pragma unroll
+            for (int j = 0; j < kV; ++j)
+            {
+                v[j] = activate(v[j] + b[j], act);
+            }
+            storeVec(p, v);
+        }
+        else
+        {
+            *p = fromFloat<T>(activate(toFloat(*p) + toFloat(__ldg(bias)), act));
+        }
     }
 }
 
@@ -202,9 +234,28 @@ __global__ void moeGatherKernel(T const* __restrict__ ys, T const* __restrict__ 
     float const s = score ? toFloat(__ldg(score + n)) : 1.F;
     T const* src = ys + static_cast<int64_t>(row) * dim;
     T const* bias = b2 + static_cast<int64_t>(e) * dim;
-    for (int32_t i = lane; i < dim; i += 32)
+    if (dim % kVec<T> == 0)
     {
-        dst[i] = fromFloat<T>((toFloat(src[i]) + toFloat(__ldg(bias + i))) * s);
+        for (int32_t i = lane * kVec<T>; i < dim; i += 32 * kVec<T>)
+        {
+            float v[kVec<T>];
+            float b[kVec<T>];
+            loadVec(src + i, v);
+            loadVec(bias + i, b);
+#pragma unroll
+            for (int j = 0; j < kVec<T>; ++j)
+            {
+                v[j] = (v[j] + b[j]) * s;
+            }
+            storeVec(dst + i, v);
+        }
+    }
+    else
+    {
+        for (int32_t i = lane; i < dim; i += 32)
+        {
+            dst[i] = fromFloat<T>((toFloat(src[i]) + toFloat(__ldg(bias + i))) * s);
+        }
     }
 }
 
@@ -308,66 +359,104 @@ cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void
     {
         return err;
     }
-    // the scatter runs on the device while the host waits for the counts
-    err = dispatchElemType(p.type, [&](auto tag) {
-        using T = decltype(tag);
-        moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x), p.expertIdx,
-            ws.offsets, ws.tokenRow, ws.rowExpert, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
-        return cudaGetLastError();
-    });
-    if (err != cudaSuccess || (err = cudaEventSynchronize(res.countsReady)) != cudaSuccess)
+    if ((err = cudaEventSynchronize(res.countsReady)) != cudaSuccess)
     {
         return err;
     }
     *invalidTokens = res.hostCounts[E + 1];
+    int64_t const routed = res.hostCounts[E];
 
-    // the nonempty experts in order, as the offsets kernel laid out the device pointer arrays
-    std::vector<int32_t> groupRows;
-    std::vector<void const*> hA1, hB1, hA2, hB2;
-    std::vector<void*> hC1, hC2;
-    size_t const hd = static_cast<size_t>(p.hidden) * p.dim * elem;
+    // padded layout when the busiest expert's rows, rounded up, fit for every expert; else exact sizes
+    int32_t maxCount = 0;
     for (int32_t e = 0; e < E; ++e)
     {
-        int32_t const start = res.hostCounts[e];
-        int32_t const count = res.hostCounts[e + 1] - start;
-        if (count > 0)
-        {
-            groupRows.push_back(count);
-            hA1.push_back(static_cast<char const*>(p.w1) + e * hd);
-            hB1.push_back(ws.xs + static_cast<size_t>(start) * p.dim * elem);
-            hC1.push_back(ws.hs + static_cast<size_t>(start) * p.hidden * elem);
-            hA2.push_back(static_cast<char const*>(p.w2) + e * hd);
-            hB2.push_back(ws.hs + static_cast<size_t>(start) * p.hidden * elem);
-            hC2.push_back(ws.xs + static_cast<size_t>(start) * p.dim * elem);
-        }
+        maxCount = std::max(maxCount, res.hostCounts[e + 1] - res.hostCounts[e]);
     }
-    int64_t const routed = res.hostCounts[E];
+    int32_t const cap = (maxCount + kPadRows - 1) / kPadRows * kPadRows;
+    bool const padded = cap > 0 && static_cast<int64_t>(cap) * E <= paddedCapacityRows(tokens, E);
+    int64_t const computedRows = padded ? static_cast<int64_t>(cap) * E : routed;
+
+    err = dispatchElemType(p.type, [&](auto tag) {
+        using T = decltype(tag);
+        moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x), p.expertIdx,
+            ws.offsets, ws.tokenRow, ws.rowExpert, reinterpret_cast<T*>(ws.xs), tokens, p.dim, padded ? cap : 0);
+        return cudaGetLastError();
+    });
+    if (err != cudaSuccess)
+    {
+        return err;
+    }
 
     cublasStatus_t st = cublasSetStream(res.cublas, stream);
     if (st == CUBLAS_STATUS_SUCCESS)
     {
         st = cublasSetWorkspace(res.cublas, ws.cublas, kCublasWorkspace);
     }
-    void const* const* dp = ws.ptrs;
-    if (st == CUBLAS_STATUS_SUCCESS)
+    cudaDataType_t const dt = cudaType(p.type);
+    float const one = 1.F;
+    float const zero = 0.F;
+    int64_t const hd = static_cast<int64_t>(p.hidden) * p.dim;
+    // the nonempty experts in order, as the offsets kernel laid out the device pointer arrays
+    std::vector<int32_t> groupRows;
+    std::vector<void const*> hA1, hB1, hA2, hB2;
+    std::vector<void*> hC1, hC2;
+    if (!padded)
     {
-        st = groupedGemm(res.cublas, p.type, groupRows, p.hidden, p.dim, dp + 0 * E, dp + 1 * E,
-            const_cast<void* const*>(dp + 2 * E), hA1.data(), hB1.data(), hC1.data());
+        for (int32_t e = 0; e < E; ++e)
+        {
+            int32_t const start = res.hostCounts[e];
+            int32_t const count = res.hostCounts[e + 1] - start;
+            if (count > 0)
+            {
+                groupRows.push_back(count);
+                hA1.push_back(static_cast<char const*>(p.w1) + e * hd * elem);
+                hB1.push_back(ws.xs + static_cast<size_t>(start) * p.dim * elem);
+                hC1.push_back(ws.hs + static_cast<size_t>(start) * p.hidden * elem);
+                hA2.push_back(static_cast<char const*>(p.w2) + e * hd * elem);
+                hB2.push_back(ws.hs + static_cast<size_t>(start) * p.hidden * elem);
+                hC2.push_back(ws.xs + static_cast<size_t>(start) * p.dim * elem);
+            }
+        }
     }
-    if (st == CUBLAS_STATUS_SUCCESS)
+    void const* const* dp = ws.ptrs;
+    // GEMM1: hs[rows, H] = xs[rows, D] . W1[e]^T (column-major: C (H x rows) = W1[e]^T(H x D) . xs^T(D x rows))
+    if (st == CUBLAS_STATUS_SUCCESS && routed > 0)
+    {
+        st = padded ? cublasGemmStridedBatchedEx(res.cublas, CUBLAS_OP_T, CUBLAS_OP_N, p.hidden, cap, p.dim, &one,
+                 p.w1, dt, p.dim, hd, ws.xs, dt, p.dim, static_cast<int64_t>(cap) * p.dim, &zero, ws.hs, dt, p.hidden,
+                 static_cast<int64_t>(cap) * p.hidden, E, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
+                    : groupedGemm(res.cublas, p.type, groupRows, p.hidden, p.dim, dp + 0 * E, dp + 1 * E,
+                        const_cast<void* const*>(dp + 2 * E), hA1.data(), hB1.data(), hC1.data());
+    }
+    if (st == CUBLAS_STATUS_SUCCESS && routed > 0)
     {
         err = dispatchElemType(p.type, [&](auto tag) {
             using T = decltype(tag);
-            moeBiasActKernel<T><<<blocksFor(routed * p.hidden, 256), 256, 0, stream>>>(
-                reinterpret_cast<T*>(ws.hs), static_cast<T const*>(p.b1), ws.rowExpert, ws.offsets, E, p.hidden, p.act);
+            constexpr int kV = kVec<T>;
+            bool const vectorised = p.hidden % kV == 0 && aligned16(p.b1);
+            int64_t const work = computedRows * (vectorised ? p.hidden / kV : p.hidden);
+            if (vectorised)
+            {
+                moeBiasActKernel<T, kV><<<blocksFor(work, 256), 256, 0, stream>>>(reinterpret_cast<T*>(ws.hs),
+                    static_cast<T const*>(p.b1), ws.rowExpert, computedRows, padded ? cap : 0, p.hidden, p.act);
+            }
+            else
+            {
+                moeBiasActKernel<T, 1><<<blocksFor(work, 256), 256, 0, stream>>>(reinterpret_cast<T*>(ws.hs),
+                    static_cast<T const*>(p.b1), ws.rowExpert, computedRows, padded ? cap : 0, p.hidden, p.act);
+            }
             return cudaGetLastError();
         });
         if (err != cudaSuccess)
         {
             return err;
         }
-        st = groupedGemm(res.cublas, p.type, groupRows, p.dim, p.hidden, dp + 3 * E, dp + 4 * E,
-            const_cast<void* const*>(dp + 5 * E), hA2.data(), hB2.data(), hC2.data());
+        // GEMM2: ys[rows, D] = hs[rows, H] . W2[e]^T, written over xs
+        st = padded ? cublasGemmStridedBatchedEx(res.cublas, CUBLAS_OP_T, CUBLAS_OP_N, p.dim, cap, p.hidden, &one,
+                 p.w2, dt, p.hidden, hd, ws.hs, dt, p.hidden, static_cast<int64_t>(cap) * p.hidden, &zero, ws.xs, dt,
+                 p.dim, static_cast<int64_t>(cap) * p.dim, E, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
+                    : groupedGemm(res.cublas, p.type, groupRows, p.dim, p.hidden, dp + 3 * E, dp + 4 * E,
+                        const_cast<void* const*>(dp + 5 * E), hA2.data(), hB2.data(), hC2.data());
     }
     if (st != CUBLAS_STATUS_SUCCESS)
     {

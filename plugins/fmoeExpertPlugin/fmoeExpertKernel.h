@@ -4,7 +4,8 @@
 // Tokens past their utterance length (when lengths are given) get y = 0; tokens with an expert id outside [0, E)
 // are counted as invalid, never read as memory, and get y = NaN.
 // Routing (histogram, offsets, permutation, cuBLAS pointer arrays) runs on the device; the host reads back the
-// E + 1 counts once per call (one event wait) to size the grouped GEMMs.
+// E + 2 offsets once per call (one event wait) to size the expert GEMMs: one strided-batched GEMM over a padded
+// layout when the routing is balanced enough, else a grouped GEMM of the exact per-expert sizes.
 #pragma once
 
 #include "kernelTypes.h"

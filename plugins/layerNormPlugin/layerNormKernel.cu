@@ -7,71 +7,104 @@ namespace
 {
 constexpr int kWarpsPerBlock = 4;
 
-// One warp per row; the row stays in registers (kIters 16-byte vectors per lane), so x is read once and the
-// variance is the exact two-pass sum of squared deviations.
-template <typename T, int kIters>
+// kRows rows per warp, each held in registers (kIters 16-byte vectors per lane per row), so x is read once and the
+// variance is the exact two-pass sum of squared deviations. All loads of a warp (kRows rows, gamma, beta) are
+// issued before the first reduction, to keep enough bytes in flight.
+template <typename T, int kIters, int kRows>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32) layerNormWarpKernel(T const* __restrict__ x,
     T const* __restrict__ gamma, T const* __restrict__ beta, T* __restrict__ y, int64_t rows, int32_t dim, float eps)
 {
     constexpr int kV = kVec<T>;
-    int64_t const row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
-    if (row >= rows)
+    int64_t const first = (static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5)) * kRows;
+    if (first >= rows)
     {
         return;
     }
     int const lane = threadIdx.x & 31;
     int const nbVec = dim / kV;
-    T const* xr = x + row * dim;
-    T* yr = y + row * dim;
 
-    float v[kIters][kV];
-    float sum = 0.F;
+    float v[kRows][kIters][kV];
+    float sum[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+    {
+        sum[r] = 0.F;
+#pragma unroll
+        for (int i = 0; i < kIters; ++i)
+        {
+            int const vi = lane + i * 32;
+            if (first + r < rows && vi < nbVec)
+            {
+                loadVec(x + (first + r) * dim + vi * kV, v[r][i]);
+            }
+        }
+    }
+    float g[kIters][kV];
+    float b[kIters][kV];
 #pragma unroll
     for (int i = 0; i < kIters; ++i)
     {
         int const vi = lane + i * 32;
         if (vi < nbVec)
         {
-            loadVec(xr + vi * kV, v[i]);
+            loadVec(gamma + vi * kV, g[i]);
+            loadVec(beta + vi * kV, b[i]);
+        }
+    }
 #pragma unroll
-            for (int j = 0; j < kV; ++j)
+    for (int r = 0; r < kRows; ++r)
+    {
+#pragma unroll
+        for (int i = 0; i < kIters; ++i)
+        {
+            if (first + r < rows && lane + i * 32 < nbVec)
             {
-                sum += v[i][j];
+#pragma unroll
+                for (int j = 0; j < kV; ++j)
+                {
+                    sum[r] += v[r][i][j];
+                }
             }
         }
     }
-    float const mean = warpSum(sum) / dim;
-    float sq = 0.F;
+    float mean[kRows];
+    float sq[kRows];
 #pragma unroll
-    for (int i = 0; i < kIters; ++i)
+    for (int r = 0; r < kRows; ++r)
     {
-        if (lane + i * 32 < nbVec)
-        {
+        mean[r] = warpSum(sum[r]) / dim;
+        sq[r] = 0.F;
 #pragma unroll
-            for (int j = 0; j < kV; ++j)
+        for (int i = 0; i < kIters; ++i)
+        {
+            if (first + r < rows && lane + i * 32 < nbVec)
             {
-                float const d = v[i][j] - mean;
-                sq += d * d;
+#pragma unroll
+                for (int j = 0; j < kV; ++j)
+                {
+                    float const d = v[r][i][j] - mean[r];
+                    sq[r] += d * d;
+                }
             }
         }
     }
-    float const rstd = rsqrtf(warpSum(sq) / dim + eps);
 #pragma unroll
-    for (int i = 0; i < kIters; ++i)
+    for (int r = 0; r < kRows; ++r)
     {
-        int const vi = lane + i * 32;
-        if (vi < nbVec)
-        {
-            float g[kV];
-            float b[kV];
-            loadVec(gamma + vi * kV, g);
-            loadVec(beta + vi * kV, b);
+        float const rstd = rsqrtf(warpSum(sq[r]) / dim + eps);
 #pragma unroll
-            for (int j = 0; j < kV; ++j)
+        for (int i = 0; i < kIters; ++i)
+        {
+            int const vi = lane + i * 32;
+            if (first + r < rows && vi < nbVec)
             {
-                v[i][j] = (v[i][j] - mean) * rstd * g[j] + b[j];
+#pragma unroll
+                for (int j = 0; j < kV; ++j)
+                {
+                    v[r][i][j] = (v[r][i][j] - mean[r]) * rstd * g[i][j] + b[i][j];
+                }
+                storeVec(y + (first + r) * dim + vi * kV, v[r][i]);
             }
-            storeVec(yr + vi * kV, v[i]);
         }
     }
 }
@@ -107,8 +140,10 @@ __global__ void layerNormBlockKernel(T const* __restrict__ x, T const* __restric
 template <typename T, int kIters>
 void launchWarp(T const* x, T const* g, T const* b, T* y, int64_t rows, int32_t dim, float eps, cudaStream_t s)
 {
-    auto const blocks = static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
-    layerNormWarpKernel<T, kIters><<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, g, b, y, rows, dim, eps);
+    constexpr int kRows = kIters <= 2 ? 4 : (kIters == 4 ? 2 : 1);
+    int64_t const rowsPerBlock = int64_t{kWarpsPerBlock} * kRows;
+    auto const blocks = static_cast<unsigned>((rows + rowsPerBlock - 1) / rowsPerBlock);
+    layerNormWarpKernel<T, kIters, kRows><<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, g, b, y, rows, dim, eps);
 }
 } // namespace
 

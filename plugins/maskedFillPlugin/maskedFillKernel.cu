@@ -7,6 +7,8 @@ namespace trt_helper
 {
 namespace
 {
+// kV consecutive elements per step. Vectorised (kV > 1) only when they share one time index (time innermost:
+// they are kV consecutive times of one row) so that one division per step finds it.
 template <typename T, int kV>
 __global__ void maskedFillKernel(T const* __restrict__ x, int32_t const* __restrict__ lengths, T* __restrict__ y,
     int64_t nbChunks, int64_t perBatch, int64_t time, int64_t innerStride, float fill)
@@ -15,9 +17,9 @@ __global__ void maskedFillKernel(T const* __restrict__ x, int32_t const* __restr
          c += static_cast<int64_t>(gridDim.x) * blockDim.x)
     {
         int64_t const first = c * kV;
-        int64_t const b = first / perBatch; // a chunk never straddles two batches (perBatch % kV == 0)
+        int64_t const b = first / perBatch;
         int64_t const len = __ldg(lengths + b);
-        int64_t const within = first - b * perBatch;
+        int64_t const t = ((first - b * perBatch) / innerStride) % time;
         if constexpr (kV > 1)
         {
             float v[kV];
@@ -25,7 +27,8 @@ __global__ void maskedFillKernel(T const* __restrict__ x, int32_t const* __restr
 #pragma unroll
             for (int j = 0; j < kV; ++j)
             {
-                if (((within + j) / innerStride) % time >= len)
+                // innerStride == 1: element j is at time t + j; otherwise all kV share time t
+                if ((innerStride == 1 ? t + j : t) >= len)
                 {
                     v[j] = fill;
                 }
@@ -34,7 +37,7 @@ __global__ void maskedFillKernel(T const* __restrict__ x, int32_t const* __restr
         }
         else
         {
-            y[first] = (within / innerStride) % time >= len ? fromFloat<T>(fill) : x[first];
+            y[first] = t >= len ? fromFloat<T>(fill) : x[first];
         }
     }
 }
@@ -55,7 +58,8 @@ cudaError_t launchMaskedFill(ElemType type, void const* x, int32_t const* length
     return dispatchElemType(type, [&](auto tag) {
         using T = decltype(tag);
         constexpr int kV = kVec<T>;
-        bool const vectorised = perBatch % kV == 0 && aligned16(x) && aligned16(y);
+        bool const vectorised = (innerStride == 1 ? time % kV == 0 : innerStride % kV == 0) && aligned16(x)
+            && aligned16(y);
         int64_t const chunks = vectorised ? total / kV : total;
         int const threads = 256;
         auto const blocks = static_cast<unsigned>(std::min<int64_t>((chunks + threads - 1) / threads, 65535 * 8));

@@ -215,3 +215,17 @@ def test_fmoe_rejects_out_of_range_expert_ids(lib, cuda, gen, harness):
     good_idx[bad] = 0
     want = ref.fmoe(x.cpu(), good_idx, w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0)
     assert ref.rel_err(y.cpu()[~bad], want[~bad]) <= TOL[torch.float32]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
+def test_fmoe_expert_skewed_routing(lib, cuda, gen, dtype):
+    """Most tokens on one expert: the exact-size (grouped GEMM) layout rather than the padded one."""
+    shape, experts, hidden = (8, 40, 32), 8, 64
+    x, idx, score, lengths, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, True, True)
+    idx = torch.where(torch.rand(idx.shape, generator=gen).to(cuda) < 0.9, torch.full_like(idx, 2), idx)
+    fields = {"num_experts": experts, "hidden": hidden, "act": 0, "has_score": 1, "has_lengths": 1}
+    y = poisoned(shape, dtype, cuda)
+    assert run(lib, "FMoEExpert", fields, [x, idx, score, lengths, w1, b1, w2, b2], [y]) == 0
+    want = ref.fmoe(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0, score.cpu(), lengths.cpu(),
+                    round_hidden=None if dtype == torch.float32 else dtype)
+    check(y, want, dtype, "FMoEExpert skewed")
