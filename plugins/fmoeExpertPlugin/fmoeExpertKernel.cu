@@ -32,7 +32,7 @@ size_t alignUp(size_t v)
 struct Layout
 {
     int32_t* counts;    //!< E + 1 ints: tokens per expert, then the invalid count
-    int32_t* offsets;   //!< E + 2 ints: exclusive scan of counts (offsets[E] = routed rows), then nonempty groups
+    int32_t* offsets;   //!< E + 3 ints: exclusive scan of counts, routed rows, invalid ids, padded cap (0: exact)
     int32_t* tokenRow;  //!< per token: its row in the sorted buffers, or kPadded / kInvalid
     int32_t* rowExpert; //!< per sorted row: its expert
     void const** ptrs;  //!< 6 * E pointers for the grouped GEMMs (A1, B1, C1, A2, B2, C2)
@@ -51,7 +51,7 @@ struct Layout
             return p;
         };
         counts = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 1)));
-        offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 2)));
+        offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 3)));
         tokenRow = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
         rowExpert = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
         ptrs = reinterpret_cast<void const**>(take(sizeof(void*) * 6 * experts));
@@ -85,45 +85,71 @@ __global__ void moeRouteKernel(int32_t const* __restrict__ idx, int32_t const* _
     }
 }
 
-// One block: exclusive scan of the counts, and the grouped-GEMM pointer arrays of the nonempty experts in order.
+// One warp: exclusive scan of the counts, the grouped-GEMM pointer arrays of the nonempty experts in order, and the
+// layout decision (padded when E * cap fits in capacityRows). offsets[E] = routed rows, offsets[E + 1] = invalid
+// ids, offsets[E + 2] = cap (0: exact layout). The host reads these E + 3 values once.
 __global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __restrict__ offsets,
     void const** __restrict__ ptrs, int32_t experts, int32_t dim, int32_t hidden, int32_t elem, char const* w1,
-    char const* w2, char* xs, char* hs)
+    char const* w2, char* xs, char* hs, int64_t capacityRows)
 {
-    if (threadIdx.x != 0)
-    {
-        return;
-    }
+    int const lane = threadIdx.x;
     int32_t run = 0;
-    int32_t group = 0;
-    for (int32_t e = 0; e < experts; ++e)
+    int32_t groups = 0;
+    int32_t maxCount = 0;
+    size_t const hd = static_cast<size_t>(hidden) * dim * elem;
+    for (int32_t base = 0; base < experts; base += 32)
     {
-        offsets[e] = run;
-        int32_t const c = counts[e];
+        int32_t const e = base + lane;
+        int32_t const c = e < experts ? counts[e] : 0;
+        int32_t incl = c;
+        int32_t nonempty = c > 0 ? 1 : 0;
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1)
+        {
+            int32_t const up = __shfl_up_sync(0xffffffffu, incl, d);
+            int32_t const upNe = __shfl_up_sync(0xffffffffu, nonempty, d);
+            if (lane >= d)
+            {
+                incl += up;
+                nonempty += upNe;
+            }
+        }
+        int32_t const start = run + incl - c;
+        int32_t const group = groups + nonempty - (c > 0 ? 1 : 0);
+        if (e < experts)
+        {
+            offsets[e] = start;
+        }
         if (c > 0)
         {
-            size_t const hd = static_cast<size_t>(hidden) * dim * elem;
             ptrs[0 * experts + group] = w1 + e * hd;
-            ptrs[1 * experts + group] = xs + static_cast<size_t>(run) * dim * elem;
-            ptrs[2 * experts + group] = hs + static_cast<size_t>(run) * hidden * elem;
+            ptrs[1 * experts + group] = xs + static_cast<size_t>(start) * dim * elem;
+            ptrs[2 * experts + group] = hs + static_cast<size_t>(start) * hidden * elem;
             ptrs[3 * experts + group] = w2 + e * hd;
-            ptrs[4 * experts + group] = hs + static_cast<size_t>(run) * hidden * elem;
-            ptrs[5 * experts + group] = xs + static_cast<size_t>(run) * dim * elem;
-            ++group;
+            ptrs[4 * experts + group] = hs + static_cast<size_t>(start) * hidden * elem;
+            ptrs[5 * experts + group] = xs + static_cast<size_t>(start) * dim * elem;
         }
-        run += c;
+        maxCount = max(maxCount, __reduce_max_sync(0xffffffffu, c));
+        run += __shfl_sync(0xffffffffu, incl, 31);
+        groups += __shfl_sync(0xffffffffu, nonempty, 31);
     }
-    offsets[experts] = run;
-    offsets[experts + 1] = counts[experts];
+    if (lane == 0)
+    {
+        int32_t const cap = (maxCount + kPadRows - 1) / kPadRows * kPadRows;
+        offsets[experts] = run;
+        offsets[experts + 1] = counts[experts];
+        offsets[experts + 2] = static_cast<int64_t>(cap) * experts <= capacityRows ? cap : 0;
+    }
 }
 
 // One warp per routed token: copies its row of x to its sorted position: offsets[e] + slot (exact layout,
-// cap == 0) or e * cap + slot (padded layout).
+// cap = offsets[E + 2] == 0) or e * cap + slot (padded layout).
 template <typename T>
 __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restrict__ idx,
     int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, int32_t* __restrict__ rowExpert,
-    T* __restrict__ xs, int64_t tokens, int32_t dim, int32_t cap)
+    T* __restrict__ xs, int64_t tokens, int32_t dim, int32_t experts)
 {
+    int32_t const cap = offsets[experts + 2];
     int64_t const n = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
     int const lane = threadIdx.x & 31;
     if (n >= tokens)
@@ -161,49 +187,56 @@ __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restr
     }
 }
 
+// fp32 data keeps the accurate expf; 16-bit data, rounded to 8-11 mantissa bits anyway, uses the fast intrinsics.
+template <typename T>
 __device__ __forceinline__ float activate(float v, MoeActivation act)
 {
+    constexpr bool kFast = sizeof(T) == 2;
     switch (act)
     {
-    case MoeActivation::kSWISH: return v / (1.F + expf(-v));
+    case MoeActivation::kSWISH: return kFast ? __fdividef(v, 1.F + __expf(-v)) : v / (1.F + expf(-v));
     case MoeActivation::kRELU: return fmaxf(v, 0.F);
     case MoeActivation::kGELU: return 0.5F * v * (1.F + erff(v * 0.70710678118654752F));
     }
     return v;
 }
 
-// hs[r, :] = act(hs[r, :] + b1[e(r), :]) over `rows` rows, e(r) = r / cap (padded layout) or rowExpert[r];
-// kV elements (one 16-byte access when kV > 1) per step. In the padded layout the rows past an expert's count
-// hold stale data: they are computed like the others (rows are independent) and never gathered.
+// hs[r, :] = act(hs[r, :] + b1[e(r), :]) over `rows` rows, e(r) = r / cap (padded layout) or rowExpert[r]; a block
+// per row at a time, kV elements (one 16-byte access when kV > 1) per thread step. Padding rows (slot >= count of
+// their expert) are skipped: the GEMMs compute them from stale data and nothing reads them.
 template <typename T, int kV>
 __global__ void moeBiasActKernel(T* __restrict__ hs, T const* __restrict__ b1, int32_t const* __restrict__ rowExpert,
-    int64_t rows, int32_t cap, int32_t hidden, MoeActivation act)
+    int32_t const* __restrict__ counts, int64_t rows, int32_t cap, int32_t hidden, MoeActivation act)
 {
-    int64_t const perRow = hidden / kV;
-    for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < rows * perRow;
-         c += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    int32_t const perRow = hidden / kV;
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        int64_t const r = c / perRow;
-        int64_t const h = (c - r * perRow) * kV;
         int64_t const e = cap > 0 ? r / cap : rowExpert[r];
-        T* p = hs + r * hidden + h;
-        T const* bias = b1 + e * hidden + h;
-        if constexpr (kV > 1)
+        if (cap > 0 && r - e * cap >= counts[e])
         {
-            float v[kV];
-            float b[kV];
-            loadVec(p, v);
-            loadVec(bias, b);
-#pragma unroll
-            for (int j = 0; j < kV; ++j)
-            {
-                v[j] = activate(v[j] + b[j], act);
-            }
-            storeVec(p, v);
+            continue;
         }
-        else
+        T* row = hs + r * hidden;
+        T const* bias = b1 + e * hidden;
+        for (int32_t c = threadIdx.x; c < perRow; c += blockDim.x)
         {
-            *p = fromFloat<T>(activate(toFloat(*p) + toFloat(__ldg(bias)), act));
+            if constexpr (kV > 1)
+            {
+                float v[kV];
+                float b[kV];
+                loadVec(row + c * kV, v);
+                loadVec(bias + c * kV, b);
+#pragma unroll
+                for (int j = 0; j < kV; ++j)
+                {
+                    v[j] = activate<T>(v[j] + b[j], act);
+                }
+                storeVec(row + c * kV, v);
+            }
+            else
+            {
+                row[c] = fromFloat<T>(activate<T>(toFloat(row[c]) + toFloat(__ldg(bias + c)), act));
+            }
         }
     }
 }
@@ -351,41 +384,31 @@ cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void
     moeRouteKernel<<<blocksFor(tokens, 256), 256, 0, stream>>>(
         p.expertIdx, p.lengths, ws.counts, ws.tokenRow, tokens, p.time, E);
     moeOffsetsKernel<<<1, 32, 0, stream>>>(ws.counts, ws.offsets, ws.ptrs, E, p.dim, p.hidden, elem,
-        static_cast<char const*>(p.w1), static_cast<char const*>(p.w2), ws.xs, ws.hs);
+        static_cast<char const*>(p.w1), static_cast<char const*>(p.w2), ws.xs, ws.hs,
+        paddedCapacityRows(tokens, E));
     if ((err = cudaGetLastError()) != cudaSuccess
-        || (err = cudaMemcpyAsync(res.hostCounts, ws.offsets, sizeof(int32_t) * (E + 2), cudaMemcpyDeviceToHost, stream))
+        || (err = cudaMemcpyAsync(res.hostCounts, ws.offsets, sizeof(int32_t) * (E + 3), cudaMemcpyDeviceToHost, stream))
             != cudaSuccess
         || (err = cudaEventRecord(res.countsReady, stream)) != cudaSuccess)
     {
         return err;
     }
-    if ((err = cudaEventSynchronize(res.countsReady)) != cudaSuccess)
+    // the scatter runs on the device while the host waits for the counts (it reads the layout on the device)
+    err = dispatchElemType(p.type, [&](auto tag) {
+        using T = decltype(tag);
+        moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x), p.expertIdx,
+            ws.offsets, ws.tokenRow, ws.rowExpert, reinterpret_cast<T*>(ws.xs), tokens, p.dim, E);
+        return cudaGetLastError();
+    });
+    if (err != cudaSuccess || (err = cudaEventSynchronize(res.countsReady)) != cudaSuccess)
     {
         return err;
     }
     *invalidTokens = res.hostCounts[E + 1];
     int64_t const routed = res.hostCounts[E];
-
-    // padded layout when the busiest expert's rows, rounded up, fit for every expert; else exact sizes
-    int32_t maxCount = 0;
-    for (int32_t e = 0; e < E; ++e)
-    {
-        maxCount = std::max(maxCount, res.hostCounts[e + 1] - res.hostCounts[e]);
-    }
-    int32_t const cap = (maxCount + kPadRows - 1) / kPadRows * kPadRows;
-    bool const padded = cap > 0 && static_cast<int64_t>(cap) * E <= paddedCapacityRows(tokens, E);
+    int32_t const cap = res.hostCounts[E + 2];
+    bool const padded = cap > 0;
     int64_t const computedRows = padded ? static_cast<int64_t>(cap) * E : routed;
-
-    err = dispatchElemType(p.type, [&](auto tag) {
-        using T = decltype(tag);
-        moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x), p.expertIdx,
-            ws.offsets, ws.tokenRow, ws.rowExpert, reinterpret_cast<T*>(ws.xs), tokens, p.dim, padded ? cap : 0);
-        return cudaGetLastError();
-    });
-    if (err != cudaSuccess)
-    {
-        return err;
-    }
 
     cublasStatus_t st = cublasSetStream(res.cublas, stream);
     if (st == CUBLAS_STATUS_SUCCESS)
@@ -434,16 +457,16 @@ cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void
             using T = decltype(tag);
             constexpr int kV = kVec<T>;
             bool const vectorised = p.hidden % kV == 0 && aligned16(p.b1);
-            int64_t const work = computedRows * (vectorised ? p.hidden / kV : p.hidden);
+            unsigned const blocks = static_cast<unsigned>(std::min<int64_t>(computedRows, 65535 * 8));
             if (vectorised)
             {
-                moeBiasActKernel<T, kV><<<blocksFor(work, 256), 256, 0, stream>>>(reinterpret_cast<T*>(ws.hs),
-                    static_cast<T const*>(p.b1), ws.rowExpert, computedRows, padded ? cap : 0, p.hidden, p.act);
+                moeBiasActKernel<T, kV><<<blocks, 256, 0, stream>>>(reinterpret_cast<T*>(ws.hs),
+                    static_cast<T const*>(p.b1), ws.rowExpert, ws.counts, computedRows, cap, p.hidden, p.act);
             }
             else
             {
-                moeBiasActKernel<T, 1><<<blocksFor(work, 256), 256, 0, stream>>>(reinterpret_cast<T*>(ws.hs),
-                    static_cast<T const*>(p.b1), ws.rowExpert, computedRows, padded ? cap : 0, p.hidden, p.act);
+                moeBiasActKernel<T, 1><<<blocks, 256, 0, stream>>>(reinterpret_cast<T*>(ws.hs),
+                    static_cast<T const*>(p.b1), ws.rowExpert, ws.counts, computedRows, cap, p.hidden, p.act);
             }
             return cudaGetLastError();
         });

@@ -4,7 +4,7 @@
 // Tokens past their utterance length (when lengths are given) get y = 0; tokens with an expert id outside [0, E)
 // are counted as invalid, never read as memory, and get y = NaN.
 // Routing (histogram, offsets, permutation, cuBLAS pointer arrays) runs on the device; the host reads back the
-// E + 2 offsets once per call (one event wait) to size the expert GEMMs: one strided-batched GEMM over a padded
+// E + 3 offsets once per call (one event wait) to size the expert GEMMs: one strided-batched GEMM over a padded
 // layout when the routing is balanced enough, else a grouped GEMM of the exact per-expert sizes.
 #pragma once
 
@@ -47,7 +47,7 @@ struct FMoEHostResources
 {
     cublasHandle_t cublas;
     cudaEvent_t countsReady;
-    int32_t* hostCounts; //!< pinned, at least experts + 2 ints
+    int32_t* hostCounts; //!< pinned, at least experts + 3 ints
 };
 
 //! Device workspace bytes needed for a problem of `tokens` tokens (includes the cuBLAS workspace).

@@ -264,7 +264,7 @@ int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTenso
         p.y = outputs[0];
 
         std::lock_guard<std::mutex> lock(mResources->mutex);
-        if (!mResources->reserveCounts(mExperts + 2))
+        if (!mResources->reserveCounts(mExperts + 3))
         {
             return fail("could not allocate the pinned count buffer");
         }

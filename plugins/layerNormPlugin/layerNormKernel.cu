@@ -1,109 +1,100 @@
 #include "kernelCommon.cuh"
 #include "layerNormKernel.h"
 
+#include <algorithm>
+
 namespace trt_helper
 {
 namespace
 {
 constexpr int kWarpsPerBlock = 4;
 
-// kRows rows per warp, each held in registers (kIters 16-byte vectors per lane per row), so x is read once and the
-// variance is the exact two-pass sum of squared deviations. All loads of a warp (kRows rows, gamma, beta) are
-// issued before the first reduction, to keep enough bytes in flight.
-template <typename T, int kIters, int kRows>
+// Persistent warps: each warp walks rows (stride = all warps of the grid) with the row held in registers (kIters
+// 16-byte vectors per lane), so x is read once and the variance is the exact two-pass sum of squared deviations.
+// The next row is loaded before the current one is reduced, to keep bytes in flight across the reductions.
+template <typename T, int kIters>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32) layerNormWarpKernel(T const* __restrict__ x,
     T const* __restrict__ gamma, T const* __restrict__ beta, T* __restrict__ y, int64_t rows, int32_t dim, float eps)
 {
     constexpr int kV = kVec<T>;
-    int64_t const first = (static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5)) * kRows;
-    if (first >= rows)
-    {
-        return;
-    }
     int const lane = threadIdx.x & 31;
     int const nbVec = dim / kV;
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
+    int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
 
-    float v[kRows][kIters][kV];
-    float sum[kRows];
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
-    {
-        sum[r] = 0.F;
-#pragma unroll
-        for (int i = 0; i < kIters; ++i)
-        {
-            int const vi = lane + i * 32;
-            if (first + r < rows && vi < nbVec)
-            {
-                loadVec(x + (first + r) * dim + vi * kV, v[r][i]);
-            }
-        }
-    }
     float g[kIters][kV];
     float b[kIters][kV];
+    float cur[kIters][kV];
 #pragma unroll
     for (int i = 0; i < kIters; ++i)
     {
         int const vi = lane + i * 32;
         if (vi < nbVec)
         {
+            if (row < rows)
+            {
+                loadVec(x + row * dim + vi * kV, cur[i]);
+            }
             loadVec(gamma + vi * kV, g[i]);
             loadVec(beta + vi * kV, b[i]);
         }
     }
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
+    for (; row < rows; row += stride)
     {
-#pragma unroll
-        for (int i = 0; i < kIters; ++i)
-        {
-            if (first + r < rows && lane + i * 32 < nbVec)
-            {
-#pragma unroll
-                for (int j = 0; j < kV; ++j)
-                {
-                    sum[r] += v[r][i][j];
-                }
-            }
-        }
-    }
-    float mean[kRows];
-    float sq[kRows];
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
-    {
-        mean[r] = warpSum(sum[r]) / dim;
-        sq[r] = 0.F;
-#pragma unroll
-        for (int i = 0; i < kIters; ++i)
-        {
-            if (first + r < rows && lane + i * 32 < nbVec)
-            {
-#pragma unroll
-                for (int j = 0; j < kV; ++j)
-                {
-                    float const d = v[r][i][j] - mean[r];
-                    sq[r] += d * d;
-                }
-            }
-        }
-    }
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
-    {
-        float const rstd = rsqrtf(warpSum(sq[r]) / dim + eps);
+        float next[kIters][kV];
+        int64_t const nextRow = row + stride;
 #pragma unroll
         for (int i = 0; i < kIters; ++i)
         {
             int const vi = lane + i * 32;
-            if (first + r < rows && vi < nbVec)
+            if (nextRow < rows && vi < nbVec)
+            {
+                loadVec(x + nextRow * dim + vi * kV, next[i]);
+            }
+        }
+        float sum = 0.F;
+#pragma unroll
+        for (int i = 0; i < kIters; ++i)
+        {
+            if (lane + i * 32 < nbVec)
             {
 #pragma unroll
                 for (int j = 0; j < kV; ++j)
                 {
-                    v[r][i][j] = (v[r][i][j] - mean[r]) * rstd * g[i][j] + b[i][j];
+                    sum += cur[i][j];
                 }
-                storeVec(y + (first + r) * dim + vi * kV, v[r][i]);
+            }
+        }
+        float const mean = warpSum(sum) / dim;
+        float sq = 0.F;
+#pragma unroll
+        for (int i = 0; i < kIters; ++i)
+        {
+            if (lane + i * 32 < nbVec)
+            {
+#pragma unroll
+                for (int j = 0; j < kV; ++j)
+                {
+                    float const d = cur[i][j] - mean;
+                    sq += d * d;
+                }
+            }
+        }
+        float const rstd = rsqrtf(warpSum(sq) / dim + eps);
+#pragma unroll
+        for (int i = 0; i < kIters; ++i)
+        {
+            int const vi = lane + i * 32;
+            if (vi < nbVec)
+            {
+                float out[kV];
+#pragma unroll
+                for (int j = 0; j < kV; ++j)
+                {
+                    out[j] = (cur[i][j] - mean) * rstd * g[i][j] + b[i][j];
+                    cur[i][j] = next[i][j];
+                }
+                storeVec(y + row * dim + vi * kV, out);
             }
         }
     }
@@ -138,12 +129,29 @@ __global__ void layerNormBlockKernel(T const* __restrict__ x, T const* __restric
 }
 
 template <typename T, int kIters>
-void launchWarp(T const* x, T const* g, T const* b, T* y, int64_t rows, int32_t dim, float eps, cudaStream_t s)
+cudaError_t launchWarp(T const* x, T const* g, T const* b, T* y, int64_t rows, int32_t dim, float eps, cudaStream_t s)
 {
-    constexpr int kRows = kIters <= 2 ? 4 : (kIters == 4 ? 2 : 1);
-    int64_t const rowsPerBlock = int64_t{kWarpsPerBlock} * kRows;
-    auto const blocks = static_cast<unsigned>((rows + rowsPerBlock - 1) / rowsPerBlock);
-    layerNormWarpKernel<T, kIters, kRows><<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, g, b, y, rows, dim, eps);
+    int device = 0;
+    int sms = 0;
+    int perSm = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err == cudaSuccess)
+    {
+        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    }
+    if (err == cudaSuccess)
+    {
+        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+            &perSm, layerNormWarpKernel<T, kIters>, kWarpsPerBlock * 32, 0);
+    }
+    if (err != cudaSuccess)
+    {
+        return err;
+    }
+    int64_t const needed = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+    auto const blocks = static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(needed, int64_t{sms} * perSm)));
+    layerNormWarpKernel<T, kIters><<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, g, b, y, rows, dim, eps);
+    return cudaGetLastError();
 }
 } // namespace
 
@@ -168,19 +176,19 @@ cudaError_t launchLayerNorm(ElemType type, void const* x, void const* gamma, voi
         bool const vectorised = dim % kVec<T> == 0 && aligned16(x) && aligned16(gamma) && aligned16(beta) && aligned16(y);
         if (vectorised && nbVec <= 32)
         {
-            launchWarp<T, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else if (vectorised && nbVec <= 64)
         {
-            launchWarp<T, 2>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 2>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else if (vectorised && nbVec <= 128)
         {
-            launchWarp<T, 4>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 4>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else if (vectorised && nbVec <= 256)
         {
-            launchWarp<T, 8>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 8>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else
         {
