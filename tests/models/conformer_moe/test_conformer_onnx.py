@@ -35,3 +35,19 @@ def test_onnx_export_runs_in_onnxruntime_like_pytorch(tmp_path):
     for b, n in enumerate(ref_len.tolist()):  # valid frames only
         expected = ref_logits[b, :n].numpy()
         assert np.linalg.norm(logits[b, :n] - expected) / np.linalg.norm(expected) < 1e-5
+
+
+def test_helper_network_has_at_most_half_the_onnx_layers(tmp_path):
+    # Issue 4's goal for the ONNX comparison, kept as a regression check on the small config.
+    from models.conformer_moe.build import make_helper
+    from trt_helper import NetworkHelper
+    from trt_helper.backend import get_backend
+
+    model = build_model("small")
+    backend = get_backend()
+    parsed = NetworkHelper(torch.float32, name="onnx")
+    parser = backend.trt.OnnxParser(parsed.network, backend.logger)
+    assert parser.parse_from_file(export_onnx(model, tmp_path / "small.onnx"))
+    helper_layers = make_helper(model, "fp32").network.num_layers
+    print(f"helper {helper_layers} layers, ONNX {parsed.network.num_layers} layers")
+    assert helper_layers <= 0.5 * parsed.network.num_layers
