@@ -116,14 +116,17 @@ def create_plugin(name: str, fields: Mapping[str, int | float], layer_name: str)
     return plugin
 
 
-def add_plugin_layer(helper, name: str, fields: Mapping[str, int | float], inputs: Sequence[Any], layer_name: str):
-    """Add plugin ``name`` to ``helper``'s network on ``inputs``; returns the layer, named ``layer_name``."""
+def add_plugin_layer(helper, plugin: str, fields: Mapping[str, int | float], inputs: Sequence[Any], op: str,
+                     name: str | None = None):
+    """Add plugin ``plugin`` to ``helper``'s network on ``inputs``; returns the layer, named like the helper's
+    other layers (``op``/``name`` under the current module path)."""
     network = helper.network
     if not hasattr(network, "add_plugin_v3"):
-        raise RuntimeError(f"plugin {name} at '{layer_name}': backend {helper.backend.name} cannot add plugin layers")
-    plugin = create_plugin(name, fields, layer_name)
-    layer = network.add_plugin_v3(list(inputs), [], plugin)
-    return helper._finish(layer, name, layer_name, inputs, absolute=True)
+        raise RuntimeError(f"{helper.where(op)}: backend {helper.backend.name} cannot add plugin layers "
+                           f"(plugin {plugin})")
+    instance = create_plugin(plugin, fields, helper._join(name or op))
+    layer = network.add_plugin_v3(list(inputs), [], instance)
+    return helper._finish(layer, op, name, inputs)
 
 
 # ----------------------------------------------------------------------------------------------- harness helpers

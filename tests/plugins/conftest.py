@@ -36,6 +36,12 @@ def cuda():
     return torch.device("cuda")
 
 
+@pytest.fixture(params=[torch.float32, torch.float16], ids=["fp32", "fp16"])
+def dtype(request):
+    """Network precision of the helper-op tests."""
+    return request.param
+
+
 @pytest.fixture
 def gen():
     """Fresh random inputs every run; the seed is printed so a failure can be replayed."""
