@@ -184,7 +184,13 @@ def transcribe(runner, tokenizer, audios, batch_size=1, long_audio="error", rule
     for start in range(0, len(windows), batch_size):
         decoded.extend(greedy_decode(runner, log_mel_spectrogram(windows[start: start + batch_size], padding=padding),
                                      rules))
-    results = [{"text": "", "tokens": []} for _ in audios]
+    return merge_windows(decoded, owners, len(audios), tokenizer, no_speech_threshold, logprob_threshold)
+
+
+def merge_windows(decoded, owners, count, tokenizer, no_speech_threshold=0.6, logprob_threshold=-1.0):
+    """Result dicts of `count` inputs from their windows' Decoded (owners[i] = input of window i), applying the
+    no-speech gate of `transcribe`."""
+    results = [{"text": "", "tokens": []} for _ in range(count)]
     for owner, window in zip(owners, decoded):
         result = results[owner]
         silent = (no_speech_threshold is not None and window.no_speech_prob > no_speech_threshold

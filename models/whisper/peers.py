@@ -62,3 +62,13 @@ def faster_whisper_text(model, samples):
     segments, _ = model.transcribe(samples, beam_size=1, best_of=1, temperature=[0.0], without_timestamps=True,
                                    vad_filter=False, condition_on_previous_text=False)
     return "".join(segment.text for segment in segments).strip()
+
+
+def word_error_rate(references, hypotheses):
+    """Corpus WER in percent after openai's EnglishTextNormalizer (whisper-normalizer), as openai's notebook does."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    normalize = EnglishTextNormalizer()
+    pairs = [(normalize(r), normalize(h)) for r, h in zip(references, hypotheses, strict=True)]
+    return 100.0 * jiwer.wer([r for r, _ in pairs], [h for _, h in pairs])
