@@ -71,20 +71,10 @@ def subsampled_lengths_trt(helper, lengths):
     return lengths
 
 
-def valid_mask_trt(helper, lengths, x, dim: int = 1, max_frames: int = 5000):
-    """bool (B, T), T = x.shape[dim] ≤ ``max_frames``: True where t < lengths[b]. Built once per lengths tensor.
-
-    The positions come from a constant 0..max_frames−1 sliced to T rather than ``addMaskFromLengths``:
-    its fill layer with a run-time size has no shape TensorRT-RTX can infer without a GPU (a CPU build
-    fails with "Could not get tensor shape").
-    """
-    def make():
-        steps = helper.addConstant(torch.arange(max_frames, dtype=helper.torch_dtype(lengths)).unsqueeze(0),
-                                   name="positions")
-        steps = helper.addSlice(steps, 1, 0, helper.addShapeOf(x, dim, name="frames"), name="steps")
-        return helper.addLess(steps, helper.addUnsqueeze(lengths, 1), name="valid")
-
-    return once_per_network(helper, ("valid", lengths.name), make)
+def valid_mask_trt(helper, lengths, x, dim: int = 1):
+    """bool (B, T), T = x.shape[dim]: True where t < lengths[b]. Built once per lengths tensor."""
+    return once_per_network(helper, ("valid", lengths.name), lambda: helper.addMaskFromLengths(
+        lengths, helper.addShapeOf(x, dim, name="frames"), name="valid"))
 
 
 def masked_softmax_trt(helper, scores, lengths):
