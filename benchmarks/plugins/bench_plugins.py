@@ -226,8 +226,8 @@ def bench_fmoe(lib, results, iters, profile_dir=None):
             row(results, f"FMoEExpert fp16 H={hidden}", [tokens, dim, hidden, experts], ms,
                 {"fastmoe_loop": loop_ms, "dense_cublas_same_flops": dense_ms}, flops, "TFLOP/s", dense_tflops)
             results[-1]["rel_err_vs_fastmoe_loop"] = err
-            if profile_dir and tokens == 8192 and hidden == 2048:
-                profile_fmoe(call, sets, f"{profile_dir}/fmoe_profile.txt")
+            if profile_dir and (tokens, hidden) in ((8192, 2048), (2048, 1024)):
+                profile_fmoe(call, sets, f"{profile_dir}/fmoe_profile_{tokens}x{hidden}")
 
 
 def profile_fmoe(call, sets, path):
@@ -239,8 +239,9 @@ def profile_fmoe(call, sets, path):
             call(*sets[i % len(sets)])
         torch.cuda.synchronize()
     table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=15, max_name_column_width=60)
-    with open(path, "w") as f:
+    with open(path + ".txt", "w") as f:
         f.write(table)
+    prof.export_chrome_trace(path + ".trace.json")
     print(table, flush=True)
 
 

@@ -25,11 +25,15 @@ if step bench; then
   timeout 300 python3 benchmarks/plugins/bench_plugins.py --out "$OUT/bench.json" --profile-dir "$OUT" 2>&1 | tee "$OUT/bench.log" || status=1
 fi
 if step sanitize; then
+  : > "$OUT/sanitizer.log"
   for tool in memcheck racecheck; do
+    echo "=== compute-sanitizer --tool $tool" >> "$OUT/sanitizer.log"
     timeout 170 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_plugin_enqueue_gpu.py tests/plugins/test_plugin_clones_gpu.py -k "not bf16" \
-      > "$OUT/$tool.log" 2>&1
-    echo "compute-sanitizer $tool: exit $?"; grep -E "ERROR SUMMARY|passed|failed|Error" "$OUT/$tool.log" | tail -4
+      >> "$OUT/sanitizer.log" 2>&1
+    echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
   done
+  grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed|failed" "$OUT/sanitizer.log"
 fi
+[ -n "$KEEP_TRACES" ] || rm -f "$OUT"/*.trace.json
 exit $status

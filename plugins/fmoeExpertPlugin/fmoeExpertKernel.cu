@@ -62,12 +62,27 @@ struct Layout
     }
 };
 
-// Per token: validity (length mask, id range) and its slot within its expert (atomic counter).
-__global__ void moeRouteKernel(int32_t const* __restrict__ idx, int32_t const* __restrict__ lengths,
-    int32_t* __restrict__ counts, int32_t* __restrict__ tokenRow, int64_t tokens, int64_t time, int32_t experts)
+// One block does the whole routing, so that no memset and no second launch sit before the host wait:
+// per token its validity (length mask, id range) and its slot within its expert (shared-memory atomics); then
+// warp 0 scans the counts, writes the grouped-GEMM pointer arrays of the nonempty experts in order, and decides the
+// layout (padded when E * cap fits in capacityRows). offsets[0..E) = expert starts, offsets[E] = routed rows,
+// offsets[E + 1] = invalid ids, offsets[E + 2] = cap (0: exact layout); the same E + 3 values go to `hostOffsets`
+// (mapped pinned memory the host reads after one event wait), the counts to `counts`.
+constexpr int kRouteThreads = 1024;
+
+__global__ void __launch_bounds__(kRouteThreads) moeRouteKernel(int32_t const* __restrict__ idx,
+    int32_t const* __restrict__ lengths, int32_t* __restrict__ tokenRow, int32_t* __restrict__ counts,
+    int32_t* __restrict__ offsets, int32_t* __restrict__ hostOffsets, void const** __restrict__ ptrs, int64_t tokens,
+    int64_t time, int32_t experts, int32_t dim, int32_t hidden, int32_t elem, char const* w1, char const* w2,
+    char* xs, char* hs, int64_t capacityRows)
 {
-    for (int64_t n = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; n < tokens;
-         n += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    extern __shared__ int32_t sCounts[]; // experts + 1 (the last counts invalid ids)
+    for (int32_t e = threadIdx.x; e <= experts; e += blockDim.x)
+    {
+        sCounts[e] = 0;
+    }
+    __syncthreads();
+    for (int64_t n = threadIdx.x; n < tokens; n += blockDim.x)
     {
         if (lengths != nullptr && n % time >= __ldg(lengths + n / time))
         {
@@ -77,21 +92,17 @@ __global__ void moeRouteKernel(int32_t const* __restrict__ idx, int32_t const* _
         int32_t const e = __ldg(idx + n);
         if (e < 0 || e >= experts)
         {
-            atomicAdd(counts + experts, 1);
+            atomicAdd(sCounts + experts, 1);
             tokenRow[n] = kInvalid;
             continue;
         }
-        tokenRow[n] = atomicAdd(counts + e, 1); // slot within the expert; the scatter adds offsets[e]
+        tokenRow[n] = atomicAdd(sCounts + e, 1); // slot within the expert; the scatter adds the expert's start
     }
-}
-
-// One warp: exclusive scan of the counts, the grouped-GEMM pointer arrays of the nonempty experts in order, and the
-// layout decision (padded when E * cap fits in capacityRows). offsets[E] = routed rows, offsets[E + 1] = invalid
-// ids, offsets[E + 2] = cap (0: exact layout). The host reads these E + 3 values once.
-__global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __restrict__ offsets,
-    void const** __restrict__ ptrs, int32_t experts, int32_t dim, int32_t hidden, int32_t elem, char const* w1,
-    char const* w2, char* xs, char* hs, int64_t capacityRows)
-{
+    __syncthreads();
+    if (threadIdx.x >= 32)
+    {
+        return;
+    }
     int const lane = threadIdx.x;
     int32_t run = 0;
     int32_t groups = 0;
@@ -100,7 +111,7 @@ __global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __
     for (int32_t base = 0; base < experts; base += 32)
     {
         int32_t const e = base + lane;
-        int32_t const c = e < experts ? counts[e] : 0;
+        int32_t const c = e < experts ? sCounts[e] : 0;
         int32_t incl = c;
         int32_t nonempty = c > 0 ? 1 : 0;
 #pragma unroll
@@ -118,7 +129,9 @@ __global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __
         int32_t const group = groups + nonempty - (c > 0 ? 1 : 0);
         if (e < experts)
         {
+            counts[e] = c;
             offsets[e] = start;
+            hostOffsets[e] = start;
         }
         if (c > 0)
         {
@@ -136,10 +149,15 @@ __global__ void moeOffsetsKernel(int32_t const* __restrict__ counts, int32_t* __
     if (lane == 0)
     {
         int32_t const cap = (maxCount + kPadRows - 1) / kPadRows * kPadRows;
-        offsets[experts] = run;
-        offsets[experts + 1] = counts[experts];
-        offsets[experts + 2] = static_cast<int64_t>(cap) * experts <= capacityRows ? cap : 0;
+        int32_t const tail[3] = {run, sCounts[experts], static_cast<int64_t>(cap) * experts <= capacityRows ? cap : 0};
+        for (int i = 0; i < 3; ++i)
+        {
+            offsets[experts + i] = tail[i];
+            hostOffsets[experts + i] = tail[i];
+        }
     }
+    __syncwarp();
+    __threadfence_system(); // the host reads hostOffsets after an event wait on this stream
 }
 
 // One warp per routed token: copies its row of x to its sorted position: offsets[e] + slot (exact layout,
@@ -340,12 +358,6 @@ cublasStatus_t groupedGemm(cublasHandle_t handle, ElemType type, std::vector<int
     return status;
 }
 
-//! Blocks for a grid-stride loop over `threads` work items.
-unsigned blocksFor(int64_t threads, int perBlock)
-{
-    return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((threads + perBlock - 1) / perBlock, 65535 * 8)));
-}
-
 //! Blocks for one warp per token (no grid-stride loop; tokens are capped at INT32_MAX by the caller).
 unsigned warpBlocksFor(int64_t tokens, int perBlock)
 {
@@ -376,20 +388,16 @@ cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void
     }
     int32_t const E = p.experts;
 
-    cudaError_t err = cudaMemsetAsync(ws.counts, 0, sizeof(int32_t) * (E + 1), stream);
-    if (err != cudaSuccess)
+    size_t const sharedBytes = sizeof(int32_t) * (E + 1);
+    if (sharedBytes > 48 * 1024)
     {
-        return err;
+        return cudaErrorInvalidValue; // more than 12287 experts
     }
-    moeRouteKernel<<<blocksFor(tokens, 256), 256, 0, stream>>>(
-        p.expertIdx, p.lengths, ws.counts, ws.tokenRow, tokens, p.time, E);
-    moeOffsetsKernel<<<1, 32, 0, stream>>>(ws.counts, ws.offsets, ws.ptrs, E, p.dim, p.hidden, elem,
-        static_cast<char const*>(p.w1), static_cast<char const*>(p.w2), ws.xs, ws.hs,
-        paddedCapacityRows(tokens, E));
-    if ((err = cudaGetLastError()) != cudaSuccess
-        || (err = cudaMemcpyAsync(res.hostCounts, ws.offsets, sizeof(int32_t) * (E + 3), cudaMemcpyDeviceToHost, stream))
-            != cudaSuccess
-        || (err = cudaEventRecord(res.countsReady, stream)) != cudaSuccess)
+    moeRouteKernel<<<1, kRouteThreads, sharedBytes, stream>>>(p.expertIdx, p.lengths, ws.tokenRow, ws.counts,
+        ws.offsets, res.hostOffsetsDevice, ws.ptrs, tokens, p.time, E, p.dim, p.hidden, elem,
+        static_cast<char const*>(p.w1), static_cast<char const*>(p.w2), ws.xs, ws.hs, paddedCapacityRows(tokens, E));
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess || (err = cudaEventRecord(res.countsReady, stream)) != cudaSuccess)
     {
         return err;
     }
@@ -404,9 +412,9 @@ cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void
     {
         return err;
     }
-    *invalidTokens = res.hostCounts[E + 1];
-    int64_t const routed = res.hostCounts[E];
-    int32_t const cap = res.hostCounts[E + 2];
+    *invalidTokens = res.hostOffsets[E + 1];
+    int64_t const routed = res.hostOffsets[E];
+    int32_t const cap = res.hostOffsets[E + 2];
     bool const padded = cap > 0;
     int64_t const computedRows = padded ? static_cast<int64_t>(cap) * E : routed;
 
@@ -427,8 +435,8 @@ cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void
     {
         for (int32_t e = 0; e < E; ++e)
         {
-            int32_t const start = res.hostCounts[e];
-            int32_t const count = res.hostCounts[e + 1] - start;
+            int32_t const start = res.hostOffsets[e];
+            int32_t const count = res.hostOffsets[e + 1] - start;
             if (count > 0)
             {
                 groupRows.push_back(count);

@@ -3,8 +3,8 @@
 // W1 (E, H, D), b1 (E, H), W2 (E, D, H), b2 (E, D): FMoELinear's (num_expert, out_feat, in_feat) layout.
 // Tokens past their utterance length (when lengths are given) get y = 0; tokens with an expert id outside [0, E)
 // are counted as invalid, never read as memory, and get y = NaN.
-// Routing (histogram, offsets, permutation, cuBLAS pointer arrays) runs on the device; the host reads back the
-// E + 3 offsets once per call (one event wait) to size the expert GEMMs: one strided-batched GEMM over a padded
+// Routing (histogram, offsets, permutation, cuBLAS pointer arrays) runs on the device in one block; the host reads
+// the E + 3 offsets it wrote to mapped pinned memory once per call (one event wait) to size the expert GEMMs: one strided-batched GEMM over a padded
 // layout when the routing is balanced enough, else a grouped GEMM of the exact per-expert sizes.
 #pragma once
 
@@ -42,12 +42,14 @@ struct FMoEProblem
     void* y; //!< (batch * time, D)
 };
 
-//! What the host keeps between calls on one device: a cuBLAS handle, an event and a pinned buffer for the counts.
+//! What the host keeps between calls on one device: a cuBLAS handle, an event and a mapped pinned buffer that the
+//! routing kernel writes the expert offsets into.
 struct FMoEHostResources
 {
     cublasHandle_t cublas;
     cudaEvent_t countsReady;
-    int32_t* hostCounts; //!< pinned, at least experts + 3 ints
+    int32_t* hostOffsets;       //!< mapped pinned memory, at least experts + 3 ints (host address)
+    int32_t* hostOffsetsDevice; //!< the same memory's device address
 };
 
 //! Device workspace bytes needed for a problem of `tokens` tokens (includes the cuBLAS workspace).

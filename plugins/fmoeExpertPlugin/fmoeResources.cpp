@@ -94,14 +94,24 @@ bool FMoEDeviceResources::reserveCounts(int32_t ints)
         }
         gPinnedBytes -= static_cast<int64_t>(sizeof(int32_t)) * mHostCountsCapacity;
         mHostCounts = nullptr;
+        mHostCountsDevice = nullptr;
         mHostCountsCapacity = 0;
     }
     void* p = nullptr;
-    if (reportCudaError(cudaMallocHost(&p, sizeof(int32_t) * ints), "cudaMallocHost", __FILE__, __LINE__))
+    void* device = nullptr;
+    if (reportCudaError(cudaHostAlloc(&p, sizeof(int32_t) * ints, cudaHostAllocMapped), "cudaHostAlloc", __FILE__,
+            __LINE__))
     {
         return false;
     }
     mHostCounts = static_cast<int32_t*>(p);
+    if (reportCudaError(cudaHostGetDevicePointer(&device, p, 0), "cudaHostGetDevicePointer", __FILE__, __LINE__))
+    {
+        reportCudaError(cudaFreeHost(mHostCounts), "cudaFreeHost", __FILE__, __LINE__);
+        mHostCounts = nullptr;
+        return false;
+    }
+    mHostCountsDevice = static_cast<int32_t*>(device);
     mHostCountsCapacity = ints;
     gPinnedBytes += static_cast<int64_t>(sizeof(int32_t)) * ints;
     return true;
@@ -109,7 +119,7 @@ bool FMoEDeviceResources::reserveCounts(int32_t ints)
 
 FMoEHostResources FMoEDeviceResources::view() const
 {
-    return FMoEHostResources{mCublas, mEvent, mHostCounts};
+    return FMoEHostResources{mCublas, mEvent, mHostCounts, mHostCountsDevice};
 }
 
 std::string FMoEDeviceResources::stats()

@@ -26,7 +26,7 @@ public:
 
     //! Serialises users of the shared handle and pinned buffer; held for the whole enqueue.
     std::mutex mutex;
-    //! Makes the pinned count buffer hold at least `ints` values (call with mutex held). False on failure.
+    //! Makes the mapped pinned offsets buffer hold at least `ints` values (call with mutex held). False on failure.
     bool reserveCounts(int32_t ints);
     FMoEHostResources view() const;
     int device() const
@@ -40,7 +40,8 @@ private:
     int mDevice;
     cublasHandle_t mCublas{nullptr};
     cudaEvent_t mEvent{nullptr};
-    int32_t* mHostCounts{nullptr};
+    int32_t* mHostCounts{nullptr};       //!< mapped pinned memory: the routing kernel writes the offsets here
+    int32_t* mHostCountsDevice{nullptr}; //!< its device address
     int32_t mHostCountsCapacity{0};
 };
 } // namespace trt_helper
