@@ -78,18 +78,18 @@ class MoEFeedForward(nn.Module):
             raise ValueError(f"MoEFeedForward: x (B,T,D) and embed (B,T,De) with D+De="
                              f"{self.router_weights.shape[0]} expected, got {tuple(x.shape)} and {tuple(embed.shape)}")
         gate_value, gate_idx = self.route(x, embed)
-        rows = x.reshape(-1, x.shape[-1])
-        flat_idx = gate_idx.reshape(-1)
-        if torch.onnx.is_in_onnx_export() or torch.jit.is_tracing():
-            out = self.all_experts(rows, flat_idx)
-            return out.view_as(x) * gate_value.unsqueeze(-1)
-        # FastMoE dispatch: group the tokens by expert, run each expert once on its rows, scatter back.
-        order = torch.argsort(flat_idx, stable=True)
-        counts = torch.bincount(flat_idx, minlength=self.num_experts).tolist()
+        rows, flat_idx = x.reshape(-1, x.shape[-1]), gate_idx.reshape(-1)
+        exporting = torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
+        out = self.all_experts(rows, flat_idx) if exporting else self.dispatch(rows, flat_idx)
+        return out.view_as(x) * gate_value.unsqueeze(-1)
+
+    def dispatch(self, rows: torch.Tensor, expert_idx: torch.Tensor) -> torch.Tensor:
+        """FastMoE's dispatch: group the rows (N, D) by expert, run each expert once on its rows, scatter back."""
+        order = torch.argsort(expert_idx, stable=True)
+        counts = torch.bincount(expert_idx, minlength=self.num_experts).tolist()
         grouped = rows.index_select(0, order).split(counts)
         outputs = [self.experts(group, e) for e, group in enumerate(grouped) if counts[e]]
-        out = torch.empty_like(rows).index_copy_(0, order, torch.cat(outputs))
-        return out.view_as(x) * gate_value.unsqueeze(-1)
+        return torch.empty_like(rows).index_copy_(0, order, torch.cat(outputs))
 
     def route_trt(self, helper, x, embed):
         """Network version of :meth:`route`: (gate value (B,T,1), int32 expert index (B,T,1))."""
