@@ -149,3 +149,18 @@ def test_bad_profile_is_refused(text, words):
 def test_profile_longer_than_positional_table_is_refused(small):
     with pytest.raises(ValueError, match=r"ConformerMoEEncoder\(small\): profile max 30000 frames"):
         make_helper(small, "fp32", Profile(max_frames=30000))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config_name", ["litleo-18l", "3m-asr"])
+def test_full_config_network_matches_pytorch(config_name):
+    # The whole full-size encoder (embed net + all MoE blocks) in fp32 and fp16; ~9 GB RSS, ~1 min each.
+    model = build_model(config_name, seed=0)
+    feat, feat_len = features(2, 206, [206, 150], seed=8, input_dim=model.config.input_dim)
+    expected, expected_len = model(feat, feat_len)
+    for precision, bound in (("fp32", FP32_BOUND), ("fp16", FP16_BOUND)):
+        out = make_helper(model, precision).reference({"feat": feat, "feat_len": feat_len})
+        assert out["out_len"].tolist() == expected_len.tolist() == [50, 36]
+        err = max_rel_valid(out["logits"], expected, expected_len.tolist())
+        print(f"{config_name} {precision}: max_rel {err:.3e}")
+        assert err <= bound
