@@ -13,8 +13,14 @@ import torch
 from torch import nn
 
 import trt_helper
+from trt_helper.backend import BackendUnavailable, get_backend
 
 from . import references as ref
+
+try:
+    get_backend()
+except BackendUnavailable as error:
+    pytest.skip(f"no TensorRT backend: {error}", allow_module_level=True)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from op_harness import check_op, spec  # noqa: E402  (tests/op_harness.py, the lead's op-test harness)
