@@ -5,8 +5,6 @@ path needs standard TensorRT (add_plugin_v3); on TensorRT-RTX impl="plugin" must
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -22,8 +20,7 @@ try:
 except BackendUnavailable as error:
     pytest.skip(f"no TensorRT backend: {error}", allow_module_level=True)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from op_harness import check_op, spec  # noqa: E402  (tests/op_harness.py, the lead's op-test harness)
+from op_harness import check_op, spec  # tests/op_harness.py (pytest's pythonpath has tests/)
 
 IMPL = "native"
 
