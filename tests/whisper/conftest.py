@@ -32,6 +32,17 @@ def rel_err():
     return _rel_err
 
 
+def _norm_rel_err(actual, expected):
+    """||actual - expected||_2 / ||expected||_2 (both as float32)."""
+    actual, expected = actual.float(), expected.float()
+    return float((actual - expected).norm() / expected.norm().clamp_min(1e-30))
+
+
+@pytest.fixture(scope="session")
+def norm_rel_err():
+    return _norm_rel_err
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     return DATA
