@@ -31,14 +31,12 @@ class Layer(nn.Module):
         self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
 
     def trt_forward(self, helper, x):
-        b, t = helper.addShapeOf(x, 0), helper.addShapeOf(x, 1)
         d = helper.shape(x)[-1]
         q, k, v = helper.addChunk(helper(self.qkv, helper(self.norm1, x)), 3, -1)
-        q, k, v = (helper.addPermute(helper.addReshape(z, (b, t, self.heads, d // self.heads)), (0, 2, 1, 3))
-                   for z in (q, k, v))
+        q, k, v = (helper.addPermute(helper.addUnflatten(z, -1, (self.heads, -1)), (0, 2, 1, 3)) for z in (q, k, v))
         scores = helper.addMul(helper.addMatMul(q, k, transpose_b=True), (d // self.heads) ** -0.5)
         context = helper.addMatMul(helper.addSoftmax(scores, -1), v)
-        context = helper.addReshape(helper.addPermute(context, (0, 2, 1, 3)), (b, t, d))
+        context = helper.addFlatten(helper.addPermute(context, (0, 2, 1, 3)), 2)
         x = helper.addAdd(x, helper(self.out, context))
         hidden = helper.addGELU(helper(self.fc1, helper(self.norm2, x)))
         return helper.addAdd(x, helper(self.fc2, hidden))

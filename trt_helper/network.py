@@ -62,6 +62,9 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
         self._module_paths: dict[int, str] = {}
         self._scope: list[str] = []
         self._used_names: set[str] = set()
+        self._small_constants: dict[tuple, Any] = {}  # (dtype, shape, bytes) -> tensor: one layer per small constant
+        self._shapes_of: dict[str, Any] = {}  # tensor name -> its add_shape output, made once
+        self.dim_sources: dict[str, tuple[str, int]] = {}  # 0-d dim tensor name -> (tensor name, dim)
 
     @classmethod
     def fromOnnx(cls, model, name: str = "onnx", shapes: dict[str, tuple] | None = None) -> "NetworkHelper":
@@ -261,11 +264,17 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
             dtype = self.dtype if array.is_floating_point() else array.dtype
         host_dtype = torch.float32 if dtype == torch.bfloat16 else dtype
         buffer = array.to(host_dtype).contiguous().numpy().copy()  # np.ascontiguousarray would make 0-d 1-d
+        key = (str(dtype), buffer.shape, buffer.tobytes()) if buffer.size <= 16 else None
+        if key in self._small_constants:
+            return self._small_constants[key]
         self._weights.append(buffer)
         weights = self.trt.Weights(buffer) if buffer.size else self.trt.Weights(self.backend.dtype(host_dtype))
         layer = self._finish(self.network.add_constant(tuple(buffer.shape), weights), "constant", name)
         out = layer.get_output(0)
-        return out if dtype == host_dtype else self.addCast(out, dtype)
+        out = out if dtype == host_dtype else self.addCast(out, dtype)
+        if key is not None:
+            self._small_constants[key] = out
+        return out
 
     def _scalar_like(self, value, like, op):
         """A python number as a constant of ``like``'s dtype and rank (for broadcasting)."""

@@ -88,3 +88,19 @@ def test_engine_without_gpu_says_why(tmp_path):
         pytest.skip("a GPU is present")
     with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
         trt_helper.Engine(tmp_path / "x.plan")
+
+
+def test_progress_bars_and_bf16(tmp_path, capsys):
+    """A bf16 network with the progress monitor on: builds, and the reference matches torch within bf16 rounding."""
+    from torch import nn
+
+    module = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16)).eval()
+    helper = trt_helper.NetworkHelper(torch.bfloat16, name="bf16")
+    x = helper.addInput("x", torch.float32, (-1, 8), min_shape=(1, 8), opt_shape=(4, 8), max_shape=(16, 8))
+    y = helper.addSoftmax(helper(module, helper.addCast(x, torch.bfloat16)), -1)
+    helper.markOutput(helper.addCast(y, torch.float32), "y")
+    assert helper.build(tmp_path / "bf16.plan", progress=True).plan_bytes > 0
+    values = torch.randn(5, 8)
+    want = torch.softmax(module(values), -1)
+    got = helper.reference({"x": values})["y"]
+    assert (got - want).abs().max() / want.abs().max() < 3e-2

@@ -30,6 +30,15 @@ def test_reshape_dynamic_minus_one(dtype, gen, tmp_path):
              lambda x: x.reshape(2, -1, 4), _two(gen, (2, 5, 8), (1,)), tmp_path)
 
 
+def test_flatten_unflatten(dtype, gen, tmp_path):
+    def make(h, x):
+        heads = h.addUnflatten(x, -1, (4, -1))
+        return heads, h.addFlatten(heads, 2), h.addFlatten(x, 0, 1), h.addUnflatten(x, 1, (1, -1))
+    check_op(dtype, {"x": spec((2, 5, 8), (0, 1))}, make,
+             lambda x: (x.unflatten(-1, (4, -1)), x.unflatten(-1, (4, -1)).flatten(2), x.flatten(0, 1),
+                        x.unflatten(1, (1, -1))), _two(gen, (2, 5, 8), (0, 1)), tmp_path)
+
+
 def test_transpose_permute(dtype, gen, tmp_path):
     check_op(dtype, {"x": spec((2, 5, 8), (0, 1))},
              lambda h, x: (h.addTranspose(x, 1, 2), h.addPermute(x, (2, 0, 1))),

@@ -17,11 +17,20 @@ class ShapeOps:
         """``x.shape`` as a 1-D int64 tensor, or ``x.shape[dim]`` as a 0-d int64 tensor."""
         op = "addShapeOf"
         self._check_tensor(x, op)
-        shape = self._finish(self.network.add_shape(x), op, name, (x,)).get_output(0)
+        shape = self._shapes_of.get(x.name)
+        if shape is None:
+            shape = self._finish(self.network.add_shape(x), op, name, (x,)).get_output(0)
+            self._shapes_of[x.name] = shape
         if dim is None:
             return shape
-        index = self.addConstant(torch.tensor(self._dim(x, dim, op), dtype=torch.int64), name=f"{op}_index")
-        return self._finish(self.network.add_gather(shape, index, 0), op, f"{name or op}_dim", (shape,)).get_output(0)
+        dim = self._dim(x, dim, op)
+        key = f"{shape.name}[{dim}]"
+        if key not in self._shapes_of:
+            index = self.addConstant(torch.tensor(dim, dtype=torch.int64), name=f"{op}_index")
+            layer = self._finish(self.network.add_gather(shape, index, 0), op, f"{name or op}_dim", (shape,))
+            self._shapes_of[key] = layer.get_output(0)
+            self.dim_sources[layer.get_output(0).name] = (x.name, dim)
+        return self._shapes_of[key]
 
     def _shape_tensor(self, dims, op):
         """A 1-D int64 tensor from a list of python ints and 0-d/1-element int tensors."""
@@ -70,10 +79,69 @@ class ShapeOps:
                 raise ValueError(f"{self.where(op)}: cannot reshape {tuple(known)} to {tuple(shape)}")
         if len(static) == len(shape):
             return self._reshape_static(x, shape, op, name)
+        placeholders = self._as_placeholders(x, shape)
+        if placeholders is not None:
+            layer = self.network.add_shuffle(x)
+            layer.reshape_dims = placeholders  # zero_is_placeholder stays on: 0 copies the input's dim
+            return self._finish(layer, op, name, (x,)).get_output(0)
         layer = self.network.add_shuffle(x)
         layer.zero_is_placeholder = False
         layer.set_input(1, self._shape_tensor(shape, op))
         return self._finish(layer, op, name, (x,)).get_output(0)
+
+    def addFlatten(self, x, start_dim: int = 0, end_dim: int = -1, name=None):
+        """``torch.flatten(x, start_dim, end_dim)``; one shuffle layer when the dims after ``end_dim`` are static."""
+        op = "addFlatten"
+        self._check_tensor(x, op)
+        start, end = self._dim(x, start_dim, op), self._dim(x, end_dim, op)
+        if start > end:
+            raise ValueError(f"{self.where(op)}: start_dim {start_dim} is after end_dim {end_dim} for {self.shape(x)}")
+        return self._regroup(x, start, end + 1, [-1], op, name)
+
+    def addUnflatten(self, x, dim: int, sizes, name=None):
+        """``torch.unflatten(x, dim, sizes)`` (one entry of ``sizes`` may be -1); one shuffle layer when the dims
+        after ``dim`` are static."""
+        op = "addUnflatten"
+        self._check_tensor(x, op)
+        dim = self._dim(x, dim, op)
+        sizes = [int(s) for s in sizes]
+        size = self.shape(x)[dim]
+        fixed = 1
+        for s in sizes:
+            fixed *= s if s != -1 else 1
+        if sizes.count(-1) > 1 or (size != -1 and (size % fixed if -1 in sizes else size != fixed)):
+            raise ValueError(f"{self.where(op)}: cannot unflatten dim {dim} of {self.shape(x)} into {sizes}")
+        return self._regroup(x, dim, dim + 1, sizes, op, name)
+
+    def _regroup(self, x, begin, end, middle, op, name):
+        """Replace dims ``begin:end`` of ``x`` by ``middle``; leading dims are copied with 0 placeholders."""
+        shape = self.shape(x)
+        trailing = list(shape[end:])
+        if -1 not in trailing and not (-1 in middle and 0 in middle) and 0 not in trailing:
+            layer = self.network.add_shuffle(x)
+            layer.reshape_dims = tuple([0] * begin + list(middle) + trailing)
+            return self._finish(layer, op, name, (x,)).get_output(0)
+        dims = self._dims_of(x, op)
+        return self.addReshape(x, dims[:begin] + list(middle) + dims[end:], name=name or op)
+
+    def _as_placeholders(self, x, shape):
+        """Static reshape dims for ``shape`` when each run-time entry is ``x``'s own dim at the same position (0 =
+        copy it) or is the only one left (-1 = infer it); None when that cannot express ``shape``."""
+        if any(not isinstance(d, self.trt.ITensor) and d == 0 for d in shape):
+            return None
+        dims, unresolved = [], []
+        for position, d in enumerate(shape):
+            if isinstance(d, self.trt.ITensor):
+                if self.dim_sources.get(d.name) == (x.name, position):
+                    d = 0
+                else:
+                    unresolved.append(position)
+            dims.append(d)
+        if len(unresolved) > 1 or (unresolved and -1 in dims):
+            return None
+        for position in unresolved:
+            dims[position] = -1
+        return tuple(dims)
 
     def addPermute(self, x, perm, name=None):
         """``x.permute(perm)``."""
@@ -128,27 +196,27 @@ class ShapeOps:
         dim = self._dim(x, dim, op)
         if not isinstance(step, int) or step < 1:
             raise ValueError(f"{self.where(op)}: step must be a positive int, got {step!r}")
-        shape = list(self.shape(x))
-        bounds_static = not any(isinstance(b, self.trt.ITensor) for b in (start, end))
-        if bounds_static and shape[dim] != -1:
-            picked = range(shape[dim])[slice(start, end, step)]
-            begin, size = (picked.start if len(picked) else 0), len(picked)
-            if -1 not in shape:
-                return self._slice(x, [begin if i == dim else 0 for i in range(len(shape))],
-                                   [size if i == dim else d for i, d in enumerate(shape)],
-                                   [step if i == dim else 1 for i in range(len(shape))], op, name)
-            begin_t, size_t = begin, size
-        else:
-            length = self.addShapeOf(x, dim, name=f"{op}_len")
-            begin_t = self._clamp_bound(start, length, op, "start")
-            end_t = length if end is None else self._clamp_bound(end, length, op, "end")
-            span = self.addMaximum(self.addSub(end_t, begin_t), 0, name=f"{op}_span")
-            size_t = self.addFloorDiv(self.addAdd(span, step - 1), step, name=f"{op}_size")
+        length = self.shape(x)[dim]
+        if not any(isinstance(b, self.trt.ITensor) for b in (start, end)) and length != -1:
+            picked = range(length)[slice(start, end, step)]
+            return self._slice_dim(x, dim, picked.start if len(picked) else 0, len(picked), step, op, name)
+        length = self.addShapeOf(x, dim, name=f"{op}_len")
+        begin = self._clamp_bound(start, length, op, "start")
+        stop = length if end is None else self._clamp_bound(end, length, op, "end")
+        span = self.addMaximum(self.addSub(stop, begin), 0, name=f"{op}_span")
+        size = span if step == 1 else self.addFloorDiv(self.addAdd(span, step - 1), step, name=f"{op}_size")
+        return self._slice_dim(x, dim, begin, size, step, op, name)
+
+    def _slice_dim(self, x, dim, start, size, step, op, name):
+        """Slice one dim; start/size are ints or int64 scalar tensors. One layer where the backend's slice layer
+        takes ``axes``; else full start/size vectors (with shape tensors for dynamic dims)."""
+        rank = len(x.shape)
+        if hasattr(self.trt.ISliceLayer, "axes"):
+            return self._slice(x, [start], [size], [step], op, name, axes=(dim,))
         dims = self._dims_of(x, op)
-        starts = [begin_t if i == dim else 0 for i in range(len(shape))]
-        sizes = [size_t if i == dim else d for i, d in enumerate(dims)]
-        strides = [step if i == dim else 1 for i in range(len(shape))]
-        return self._slice(x, starts, sizes, strides, op, name)
+        return self._slice(x, [start if i == dim else 0 for i in range(rank)],
+                           [size if i == dim else d for i, d in enumerate(dims)],
+                           [step if i == dim else 1 for i in range(rank)], op, name)
 
     def _clamp_bound(self, bound, length, op, what):
         if isinstance(bound, self.trt.ITensor):
@@ -160,21 +228,27 @@ class ShapeOps:
             return self.addMaximum(self.addAdd(length, int(bound)), 0, name=f"{op}_{what}")
         return self.addMinimum(length, int(bound), name=f"{op}_{what}")
 
-    def _slice(self, x, starts, sizes, strides, op, name, mode=None, fill=None):
-        """An ISliceLayer; each of starts/sizes/strides is a list of ints, or mixes in int scalar tensors."""
+    def _slice(self, x, starts, sizes, strides, op, name, mode=None, fill=None, axes=None):
+        """An ISliceLayer; starts/sizes are lists of ints that may mix in int scalar tensors; ``axes`` limits
+        them to the listed dims."""
         def is_static(v):
             return not any(isinstance(e, self.trt.ITensor) for e in v)
 
-        rank = len(starts)
-        layer = self.network.add_slice(x, [int(s) for s in starts] if is_static(starts) else [0] * rank,
-                                       [int(s) for s in sizes] if is_static(sizes) else [1] * rank,
+        count = len(starts)
+        start_arg, size_arg = [0] * count, [1] * count
+        start_tensor = None if is_static(starts) else self._shape_tensor(starts, op)
+        size_tensor = None if is_static(sizes) else self._shape_tensor(sizes, op)
+        layer = self.network.add_slice(x, [int(s) for s in starts] if start_tensor is None else start_arg,
+                                       [int(s) for s in sizes] if size_tensor is None else size_arg,
                                        [int(s) for s in strides])
         if layer is None:
             return self._finish(layer, op, name, (x,))
-        if not is_static(starts):
-            layer.set_input(1, self._shape_tensor(starts, op))
-        if not is_static(sizes):
-            layer.set_input(2, self._shape_tensor(sizes, op))
+        if axes is not None:
+            layer.axes = tuple(axes)
+        if start_tensor is not None:
+            layer.set_input(1, start_tensor)
+        if size_tensor is not None:
+            layer.set_input(2, size_tensor)
         if mode is not None:
             layer.mode = mode
         if fill is not None:
@@ -296,17 +370,26 @@ class ShapeOps:
         if len(pad) % 2 or len(pad) // 2 > len(x.shape):
             raise ValueError(f"{self.where(op)}: pad {pad} needs (before, after) pairs for at most {len(x.shape)} dims")
         rank = len(x.shape)
-        before, after = [0] * rank, [0] * rank
-        for i in range(len(pad) // 2):
-            before[rank - 1 - i], after[rank - 1 - i] = pad[2 * i], pad[2 * i + 1]
-        dims = self._dims_of(x, op)
-        sizes = [d + b + a if not isinstance(d, self.trt.ITensor) else
-                 (d if b + a == 0 else self.addAdd(d, b + a, name=f"{op}_size")) for d, b, a in zip(dims, before, after)]
-        fill = self.addConstant(torch.tensor(value, dtype=torch.float64).to(
-            self.torch_dtype(x) if self.torch_dtype(x) != torch.bfloat16 else torch.float32),
-            dtype=self.torch_dtype(x), name=f"{op}_value")
-        return self._slice(x, [-b for b in before], sizes, [1] * rank, op, name, mode=self.trt.SampleMode.FILL,
-                           fill=fill)
+        padded = [rank - 1 - i for i in range(len(pad) // 2) if pad[2 * i] or pad[2 * i + 1]]
+        if not padded:
+            return x
+        if not hasattr(self.trt.ISliceLayer, "axes"):
+            padded = list(range(rank))
+        before = {d: pad[2 * (rank - 1 - d)] if rank - 1 - d < len(pad) // 2 else 0 for d in padded}
+        after = {d: pad[2 * (rank - 1 - d) + 1] if rank - 1 - d < len(pad) // 2 else 0 for d in padded}
+        sizes = []
+        for d in padded:
+            size = self.shape(x)[d]
+            extra = before[d] + after[d]
+            sizes.append(size + extra if size != -1 else
+                         self.addAdd(self.addShapeOf(x, d), extra, name=f"{op}_size") if extra else
+                         self.addShapeOf(x, d))
+        host = self.torch_dtype(x) if self.torch_dtype(x) != torch.bfloat16 else torch.float32
+        fill = self.addConstant(torch.tensor(value, dtype=torch.float64).to(host), dtype=self.torch_dtype(x),
+                                name=f"{op}_value")
+        axes = padded if hasattr(self.trt.ISliceLayer, "axes") else None
+        return self._slice(x, [-before[d] for d in padded], sizes, [1] * len(padded), op, name,
+                           mode=self.trt.SampleMode.FILL, fill=fill, axes=axes)
 
     def addArange(self, end, dtype: torch.dtype = torch.int32, name=None):
         """``torch.arange(end)``; ``end`` is an int or an int scalar tensor."""
