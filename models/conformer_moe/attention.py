@@ -7,7 +7,8 @@ import math
 import torch
 from torch import nn
 
-from .masks import batch_size_trt, masked_softmax, masked_softmax_trt
+from .masks import batch_size_trt, masked_softmax
+from .per_network import impl_of
 
 
 class RelPositionMultiHeadedAttention(nn.Module):
@@ -71,8 +72,8 @@ class RelPositionMultiHeadedAttention(nn.Module):
                                 (0, 2, 1, 3), name="q_with_bias_v")
         matrix_ac = helper.addMatMul(q_u, k, transpose_b=True, name="matrix_ac")
         matrix_bd = helper.addMatMul(q_v, p, transpose_b=True, name="matrix_bd")
-        scores = helper.addMul(helper.addAdd(matrix_ac, matrix_bd), 1.0 / math.sqrt(self.d_k), name="scores")
-        attn = masked_softmax_trt(helper, scores, lengths)
+        attn = helper.addMaskedSoftmax(helper.addAdd(matrix_ac, matrix_bd, name="scores"), lengths,
+                                       1.0 / math.sqrt(self.d_k), impl=impl_of(helper))
         context = helper.addPermute(helper.addMatMul(attn, v, name="context"), (0, 2, 1, 3))
         context = helper.addReshape(context, (batch_size_trt(helper, x), -1, self.h * self.d_k))
         return helper(self.linear_out, context)

@@ -55,7 +55,7 @@ class ConformerBlock(nn.Module):
         x = x + self.ff_scale * self._second_feed_forward(self.norm_ff(x), embed)
         return self.norm_final(x)
 
-    def _second_feed_forward_trt(self, helper, x, embed):
+    def _second_feed_forward_trt(self, helper, x, embed, lengths):
         return helper(self.feed_forward, x)
 
     def trt_forward(self, helper, x, lengths, pos_emb, embed=None):
@@ -65,7 +65,7 @@ class ConformerBlock(nn.Module):
         x = helper.addAdd(x, helper.addMul(macaron, half))
         x = helper.addAdd(x, helper(self.self_attn, layer_norm(helper, self.norm_mha, x), lengths, pos_emb))
         x = helper.addAdd(x, helper(self.conv_module, layer_norm(helper, self.norm_conv, x), lengths))
-        feed_forward = self._second_feed_forward_trt(helper, layer_norm(helper, self.norm_ff, x), embed)
+        feed_forward = self._second_feed_forward_trt(helper, layer_norm(helper, self.norm_ff, x), embed, lengths)
         x = helper.addAdd(x, helper.addMul(feed_forward, half))
         return layer_norm(helper, self.norm_final, x)
 
@@ -83,7 +83,7 @@ class MoEConformerBlock(ConformerBlock):
             raise ValueError("MoEConformerBlock: the router needs the embed-net output (B,T,D); got None")
         return self.feed_forward(x, embed)
 
-    def _second_feed_forward_trt(self, helper, x, embed):
+    def _second_feed_forward_trt(self, helper, x, embed, lengths):
         if embed is None:
             raise ValueError("MoEConformerBlock: the router needs the embed-net output (B,T,D); got None")
-        return helper(self.feed_forward, x, embed)
+        return helper(self.feed_forward, x, embed, lengths)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .masks import valid_mask, valid_mask_trt
-from .per_network import layer_norm
+from .masks import valid_mask
+from .per_network import impl_of, layer_norm
 
 
 class ConvolutionModule(nn.Module):
@@ -37,13 +37,14 @@ class ConvolutionModule(nn.Module):
 
     def trt_forward(self, helper, x, lengths):
         """Network version of :meth:`forward`; lengths are int32 (B,)."""
-        valid = helper.addUnsqueeze(valid_mask_trt(helper, lengths, x), 1, name="valid_channels")
-        x = helper.addWhere(valid, helper.addTranspose(x, 1, 2), 0.0, name="mask_in")
+        impl = impl_of(helper)
+        x = helper.addMaskedFill(helper.addTranspose(x, 1, 2), lengths, 0.0, layout="BCT", impl=impl, name="mask_in")
         x = glu_channels_trt(helper, helper(self.pointwise_conv1, x))
         x = helper(self.depthwise_conv, x)
         x = layer_norm(helper, self.norm, helper.addTranspose(x, 1, 2))
         x = helper.addTranspose(helper(self.activation, x), 1, 2)
-        x = helper.addWhere(valid, helper(self.pointwise_conv2, x), 0.0, name="mask_out")
+        x = helper.addMaskedFill(helper(self.pointwise_conv2, x), lengths, 0.0, layout="BCT", impl=impl,
+                                 name="mask_out")
         return helper.addTranspose(x, 1, 2)
 
 

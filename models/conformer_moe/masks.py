@@ -61,26 +61,3 @@ def masked_softmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 def batch_size_trt(helper, x):
     """x.shape[0] as an int64 scalar tensor, built once per network."""
     return once_per_network(helper, "batch", lambda: helper.addShapeOf(x, 0, name="batch"))
-
-
-def subsampled_lengths_trt(helper, lengths):
-    """Network version of :func:`subsampled_lengths` on int32 (B,) lengths (floored at 0)."""
-    for stage in (1, 2):
-        lengths = helper.addMaximum(helper.addFloorDiv(helper.addSub(lengths, 1, name=f"len_minus_1_{stage}"), 2,
-                                                       name=f"len_half_{stage}"), 0, name=f"len_conv{stage}")
-    return lengths
-
-
-def valid_mask_trt(helper, lengths, x, dim: int = 1):
-    """bool (B, T), T = x.shape[dim]: True where t < lengths[b]. Built once per lengths tensor."""
-    return once_per_network(helper, ("valid", lengths.name), lambda: helper.addMaskFromLengths(
-        lengths, helper.addShapeOf(x, dim, name="frames"), name="valid"))
-
-
-def masked_softmax_trt(helper, scores, lengths):
-    """Network version of :func:`masked_softmax` for (B, H, T, T) self-attention scores, from core ops:
-    where(valid key, scores, −inf) → softmax → where(valid key, p, 0)."""
-    keys = once_per_network(helper, ("keys", lengths.name), lambda: helper.addReshape(
-        valid_mask_trt(helper, lengths, scores, dim=-1), (batch_size_trt(helper, scores), 1, 1, -1), name="key_mask"))
-    probs = helper.addSoftmax(helper.addWhere(keys, scores, float("-inf"), name="masked_scores"), -1)
-    return helper.addWhere(keys, probs, 0.0, name="masked_probs")

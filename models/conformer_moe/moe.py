@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .per_network import impl_of
+
 
 class ExpertLinear(nn.Module):
     """E linears in FastMoE's FMoELinear layout: weight (E, out, in), bias (E, out)."""
@@ -91,29 +93,13 @@ class MoEFeedForward(nn.Module):
         outputs = [self.experts(group, e) for e, group in enumerate(grouped) if counts[e]]
         return torch.empty_like(rows).index_copy_(0, order, torch.cat(outputs))
 
-    def route_trt(self, helper, x, embed):
-        """Network version of :meth:`route`: (gate value (B,T,1), int32 expert index (B,T,1))."""
+    def trt_forward(self, helper, x, embed, lengths):
+        """Network version of :meth:`forward`; lengths int32 (B,). Padded tokens give 0 here (the PyTorch
+        forward routes them too); valid frames never see them (masked attention keys, masked conv input)."""
         logits = helper.addMatMul(helper.addConcat([embed, x], -1, name="router_inputs"),
                                   helper.addConstant(self.router_weights, name="router_weights"), name="router_logits")
         if self.router_bias is not None:
             logits = helper.addAdd(logits, helper.addConstant(self.router_bias, name="router_bias"))
-        return helper.addTopK(helper.addSoftmax(logits, -1, name="router_probs"), 1, -1, name="gate")
-
-    def trt_forward(self, helper, x, embed):
-        """Network version of :meth:`forward` with the :meth:`all_experts` arithmetic from core ops:
-        every expert on every token, then a where() keeps each token's own expert."""
-        gate_value, gate_idx = self.route_trt(helper, x, embed)
-        w_1, w_2 = self.experts.w_1, self.experts.w_2
-        rows = helper.addUnsqueeze(x, 0, name="rows")  # (1,B,T,D) broadcast against (E,1,H,D)
-        hidden = helper.addMatMul(rows, helper.addConstant(w_1.weight.unsqueeze(1), name="w_1"), transpose_b=True)
-        hidden = helper.addAdd(hidden, helper.addConstant(w_1.bias[:, None, None], name="b_1"))
-        # addSiLU, not helper(self.experts.activation): the (E,B,T,H) all-experts hidden has no counterpart in
-        # the PyTorch dispatch, so it must not be recorded under that module's path for trt_helper.compare.
-        hidden = helper.addSiLU(hidden, name="expert_activation")
-        out = helper.addMatMul(hidden, helper.addConstant(w_2.weight.unsqueeze(1), name="w_2"), transpose_b=True)
-        out = helper.addAdd(out, helper.addConstant(w_2.bias[:, None, None], name="b_2"))  # (E,B,T,D)
-        experts = helper.addConstant(torch.arange(self.num_experts, dtype=torch.int32).view(-1, 1, 1, 1),
-                                     name="expert_ids")
-        own = helper.addEqual(experts, helper.addUnsqueeze(gate_idx, 0), name="own_expert")  # (E,B,T,1)
-        out = helper.addSum(helper.addWhere(own, out, 0.0, name="own_output"), 0, name="expert_output")
-        return helper.addMul(out, gate_value, name="gated")
+        impl = impl_of(helper)
+        gate_value, gate_idx = helper.addRouterTop1(logits, lengths, impl=impl, name="gate")
+        return helper.addFMoE(self, x, gate_idx, score=gate_value, lengths=lengths, impl=impl, name="moe")

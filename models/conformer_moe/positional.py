@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .per_network import once_per_network
+from .per_network import impl_of
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
@@ -38,9 +38,5 @@ class RelPositionalEncoding(nn.Module):
         return x * self.xscale, self.pe[:, : x.shape[1]].to(x.dtype)
 
     def trt_forward(self, helper, x):
-        """Network version of :meth:`forward`: the table is a constant, sliced to x's frames."""
-        # The embed net and the main net have equal tables: one constant serves both.
-        table = once_per_network(helper, ("pe", self.max_len, self.d_model),
-                                 lambda: helper.addConstant(self.pe, name="pe"))
-        pos_emb = helper.addSlice(table, 1, 0, helper.addShapeOf(x, 1, name="frames"), name="pos_emb")
-        return helper.addMul(x, self.xscale, name="xscale"), pos_emb
+        """Network version of :meth:`forward`."""
+        return helper.addRelPositionalEncoding(self, x, impl=impl_of(helper))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .masks import MIN_FRAMES, batch_size_trt, subsampled_lengths, subsampled_lengths_trt
+from .masks import MIN_FRAMES, batch_size_trt, subsampled_lengths
+from .per_network import impl_of
 
 
 class Conv2dSubsampling4(nn.Module):
@@ -41,4 +42,4 @@ class Conv2dSubsampling4(nn.Module):
         x = helper.addTranspose(x, 1, 2)
         _, _, channels, freq = helper.shape(x)
         x = helper.addReshape(x, (batch_size_trt(helper, x), -1, channels * freq))
-        return helper(self.out, x), subsampled_lengths_trt(helper, lengths)
+        return helper(self.out, x), helper.addSubsampleLengths(lengths, 4, impl=impl_of(helper))
