@@ -86,7 +86,7 @@ def main(argv=None) -> dict:
         print("RESULT " + json.dumps(measure(*args.child, args.workdir)), flush=True)
         return {}
 
-    began = time.time()
+    began, load_at_start = time.time(), round(os.getloadavg()[0], 2)  # other jobs on the machine skew build_s
     rows = []
     for config in args.configs:
         pair = {}
@@ -114,6 +114,7 @@ def main(argv=None) -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python3 " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT)] + sys.argv[1:]),
         "wall_s": round(time.time() - began, 1),
+        "load_avg_1m_at_start": load_at_start,
         "rows": rows,
     }
     text = json.dumps(result, indent=1)

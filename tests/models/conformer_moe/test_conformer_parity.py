@@ -164,3 +164,10 @@ def test_full_config_network_matches_pytorch(config_name):
         err = max_rel_valid(out["logits"], expected, expected_len.tolist())
         print(f"{config_name} {precision}: max_rel {err:.3e}")
         assert err <= bound
+
+
+def test_plugin_impl_without_plugin_layers_is_refused_clearly(small):
+    if trt_helper.get_backend().can_add_plugin_layers:
+        pytest.skip("this backend can add plugin layers")
+    with pytest.raises(RuntimeError, match="impl='plugin' needs a backend with plugin layers"):
+        make_helper(small, "fp32", impl="plugin")
