@@ -1,7 +1,7 @@
 #include "kernelCommon.cuh"
 #include "layerNormKernel.h"
 
-#include <algorithm>
+#include <cstdint>
 
 namespace trt_helper
 {
@@ -9,92 +9,174 @@ namespace
 {
 constexpr int kWarpsPerBlock = 4;
 
-// Persistent warps: each warp walks rows (stride = all warps of the grid) with the row held in registers (kIters
-// 16-byte vectors per lane), so x is read once and the variance is the exact two-pass sum of squared deviations.
-// The next row is loaded before the current one is reduced, to keep bytes in flight across the reductions.
-template <typename T, int kIters>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32) layerNormWarpKernel(T const* __restrict__ x,
+//! 16-byte load that does not allocate in L1 and is marked evict-first in L2 (x is read exactly once).
+__device__ __forceinline__ uint4 loadStreaming(void const* p)
+{
+    return __ldcs(reinterpret_cast<uint4 const*>(p));
+}
+
+//! 16-byte evict-first store (y is not re-read by this kernel).
+__device__ __forceinline__ void storeStreaming(void* p, uint4 v)
+{
+    __stcs(reinterpret_cast<uint4*>(p), v);
+}
+
+template <typename T>
+__device__ __forceinline__ void unpack(uint4 raw, float (&out)[kVec<T>])
+{
+    union
+    {
+        uint4 raw;
+        T elems[kVec<T>];
+    } u;
+    u.raw = raw;
+#pragma unroll
+    for (int i = 0; i < kVec<T>; ++i)
+    {
+        out[i] = toFloat(u.elems[i]);
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ uint4 pack(float const (&in)[kVec<T>])
+{
+    union
+    {
+        uint4 raw;
+        T elems[kVec<T>];
+    } u;
+#pragma unroll
+    for (int i = 0; i < kVec<T>; ++i)
+    {
+        u.elems[i] = fromFloat<T>(in[i]);
+    }
+    return u.raw;
+}
+
+// One warp per row, kRows rows per warp, kWarps warps per block, one row slice per launch (no persistent loop):
+// every lane issues all kRows * kIters 16-byte loads of its rows before the first use, keeps them packed in
+// registers (x is read once, with streaming hints), and the kRows reductions are interleaved so their shuffles
+// overlap. Statistics in fp32, the variance as the exact two-pass sum of squared deviations over the registers.
+// gamma / beta are read after the statistics (they stay in L1/L2), so they cost no registers during the loads.
+template <typename T, int kIters, int kRows, int kWarps, int kMinBlocks>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks) layerNormWarpKernel(T const* __restrict__ x,
     T const* __restrict__ gamma, T const* __restrict__ beta, T* __restrict__ y, int64_t rows, int32_t dim, float eps)
 {
     constexpr int kV = kVec<T>;
     int const lane = threadIdx.x & 31;
     int const nbVec = dim / kV;
-    int64_t const stride = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
-    int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
-
-    float g[kIters][kV];
-    float b[kIters][kV];
-    float cur[kIters][kV];
-#pragma unroll
-    for (int i = 0; i < kIters; ++i)
+    int64_t const row0 = (static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5)) * kRows;
+    if (row0 >= rows)
     {
-        int const vi = lane + i * 32;
-        if (vi < nbVec)
-        {
-            if (row < rows)
-            {
-                loadVec(x + row * dim + vi * kV, cur[i]);
-            }
-            loadVec(gamma + vi * kV, g[i]);
-            loadVec(beta + vi * kV, b[i]);
-        }
+        return; // warp-uniform
     }
-    for (; row < rows; row += stride)
+
+    uint4 raw[kRows][kIters];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
     {
-        float next[kIters][kV];
-        int64_t const nextRow = row + stride;
 #pragma unroll
         for (int i = 0; i < kIters; ++i)
         {
             int const vi = lane + i * 32;
-            if (nextRow < rows && vi < nbVec)
+            raw[r][i] = make_uint4(0U, 0U, 0U, 0U);
+            if (row0 + r < rows && vi < nbVec)
             {
-                loadVec(x + nextRow * dim + vi * kV, next[i]);
+                raw[r][i] = loadStreaming(x + (row0 + r) * dim + vi * kV);
             }
         }
+    }
+
+    float const invDim = 1.F / static_cast<float>(dim);
+    float mean[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+    {
         float sum = 0.F;
 #pragma unroll
         for (int i = 0; i < kIters; ++i)
         {
-            if (lane + i * 32 < nbVec)
-            {
+            float v[kV];
+            unpack<T>(raw[r][i], v); // lanes past the row hold zeros
 #pragma unroll
-                for (int j = 0; j < kV; ++j)
-                {
-                    sum += cur[i][j];
-                }
+            for (int j = 0; j < kV; ++j)
+            {
+                sum += v[j];
             }
         }
-        float const mean = warpSum(sum) / dim;
+        mean[r] = sum;
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r)
+        {
+            mean[r] += __shfl_xor_sync(0xffffffffU, mean[r], offset);
+        }
+    }
+    float rstd[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+    {
+        mean[r] *= invDim;
         float sq = 0.F;
 #pragma unroll
         for (int i = 0; i < kIters; ++i)
         {
             if (lane + i * 32 < nbVec)
             {
+                float v[kV];
+                unpack<T>(raw[r][i], v);
 #pragma unroll
                 for (int j = 0; j < kV; ++j)
                 {
-                    float const d = cur[i][j] - mean;
+                    float const d = v[j] - mean[r];
                     sq += d * d;
                 }
             }
         }
-        float const rstd = rsqrtf(warpSum(sq) / dim + eps);
+        rstd[r] = sq;
+    }
 #pragma unroll
-        for (int i = 0; i < kIters; ++i)
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r)
         {
-            int const vi = lane + i * 32;
-            if (vi < nbVec)
-            {
-                float out[kV];
+            rstd[r] += __shfl_xor_sync(0xffffffffU, rstd[r], offset);
+        }
+    }
 #pragma unroll
-                for (int j = 0; j < kV; ++j)
+    for (int r = 0; r < kRows; ++r)
+    {
+        rstd[r] = rsqrtf(rstd[r] * invDim + eps);
+    }
+
+#pragma unroll
+    for (int i = 0; i < kIters; ++i)
+    {
+        int const vi = lane + i * 32;
+        if (vi < nbVec)
+        {
+            float g[kV];
+            float b[kV];
+            loadVec(gamma + vi * kV, g);
+            loadVec(beta + vi * kV, b);
+#pragma unroll
+            for (int r = 0; r < kRows; ++r)
+            {
+                if (row0 + r < rows)
                 {
-                    out[j] = (cur[i][j] - mean) * rstd * g[i][j] + b[i][j];
-                    cur[i][j] = next[i][j];
+                    float v[kV];
+                    unpack<T>(raw[r][i], v);
+#pragma unroll
+                    for (int j = 0; j < kV; ++j)
+                    {
+                        v[j] = (v[j] - mean[r]) * rstd[r] * g[j] + b[j];
+                    }
+                    storeStreaming(y + (row0 + r) * dim + vi * kV, pack<T>(v));
                 }
-                storeVec(y + row * dim + vi * kV, out);
             }
         }
     }
@@ -128,29 +210,19 @@ __global__ void layerNormBlockKernel(T const* __restrict__ x, T const* __restric
     }
 }
 
-template <typename T, int kIters>
+// No device queries here (the launch path is part of every call's latency). kMinBlocks = 0: no register cap (a cap
+// for 14 blocks/SM spilled and ran slower on an H200; benchmarks/results/plugins_ln_variants_h200.log).
+template <typename T, int kIters, int kRows, int kWarps = kWarpsPerBlock, int kMinBlocks = 0>
 cudaError_t launchWarp(T const* x, T const* g, T const* b, T* y, int64_t rows, int32_t dim, float eps, cudaStream_t s)
 {
-    int device = 0;
-    int sms = 0;
-    int perSm = 0;
-    cudaError_t err = cudaGetDevice(&device);
-    if (err == cudaSuccess)
+    int64_t const rowsPerBlock = int64_t{kRows} * kWarps;
+    int64_t const blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
+    if (blocks > 0x7fffffff)
     {
-        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+        return cudaErrorInvalidValue;
     }
-    if (err == cudaSuccess)
-    {
-        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-            &perSm, layerNormWarpKernel<T, kIters>, kWarpsPerBlock * 32, 0);
-    }
-    if (err != cudaSuccess)
-    {
-        return err;
-    }
-    int64_t const needed = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
-    auto const blocks = static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(needed, int64_t{sms} * perSm)));
-    layerNormWarpKernel<T, kIters><<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, g, b, y, rows, dim, eps);
+    layerNormWarpKernel<T, kIters, kRows, kWarps, kMinBlocks>
+        <<<static_cast<unsigned>(blocks), kWarps * 32, 0, s>>>(x, g, b, y, rows, dim, eps);
     return cudaGetLastError();
 }
 } // namespace
@@ -174,21 +246,27 @@ cudaError_t launchLayerNorm(ElemType type, void const* x, void const* gamma, voi
         auto* yt = static_cast<T*>(y);
         int const nbVec = dim / kVec<T>;
         bool const vectorised = dim % kVec<T> == 0 && aligned16(x) && aligned16(gamma) && aligned16(beta) && aligned16(y);
+        // rows per warp: about two 16-byte loads per lane in flight, measured best at fp16 D = 512 on an H200
+        // (1 row/warp 0.0191 ms, 2: 0.0196, 4: 0.0218; benchmarks/plugins/ln_variants.cu)
         if (vectorised && nbVec <= 32)
         {
-            return launchWarp<T, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 1, 2>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else if (vectorised && nbVec <= 64)
         {
-            return launchWarp<T, 2>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 2, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else if (vectorised && nbVec <= 128)
         {
-            return launchWarp<T, 4>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 4, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
         }
         else if (vectorised && nbVec <= 256)
         {
-            return launchWarp<T, 8>(xt, gt, bt, yt, rows, dim, eps, stream);
+            return launchWarp<T, 8, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
+        }
+        else if (rows > 0x7fffffff)
+        {
+            return cudaErrorInvalidValue;
         }
         else
         {
