@@ -6,7 +6,8 @@ For each config, in two fresh subprocesses (so peak RSS is per path):
 Both use the same builder settings (trt_helper.builder: targets SM86/SM89/SM120, one profile
 1x7:1x206:6x6100 frames, fp32) and the same random weights. Reports layer count, build seconds
 (build_serialized_network only), plan MB and the process's peak RSS (which includes the PyTorch model,
-dropped before the build in both paths; ``model_rss_gb`` is the RSS right after creating it). Writes JSON with device, date and command:
+dropped before the build in both paths; ``model_rss_gb`` is the RSS right after creating it). Writes JSON with
+device, date and command:
 
     python3 benchmarks/conformer_onnx_vs_helper.py --configs small litleo-18l 3m-asr \
         --out benchmarks/results/conformer_onnx_vs_helper.json

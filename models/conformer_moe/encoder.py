@@ -100,7 +100,8 @@ class ConformerMoEEncoder(nn.Module):
         return helper(self.out_linear, layer_norm(helper, self.after_norm, x)), lengths
 
 
-def build_model(config: ConformerMoEConfig | str, seed: int = 0, dtype: torch.dtype = torch.float32) -> ConformerMoEEncoder:
+def build_model(config: ConformerMoEConfig | str, seed: int = 0,
+                dtype: torch.dtype = torch.float32) -> ConformerMoEEncoder:
     """A randomly initialised encoder in eval mode; the same seed gives the same weights."""
     if isinstance(config, str):
         config = get_config(config)

@@ -40,7 +40,8 @@ class Profile:
             parts = [tuple(int(v) for v in part.split("x")) for part in text.split(":")]
             (b0, t0), (b1, t1), (b2, t2) = parts
         except ValueError:
-            raise ValueError(f"profile {text!r}: expected MINBxMINT:OPTBxOPTT:MAXBxMAXT, e.g. 1x7:1x206:6x6100") from None
+            raise ValueError(f"profile {text!r}: expected MINBxMINT:OPTBxOPTT:MAXBxMAXT, "
+                             "e.g. 1x7:1x206:6x6100") from None
         profile = cls(b0, t0, b1, t1, b2, t2)
         if not (1 <= b0 <= b1 <= b2 and MIN_FRAMES <= t0 <= t1 <= t2):
             raise ValueError(f"profile {text!r}: need 1 <= min <= opt <= max batch and {MIN_FRAMES} <= min <= opt <= "
@@ -48,7 +49,8 @@ class Profile:
         return profile
 
     def __str__(self):
-        return f"{self.min_batch}x{self.min_frames}:{self.opt_batch}x{self.opt_frames}:{self.max_batch}x{self.max_frames}"
+        return ":".join(f"{b}x{t}" for b, t in ((self.min_batch, self.min_frames), (self.opt_batch, self.opt_frames),
+                                                 (self.max_batch, self.max_frames)))
 
 
 def define_network(helper, model: ConformerMoEEncoder, profile: Profile = Profile(), impl: str = "auto"):

@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -20,7 +19,8 @@ def test_build_then_infer_with_the_reference_runner(tmp_path, capsys):
     assert line.startswith(f"conformer_moe small fp16: {plan}: ") and " layers, built in " in line
     assert plan.stat().st_size > 1e6
     meta = json.loads((tmp_path / "conformer_moe.small.fp16.plan.json").read_text())
-    assert (meta["config"], meta["precision"], meta["seed"], meta["profile"]) == ("small", "fp16", 0, "1x7:1x206:6x6100")
+    settings = (meta["config"], meta["precision"], meta["seed"], meta["profile"])
+    assert settings == ("small", "fp16", 0, "1x7:1x206:6x6100")
 
     out = tmp_path / "out.npz"
     assert infer.main([str(plan), "--batch", "2", "--frames", "100", "--lengths", "100", "61", "--runner",
