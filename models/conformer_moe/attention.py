@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from .masks import batch_size_trt, masked_softmax
-from .per_network import impl_of
+from .masks import masked_softmax
+from .per_network import batch_size_trt, impl_of
 
 
 class RelPositionMultiHeadedAttention(nn.Module):

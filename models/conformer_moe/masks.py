@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import torch
 
-from .per_network import once_per_network
-
 MIN_FRAMES = 7
 """The fewest input frames Conv2dSubsampling4 turns into one output frame: ((7−1)//2−1)//2 = 1."""
 
@@ -55,9 +53,3 @@ def masked_softmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     key_mask = valid_mask(lengths, scores.shape[-1])[:, None, None, :]
     probs = torch.softmax(scores.float().masked_fill(~key_mask, float("-inf")), dim=-1)
     return probs.masked_fill(~key_mask, 0.0).to(scores.dtype)
-
-
-# ---------------------------------------------------------------------------------------------- network versions
-def batch_size_trt(helper, x):
-    """x.shape[0] as an int64 scalar tensor, built once per network."""
-    return once_per_network(helper, "batch", lambda: helper.addShapeOf(x, 0, name="batch"))

@@ -1,7 +1,7 @@
-"""State kept per network while a NetworkHelper is filled: shared tensors and the impl choice.
+"""State kept per network while a NetworkHelper is filled: the impl choice and tensors built once.
 
-Every tensor of the network shares feat's batch size, and every tensor on one time axis shares that axis's
-lengths, so the batch size and the masks are built once per network and reused by every block.
+Every tensor of the network shares feat's batch size, so its run-time value is read once per network and
+reused by every reshape.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ def once_per_network(helper, key, make):
     if key not in table:
         table[key] = make()
     return table[key]
+
+
+def batch_size_trt(helper, x):
+    """x.shape[0] as an int64 scalar tensor, built once per network."""
+    return once_per_network(helper, "batch", lambda: helper.addShapeOf(x, 0, name="batch"))
 
 
 def set_impl(helper, impl: str) -> None:

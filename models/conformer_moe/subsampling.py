@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .masks import MIN_FRAMES, batch_size_trt, subsampled_lengths
-from .per_network import impl_of
+from .masks import MIN_FRAMES, subsampled_lengths
+from .per_network import batch_size_trt, impl_of
 
 
 class Conv2dSubsampling4(nn.Module):
