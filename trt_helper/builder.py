@@ -161,6 +161,9 @@ def _write_atomically(path: Path, data) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(memoryview(data))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a plan is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -27,6 +27,9 @@ def test_build_writes_plan_and_report(tmp_path):
     if helper.backend.has_aot_targets:
         assert report.targets == DEFAULT_RTX_TARGETS
     assert os.listdir(tmp_path / "sub") == ["ffn.plan"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     assert "ffn.plan" in str(report) and "layers" in str(report)
 
 
