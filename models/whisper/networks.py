@@ -119,52 +119,6 @@ def plan_name(name, precision):
     return f"whisper_{name}_{precision}.plan"
 
 
-class _TopologicalView:
-    """A read-only view of an INetworkDefinition whose get_layer(i) follows data dependencies.
-
-    trt_helper ops that give a layer a run-time shape/start input (addReshape with tensor dims, addSlice with tensor
-    bounds) create that input's layers after the layer itself; TensorRT sorts layers when it builds, but
-    trt_helper.reference.run evaluates them in insertion order and fails with a KeyError. This view reorders.
-    """
-
-    def __init__(self, network):
-        self._network = network
-        available = {network.get_input(i).name for i in range(network.num_inputs)}
-        pending = list(range(network.num_layers))
-        self._order = []
-        while pending:
-            still = []
-            for index in pending:
-                layer = network.get_layer(index)
-                needed = [layer.get_input(i) for i in range(layer.num_inputs)]
-                if all(t is None or t.name in available for t in needed):
-                    self._order.append(index)
-                    available.update(layer.get_output(i).name for i in range(layer.num_outputs))
-                else:
-                    still.append(index)
-            if len(still) == len(pending):
-                names = [network.get_layer(i).name for i in still[:5]]
-                raise ValueError(f"network '{network.name}': layers {names} depend on tensors nothing produces")
-            pending = still
-
-    def get_layer(self, index):
-        return self._network.get_layer(self._order[index])
-
-    def __getattr__(self, name):
-        return getattr(self._network, name)
-
-
-def reference_run(helper, inputs, device="cpu"):
-    """helper's network evaluated by trt_helper's reference executor, in dependency order."""
-    import trt_helper
-
-    view = getattr(helper, "_whisper_topological_view", None)
-    if view is None:
-        view = _TopologicalView(helper.network)
-        helper._whisper_topological_view = view
-    return trt_helper.reference.run(view, inputs, device=device)
-
-
 class NetworkRunner(Runner):
     """Decoding over the four networks, each given as a callable {input name: tensor} -> {output name: tensor}.
 
@@ -203,7 +157,7 @@ class ReferenceRunner(NetworkRunner):
     def __init__(self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile(), networks=None):
         names = ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
         self.networks = networks or all_networks(model, dtype, profile, names)
-        calls = {name: (lambda inputs, h=helper: reference_run(h, inputs, device=device))
+        calls = {name: (lambda inputs, h=helper: h.reference(inputs, device=device))
                  for name, helper in self.networks.items()}
         super().__init__(calls, dtype, use_cache, name="reference", device=device)
 

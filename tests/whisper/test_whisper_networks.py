@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from models.whisper.decoding import greedy_decode
-from models.whisper.networks import (DTYPES, NETWORKS, Profile, ReferenceRunner, all_networks, plan_name,
-                                     reference_run)
+from models.whisper.networks import DTYPES, NETWORKS, Profile, ReferenceRunner, all_networks, plan_name
 
 pytest.importorskip("tensorrt_rtx")  # trt_helper's backend on CPU machines (a project dependency)
 
@@ -63,7 +62,7 @@ def torch_state(tiny_model, clip_mels, torch_decoded):
 
 
 def test_encoder_network(networks, precision, torch_state, error, rel_err):
-    out = reference_run(networks(precision)["encoder"], {"mel": torch_state["mel"]})["audio_features"]
+    out = networks(precision)["encoder"].reference({"mel": torch_state["mel"]})["audio_features"]
     assert out.dtype == DTYPES[precision] and out.shape == (2, 1500, 384)
     measured = error(precision, out, torch_state["features"])
     print(f"encoder {precision}: {measured:.2e} (max-element rel err {rel_err(out, torch_state['features']):.2e})")
@@ -72,7 +71,7 @@ def test_encoder_network(networks, precision, torch_state, error, rel_err):
 
 def test_cross_kv_network(networks, precision, torch_state, error):
     features = torch_state["features"].to(DTYPES[precision])
-    out = reference_run(networks(precision)["cross_kv"], {"audio_features": features})
+    out = networks(precision)["cross_kv"].reference({"audio_features": features})
     assert out["cross_k"].shape == (4, 2, 1500, 384)
     errors = (error(precision, out["cross_k"], torch_state["cross"][0]),
               error(precision, out["cross_v"], torch_state["cross"][1]))
@@ -84,8 +83,8 @@ def test_decoder_networks(networks, precision, torch_state, error):
     dtype = DTYPES[precision]
     cross_k, cross_v = (t.to(dtype) for t in torch_state["cross"])
     tokens = torch_state["tokens"].to(torch.int32)
-    full = reference_run(networks(precision)["decoder"], {"tokens": tokens, "cross_k": cross_k, "cross_v": cross_v})
-    step = reference_run(networks(precision)["decoder_step"], {
+    full = networks(precision)["decoder"].reference({"tokens": tokens, "cross_k": cross_k, "cross_v": cross_v})
+    step = networks(precision)["decoder_step"].reference({
         "tokens": tokens[:, -1:], "cross_k": cross_k, "cross_v": cross_v,
         "past_k": torch_state["past_k"].to(dtype), "past_v": torch_state["past_v"].to(dtype)})
     assert full["logits"].dtype == torch.float32 and full["logits"].shape == (2, 51864)
