@@ -154,7 +154,7 @@ def main(argv=None):
                        "encoder_iters": enc_iters, "transcribe_iters": asr_iters}
                 results.append(row)
                 print(json.dumps(row), flush=True)
-            del model, impls[impl]
+            impls.pop(impl)
             if device == "cuda":
                 torch.cuda.empty_cache()
 

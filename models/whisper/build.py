@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 from .dims import PRESETS, ModelDimensions
 from .model import Whisper, random_init_
