@@ -76,7 +76,6 @@ def checkpoint(model_dir):
 
 @pytest.fixture(scope="session")
 def tiny_model(checkpoint):
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     model = Whisper(checkpoint[0])
     model.load_state_dict(checkpoint[1])
     return model.eval()
