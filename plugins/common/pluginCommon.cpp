@@ -2,6 +2,7 @@
 #include "checkCuda.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -98,6 +99,33 @@ std::string dimsToString(nvinfer1::Dims const& dims)
     }
     os << ")";
     return os.str();
+}
+
+std::string checkLengths(nvinfer1::Dims const& x, nvinfer1::Dims const& lengths)
+{
+    int64_t const b = x.d[0];
+    int64_t const n = volume(lengths);
+    if (b >= 0 && n >= 0 && b != n)
+    {
+        return "lengths must hold B = " + std::to_string(b) + " values, got " + dimsToString(lengths);
+    }
+    return {};
+}
+
+bool supportsType(int32_t pos, DynamicPluginTensorDesc const* inOut, TypeRule rule) noexcept
+{
+    PluginTensorDesc const& d = inOut[pos].desc;
+    if (d.format != nvinfer1::TensorFormat::kLINEAR)
+    {
+        return false;
+    }
+    switch (rule)
+    {
+    case TypeRule::kFLOATING: return isFloatType(d.type);
+    case TypeRule::kINT32: return d.type == DataType::kINT32;
+    case TypeRule::kAS_INPUT0: return d.type == inOut[0].desc.type;
+    }
+    return false;
 }
 
 FieldValues::FieldValues(std::vector<FieldSpec> specs)
@@ -236,6 +264,15 @@ PluginFieldCollection const* FieldValues::specCollection()
     return &mCollection;
 }
 
+std::string checkFinite(FieldValues const& fields, char const* name)
+{
+    if (!std::isfinite(fields.getFloat(name)))
+    {
+        return std::string("field '") + name + "' must be finite";
+    }
+    return {};
+}
+
 PluginBase::PluginBase(char const* pluginName, std::string layerName, FieldValues fields)
     : mPluginName(pluginName)
     , mLayerName(std::move(layerName))
@@ -298,5 +335,37 @@ int32_t PluginBase::fail(std::string const& message) const noexcept
     {
     }
     return -1;
+}
+
+int32_t PluginBase::failOn(std::string const& reason) const noexcept
+{
+    return reason.empty() ? 0 : fail(reason);
+}
+
+int32_t PluginBase::checkCounts(IoTypes const& io, int32_t nbInputs, int32_t nbOutputs) const noexcept
+{
+    if (io.countsMatch(nbInputs, nbOutputs))
+    {
+        return 0;
+    }
+    try
+    {
+        return fail(std::string("expects ") + io.expects);
+    }
+    catch (...)
+    {
+        return -1;
+    }
+}
+
+int32_t PluginBase::outputTypesFrom(IoTypes const& io, DataType* outputTypes, int32_t nbOutputs,
+    DataType const* inputTypes, int32_t nbInputs) const noexcept
+{
+    if (int32_t const status = checkCounts(io, nbInputs, nbOutputs))
+    {
+        return status;
+    }
+    io.setOutputTypes(outputTypes, inputTypes);
+    return 0;
 }
 } // namespace trt_helper

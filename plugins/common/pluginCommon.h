@@ -34,6 +34,51 @@ bool isFloatType(DataType type) noexcept;
 int64_t volume(nvinfer1::Dims const& dims) noexcept;
 std::string dimsToString(nvinfer1::Dims const& dims);
 
+//! Checks that lengths holds one value per batch row of x (x.d[0]) where both sizes are known (>= 0); returns
+//! "lengths must hold B = <b> values, got <dims>" or "" (for configurePlugin).
+std::string checkLengths(nvinfer1::Dims const& x, nvinfer1::Dims const& lengths);
+
+//! The type one tensor position accepts (always in linear format).
+enum class TypeRule
+{
+    kFLOATING,  //!< fp32, fp16 or bf16
+    kINT32,     //!< int32
+    kAS_INPUT0, //!< the type of input 0
+};
+
+//! True when inOut[pos] is linear and of the type its rule asks for (supportsFormatCombination of one position).
+bool supportsType(int32_t pos, DynamicPluginTensorDesc const* inOut, TypeRule rule) noexcept;
+
+//! The I/O of a plugin with fixed counts: what it expects (for the error message), the counts, and one type rule per
+//! position, the inputs' then the outputs'. Outputs use kINT32 or kAS_INPUT0 (their types follow from the rules).
+struct IoTypes
+{
+    static constexpr int32_t kMAX_IO = 8;
+    char const* expects; //!< e.g. "2 inputs (x, lengths) and 1 output"
+    int32_t nbInputs;
+    int32_t nbOutputs;
+    TypeRule rules[kMAX_IO];
+
+    bool countsMatch(int32_t nbIn, int32_t nbOut) const noexcept
+    {
+        return nbIn == nbInputs && nbOut == nbOutputs;
+    }
+    //! supportsFormatCombination: false for other counts or a position outside them, else supportsType.
+    bool supports(int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbIn, int32_t nbOut) const noexcept
+    {
+        return countsMatch(nbIn, nbOut) && pos >= 0 && pos < nbInputs + nbOutputs
+            && supportsType(pos, inOut, rules[pos]);
+    }
+    //! getOutputDataTypes once the counts match: kINT32 outputs are int32, the others take input 0's type.
+    void setOutputTypes(DataType* outputTypes, DataType const* inputTypes) const noexcept
+    {
+        for (int32_t i = 0; i < nbOutputs; ++i)
+        {
+            outputTypes[i] = rules[nbInputs + i] == TypeRule::kINT32 ? DataType::kINT32 : inputTypes[0];
+        }
+    }
+};
+
 //! One field a creator accepts. Scalars only: length 1, of type kINT32 or kFLOAT32.
 struct FieldSpec
 {
@@ -73,6 +118,9 @@ private:
     PluginFieldCollection mCollection{};
 };
 
+//! "field '<name>' must be finite" when the float field is NaN or infinite, else "" (for a creator's validate).
+std::string checkFinite(FieldValues const& fields, char const* name);
+
 //! Base of every plugin: the IPluginV3 capability plumbing, names, clone-by-copy and field serialisation.
 //! Derived classes implement the shape/type logic and enqueue.
 class PluginBase : public nvinfer1::IPluginV3,
@@ -105,6 +153,13 @@ public:
 protected:
     //! Logs "<plugin> '<layer>': <message>" as an error and returns -1 (the enqueue/configure failure status).
     int32_t fail(std::string const& message) const noexcept;
+    //! 0 when reason is empty, else fail(reason).
+    int32_t failOn(std::string const& reason) const noexcept;
+    //! 0 when the counts are io's, else fail("expects <io.expects>").
+    int32_t checkCounts(IoTypes const& io, int32_t nbInputs, int32_t nbOutputs) const noexcept;
+    //! getOutputDataTypes from io's rules, after checkCounts.
+    int32_t outputTypesFrom(IoTypes const& io, DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes,
+        int32_t nbInputs) const noexcept;
 
     char const* mPluginName;
     std::string mLayerName;

@@ -100,20 +100,10 @@ bool FMoEExpertPlugin::supportsFormatCombination(
     {
         return false;
     }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (d.format != nvinfer1::TensorFormat::kLINEAR)
-    {
-        return false;
-    }
-    if (pos == 0)
-    {
-        return isFloatType(d.type);
-    }
-    if (pos == position(kIDX) || pos == position(kLENGTHS))
-    {
-        return d.type == DataType::kINT32;
-    }
-    return d.type == inOut[0].desc.type;
+    TypeRule const rule = pos == 0 ? TypeRule::kFLOATING
+        : pos == position(kIDX) || pos == position(kLENGTHS) ? TypeRule::kINT32
+                                                              : TypeRule::kAS_INPUT0;
+    return supportsType(pos, inOut, rule);
 }
 
 std::string FMoEExpertPlugin::checkShapes(PluginTensorDesc const* in) const
@@ -181,8 +171,7 @@ int32_t FMoEExpertPlugin::configurePlugin(
     {
         descs.push_back(in[i].desc);
     }
-    std::string const reason = checkShapes(descs.data());
-    return reason.empty() ? 0 : fail(reason);
+    return failOn(checkShapes(descs.data()));
 }
 
 size_t FMoEExpertPlugin::getWorkspaceSize(
@@ -220,10 +209,9 @@ int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTenso
         {
             return fail("x must be floating");
         }
-        std::string const reason = checkShapes(inputDesc);
-        if (!reason.empty())
+        if (int32_t const status = failOn(checkShapes(inputDesc)))
         {
-            return fail(reason);
+            return status;
         }
         nvinfer1::Dims const& x = inputDesc[kX].dims;
         if (x.d[0] * x.d[1] > INT32_MAX || x.d[2] > INT32_MAX)

@@ -6,6 +6,10 @@
 
 namespace trt_helper
 {
+//! x, gamma, beta -> out
+static constexpr IoTypes kIO_TYPES{"3 inputs (x, gamma, beta) and 1 output", 3, 1,
+    {TypeRule::kFLOATING, TypeRule::kAS_INPUT0, TypeRule::kAS_INPUT0, TypeRule::kAS_INPUT0}};
+
 std::vector<FieldSpec> LayerNormPlugin::fieldSpecs()
 {
     return {{"eps", PluginFieldType::kFLOAT32, true}};
@@ -37,12 +41,7 @@ int32_t LayerNormPlugin::getNbOutputs() const noexcept
 int32_t LayerNormPlugin::getOutputDataTypes(
     DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    if (nbInputs != 3 || nbOutputs != 1)
-    {
-        return fail("expects 3 inputs (x, gamma, beta) and 1 output");
-    }
-    outputTypes[0] = inputTypes[0];
-    return 0;
+    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
 }
 
 int32_t LayerNormPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -60,24 +59,15 @@ int32_t LayerNormPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int3
 bool LayerNormPlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 3 || nbOutputs != 1 || pos < 0 || pos >= 4)
-    {
-        return false;
-    }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (d.format != nvinfer1::TensorFormat::kLINEAR)
-    {
-        return false;
-    }
-    return pos == 0 ? isFloatType(d.type) : d.type == inOut[0].desc.type;
+    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t LayerNormPlugin::configurePlugin(
     DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 3 || nbOutputs != 1)
+    if (int32_t const status = checkCounts(kIO_TYPES, nbInputs, nbOutputs))
     {
-        return fail("expects 3 inputs (x, gamma, beta) and 1 output");
+        return status;
     }
     int64_t const dim = in[0].desc.dims.d[in[0].desc.dims.nbDims - 1];
     for (int i = 1; i < 3; ++i)

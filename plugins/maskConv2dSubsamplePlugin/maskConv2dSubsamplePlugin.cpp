@@ -4,6 +4,9 @@
 
 namespace trt_helper
 {
+//! lengths -> subsampled lengths
+static constexpr IoTypes kIO_TYPES{"1 input (lengths) and 1 output", 1, 1, {TypeRule::kINT32, TypeRule::kINT32}};
+
 std::vector<FieldSpec> MaskConv2dSubsamplePlugin::fieldSpecs()
 {
     return {{"factor", PluginFieldType::kINT32, true}};
@@ -33,14 +36,9 @@ int32_t MaskConv2dSubsamplePlugin::getNbOutputs() const noexcept
 }
 
 int32_t MaskConv2dSubsamplePlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const*, int32_t nbInputs) const noexcept
+    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    if (nbInputs != 1 || nbOutputs != 1)
-    {
-        return fail("expects 1 input (lengths) and 1 output");
-    }
-    outputTypes[0] = DataType::kINT32;
-    return 0;
+    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
 }
 
 int32_t MaskConv2dSubsamplePlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -58,14 +56,13 @@ int32_t MaskConv2dSubsamplePlugin::getOutputShapes(nvinfer1::DimsExprs const* in
 bool MaskConv2dSubsamplePlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    return nbInputs == 1 && nbOutputs == 1 && pos >= 0 && pos < 2
-        && inOut[pos].desc.format == nvinfer1::TensorFormat::kLINEAR && inOut[pos].desc.type == DataType::kINT32;
+    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t MaskConv2dSubsamplePlugin::configurePlugin(
     DynamicPluginTensorDesc const*, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    return nbInputs == 1 && nbOutputs == 1 ? 0 : fail("expects 1 input (lengths) and 1 output");
+    return checkCounts(kIO_TYPES, nbInputs, nbOutputs);
 }
 
 int32_t MaskConv2dSubsamplePlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,

@@ -6,6 +6,10 @@
 
 namespace trt_helper
 {
+//! x, lengths -> out
+static constexpr IoTypes kIO_TYPES{
+    "2 inputs (x, lengths) and 1 output", 2, 1, {TypeRule::kFLOATING, TypeRule::kINT32, TypeRule::kAS_INPUT0}};
+
 std::vector<FieldSpec> MaskedFillPlugin::fieldSpecs()
 {
     return {{"fill", PluginFieldType::kFLOAT32, true}, {"layout", PluginFieldType::kINT32, true}};
@@ -42,12 +46,7 @@ int32_t MaskedFillPlugin::getNbOutputs() const noexcept
 int32_t MaskedFillPlugin::getOutputDataTypes(
     DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 1)
-    {
-        return fail("expects 2 inputs (x, lengths) and 1 output");
-    }
-    outputTypes[0] = inputTypes[0];
-    return 0;
+    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
 }
 
 int32_t MaskedFillPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -65,21 +64,7 @@ int32_t MaskedFillPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int
 bool MaskedFillPlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 1 || pos < 0 || pos >= 3)
-    {
-        return false;
-    }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (d.format != nvinfer1::TensorFormat::kLINEAR)
-    {
-        return false;
-    }
-    switch (pos)
-    {
-    case 0: return isFloatType(d.type);
-    case 1: return d.type == DataType::kINT32;
-    default: return d.type == inOut[0].desc.type;
-    }
+    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t MaskedFillPlugin::configurePlugin(
@@ -89,13 +74,7 @@ int32_t MaskedFillPlugin::configurePlugin(
     {
         return fail("expects x (B, C, T) or (B, T, C) and lengths (B)");
     }
-    int64_t const b = in[0].desc.dims.d[0];
-    int64_t const n = volume(in[1].desc.dims);
-    if (b >= 0 && n >= 0 && b != n)
-    {
-        return fail("lengths must hold B = " + std::to_string(b) + " values, got " + dimsToString(in[1].desc.dims));
-    }
-    return 0;
+    return failOn(checkLengths(in[0].desc.dims, in[1].desc.dims));
 }
 
 int32_t MaskedFillPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,

@@ -2,10 +2,12 @@
 #include "checkCuda.h"
 #include "relPositionalEncodingKernel.h"
 
-#include <cmath>
-
 namespace trt_helper
 {
+//! x, pe -> x * scale, pe[:, :T]
+static constexpr IoTypes kIO_TYPES{"2 inputs (x, pe) and 2 outputs", 2, 2,
+    {TypeRule::kFLOATING, TypeRule::kAS_INPUT0, TypeRule::kAS_INPUT0, TypeRule::kAS_INPUT0}};
+
 std::vector<FieldSpec> RelPositionalEncodingPlugin::fieldSpecs()
 {
     return {{"scale", PluginFieldType::kFLOAT32, true}};
@@ -13,11 +15,7 @@ std::vector<FieldSpec> RelPositionalEncodingPlugin::fieldSpecs()
 
 std::string RelPositionalEncodingPlugin::validate(FieldValues const& fields)
 {
-    if (!std::isfinite(fields.getFloat("scale")))
-    {
-        return "field 'scale' must be finite";
-    }
-    return {};
+    return checkFinite(fields, "scale");
 }
 
 RelPositionalEncodingPlugin::RelPositionalEncodingPlugin(std::string layerName, FieldValues fields)
@@ -36,13 +34,7 @@ int32_t RelPositionalEncodingPlugin::getNbOutputs() const noexcept
 int32_t RelPositionalEncodingPlugin::getOutputDataTypes(
     DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 2)
-    {
-        return fail("expects 2 inputs (x, pe) and 2 outputs");
-    }
-    outputTypes[0] = inputTypes[0];
-    outputTypes[1] = inputTypes[0];
-    return 0;
+    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
 }
 
 int32_t RelPositionalEncodingPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -64,16 +56,7 @@ int32_t RelPositionalEncodingPlugin::getOutputShapes(nvinfer1::DimsExprs const* 
 bool RelPositionalEncodingPlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 2 || pos < 0 || pos >= 4)
-    {
-        return false;
-    }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (d.format != nvinfer1::TensorFormat::kLINEAR)
-    {
-        return false;
-    }
-    return pos == 0 ? isFloatType(d.type) : d.type == inOut[0].desc.type;
+    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 //! Checks x (B, T, D) against pe (1, max_len, D) where the sizes are known (>= 0); returns the reason or "".
@@ -97,12 +80,11 @@ static std::string checkShapes(nvinfer1::Dims const& x, nvinfer1::Dims const& pe
 int32_t RelPositionalEncodingPlugin::configurePlugin(
     DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 2)
+    if (int32_t const status = checkCounts(kIO_TYPES, nbInputs, nbOutputs))
     {
-        return fail("expects 2 inputs (x, pe) and 2 outputs");
+        return status;
     }
-    std::string const reason = checkShapes(in[0].desc.dims, in[1].desc.dims);
-    return reason.empty() ? 0 : fail(reason);
+    return failOn(checkShapes(in[0].desc.dims, in[1].desc.dims));
 }
 
 int32_t RelPositionalEncodingPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,
@@ -114,10 +96,9 @@ int32_t RelPositionalEncodingPlugin::enqueue(PluginTensorDesc const* inputDesc, 
     {
         return fail("x and pe must be of one floating type");
     }
-    std::string const reason = checkShapes(x, inputDesc[1].dims);
-    if (!reason.empty())
+    if (int32_t const status = failOn(checkShapes(x, inputDesc[1].dims)))
     {
-        return fail(reason);
+        return status;
     }
     TRTH_CUDA_RETURN(launchRelPositionalEncoding(
         type, inputs[0], inputs[1], outputs[0], outputs[1], volume(x), x.d[1] * x.d[2], mScale, stream));

@@ -4,6 +4,10 @@
 
 namespace trt_helper
 {
+//! logits, lengths -> value, index
+static constexpr IoTypes kIO_TYPES{"2 inputs (logits, lengths) and 2 outputs (value, index)", 2, 2,
+    {TypeRule::kFLOATING, TypeRule::kINT32, TypeRule::kAS_INPUT0, TypeRule::kINT32}};
+
 std::vector<FieldSpec> SoftmaxTopKPlugin::fieldSpecs()
 {
     return {};
@@ -29,13 +33,7 @@ int32_t SoftmaxTopKPlugin::getNbOutputs() const noexcept
 int32_t SoftmaxTopKPlugin::getOutputDataTypes(
     DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 2)
-    {
-        return fail("expects 2 inputs (logits, lengths) and 2 outputs (value, index)");
-    }
-    outputTypes[0] = inputTypes[0];
-    outputTypes[1] = DataType::kINT32;
-    return 0;
+    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
 }
 
 int32_t SoftmaxTopKPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -57,21 +55,7 @@ int32_t SoftmaxTopKPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, in
 bool SoftmaxTopKPlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 2 || nbOutputs != 2 || pos < 0 || pos >= 4)
-    {
-        return false;
-    }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (d.format != nvinfer1::TensorFormat::kLINEAR)
-    {
-        return false;
-    }
-    switch (pos)
-    {
-    case 0: return isFloatType(d.type);
-    case 2: return d.type == inOut[0].desc.type;
-    default: return d.type == DataType::kINT32;
-    }
+    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t SoftmaxTopKPlugin::configurePlugin(
@@ -81,13 +65,7 @@ int32_t SoftmaxTopKPlugin::configurePlugin(
     {
         return fail("expects logits (B, T, E) and lengths (B)");
     }
-    int64_t const b = in[0].desc.dims.d[0];
-    int64_t const n = volume(in[1].desc.dims);
-    if (b >= 0 && n >= 0 && b != n)
-    {
-        return fail("lengths must hold B = " + std::to_string(b) + " values, got " + dimsToString(in[1].desc.dims));
-    }
-    return 0;
+    return failOn(checkLengths(in[0].desc.dims, in[1].desc.dims));
 }
 
 int32_t SoftmaxTopKPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,

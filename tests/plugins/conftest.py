@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.trt_helper.conftest import dtype, gen  # noqa: F401  (the op tests' precision and fresh inputs)
 from trt_helper import plugins
 
 
@@ -34,18 +35,3 @@ def cuda():
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU (T3)")
     return torch.device("cuda")
-
-
-@pytest.fixture(params=[torch.float32, torch.float16], ids=["fp32", "fp16"])
-def dtype(request):
-    """Network precision of the helper-op tests."""
-    return request.param
-
-
-@pytest.fixture
-def gen():
-    """Fresh random inputs every run; the seed is printed so a failure can be replayed."""
-    g = torch.Generator()
-    g.seed()
-    print(f"generator seed {g.initial_seed()}")
-    return g
