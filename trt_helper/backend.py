@@ -76,15 +76,12 @@ def _import(name: str) -> Backend:
     module = importlib.import_module(_MODULES[name])
     if name == "trt" and int(module.__version__.split(".")[0]) < 10:
         raise BackendUnavailable(f"tensorrt {module.__version__} is too old: trt_helper needs TensorRT >= 10")
-    builder = module.Builder(module.Logger(module.Logger.ERROR))
-    network = builder.create_network(0)
-    config = builder.create_builder_config()
     return Backend(
         trt=module,
         name=name,
         version=module.__version__,
-        can_add_plugin_layers=hasattr(network, "add_plugin_v3"),
-        has_aot_targets=hasattr(config, "set_compute_capability"),
+        can_add_plugin_layers=hasattr(module.INetworkDefinition, "add_plugin_v3"),
+        has_aot_targets=hasattr(module.IBuilderConfig, "set_compute_capability"),
         cache_kind="runtime" if hasattr(module, "IRuntimeCache") and name == "rtx" else "timing",
         logger=module.Logger(module.Logger.WARNING),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -30,24 +31,33 @@ class BuildReport:
                 f"{self.plan_bytes / 2**20:.1f} MB, targets {targets} ({self.backend})")
 
 
-def CapturingLogger(trt):
-    """A ``trt.ILogger`` that prints warnings and keeps errors, so failures can be reported with context."""
+@functools.lru_cache(maxsize=None)
+def shared_builder(trt):
+    """``(builder, logger)``: one ``trt.Builder`` per process, with a logger that prints warnings (when
+    ``TRT_HELPER_VERBOSE`` is set) and keeps errors, so failures can be reported with context.
 
-    class _Logger(trt.ILogger):
+    One builder that is never freed: TensorRT calls the Python logger while holding its global lock, and if Python's
+    garbage collector ran inside that call and freed another ``IBuilder``, its destructor would wait for the same
+    lock forever (seen as a hung test run).
+    """
+
+    class Logger(trt.ILogger):
         def __init__(self):
             trt.ILogger.__init__(self)
             self.errors: list[str] = []
+            self.verbose = bool(os.environ.get("TRT_HELPER_VERBOSE"))
 
         def log(self, severity, msg):
             if severity in (trt.ILogger.ERROR, trt.ILogger.INTERNAL_ERROR):
                 self.errors.append(msg)
-            elif severity == trt.ILogger.WARNING and os.environ.get("TRT_HELPER_VERBOSE"):
+            elif severity == trt.ILogger.WARNING and self.verbose:
                 print(f"[TensorRT] {msg}", file=sys.stderr)
 
         def last_error(self) -> str:
             return self.errors[-1] if self.errors else "no TensorRT error message"
 
-    return _Logger()
+    logger = Logger()
+    return trt.Builder(logger), logger
 
 
 def _progress_monitor(trt):

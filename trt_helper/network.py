@@ -44,10 +44,9 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
             raise TypeError(f"NetworkHelper(dtype={dtype}): expected one of {list(_FLOAT_DTYPES)}")
         self.backend = get_backend()
         self.trt = self.backend.trt
-        from .builder import CapturingLogger
+        from .builder import shared_builder
 
-        self.logger = CapturingLogger(self.trt)
-        self.builder = self.trt.Builder(self.logger)
+        self.builder, self.logger = shared_builder(self.trt)
         flags = 0
         if self.backend.name == "trt" and hasattr(self.trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED"):
             flags = 1 << int(self.trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
