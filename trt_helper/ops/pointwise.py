@@ -66,25 +66,17 @@ class PointwiseOps:
         return self.torch_dtype(x).is_floating_point
 
 
-def _make_unary(operation, op):
+def _install(op, add, kind, family):
+    """Add ``op(self, x, name=None)`` to PointwiseOps, calling ``add(self, x, kind, op, name)``."""
     def method(self, x, name=None):
-        return self._unary(x, operation, op, name)
+        return add(self, x, kind, op, name)
 
     method.__name__ = op
-    method.__doc__ = f"Elementwise ``{operation.lower()}`` (TensorRT unary {operation})."
-    return method
-
-
-def _make_activation(kind, op):
-    def method(self, x, name=None):
-        return self._activation(x, kind, op, name)
-
-    method.__name__ = op
-    method.__doc__ = f"Elementwise ``{kind.lower()}`` (TensorRT activation {kind})."
-    return method
+    method.__doc__ = f"Elementwise ``{kind.lower()}`` (TensorRT {family} {kind})."
+    setattr(PointwiseOps, op, method)
 
 
 for _op, _operation in _UNARY.items():
-    setattr(PointwiseOps, _op, _make_unary(_operation, _op))
+    _install(_op, PointwiseOps._unary, _operation, "unary")
 for _op, _kind in _ACTIVATIONS.items():
-    setattr(PointwiseOps, _op, _make_activation(_kind, _op))
+    _install(_op, PointwiseOps._activation, _kind, "activation")
