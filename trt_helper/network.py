@@ -221,7 +221,7 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
             layer.get_output(i).name = layer.name if layer.num_outputs == 1 else f"{layer.name}:{i}"
         return layer
 
-    def where(self, op: str) -> str:
+    def _where(self, op: str) -> str:
         """``"op at 'module.path'"`` for error messages."""
         return f"{op} at '{self._scope[-1] if self._scope else self.name}'"
 
@@ -241,18 +241,18 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
 
     def _check_tensor(self, tensor, op, what="input"):
         if not isinstance(tensor, self.trt.ITensor):
-            raise TypeError(f"{self.where(op)}: {what} must be a network tensor (ITensor), got {type(tensor).__name__}")
+            raise TypeError(f"{self._where(op)}: {what} must be a network tensor (ITensor), got {type(tensor).__name__}")
 
     def _check_rank(self, tensor, op, ranks, what="input"):
         self._check_tensor(tensor, op, what)
         if len(tensor.shape) not in ranks:
-            raise ValueError(f"{self.where(op)}: {what} must have rank {' or '.join(map(str, ranks))}, "
+            raise ValueError(f"{self._where(op)}: {what} must have rank {' or '.join(map(str, ranks))}, "
                              f"got shape {self.shape(tensor)}")
 
     def _check_float(self, tensor, op, what="input"):
         self._check_tensor(tensor, op, what)
         if self.torch_dtype(tensor) not in _FLOAT_DTYPES:
-            raise TypeError(f"{self.where(op)}: {what} must be a floating tensor, got {self.torch_dtype(tensor)} "
+            raise TypeError(f"{self._where(op)}: {what} must be a floating tensor, got {self.torch_dtype(tensor)} "
                             f"with shape {self.shape(tensor)}")
 
     def addConstant(self, value, dtype: torch.dtype | None = None, name: str | None = None):
@@ -279,7 +279,7 @@ class NetworkHelper(ModuleOps, PointwiseOps, ElementwiseOps, ReduceOps, ShapeOps
         """A python number as a constant of ``like``'s dtype and rank (for broadcasting)."""
         dtype = self.torch_dtype(like)
         if dtype == torch.bool or (not dtype.is_floating_point and not float(value).is_integer()):
-            raise TypeError(f"{self.where(op)}: cannot combine {dtype} tensor of shape {self.shape(like)} with {value!r}")
+            raise TypeError(f"{self._where(op)}: cannot combine {dtype} tensor of shape {self.shape(like)} with {value!r}")
         return self.addConstant(torch.full((1,) * len(like.shape), value, dtype=torch.float64).to(
             torch.float32 if dtype == torch.bfloat16 else dtype), dtype=dtype, name=f"{op}_scalar")
 

@@ -122,7 +122,7 @@ def add_plugin_layer(helper, plugin: str, fields: Mapping[str, int | float], inp
     other layers (``op``/``name`` under the current module path)."""
     network = helper.network
     if not hasattr(network, "add_plugin_v3"):
-        raise RuntimeError(f"{helper.where(op)}: backend {helper.backend.name} cannot add plugin layers "
+        raise RuntimeError(f"{helper._where(op)}: backend {helper.backend.name} cannot add plugin layers "
                            f"(plugin {plugin})")
     instance = create_plugin(plugin, fields, helper._join(name or op))
     layer = network.add_plugin_v3(list(inputs), [], instance)

@@ -15,12 +15,12 @@ class ElementwiseOps:
         if not isinstance(b, self.trt.ITensor):
             b = self._scalar_like(b, a, op)
         if a.dtype != b.dtype:
-            raise TypeError(f"{self.where(op)}: operands have different dtypes {self.torch_dtype(a)} {self.shape(a)} "
+            raise TypeError(f"{self._where(op)}: operands have different dtypes {self.torch_dtype(a)} {self.shape(a)} "
                             f"and {self.torch_dtype(b)} {self.shape(b)}; cast one with addCast")
         a, b = self._broadcast_ranks(a, b, op)
         for x, y in zip(self.shape(a), self.shape(b)):
             if x != y and -1 not in (x, y) and 1 not in (x, y):
-                raise ValueError(f"{self.where(op)}: shapes {self.shape(a)} and {self.shape(b)} do not broadcast")
+                raise ValueError(f"{self._where(op)}: shapes {self.shape(a)} and {self.shape(b)} do not broadcast")
         layer = self.network.add_elementwise(a, b, getattr(self.trt.ElementWiseOperation, operation))
         return self._finish(layer, op, name, (a, b)).get_output(0)
 
@@ -93,12 +93,12 @@ class ElementwiseOps:
         self._check_rank(a, op, range(2, 9), "a")
         self._check_rank(b, op, range(2, 9), "b")
         if a.dtype != b.dtype:
-            raise TypeError(f"{self.where(op)}: a {self.torch_dtype(a)} {self.shape(a)} and b {self.torch_dtype(b)} "
+            raise TypeError(f"{self._where(op)}: a {self.torch_dtype(a)} {self.shape(a)} and b {self.torch_dtype(b)} "
                             f"{self.shape(b)} differ in dtype")
         k_a = self.shape(a)[-2 if transpose_a else -1]
         k_b = self.shape(b)[-1 if transpose_b else -2]
         if -1 not in (k_a, k_b) and k_a != k_b:
-            raise ValueError(f"{self.where(op)}: inner dims differ: a {self.shape(a)} (transpose={transpose_a}) and "
+            raise ValueError(f"{self._where(op)}: inner dims differ: a {self.shape(a)} (transpose={transpose_a}) and "
                              f"b {self.shape(b)} (transpose={transpose_b})")
         a, b = self._broadcast_ranks(a, b, op)
         mop = self.trt.MatrixOperation

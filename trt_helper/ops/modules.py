@@ -18,7 +18,7 @@ class ModuleOps:
     @contextlib.contextmanager
     def _module_scope(self, module, expected_type, op):
         if not isinstance(module, expected_type):
-            raise TypeError(f"{self.where(op)}: expected a {expected_type.__name__}, got {type(module).__name__}")
+            raise TypeError(f"{self._where(op)}: expected a {expected_type.__name__}, got {type(module).__name__}")
         path = self.module_path(module)
         self._scope.append(path)
         try:

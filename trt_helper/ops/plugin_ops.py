@@ -35,12 +35,12 @@ class PluginOps:
         ``auto`` takes the plugin when the backend can add plugin layers and the plugin library loads.
         """
         if impl not in ("auto", "native", "plugin"):
-            raise ValueError(f"{self.where(op)}: impl must be 'auto', 'native' or 'plugin', got {impl!r}")
+            raise ValueError(f"{self._where(op)}: impl must be 'auto', 'native' or 'plugin', got {impl!r}")
         if impl == "native":
             return "native"
         if not self.backend.can_add_plugin_layers:
             if impl == "plugin":
-                raise RuntimeError(f"{self.where(op)}: impl='plugin' needs a backend with plugin layers; "
+                raise RuntimeError(f"{self._where(op)}: impl='plugin' needs a backend with plugin layers; "
                                    f"{self.backend.trt.__name__} {self.backend.version} has no add_plugin_v3 "
                                    f"(use impl='native' or install standard TensorRT)")
             return "native"
@@ -48,7 +48,7 @@ class PluginOps:
 
         available = plugin_library_available()
         if impl == "plugin" and not available:
-            raise RuntimeError(f"{self.where(op)}: impl='plugin' but libtrtplugin++.so was not found or did not load")
+            raise RuntimeError(f"{self._where(op)}: impl='plugin' but libtrtplugin++.so was not found or did not load")
         return "plugin" if available else "native"
 
     def _plugin_outputs(self, plugin: str, fields: dict, inputs: list, op: str, name: str | None) -> list:
@@ -61,7 +61,7 @@ class PluginOps:
     def _check_lengths(self, lengths, op):
         self._check_rank(lengths, op, (1,), "lengths")
         if self.torch_dtype(lengths) != torch.int32:
-            raise TypeError(f"{self.where(op)}: lengths must be int32 (B,), got {self.torch_dtype(lengths)} "
+            raise TypeError(f"{self._where(op)}: lengths must be int32 (B,), got {self.torch_dtype(lengths)} "
                             f"{self.shape(lengths)}")
 
     def _time_mask(self, lengths, like, time_dim, keep_dims, op, name):
@@ -99,11 +99,11 @@ class PluginOps:
         op = "addMaskedSoftmax"
         self._check_float(scores, op, "scores")
         if len(scores.shape) < 2:
-            raise ValueError(f"{self.where(op)}: scores must be (B, ..., Tk), got {self.shape(scores)}")
+            raise ValueError(f"{self._where(op)}: scores must be (B, ..., Tk), got {self.shape(scores)}")
         self._check_lengths(lengths, op)
         scale = float(scale)
         if not math.isfinite(scale):
-            raise ValueError(f"{self.where(op)}: scale must be finite, got {scale}")
+            raise ValueError(f"{self._where(op)}: scale must be finite, got {scale}")
         name = name or "masked_softmax"
         if self._resolve_impl(impl, op) == "plugin":
             return self._plugin_outputs("AttMaskedSoftmax", {"scale": scale}, [scores, lengths], op, name)[0]
@@ -129,7 +129,7 @@ class PluginOps:
         self._check_float(x, op)
         self._check_lengths(lengths, op)
         if layout not in _LAYOUTS:
-            raise ValueError(f"{self.where(op)}: layout must be 'BCT' or 'BTC', got {layout!r}")
+            raise ValueError(f"{self._where(op)}: layout must be 'BCT' or 'BTC', got {layout!r}")
         value = float(value)
         name = name or "masked_fill"
         if self._resolve_impl(impl, op) == "plugin":
@@ -149,7 +149,7 @@ class PluginOps:
         op = "addSubsampleLengths"
         self._check_lengths(lengths, op)
         if factor not in _SUBSAMPLING:
-            raise ValueError(f"{self.where(op)}: factor must be 4, 6 or 8, got {factor!r}")
+            raise ValueError(f"{self._where(op)}: factor must be 4, 6 or 8, got {factor!r}")
         name = name or "subsample_lengths"
         if self._resolve_impl(impl, op) == "plugin":
             return self._plugin_outputs("MaskConv2dSubsample", {"factor": int(factor)}, [lengths], op, name)[0]
@@ -177,11 +177,11 @@ class PluginOps:
             self._check_float(x, op)
             pe = getattr(module, "pe", None)
             if not isinstance(pe, torch.Tensor) or pe.dim() != 3 or pe.shape[0] != 1:
-                raise TypeError(f"{self.where(op)}: module needs a (1, max_len, D) tensor 'pe', got "
+                raise TypeError(f"{self._where(op)}: module needs a (1, max_len, D) tensor 'pe', got "
                                 f"{type(module).__name__} with pe={getattr(pe, 'shape', pe)}")
             dim = self.shape(x)[2]
             if dim != -1 and dim != pe.shape[2]:
-                raise ValueError(f"{self.where(op)}: x {self.shape(x)} has D={dim}, the table has {pe.shape[2]}")
+                raise ValueError(f"{self._where(op)}: x {self.shape(x)} has D={dim}, the table has {pe.shape[2]}")
             scale = float(getattr(module, "xscale", math.sqrt(pe.shape[2])))
             dtype = self.torch_dtype(x)
             table = self.addConstant(pe.detach(), dtype=dtype, name="pe")
@@ -238,31 +238,31 @@ class PluginOps:
         self._scope.append(path)
         try:
             if w_1 is None or w_2 is None or w_1.weight.dim() != 3 or w_2.weight.dim() != 3:
-                raise TypeError(f"{self.where(op)}: expected experts with w_1/w_2 weights (E, out, in), got "
+                raise TypeError(f"{self._where(op)}: expected experts with w_1/w_2 weights (E, out, in), got "
                                 f"{type(experts).__name__}")
             num_experts, hidden, dim = w_1.weight.shape
             if tuple(w_2.weight.shape) != (num_experts, dim, hidden):
-                raise ValueError(f"{self.where(op)}: w_2 must be {(num_experts, dim, hidden)}, got "
+                raise ValueError(f"{self._where(op)}: w_2 must be {(num_experts, dim, hidden)}, got "
                                  f"{tuple(w_2.weight.shape)}")
             activation = getattr(experts, "activation", nn.SiLU())
             act = _MOE_ACTIVATIONS.get(type(activation))
             if act is None or (isinstance(activation, nn.GELU) and activation.approximate != "none"):
-                raise TypeError(f"{self.where(op)}: expert activation must be SiLU, ReLU or GELU (exact), got "
+                raise TypeError(f"{self._where(op)}: expert activation must be SiLU, ReLU or GELU (exact), got "
                                 f"{activation}")
             self._check_rank(x, op, (3,))
             self._check_float(x, op)
             if self.shape(x)[2] not in (-1, dim):
-                raise ValueError(f"{self.where(op)}: x {self.shape(x)} must end with D={dim}")
+                raise ValueError(f"{self._where(op)}: x {self.shape(x)} must end with D={dim}")
             self._check_tensor(expert_idx, op, "expert_idx")
             if self.torch_dtype(expert_idx) != torch.int32 or len(expert_idx.shape) not in (2, 3):
-                raise TypeError(f"{self.where(op)}: expert_idx must be int32 (B, T) or (B, T, 1), got "
+                raise TypeError(f"{self._where(op)}: expert_idx must be int32 (B, T) or (B, T, 1), got "
                                 f"{self.torch_dtype(expert_idx)} {self.shape(expert_idx)}")
             index = expert_idx if len(expert_idx.shape) == 3 else self.addUnsqueeze(expert_idx, 2, name="expert_idx")
             gate = None
             if score is not None:
                 self._check_float(score, op, "score")
                 if score.dtype != x.dtype or len(score.shape) not in (2, 3):
-                    raise TypeError(f"{self.where(op)}: score must be (B, T) or (B, T, 1) of x's dtype "
+                    raise TypeError(f"{self._where(op)}: score must be (B, T) or (B, T, 1) of x's dtype "
                                     f"{self.torch_dtype(x)}, got {self.torch_dtype(score)} {self.shape(score)}")
                 gate = score if len(score.shape) == 3 else self.addUnsqueeze(score, 2, name="score")
             if lengths is not None:

@@ -34,7 +34,7 @@ class PointwiseOps:
         """GELU with the erf form (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
         kinds = {"none": "GELU_ERF", "tanh": "GELU_TANH"}
         if approximate not in kinds:
-            raise ValueError(f"{self.where('addGELU')}: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ValueError(f"{self._where('addGELU')}: approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._activation(x, kinds[approximate], "addGELU", name)
 
     def addGLU(self, x, dim: int = -1, name=None):
@@ -44,7 +44,7 @@ class PointwiseOps:
         dim = self._dim(x, dim, op)
         size = self.shape(x)[dim]
         if size == -1 or size % 2:
-            raise ValueError(f"{self.where(op)}: dim {dim} of {self.shape(x)} must be static and even")
+            raise ValueError(f"{self._where(op)}: dim {dim} of {self.shape(x)} must be static and even")
         a, b = self.addChunk(x, 2, dim, name=f"{name or 'glu'}_halves")
         return self.addMul(a, self.addSigmoid(b, name=f"{name or 'glu'}_gate"), name=name or "glu")
 
@@ -52,7 +52,7 @@ class PointwiseOps:
         """``torch.clamp(x, min, max)``; either bound may be None."""
         op = "addClamp"
         if min is None and max is None:
-            raise ValueError(f"{self.where(op)}: give min, max or both")
+            raise ValueError(f"{self._where(op)}: give min, max or both")
         if min is not None and max is not None and self._is_float(x):
             return self._activation(x, "CLIP", op, name, alpha=float(min), beta=float(max))
         out = x

@@ -11,7 +11,7 @@ class ReduceOps:
     def _dim(self, x, dim: int, op: str) -> int:
         rank = len(x.shape)
         if not -rank <= dim < rank:
-            raise ValueError(f"{self.where(op)}: dim {dim} is out of range for shape {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: dim {dim} is out of range for shape {self.shape(x)}")
         return dim % rank
 
     def _axes(self, x, dim, op):
@@ -87,7 +87,7 @@ class ReduceOps:
         self._check_tensor(x, op)
         size = self.shape(x)[self._dim(x, dim, op)]
         if k < 1 or (size != -1 and k > size):
-            raise ValueError(f"{self.where(op)}: k={k} must be in 1..{size} for dim {dim} of {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: k={k} must be in 1..{size} for dim {dim} of {self.shape(x)}")
         operation = self.trt.TopKOperation.MAX if largest else self.trt.TopKOperation.MIN
         layer = self.network.add_topk(x, operation, k, self._axes(x, dim, op))
         layer = self._finish(layer, op, name, (x,))

@@ -41,7 +41,7 @@ class ShapeOps:
                     parts.append(self.addConstant(torch.tensor(ints, dtype=torch.int64), name=f"{op}_dims"))
                     ints = []
                 if self.torch_dtype(d) not in (torch.int32, torch.int64) or len(d.shape) > 1:
-                    raise TypeError(f"{self.where(op)}: a run-time dim must be a 0-d or 1-element int tensor, got "
+                    raise TypeError(f"{self._where(op)}: a run-time dim must be a 0-d or 1-element int tensor, got "
                                     f"{self.torch_dtype(d)} {self.shape(d)}")
                 d = self.addCast(d, torch.int64)
                 parts.append(d if len(d.shape) == 1 else self._reshape_static(d, (1,), op))
@@ -69,14 +69,14 @@ class ShapeOps:
         self._check_tensor(x, op)
         shape = list(shape)
         if sum(1 for d in shape if not isinstance(d, self.trt.ITensor) and d == -1) > 1:
-            raise ValueError(f"{self.where(op)}: at most one -1 in {shape}")
+            raise ValueError(f"{self._where(op)}: at most one -1 in {shape}")
         static = [d for d in shape if not isinstance(d, self.trt.ITensor)]
         known = [d for d in self.shape(x)]
         if len(static) == len(shape) and -1 not in known:
             total = int(torch.tensor(known, dtype=torch.int64).prod())
             fixed = int(torch.tensor([d for d in static if d != -1] or [1], dtype=torch.int64).prod())
             if (-1 in static and (fixed == 0 or total % fixed)) or (-1 not in static and fixed != total):
-                raise ValueError(f"{self.where(op)}: cannot reshape {tuple(known)} to {tuple(shape)}")
+                raise ValueError(f"{self._where(op)}: cannot reshape {tuple(known)} to {tuple(shape)}")
         if len(static) == len(shape):
             return self._reshape_static(x, shape, op, name)
         placeholders = self._as_placeholders(x, shape)
@@ -95,7 +95,7 @@ class ShapeOps:
         self._check_tensor(x, op)
         start, end = self._dim(x, start_dim, op), self._dim(x, end_dim, op)
         if start > end:
-            raise ValueError(f"{self.where(op)}: start_dim {start_dim} is after end_dim {end_dim} for {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: start_dim {start_dim} is after end_dim {end_dim} for {self.shape(x)}")
         return self._regroup(x, start, end + 1, [-1], op, name)
 
     def addUnflatten(self, x, dim: int, sizes, name=None):
@@ -110,7 +110,7 @@ class ShapeOps:
         for s in sizes:
             fixed *= s if s != -1 else 1
         if sizes.count(-1) > 1 or (size != -1 and (size % fixed if -1 in sizes else size != fixed)):
-            raise ValueError(f"{self.where(op)}: cannot unflatten dim {dim} of {self.shape(x)} into {sizes}")
+            raise ValueError(f"{self._where(op)}: cannot unflatten dim {dim} of {self.shape(x)} into {sizes}")
         return self._regroup(x, dim, dim + 1, sizes, op, name)
 
     def _regroup(self, x, begin, end, middle, op, name):
@@ -149,7 +149,7 @@ class ShapeOps:
         self._check_tensor(x, op)
         perm = [self._dim(x, p, op) for p in perm]
         if sorted(perm) != list(range(len(x.shape))):
-            raise ValueError(f"{self.where(op)}: {perm} is not a permutation of the dims of {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: {perm} is not a permutation of the dims of {self.shape(x)}")
         layer = self.network.add_shuffle(x)
         layer.first_transpose = perm
         return self._finish(layer, op, name, (x,)).get_output(0)
@@ -171,7 +171,7 @@ class ShapeOps:
         rank = len(x.shape) + (1 if isinstance(dim, int) else len(dim))
         dims = [d % rank for d in ([dim] if isinstance(dim, int) else dim)]
         if any(not -rank <= d < rank for d in ([dim] if isinstance(dim, int) else dim)):
-            raise ValueError(f"{self.where(op)}: dim {dim} out of range for shape {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: dim {dim} out of range for shape {self.shape(x)}")
         layer = self.network.add_unsqueeze(x, self._axes_tensor(dims, op))
         return self._finish(layer, op, name, (x,)).get_output(0)
 
@@ -182,7 +182,7 @@ class ShapeOps:
         dims = [self._dim(x, d, op) for d in ([dim] if isinstance(dim, int) else dim)]
         bad = [d for d in dims if self.shape(x)[d] not in (1, -1)]
         if bad:
-            raise ValueError(f"{self.where(op)}: dims {bad} of {self.shape(x)} are not of size 1")
+            raise ValueError(f"{self._where(op)}: dims {bad} of {self.shape(x)} are not of size 1")
         layer = self.network.add_squeeze(x, self._axes_tensor(dims, op))
         return self._finish(layer, op, name, (x,)).get_output(0)
 
@@ -195,7 +195,7 @@ class ShapeOps:
         self._check_tensor(x, op)
         dim = self._dim(x, dim, op)
         if not isinstance(step, int) or step < 1:
-            raise ValueError(f"{self.where(op)}: step must be a positive int, got {step!r}")
+            raise ValueError(f"{self._where(op)}: step must be a positive int, got {step!r}")
         length = self.shape(x)[dim]
         if not any(isinstance(b, self.trt.ITensor) for b in (start, end)) and length != -1:
             picked = range(length)[slice(start, end, step)]
@@ -260,7 +260,7 @@ class ShapeOps:
         op = "addConcat"
         tensors = list(tensors)
         if not tensors:
-            raise ValueError(f"{self.where(op)}: needs at least one tensor")
+            raise ValueError(f"{self._where(op)}: needs at least one tensor")
         for t in tensors:
             self._check_tensor(t, op)
         first = tensors[0]
@@ -270,7 +270,7 @@ class ShapeOps:
             clash = same_rank and any(a != b and -1 not in (a, b)
                                       for i, (a, b) in enumerate(zip(self.shape(t), self.shape(first))) if i != dim)
             if not same_rank or clash or t.dtype != first.dtype:
-                raise ValueError(f"{self.where(op)}: cannot concatenate along dim {dim}: shapes "
+                raise ValueError(f"{self._where(op)}: cannot concatenate along dim {dim}: shapes "
                                  f"{[self.shape(u) for u in tensors]}, dtypes {[self.torch_dtype(u) for u in tensors]}")
         layer = self.network.add_concatenation(tensors)
         if layer is not None:
@@ -284,13 +284,13 @@ class ShapeOps:
         dim = self._dim(x, dim, op)
         size = self.shape(x)[dim]
         if size == -1:
-            raise ValueError(f"{self.where(op)}: dim {dim} of {self.shape(x)} is dynamic; split needs a static size")
+            raise ValueError(f"{self._where(op)}: dim {dim} of {self.shape(x)} is dynamic; split needs a static size")
         if isinstance(split_size_or_sections, int):
             sections = [min(split_size_or_sections, size - s) for s in range(0, size, split_size_or_sections)]
         else:
             sections = list(split_size_or_sections)
         if sum(sections) != size or any(s < 0 for s in sections):
-            raise ValueError(f"{self.where(op)}: sections {sections} do not add up to dim {dim} of {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: sections {sections} do not add up to dim {dim} of {self.shape(x)}")
         outs, offset = [], 0
         for i, section in enumerate(sections):
             outs.append(self.addSlice(x, dim, offset, offset + section, name=f"{name or 'split'}_{i}"))
@@ -301,7 +301,7 @@ class ShapeOps:
         """``torch.chunk(x, chunks, dim)`` → tuple. Needs a static size along ``dim``."""
         size = self.shape(x)[self._dim(x, dim, "addChunk")]
         if size == -1:
-            raise ValueError(f"{self.where('addChunk')}: dim {dim} of {self.shape(x)} is dynamic")
+            raise ValueError(f"{self._where('addChunk')}: dim {dim} of {self.shape(x)} is dynamic")
         return self.addSplit(x, -(-size // chunks), dim, name=name or "chunk")
 
     # ------------------------------------------------------------------ gathers
@@ -313,7 +313,7 @@ class ShapeOps:
         if not isinstance(index, self.trt.ITensor):
             index = self.addConstant(torch.tensor(index, dtype=torch.int64), name=f"{op}_index")
         if self.torch_dtype(index) not in (torch.int32, torch.int64):
-            raise TypeError(f"{self.where(op)}: index must be int32/int64, got {self.torch_dtype(index)}")
+            raise TypeError(f"{self._where(op)}: index must be int32/int64, got {self.torch_dtype(index)}")
         layer = self.network.add_gather(x, index, self._dim(x, dim, op))
         return self._finish(layer, op, name, (x, index)).get_output(0)
 
@@ -323,7 +323,7 @@ class ShapeOps:
         self._check_tensor(x, op)
         self._check_tensor(index, op, "index")
         if len(index.shape) != len(x.shape):
-            raise ValueError(f"{self.where(op)}: index {self.shape(index)} must have the rank of x {self.shape(x)}")
+            raise ValueError(f"{self._where(op)}: index {self.shape(index)} must have the rank of x {self.shape(x)}")
         layer = self.network.add_gather_v2(x, index, self.trt.GatherMode.ELEMENT)
         if layer is not None:
             layer.axis = self._dim(x, dim, op)
@@ -340,7 +340,7 @@ class ShapeOps:
         self._check_tensor(x, op)
         if self.torch_dtype(x) == dtype:
             return x
-        layer = self.network.add_cast(x, self._trt_dtype(dtype, self.where(op)))
+        layer = self.network.add_cast(x, self._trt_dtype(dtype, self._where(op)))
         return self._finish(layer, op, name, (x,)).get_output(0)
 
     def addWhere(self, condition, a, b, name=None):
@@ -348,13 +348,13 @@ class ShapeOps:
         op = "addWhere"
         self._check_tensor(condition, op, "condition")
         if self.torch_dtype(condition) != torch.bool:
-            raise TypeError(f"{self.where(op)}: condition must be bool, got {self.torch_dtype(condition)}")
+            raise TypeError(f"{self._where(op)}: condition must be bool, got {self.torch_dtype(condition)}")
         like = a if isinstance(a, self.trt.ITensor) else b
         self._check_tensor(like, op, "a or b")
         a = a if isinstance(a, self.trt.ITensor) else self._scalar_like(a, like, op)
         b = b if isinstance(b, self.trt.ITensor) else self._scalar_like(b, like, op)
         if a.dtype != b.dtype:
-            raise TypeError(f"{self.where(op)}: a {self.torch_dtype(a)} and b {self.torch_dtype(b)} differ in dtype")
+            raise TypeError(f"{self._where(op)}: a {self.torch_dtype(a)} and b {self.torch_dtype(b)} differ in dtype")
         rank = max(len(t.shape) for t in (condition, a, b))
         condition, a, b = (t if len(t.shape) == rank else self.addUnsqueeze(t, list(range(rank - len(t.shape))))
                            for t in (condition, a, b))
@@ -368,7 +368,7 @@ class ShapeOps:
         self._check_tensor(x, op)
         pad = list(pad)
         if len(pad) % 2 or len(pad) // 2 > len(x.shape):
-            raise ValueError(f"{self.where(op)}: pad {pad} needs (before, after) pairs for at most {len(x.shape)} dims")
+            raise ValueError(f"{self._where(op)}: pad {pad} needs (before, after) pairs for at most {len(x.shape)} dims")
         rank = len(x.shape)
         padded = [rank - 1 - i for i in range(len(pad) // 2) if pad[2 * i] or pad[2 * i + 1]]
         if not padded:
@@ -394,7 +394,7 @@ class ShapeOps:
     def addArange(self, end, dtype: torch.dtype = torch.int32, name=None):
         """``torch.arange(end)``; ``end`` is an int or an int scalar tensor."""
         op = "addArange"
-        layer = self.network.add_fill((0,), self.trt.FillOperation.LINSPACE, self._trt_dtype(dtype, self.where(op)))
+        layer = self.network.add_fill((0,), self.trt.FillOperation.LINSPACE, self._trt_dtype(dtype, self._where(op)))
         layer.set_input(0, self._shape_tensor([end], op))
         layer.set_input(1, self.addConstant(torch.tensor(0, dtype=dtype), name=f"{op}_start"))
         layer.set_input(2, self.addConstant(torch.tensor([1], dtype=dtype), name=f"{op}_step"))
@@ -407,6 +407,6 @@ class ShapeOps:
         self._check_rank(lengths, op, (1,), "lengths")
         dtype = self.torch_dtype(lengths)
         if dtype not in (torch.int32, torch.int64):
-            raise TypeError(f"{self.where(op)}: lengths must be int32/int64, got {dtype} {self.shape(lengths)}")
+            raise TypeError(f"{self._where(op)}: lengths must be int32/int64, got {dtype} {self.shape(lengths)}")
         steps = self.addUnsqueeze(self.addArange(max_len, dtype, name=f"{name or 'mask'}_steps"), 0)
         return self.addLess(steps, self.addUnsqueeze(lengths, 1), name=name or "mask")
