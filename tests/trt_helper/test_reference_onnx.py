@@ -169,3 +169,28 @@ def test_torch_exported_block(rng, tmp_path):
     torch.onnx.export(Block().eval(), (torch.randn(2, 5, 8),), str(path), opset_version=17, dynamo=False,
                       input_names=["x"], output_names=["y"])
     _check(path.read_bytes(), {"x": _rand(rng, 2, 5, 8)}, rtol=1e-5, tmp_path=tmp_path)
+
+
+def test_prelu_einsum_cumsum(rng):
+    """Layers the helper never emits but other networks do: parametric ReLU, einsum, cumulative sum."""
+    model = _model([oh.make_node("PRelu", ["x", "slope"], ["p"]),
+                    oh.make_node("Einsum", ["p", "w"], ["e"], equation="bij,jk->bik"),
+                    oh.make_node("CumSum", ["e", "axis"], ["y0"]),
+                    oh.make_node("CumSum", ["e", "axis"], ["y1"], exclusive=1, reverse=1)],
+                   [_vi("x", [2, 3, 4])], [_out("y0"), _out("y1")],
+                   [("slope", _rand(rng, 4) * 0.1), ("w", _rand(rng, 4, 5)), ("axis", np.array(1, dtype=np.int64))])
+    _check(model, {"x": _rand(rng, 2, 3, 4)})
+
+
+def test_batch_norm_and_pad(rng):
+    """ONNX BatchNormalization and Pad, whichever TensorRT layers the parser picks for them."""
+    c = 3
+    model = _model([oh.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n"], epsilon=1e-3),
+                    oh.make_node("Pad", ["n", "pads", "value"], ["y"], mode="constant")],
+                   [_vi("x", [2, c, 5, 6])], [_out("y")],
+                   [("s", _rand(rng, c)), ("b", _rand(rng, c)), ("m", _rand(rng, c)),
+                    ("v", np.abs(_rand(rng, c)) + 0.5), ("pads", np.array([0, 0, 1, 2, 0, 0, 2, 1], dtype=np.int64)),
+                    ("value", np.array(0.5, dtype=np.float32))])
+    helper = _check(model, {"x": _rand(rng, 2, c, 5, 6)})
+    kinds = {helper.network.get_layer(i).type.name for i in range(helper.network.num_layers)}
+    assert kinds & {"SCALE", "ELEMENTWISE", "NORMALIZATION"}, kinds
