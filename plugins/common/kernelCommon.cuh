@@ -49,16 +49,16 @@ __device__ __forceinline__ __nv_bfloat16 fromFloat<__nv_bfloat16>(float v)
 template <typename T>
 constexpr int kVec = 16 / sizeof(T);
 
-//! Loads kVec<T> elements (16 bytes, must be 16-byte aligned) and widens them to float.
+//! Widens the kVec<T> elements packed in 16 bytes to float.
 template <typename T>
-__device__ __forceinline__ void loadVec(T const* p, float (&out)[kVec<T>])
+__device__ __forceinline__ void unpack(uint4 raw, float (&out)[kVec<T>])
 {
     union
     {
         uint4 raw;
         T elems[kVec<T>];
     } u;
-    u.raw = __ldg(reinterpret_cast<uint4 const*>(p));
+    u.raw = raw;
 #pragma unroll
     for (int i = 0; i < kVec<T>; ++i)
     {
@@ -66,9 +66,9 @@ __device__ __forceinline__ void loadVec(T const* p, float (&out)[kVec<T>])
     }
 }
 
-//! Narrows kVec<T> floats to T and stores them with one 16-byte store (p must be 16-byte aligned).
+//! Narrows kVec<T> floats to T, packed in 16 bytes.
 template <typename T>
-__device__ __forceinline__ void storeVec(T* p, float const (&in)[kVec<T>])
+__device__ __forceinline__ uint4 pack(float const (&in)[kVec<T>])
 {
     union
     {
@@ -80,7 +80,21 @@ __device__ __forceinline__ void storeVec(T* p, float const (&in)[kVec<T>])
     {
         u.elems[i] = fromFloat<T>(in[i]);
     }
-    *reinterpret_cast<uint4*>(p) = u.raw;
+    return u.raw;
+}
+
+//! Loads kVec<T> elements (16 bytes, must be 16-byte aligned) and widens them to float.
+template <typename T>
+__device__ __forceinline__ void loadVec(T const* p, float (&out)[kVec<T>])
+{
+    unpack<T>(__ldg(reinterpret_cast<uint4 const*>(p)), out);
+}
+
+//! Narrows kVec<T> floats to T and stores them with one 16-byte store (p must be 16-byte aligned).
+template <typename T>
+__device__ __forceinline__ void storeVec(T* p, float const (&in)[kVec<T>])
+{
+    *reinterpret_cast<uint4*>(p) = pack<T>(in);
 }
 
 __device__ __forceinline__ float warpSum(float v)

@@ -21,38 +21,6 @@ __device__ __forceinline__ void storeStreaming(void* p, uint4 v)
     __stcs(reinterpret_cast<uint4*>(p), v);
 }
 
-template <typename T>
-__device__ __forceinline__ void unpack(uint4 raw, float (&out)[kVec<T>])
-{
-    union
-    {
-        uint4 raw;
-        T elems[kVec<T>];
-    } u;
-    u.raw = raw;
-#pragma unroll
-    for (int i = 0; i < kVec<T>; ++i)
-    {
-        out[i] = toFloat(u.elems[i]);
-    }
-}
-
-template <typename T>
-__device__ __forceinline__ uint4 pack(float const (&in)[kVec<T>])
-{
-    union
-    {
-        uint4 raw;
-        T elems[kVec<T>];
-    } u;
-#pragma unroll
-    for (int i = 0; i < kVec<T>; ++i)
-    {
-        u.elems[i] = fromFloat<T>(in[i]);
-    }
-    return u.raw;
-}
-
 // One warp per row, kRows rows per warp, kWarps warps per block, one row slice per launch (no persistent loop):
 // every lane issues all kRows * kIters 16-byte loads of its rows before the first use, keeps them packed in
 // registers (x is read once, with streaming hints), and the kRows reductions are interleaved so their shuffles
