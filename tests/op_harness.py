@@ -9,17 +9,10 @@ from __future__ import annotations
 import torch
 
 import trt_helper
+from trt_helper import rel_error
 
 #: relative-error tolerances (max|got - want| / max|want|) per network precision
 TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2}
-
-
-def rel_err(got: torch.Tensor, want: torch.Tensor) -> float:
-    got, want = got.double(), want.double()
-    if not want.numel():
-        return 0.0
-    scale = want.abs().max().item()
-    return (got - want).abs().max().item() / (scale if scale else 1.0)
 
 
 def build_op(dtype, specs, make, tmp_path=None, cast_inputs=True):
@@ -57,7 +50,7 @@ def check_op(dtype, specs, make, reference, sizes, tmp_path, tol=None, cast_inpu
             g = got[f"out{i}"]
             assert tuple(g.shape) == tuple(w.shape), f"out{i}: shape {tuple(g.shape)} != {tuple(w.shape)}"
             if w.is_floating_point():
-                err = rel_err(g, w)
+                err = rel_error(g, w)
                 assert err <= tol, f"out{i}: rel err {err:.3e} > {tol:.0e} at input shapes " \
                                    f"{[tuple(t.shape) for t in inputs.values()]}"
             else:

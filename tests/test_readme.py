@@ -23,3 +23,22 @@ def test_commands_are_the_ci_commands():
     command = re.search(r"Run the tests:\n\n```sh\n(.*?)\n```", text).group(1)
     ci = (README.parent / ".ci" / "run").read_text()
     assert command.replace("python ", "python3 ") in ci or command in ci
+
+
+def test_the_op_example_registers_a_working_op():
+    """The "Adding an op" block: its op becomes a helper method whose network matches torch (fp32, ≤ 1e-6)."""
+    import torch
+
+    import trt_helper
+
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(block for block in blocks if "@op" in block)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    helper = trt_helper.NetworkHelper(torch.float32, name="swish")
+    x = helper.addInput("x", torch.float32, (3, 5))
+    helper.markOutput(helper.addSwishBeta(x, 1.5, name="act"), "y")
+    assert helper.network.get_layer(helper.network.num_layers - 1).name.startswith("swish.act.")
+    values = torch.randn(3, 5)
+    want = values * torch.sigmoid(1.5 * values)
+    assert trt_helper.rel_error(helper.reference({"x": values})["y"], want) <= 1e-6

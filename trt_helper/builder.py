@@ -24,6 +24,7 @@ class BuildReport:
     plan_bytes: int
     targets: tuple[str, ...] = field(default_factory=tuple)
     backend: str = ""
+    profiles: int = 0
 
     def __str__(self) -> str:
         targets = ",".join(self.targets) or "this GPU"
@@ -31,7 +32,7 @@ class BuildReport:
                 f"{self.plan_bytes / 2**20:.1f} MB, targets {targets} ({self.backend})")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shared_builder(trt):
     """``(builder, logger)``: one ``trt.Builder`` per process, with a logger that prints warnings (when
     ``TRT_HELPER_VERBOSE`` is set) and keeps errors, so failures can be reported with context.
@@ -52,9 +53,6 @@ def shared_builder(trt):
                 self.errors.append(msg)
             elif severity == trt.ILogger.WARNING and self.verbose:
                 print(f"[TensorRT] {msg}", file=sys.stderr)
-
-        def last_error(self) -> str:
-            return self.errors[-1] if self.errors else "no TensorRT error message"
 
     logger = Logger()
     return trt.Builder(logger), logger
@@ -138,16 +136,17 @@ def build(helper, path, *, targets=None, workspace: int | None = None, timing_ca
         config.progress_monitor = _progress_monitor(trt)
 
     start = time.perf_counter()
-    helper.logger.errors.clear()
+    mark = len(helper.logger.errors)  # only this build's errors are quoted
     plan = helper.builder.build_serialized_network(network, config)
     seconds = time.perf_counter() - start
     if plan is None:
-        errors = "; ".join(helper.logger.errors[-5:]) or "no error message"
+        errors = helper.errors_since(mark)
         raise RuntimeError(f"build('{path}'): TensorRT could not build network '{helper.name}': {errors}")
     _write_atomically(Path(path), plan)
-    if cache is not None:
+    if cache is not None and timing_cache is not None:
         _write_atomically(Path(timing_cache), config.get_timing_cache().serialize())
-    return BuildReport(str(path), network.num_layers, seconds, plan.nbytes, names, backend.trt.__name__)
+    return BuildReport(str(path), network.num_layers, seconds, plan.nbytes, names, backend.trt.__name__,
+                       config.num_optimization_profiles)
 
 
 def _add_profiles(helper, config) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import torch
 
@@ -62,12 +62,45 @@ def _flatten(path, value):
     return []
 
 
+def _selected(got: torch.Tensor, want: torch.Tensor, valid: torch.Tensor | None):
+    a, b = want.detach().double().cpu(), got.detach().double().cpu()
+    if valid is not None:
+        mask = valid.cpu().expand_as(a)
+        a, b = a[mask], b[mask]
+    return a, b
+
+
+def abs_error(got: torch.Tensor, want: torch.Tensor, valid: torch.Tensor | None = None) -> float:
+    """``max|got - want|`` in float64 over the ``valid`` elements (0 for empty tensors)."""
+    a, b = _selected(got, want, valid)
+    return (a - b).abs().max().item() if a.numel() else 0.0
+
+
+def rel_error(got: torch.Tensor, want: torch.Tensor, norm: str = "max", valid: torch.Tensor | None = None) -> float:
+    """The relative error every check in this project uses, in float64.
+
+    ``norm="max"``: ``max|got - want| / max|want|`` (robust to elementwise zeros; what :func:`compare` reports);
+    ``norm="l2"``: ``‖got - want‖ / ‖want‖``. ``valid`` selects the elements to compare (e.g. unpadded frames).
+    Both are the absolute error when ``want`` is all zeros, 0 for empty tensors.
+    """
+    a, b = _selected(got, want, valid)
+    if not a.numel():
+        return 0.0
+    if norm == "max":
+        diff, scale = (a - b).abs().max().item(), a.abs().max().item()
+    elif norm == "l2":
+        diff, scale = (a - b).norm().item(), a.norm().item()
+    else:
+        raise ValueError(f"rel_error: norm must be 'max' or 'l2', got {norm!r}")
+    return diff / scale if scale else diff
+
+
 def compare(model_outputs: Mapping[str, torch.Tensor], reference_tensors: Mapping[str, torch.Tensor],
             rtol: float = 1e-4, valid=None) -> Report:
     """Compare tensors present in both mappings (model order), e.g. :func:`capture` output against
     ``helper.reference(..., debug=True)``.
 
-    ``max_rel`` is ``max|a-b| / max|a|`` (robust to elementwise zeros); a row is ok when it is ``<= rtol``.
+    ``max_rel`` is :func:`rel_error` (``max|a-b| / max|a|``); a row is ok when it is ``<= rtol``.
     ``valid`` optionally maps a name to a bool mask selecting the elements to compare (e.g. unpadded frames).
     """
     report = Report()
@@ -78,12 +111,7 @@ def compare(model_outputs: Mapping[str, torch.Tensor], reference_tensors: Mappin
         if tuple(got.shape) != tuple(expected.shape):
             report.append(Row(name, tuple(got.shape), float("inf"), float("inf"), False))
             continue
-        a, b = expected.detach().double().cpu(), got.detach().double().cpu()
-        if valid is not None and name in valid:
-            mask = valid[name].cpu().expand_as(a)
-            a, b = a[mask], b[mask]
-        diff = (a - b).abs().max().item() if a.numel() else 0.0
-        scale = a.abs().max().item() if a.numel() else 0.0
-        rel = diff / scale if scale else diff
-        report.append(Row(name, tuple(expected.shape), diff, rel, rel <= rtol))
+        mask = valid.get(name) if valid is not None else None
+        rel = rel_error(got, expected, valid=mask)
+        report.append(Row(name, tuple(expected.shape), abs_error(got, expected, mask), rel, rel <= rtol))
     return report

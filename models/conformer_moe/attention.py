@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from .masks import masked_softmax
-from .per_network import batch_size_trt, impl_of
 
 
 class RelPositionMultiHeadedAttention(nn.Module):
@@ -55,25 +54,22 @@ class RelPositionMultiHeadedAttention(nn.Module):
         return self.linear_out(context)
 
     def _heads_trt(self, helper, x, name):
-        """(B,T,D) → (B,h,T,d_k)."""
-        x = helper.addReshape(x, (batch_size_trt(helper, x), -1, self.h, self.d_k), name=name)
-        return helper.addPermute(x, (0, 2, 1, 3), name=f"{name}_heads")
+        """(B,T,D) → (B,h,T,d_k), like :meth:`_heads` then ``transpose(1, 2)``."""
+        return helper.addTranspose(helper.addUnflatten(x, -1, (self.h, self.d_k)), 1, 2, name=name)
 
     def trt_forward(self, helper, x, lengths, pos_emb):
         """Network version of :meth:`forward`; lengths are int32 (B,)."""
-        q = helper.addReshape(helper(self.linear_q, x), (batch_size_trt(helper, x), -1, self.h, self.d_k), name="q")
+        q = helper.addUnflatten(helper(self.linear_q, x), -1, (self.h, self.d_k), name="q")
         k = self._heads_trt(helper, helper(self.linear_k, x), "k")
         v = self._heads_trt(helper, helper(self.linear_v, x), "v")
-        p = helper.addPermute(helper.addReshape(helper(self.linear_pos, pos_emb), (1, -1, self.h, self.d_k)),
-                              (0, 2, 1, 3), name="p")
-        q_u = helper.addPermute(helper.addAdd(q, helper.addConstant(self.pos_bias_u[None, None], name="pos_bias_u")),
-                                (0, 2, 1, 3), name="q_with_bias_u")
-        q_v = helper.addPermute(helper.addAdd(q, helper.addConstant(self.pos_bias_v[None, None], name="pos_bias_v")),
-                                (0, 2, 1, 3), name="q_with_bias_v")
+        p = self._heads_trt(helper, helper(self.linear_pos, pos_emb), "p")
+        q_u = helper.addTranspose(helper.addAdd(q, helper.addConstant(self.pos_bias_u, name="pos_bias_u")), 1, 2,
+                                  name="q_with_bias_u")
+        q_v = helper.addTranspose(helper.addAdd(q, helper.addConstant(self.pos_bias_v, name="pos_bias_v")), 1, 2,
+                                  name="q_with_bias_v")
         matrix_ac = helper.addMatMul(q_u, k, transpose_b=True, name="matrix_ac")
         matrix_bd = helper.addMatMul(q_v, p, transpose_b=True, name="matrix_bd")
-        attn = helper.addMaskedSoftmax(helper.addAdd(matrix_ac, matrix_bd, name="scores"), lengths,
-                                       1.0 / math.sqrt(self.d_k), impl=impl_of(helper))
-        context = helper.addPermute(helper.addMatMul(attn, v, name="context"), (0, 2, 1, 3))
-        context = helper.addReshape(context, (batch_size_trt(helper, x), -1, self.h * self.d_k))
-        return helper(self.linear_out, context)
+        attn = helper.addAttMaskedSoftmax(helper.addAdd(matrix_ac, matrix_bd, name="scores"), lengths,
+                                          1.0 / math.sqrt(self.d_k))
+        context = helper.addTranspose(helper.addMatMul(attn, v, name="context"), 1, 2)
+        return helper(self.linear_out, helper.addFlatten(context, 2))

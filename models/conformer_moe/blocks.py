@@ -9,7 +9,6 @@ from .attention import RelPositionMultiHeadedAttention
 from .convolution import ConvolutionModule
 from .feed_forward import PositionwiseFeedForward
 from .moe import MoEFeedForward
-from .per_network import layer_norm
 
 LAYER_NORM_EPS = 1e-12
 """3m-asr hard-codes eps 1e-12 for every block LayerNorm (WeNet now defaults to 1e-5)."""
@@ -43,7 +42,7 @@ class ConformerBlock(nn.Module):
         """The embed-net block: both feed-forwards dense, width ``hidden``."""
         return cls(d_model, heads, kernel_size, hidden, PositionwiseFeedForward(d_model, hidden))
 
-    def _second_feed_forward(self, x: torch.Tensor, embed: torch.Tensor | None) -> torch.Tensor:
+    def _second_feed_forward(self, x: torch.Tensor, embed: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         return self.feed_forward(x)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, pos_emb: torch.Tensor,
@@ -52,7 +51,7 @@ class ConformerBlock(nn.Module):
         x = x + self.ff_scale * self.feed_forward_macaron(self.norm_ff_macaron(x))
         x = x + self.self_attn(self.norm_mha(x), lengths, pos_emb)
         x = x + self.conv_module(self.norm_conv(x), lengths)
-        x = x + self.ff_scale * self._second_feed_forward(self.norm_ff(x), embed)
+        x = x + self.ff_scale * self._second_feed_forward(self.norm_ff(x), embed, lengths)
         return self.norm_final(x)
 
     def _second_feed_forward_trt(self, helper, x, embed, lengths):
@@ -61,13 +60,13 @@ class ConformerBlock(nn.Module):
     def trt_forward(self, helper, x, lengths, pos_emb, embed=None):
         """Network version of :meth:`forward`; lengths are int32 (B,)."""
         half = self.ff_scale
-        macaron = helper(self.feed_forward_macaron, layer_norm(helper, self.norm_ff_macaron, x))
+        macaron = helper(self.feed_forward_macaron, helper(self.norm_ff_macaron, x))
         x = helper.addAdd(x, helper.addMul(macaron, half))
-        x = helper.addAdd(x, helper(self.self_attn, layer_norm(helper, self.norm_mha, x), lengths, pos_emb))
-        x = helper.addAdd(x, helper(self.conv_module, layer_norm(helper, self.norm_conv, x), lengths))
-        feed_forward = self._second_feed_forward_trt(helper, layer_norm(helper, self.norm_ff, x), embed, lengths)
+        x = helper.addAdd(x, helper(self.self_attn, helper(self.norm_mha, x), lengths, pos_emb))
+        x = helper.addAdd(x, helper(self.conv_module, helper(self.norm_conv, x), lengths))
+        feed_forward = self._second_feed_forward_trt(helper, helper(self.norm_ff, x), embed, lengths)
         x = helper.addAdd(x, helper.addMul(feed_forward, half))
-        return layer_norm(helper, self.norm_final, x)
+        return helper(self.norm_final, x)
 
 
 class MoEConformerBlock(ConformerBlock):
@@ -78,10 +77,10 @@ class MoEConformerBlock(ConformerBlock):
         super().__init__(d_model, heads, kernel_size, hidden,
                          MoEFeedForward(d_model, embed_dim, num_experts, hidden, router_bias))
 
-    def _second_feed_forward(self, x: torch.Tensor, embed: torch.Tensor | None) -> torch.Tensor:
+    def _second_feed_forward(self, x: torch.Tensor, embed: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         if embed is None:
             raise ValueError("MoEConformerBlock: the router needs the embed-net output (B,T,D); got None")
-        return self.feed_forward(x, embed)
+        return self.feed_forward(x, embed, lengths)
 
     def _second_feed_forward_trt(self, helper, x, embed, lengths):
         if embed is None:

@@ -35,8 +35,8 @@ def make_helper(model, precision: str, profile: Profile = Profile(), impl: str =
 
     if precision not in PRECISIONS:
         raise ValueError(f"conformer_moe.build: precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
-    helper = NetworkHelper(PRECISIONS[precision], name=f"conformer_moe_{model.config.name}")
-    define_network(helper, model, profile, impl)
+    helper = NetworkHelper(PRECISIONS[precision], name=f"conformer_moe_{model.config.name}", impl=impl)
+    define_network(helper, model, profile)
     return helper
 
 

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from .masks import valid_mask
-from .per_network import impl_of, layer_norm
 
 
 class ConvolutionModule(nn.Module):
@@ -37,12 +36,10 @@ class ConvolutionModule(nn.Module):
 
     def trt_forward(self, helper, x, lengths):
         """Network version of :meth:`forward`; lengths are int32 (B,)."""
-        impl = impl_of(helper)
-        x = helper.addMaskedFill(helper.addTranspose(x, 1, 2), lengths, 0.0, layout="BCT", impl=impl, name="mask_in")
+        x = helper.addMaskedFill(helper.addTranspose(x, 1, 2), lengths, 0.0, layout="BCT", name="mask_in")
         x = helper.addGLU(helper(self.pointwise_conv1, x), dim=1)
         x = helper(self.depthwise_conv, x)
-        x = layer_norm(helper, self.norm, helper.addTranspose(x, 1, 2))
+        x = helper(self.norm, helper.addTranspose(x, 1, 2))
         x = helper.addTranspose(helper(self.activation, x), 1, 2)
-        x = helper.addMaskedFill(helper(self.pointwise_conv2, x), lengths, 0.0, layout="BCT", impl=impl,
-                                 name="mask_out")
+        x = helper.addMaskedFill(helper(self.pointwise_conv2, x), lengths, 0.0, layout="BCT", name="mask_out")
         return helper.addTranspose(x, 1, 2)

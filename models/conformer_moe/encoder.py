@@ -8,7 +8,6 @@ from torch import nn
 from .blocks import LAYER_NORM_EPS, ConformerBlock, MoEConformerBlock
 from .config import ConformerMoEConfig, get_config
 from .masks import MIN_FRAMES, check_lengths
-from .per_network import layer_norm
 from .positional import RelPositionalEncoding
 from .subsampling import Conv2dSubsampling4
 
@@ -54,7 +53,7 @@ class EmbedNet(nn.Module):
         x, pos_emb = helper(self.pos_enc, x)
         for block in self.blocks:
             x = helper(block, x, lengths, pos_emb)
-        return layer_norm(helper, self.after_norm, x)
+        return helper(self.after_norm, x)
 
 
 class ConformerMoEEncoder(nn.Module):
@@ -97,7 +96,7 @@ class ConformerMoEEncoder(nn.Module):
         x, pos_emb = helper(self.pos_enc, x)
         for block in self.blocks:
             x = helper(block, x, lengths, pos_emb, embed)
-        return helper(self.out_linear, layer_norm(helper, self.after_norm, x)), lengths
+        return helper(self.out_linear, helper(self.after_norm, x)), lengths
 
 
 def build_model(config: ConformerMoEConfig | str, seed: int = 0,

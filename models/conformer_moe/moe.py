@@ -7,7 +7,8 @@ import math
 import torch
 from torch import nn
 
-from .per_network import impl_of
+from .masks import valid_mask
+
 
 
 class ExpertLinear(nn.Module):
@@ -73,8 +74,9 @@ class MoEFeedForward(nn.Module):
         pick = expert_idx.view(1, -1, 1).expand(1, rows.shape[0], rows.shape[1])
         return out.gather(0, pick).squeeze(0)
 
-    def forward(self, x: torch.Tensor, embed: torch.Tensor) -> torch.Tensor:
-        """x (B,T,D), embed (B,T,De) → (B,T,D). Runs :meth:`all_experts` when traced for export."""
+    def forward(self, x: torch.Tensor, embed: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B,T,D), embed (B,T,De) → (B,T,D); with lengths (B,), padded tokens (t ≥ lengths[b]) give 0, as in
+        the network. Runs :meth:`all_experts` when traced for export."""
         if x.dim() != 3 or embed.shape[:2] != x.shape[:2] \
                 or embed.shape[2] + x.shape[2] != self.router_weights.shape[0]:
             raise ValueError(f"MoEFeedForward: x (B,T,D) and embed (B,T,De) with D+De="
@@ -83,7 +85,8 @@ class MoEFeedForward(nn.Module):
         rows, flat_idx = x.reshape(-1, x.shape[-1]), gate_idx.reshape(-1)
         exporting = torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
         out = self.all_experts(rows, flat_idx) if exporting else self.dispatch(rows, flat_idx)
-        return out.view_as(x) * gate_value.unsqueeze(-1)
+        out = out.view_as(x) * gate_value.unsqueeze(-1)
+        return out if lengths is None else out.masked_fill(~valid_mask(lengths, x.shape[1]).unsqueeze(-1), 0.0)
 
     def dispatch(self, rows: torch.Tensor, expert_idx: torch.Tensor) -> torch.Tensor:
         """FastMoE's dispatch: group the rows (N, D) by expert, run each expert once on its rows, scatter back."""
@@ -94,12 +97,10 @@ class MoEFeedForward(nn.Module):
         return torch.empty_like(rows).index_copy_(0, order, torch.cat(outputs))
 
     def trt_forward(self, helper, x, embed, lengths):
-        """Network version of :meth:`forward`; lengths int32 (B,). Padded tokens give 0 here (the PyTorch
-        forward routes them too); valid frames never see them (masked attention keys, masked conv input)."""
+        """Network version of :meth:`forward`; lengths int32 (B,)."""
         logits = helper.addMatMul(helper.addConcat([embed, x], -1, name="router_inputs"),
                                   helper.addConstant(self.router_weights, name="router_weights"), name="router_logits")
         if self.router_bias is not None:
             logits = helper.addAdd(logits, helper.addConstant(self.router_bias, name="router_bias"))
-        impl = impl_of(helper)
-        gate_value, gate_idx = helper.addRouterTop1(logits, lengths, impl=impl, name="gate")
-        return helper.addFMoE(self, x, gate_idx, score=gate_value, lengths=lengths, impl=impl, name="moe")
+        gate_value, gate_idx = helper.addSoftmaxTopK(logits, lengths, name="gate")
+        return helper.addFMoEExpert(self, x, gate_idx, score=gate_value, lengths=lengths, name="moe")

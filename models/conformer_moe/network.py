@@ -12,7 +12,6 @@ import torch
 
 from .encoder import ConformerMoEEncoder
 from .masks import MIN_FRAMES
-from .per_network import set_impl
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
 
@@ -53,14 +52,14 @@ class Profile:
                                                  (self.max_batch, self.max_frames)))
 
 
-def define_network(helper, model: ConformerMoEEncoder, profile: Profile = Profile(), impl: str = "auto"):
-    """Add the encoder to ``helper`` (its dtype is the compute precision); returns (logits, out_len)."""
+def define_network(helper, model: ConformerMoEEncoder, profile: Profile = Profile()):
+    """Add the encoder to ``helper`` (its dtype is the compute precision, its ``impl`` picks native or plugin
+    layers); returns (logits, out_len)."""
     config = model.config
     frames_after = ((profile.max_frames - 1) // 2 - 1) // 2
     if frames_after > config.max_len:
         raise ValueError(f"ConformerMoEEncoder({config.name}): profile max {profile.max_frames} frames gives "
                          f"{frames_after} subsampled frames, more than the positional table's {config.max_len}")
-    set_impl(helper, impl)
     f = config.input_dim
     feat = helper.addInput("feat", torch.float32, (-1, -1, f), min_shape=(profile.min_batch, profile.min_frames, f),
                            opt_shape=(profile.opt_batch, profile.opt_frames, f),

@@ -7,7 +7,6 @@ import math
 import torch
 from torch import nn
 
-from .per_network import impl_of
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
@@ -39,4 +38,4 @@ class RelPositionalEncoding(nn.Module):
 
     def trt_forward(self, helper, x):
         """Network version of :meth:`forward`."""
-        return helper.addRelPositionalEncoding(self, x, impl=impl_of(helper))
+        return helper.addRelPositionalEncoding(self, x)

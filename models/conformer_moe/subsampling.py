@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from .masks import MIN_FRAMES, subsampled_lengths
-from .per_network import batch_size_trt, impl_of
 
 
 class Conv2dSubsampling4(nn.Module):
@@ -39,7 +38,5 @@ class Conv2dSubsampling4(nn.Module):
     def trt_forward(self, helper, x, lengths):
         """Network version of :meth:`forward`: x (B,T,F), int32 lengths (B,) → (B,T′,D), lengths′."""
         x = helper(self.conv, helper.addUnsqueeze(x, 1))
-        x = helper.addTranspose(x, 1, 2)
-        _, _, channels, freq = helper.shape(x)
-        x = helper.addReshape(x, (batch_size_trt(helper, x), -1, channels * freq))
-        return helper(self.out, x), helper.addSubsampleLengths(lengths, 4, impl=impl_of(helper))
+        x = helper.addFlatten(helper.addTranspose(x, 1, 2), 2)
+        return helper(self.out, x), helper.addMaskConv2dSubsample(lengths, 4)

@@ -69,26 +69,29 @@ class MultiHeadAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(out.transpose(1, 2).flatten(2))
 
-    def trt_forward(self, helper, x, k, v, mask=None):
-        """Network version of forward; mask: None or an additive (T, S) tensor (0 or -inf) in the network dtype."""
+    def trt_forward(self, helper, x, k, v, causal_offset=None):
+        """Network version of forward. causal_offset: None (no mask) or an int; the (T, S) additive mask is made
+        once per network (every layer of a decoder shares T and S)."""
         head_dim = self.query.out_features // self.n_head
         q = helper.addMul(helper(self.query, x), head_dim ** -0.5, name="scale_q")
-        q, k, v = (self._trt_heads(helper, t, what) for t, what in ((q, "q"), (k, "k"), (v, "v")))
+        q, k, v = (helper.addTranspose(helper.addUnflatten(t, -1, (self.n_head, head_dim)), 1, 2, name=f"{what}_heads")
+                   for t, what in ((q, "q"), (k, "k"), (v, "v")))
         scores = helper.addMatMul(q, k, transpose_b=True, name="scores")  # (B, H, T, S)
-        if mask is not None:
+        if causal_offset is not None:
+            mask = helper.memo(("whisper_causal_mask", causal_offset),
+                               lambda: _trt_causal_mask(helper, x, k, causal_offset))
             scores = helper.addAdd(scores, mask, name="causal_mask")
         weights = helper.addSoftmax(scores, -1, name="softmax")
         out = helper.addMatMul(weights, v, name="context")  # (B, H, T, dh)
-        batch = helper.addShapeOf(out, 0, name="batch")
-        out = helper.addReshape(helper.addPermute(out, [0, 2, 1, 3], name="merge_heads"),
-                                [batch, -1, self.query.out_features], name="merged")
-        return helper(self.out, out)
+        return helper(self.out, helper.addFlatten(helper.addTranspose(out, 1, 2, name="merge_heads"), 2))
 
-    def _trt_heads(self, helper, t, what):
-        batch = helper.addShapeOf(t, 0, name=f"{what}_batch")
-        head_dim = self.query.out_features // self.n_head
-        t = helper.addReshape(t, [batch, -1, self.n_head, head_dim], name=f"{what}_split")
-        return helper.addPermute(t, [0, 2, 1, 3], name=f"{what}_heads")
+
+def _trt_causal_mask(helper, x, k, causal_offset):
+    """(T, S) additive mask, 0 where key j <= causal_offset + query i, -inf elsewhere, in the network dtype."""
+    rows = helper.addUnsqueeze(helper.addArange(helper.addShapeOf(x, 1)), 1)
+    cols = helper.addUnsqueeze(helper.addArange(helper.addShapeOf(k, 2)), 0)
+    hidden = helper.addGreater(cols, helper.addAdd(rows, causal_offset) if causal_offset else rows)
+    return helper.addWhere(hidden, helper.addConstant(torch.full((1, 1), float("-inf"))), 0.0, name="causal")
 
 
 def _mlp(n_state):
@@ -139,14 +142,15 @@ class DecoderBlock(nn.Module):
         x = x + self.cross_attn(self.cross_attn_ln(x), cross_k, cross_v)
         return x + self.mlp(self.mlp_ln(x)), k, v
 
-    def trt_forward(self, helper, x, cross_k, cross_v, past_k=None, past_v=None, mask=None):
-        """Network version of forward; mask: the additive causal mask of a whole prefix (None for one token)."""
+    def trt_forward(self, helper, x, cross_k, cross_v, past_k=None, past_v=None):
+        """Network version of forward; with a cache, x is one new token (it sees every key: no mask)."""
         a = helper(self.attn_ln, x)
         k, v = helper(self.attn.key, a), helper(self.attn.value, a)
         if past_k is not None:
             k = helper.addConcat([past_k, k], 1, name="self_k")
             v = helper.addConcat([past_v, v], 1, name="self_v")
-        x = helper.addAdd(x, helper(self.attn, a, k, v, mask=mask), name="attn_residual")
+        x = helper.addAdd(x, helper(self.attn, a, k, v, causal_offset=0 if past_k is None else None),
+                          name="attn_residual")
         c = helper(self.cross_attn_ln, x)
         x = helper.addAdd(x, helper(self.cross_attn, c, cross_k, cross_v), name="cross_residual")
         return helper.addAdd(x, helper(self.mlp, helper(self.mlp_ln, x)), name="mlp_residual"), k, v
@@ -226,9 +230,11 @@ class TextDecoder(nn.Module):
                             None if past_k is None else past_k[i], None if past_v is None else past_v[i])
             present_k.append(k)
             present_v.append(v)
-        x = self.ln(x)
-        logits = (x @ self.token_embedding.weight.to(x.dtype).t()).float()
-        return logits, torch.stack(present_k), torch.stack(present_v)
+        return self.head(self.ln(x)), torch.stack(present_k), torch.stack(present_v)
+
+    def head(self, x):
+        """Float32 logits of the normalised hidden states x (B, T, D): the tied token embedding."""
+        return (x @ self.token_embedding.weight.to(x.dtype).t()).float()
 
     def trt_cross_kv(self, helper, audio_features):
         """Network version of cross_kv: (B, S, D) -> two (n_layer, B, S, D) tensors."""
@@ -237,38 +243,44 @@ class TextDecoder(nn.Module):
         return helper.addConcat(keys, 0, name="cross_k"), helper.addConcat(values, 0, name="cross_v")
 
     def trt_forward(self, helper, tokens, cross_k, cross_v, past_k=None, past_v=None):
-        """Network version of forward, returning only the last position's logits (B, n_vocab) in float32.
+        """Network version of forward: (logits (B, T, n_vocab) float32, present_k, present_v).
 
         Without past_k/past_v tokens is a whole prefix (B, T); with them, one new token (B, 1) whose position is
         the cache length, read from past_k's shape (never from a value).
         """
-        table = helper.addConstant(self.token_embedding.weight, name="token_table")
-        x = helper.addIndexSelect(table, 0, tokens, name="token_embedding")
+        x, present_k, present_v = self.trt_hidden(helper, tokens, cross_k, cross_v, past_k, past_v)
+        return self.trt_head(helper, x), present_k, present_v
+
+    def trt_hidden(self, helper, tokens, cross_k, cross_v, past_k=None, past_v=None):
+        """forward without the head: (normalised hidden states (B, T, D), present_k, present_v)."""
+        x = helper.addIndexSelect(self._trt_token_table(helper), 0, tokens, name="token_embedding")
         length = helper.addShapeOf(tokens, 1, name="new_tokens")
         start = 0 if past_k is None else helper.addShapeOf(past_k, 2, name="cache_length")
         end = length if past_k is None else helper.addAdd(start, length, name="positions_end")
         positions = helper.addSlice(helper.addConstant(self.positional_embedding, name="position_table"), 0, start,
                                     end, name="positions")
         x = helper.addAdd(x, helper.addUnsqueeze(positions, 0), name="add_positions")
-        mask = None
-        if past_k is None:  # a whole prefix: query i sees tokens 0..i (one new token after a cache sees all)
-            causal = torch.full((self.n_ctx, self.n_ctx), float("-inf")).triu_(1)
-            mask = helper.addSlice(helper.addSlice(helper.addConstant(causal, name="causal_table"), 0, 0, length,
-                                                   name="causal_rows"), 1, 0, length, name="causal_mask")
         present_k, present_v = [], []
         for i, block in enumerate(self.blocks):
             def layer(stacked, what):
                 return None if stacked is None else helper.addSqueeze(
                     helper.addSlice(stacked, 0, i, i + 1, name=f"{what}_{i}"), 0, name=f"{what}_{i}_squeeze")
             x, k, v = helper(block, x, layer(cross_k, "cross_k"), layer(cross_v, "cross_v"),
-                             layer(past_k, "past_k"), layer(past_v, "past_v"), mask=mask)
+                             layer(past_k, "past_k"), layer(past_v, "past_v"))
             present_k.append(helper.addUnsqueeze(k, 0, name=f"present_k_{i}"))
             present_v.append(helper.addUnsqueeze(v, 0, name=f"present_v_{i}"))
-        x = helper(self.ln, x)
-        last = helper.addSlice(x, 1, -1, None, name="last_position")
-        logits = helper.addSqueeze(helper.addMatMul(last, table, transpose_b=True, name="logits"), 1)
-        return (helper.addCast(logits, torch.float32, name="logits_fp32"),
-                helper.addConcat(present_k, 0, name="present_k"), helper.addConcat(present_v, 0, name="present_v"))
+        return (helper(self.ln, x), helper.addConcat(present_k, 0, name="present_k"),
+                helper.addConcat(present_v, 0, name="present_v"))
+
+    def trt_head(self, helper, x):
+        """Network version of :meth:`head`."""
+        logits = helper.addMatMul(x, self._trt_token_table(helper), transpose_b=True, name="logits")
+        return helper.addCast(logits, torch.float32, name="logits_fp32")
+
+    def _trt_token_table(self, helper):
+        """The token embedding as one constant shared by the lookup and the tied head."""
+        return helper.memo(("token_table", id(self)),
+                           lambda: helper.addConstant(self.token_embedding.weight, name="token_table"))
 
 
 class Whisper(nn.Module):

@@ -96,7 +96,11 @@ def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False):
     if cache:
         lengths = (1, 16, dims.n_text_ctx - 1)
         past = (_kv_input(helper, "past_k", dims, profile, lengths), _kv_input(helper, "past_v", dims, profile, lengths))
-    logits, present_k, present_v = helper(model.decoder, tokens, cross_k, cross_v, *past)
+    decoder = model.decoder
+    with helper.scope(decoder) as scope:  # only the last position's logits leave the network
+        x, present_k, present_v = scope.record(decoder.trt_hidden(helper, tokens, cross_k, cross_v, *past))
+        last = helper.addSlice(x, 1, -1, None, name="last_position")
+        logits = helper.addSqueeze(decoder.trt_head(helper, last), 1, name="last_logits")
     helper.markOutput(logits, "logits")
     helper.markOutput(present_k, "present_k")
     helper.markOutput(present_v, "present_v")

@@ -1,5 +1,5 @@
 """T3 (GPU): every plugin's enqueue, driven through IPluginV3 by the harness on PyTorch CUDA tensors, against the
-PyTorch references in references.py. Fresh random inputs each run; outputs are poisoned first so that every
+PyTorch references of trt_helper.plugins.<Name>.reference. Fresh random inputs each run; outputs are poisoned first so that every
 element must be written. Tolerance: ‖out − ref‖/‖ref‖ ≤ 1e-5 (fp32), 1e-2 (fp16, bf16)."""
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import torch
 
 from trt_helper.plugins import harness_enqueue
 
-from . import references as ref
+from trt_helper import rel_error
+from trt_helper.plugins import (AttMaskedSoftmax, FMoEExpert, LayerNorm, MaskConv2dSubsample, MaskedFill,
+                                RelPositionalEncoding, SoftmaxTopK)
+from trt_helper.plugins.common import pad_mask
 
 pytestmark = pytest.mark.gpu
 
@@ -48,7 +51,7 @@ def run(lib, name, fields, inputs, outputs):
 
 def check(got, want, dtype, what=""):
     assert not torch.isnan(got).any(), f"{what}: unwritten (NaN-poisoned) or NaN elements"
-    err = ref.rel_err(got.cpu(), want.cpu())
+    err = rel_error(got.cpu(), want.cpu(), "l2")
     assert err <= TOL[dtype], f"{what}: relative error {err:.3g} > {TOL[dtype]}"
 
 
@@ -61,7 +64,7 @@ def test_layer_norm(lib, cuda, gen, dtype, shape):
     eps = float(torch.rand((), generator=gen)) * 1e-2 + 1e-6
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "LayerNorm", {"eps": eps}, [x, gamma, beta], [y]) == 0
-    check(y, ref.layer_norm(x.cpu(), gamma.cpu(), beta.cpu(), eps), dtype, f"LayerNorm {shape}")
+    check(y, LayerNorm.reference(x.cpu(), gamma.cpu(), beta.cpu(), eps), dtype, f"LayerNorm {shape}")
 
 
 def test_layer_norm_honours_eps(lib, cuda, gen):
@@ -69,7 +72,7 @@ def test_layer_norm_honours_eps(lib, cuda, gen):
     gamma, beta = torch.ones(64, device=cuda), torch.zeros(64, device=cuda)
     y = poisoned((4, 64), torch.float32, cuda)
     assert run(lib, "LayerNorm", {"eps": 1e-2}, [x, gamma, beta], [y]) == 0
-    check(y, ref.layer_norm(x.cpu(), gamma.cpu(), beta.cpu(), 1e-2), torch.float32)
+    check(y, LayerNorm.reference(x.cpu(), gamma.cpu(), beta.cpu(), 1e-2), torch.float32)
     assert y.abs().max() < 0.1
 
 
@@ -81,9 +84,9 @@ def test_att_masked_softmax(lib, cuda, gen, dtype, shape):
     scale = 1.0 / math.sqrt(64)
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "AttMaskedSoftmax", {"scale": scale}, [scores, lengths], [y]) == 0
-    want = ref.att_masked_softmax(scores.cpu(), lengths.cpu(), scale)
+    want = AttMaskedSoftmax.reference(scores.cpu(), lengths.cpu(), scale)
     check(y, want, dtype, f"AttMaskedSoftmax {shape}")
-    keys = ref.pad_mask(lengths.cpu(), shape[-1])
+    keys = pad_mask(lengths.cpu(), shape[-1])
     padded = ~keys.view(shape[0], 1, 1, shape[-1]).expand(shape)
     assert (y.cpu()[padded] == 0).all(), "padded keys must be exactly 0"
 
@@ -93,7 +96,7 @@ def test_att_masked_softmax_clamps_lengths(lib, cuda, gen):
     lengths = torch.tensor([-5, 99, 16], dtype=torch.int32, device=cuda)
     y = poisoned(scores.shape, torch.float32, cuda)
     assert run(lib, "AttMaskedSoftmax", {"scale": 1.0}, [scores, lengths], [y]) == 0
-    check(y, ref.att_masked_softmax(scores.cpu(), lengths.clamp(0, 16).cpu(), 1.0), torch.float32)
+    check(y, AttMaskedSoftmax.reference(scores.cpu(), lengths.clamp(0, 16).cpu(), 1.0), torch.float32)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
@@ -106,7 +109,7 @@ def test_masked_fill(lib, cuda, gen, dtype, layout, shape):
     fill = float(torch.randn((), generator=gen)) * 10
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "MaskedFill", {"fill": fill, "layout": layout}, [x, lengths], [y]) == 0
-    want = ref.masked_fill(x.cpu(), lengths.cpu(), fill, layout).to(dtype)
+    want = MaskedFill.reference(x.cpu(), lengths.cpu(), fill, layout).to(dtype)
     assert torch.equal(y.cpu(), want), "masked fill must be exact"
 
 
@@ -116,7 +119,7 @@ def test_subsample_lengths(lib, cuda, gen, factor):
     lengths = lengths.to(cuda)
     out = poisoned(lengths.shape, torch.int32, cuda)
     assert run(lib, "MaskConv2dSubsample", {"factor": factor}, [lengths], [out]) == 0
-    assert torch.equal(out.cpu(), ref.subsample_lengths(lengths.cpu(), factor))
+    assert torch.equal(out.cpu(), MaskConv2dSubsample.reference(lengths.cpu(), factor))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
@@ -124,19 +127,19 @@ def test_subsample_lengths(lib, cuda, gen, factor):
 def test_rel_positional_encoding(lib, cuda, gen, dtype, shape):
     b, t, d = shape
     x = randn(shape, dtype, cuda, gen)
-    pe = ref.sinusoid_table(5000, d).to(dtype).to(cuda)
+    pe = RelPositionalEncoding.sinusoid_table(5000, d).to(dtype).to(cuda)
     y = poisoned(shape, dtype, cuda)
     pos = poisoned((1, t, d), dtype, cuda)
     scale = math.sqrt(d)
     assert run(lib, "RelPositionalEncoding", {"scale": scale}, [x, pe], [y, pos]) == 0
-    want_y, want_pos = ref.rel_positional_encoding(x.cpu(), pe.cpu(), scale)
+    want_y, want_pos = RelPositionalEncoding.reference(x.cpu(), pe.cpu(), scale)
     check(y, want_y, dtype, "x * scale")
     assert torch.equal(pos.cpu(), want_pos.to(dtype)), "pos_emb must be an exact copy of pe[:, :T]"
 
 
 def test_rel_positional_encoding_rejects_long_input(lib, cuda, gen, harness):
     x = randn((1, 41, 8), torch.float32, cuda, gen)
-    pe = ref.sinusoid_table(40, 8).float().to(cuda)
+    pe = RelPositionalEncoding.sinusoid_table(40, 8).float().to(cuda)
     plugin = lib.create("RelPositionalEncoding", {"scale": 1.0})
     y, pos = poisoned((1, 41, 8), torch.float32, cuda), poisoned((1, 41, 8), torch.float32, cuda)
     harness.take_log()
@@ -152,7 +155,7 @@ def test_router_top1(lib, cuda, gen, dtype, shape):
     value = poisoned(shape[:2] + (1,), dtype, cuda)
     index = poisoned(shape[:2] + (1,), torch.int32, cuda)
     assert run(lib, "SoftmaxTopK", {}, [logits, lengths], [value, index]) == 0
-    want_value, want_index = ref.router_top1(logits.cpu(), lengths.cpu())
+    want_value, want_index = SoftmaxTopK.reference(logits.cpu(), lengths.cpu())
     check(value, want_value, dtype, "top-1 value")
     assert torch.equal(index.cpu(), want_index), "top-1 index"
 
@@ -188,11 +191,11 @@ def test_fmoe_expert(lib, cuda, gen, dtype, act, case):
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "FMoEExpert", fields, fmoe_plugin_inputs(x, idx, score, lengths, w1, b1, w2, b2), [y]) == 0
     cpu = lambda t: None if t is None else t.cpu()  # noqa: E731
-    want = ref.fmoe(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), act, cpu(score), cpu(lengths),
+    want = FMoEExpert.reference(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), act, cpu(score), cpu(lengths),
                     round_hidden=None if dtype == torch.float32 else dtype)
     check(y, want, dtype, f"FMoEExpert {shape}")
     if lengths is not None:
-        padded = ~ref.pad_mask(lengths.cpu(), shape[1])
+        padded = ~pad_mask(lengths.cpu(), shape[1])
         assert (y.cpu()[padded] == 0).all(), "padded tokens must give exactly 0"
 
 
@@ -213,8 +216,8 @@ def test_fmoe_rejects_out_of_range_expert_ids(lib, cuda, gen, harness):
     assert torch.isnan(y.cpu()[bad]).all()
     good_idx = idx.cpu().clone()
     good_idx[bad] = 0
-    want = ref.fmoe(x.cpu(), good_idx, w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0)
-    assert ref.rel_err(y.cpu()[~bad], want[~bad]) <= TOL[torch.float32]
+    want = FMoEExpert.reference(x.cpu(), good_idx, w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0)
+    assert rel_error(y.cpu()[~bad], want[~bad], "l2") <= TOL[torch.float32]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
@@ -226,6 +229,6 @@ def test_fmoe_expert_skewed_routing(lib, cuda, gen, dtype):
     fields = {"num_experts": experts, "hidden": hidden, "act": 0, "has_score": 1, "has_lengths": 1}
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "FMoEExpert", fields, [x, idx, score, lengths, w1, b1, w2, b2], [y]) == 0
-    want = ref.fmoe(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0, score.cpu(), lengths.cpu(),
+    want = FMoEExpert.reference(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0, score.cpu(), lengths.cpu(),
                     round_hidden=None if dtype == torch.float32 else dtype)
     check(y, want, dtype, "FMoEExpert skewed")

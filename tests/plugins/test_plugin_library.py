@@ -10,7 +10,9 @@ import pytest
 
 from trt_helper import plugins
 
-from .specs import BAD_FIELDS, PLUGINS
+#: plugin name -> (valid fields, example inputs, example outputs) and its fields the creator must reject
+PLUGINS = {name: module.EXAMPLE for name, module in plugins.PLUGINS.items()}
+BAD_FIELDS = {name: module.BAD_FIELDS for name, module in plugins.PLUGINS.items()}
 
 pytestmark = pytest.mark.headers
 

@@ -1,10 +1,11 @@
 """T1 (CPU): the helper ops with a native and a plugin path, native path through the reference executor against
-the PyTorch references in references.py (and built to a plan with the backend); the impl= plumbing. The plugin
+the PyTorch references of trt_helper.plugins.<Name>.reference (and built to a plan with the backend); the impl= plumbing. The plugin
 path needs standard TensorRT (add_plugin_v3); on TensorRT-RTX impl="plugin" must fail clearly."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -13,7 +14,10 @@ from torch import nn
 import trt_helper
 from trt_helper.backend import BackendUnavailable, get_backend
 
-from . import references as ref
+from trt_helper import rel_error
+from trt_helper.plugins import (AttMaskedSoftmax, FMoEExpert, LayerNorm, MaskConv2dSubsample, MaskedFill,
+                                RelPositionalEncoding, SoftmaxTopK)
+from trt_helper.plugins.common import pad_mask
 
 try:
     get_backend()
@@ -36,11 +40,11 @@ def plan_dir(dtype, tmp_path):
     return tmp_path if dtype == torch.float16 else None
 
 
-def test_masked_softmax(dtype, gen, tmp_path):
+def test_att_masked_softmax(dtype, gen, tmp_path):
     scale = 1 / math.sqrt(16)
     specs = {"scores": spec((3, 2, 5, 9), dims=(0, 2, 3)), "lengths": spec((3,), dims=(0,), dtype=torch.int32)}
-    make = lambda h, s, l: h.addMaskedSoftmax(s, l, scale, impl=IMPL)  # noqa: E731
-    want = lambda s, l: ref.att_masked_softmax(s, l, scale).float()  # noqa: E731
+    make = lambda h, s, l: h.addAttMaskedSoftmax(s, l, scale, impl=IMPL)  # noqa: E731
+    want = lambda s, l: AttMaskedSoftmax.reference(s, l, scale).float()  # noqa: E731
     sizes = [{"scores": torch.randn(b, 2, tq, tk, generator=gen) * 3, "lengths": lengths_for(b, tk, gen)}
              for b, tq, tk in ((3, 5, 9), (4, 3, 17))]
     check_op(dtype, specs, make, want, sizes, plan_dir(dtype, tmp_path))
@@ -50,7 +54,7 @@ def test_masked_softmax(dtype, gen, tmp_path):
 def test_masked_fill(dtype, gen, tmp_path, layout):
     specs = {"x": spec((3, 4, 6), dims=(0, 1, 2)), "lengths": spec((3,), dims=(0,), dtype=torch.int32)}
     make = lambda h, x, l: h.addMaskedFill(x, l, -2.5, layout=layout, impl=IMPL)  # noqa: E731
-    want = lambda x, l: ref.masked_fill(x, l, -2.5, 0 if layout == "BCT" else 1).float()  # noqa: E731
+    want = lambda x, l: MaskedFill.reference(x, l, -2.5, 0 if layout == "BCT" else 1).float()  # noqa: E731
     time = lambda shape: shape[2] if layout == "BCT" else shape[1]  # noqa: E731
     sizes = [{"x": torch.randn(*s, generator=gen), "lengths": lengths_for(s[0], time(s), gen)}
              for s in ((3, 4, 6), (5, 7, 3))]
@@ -58,12 +62,12 @@ def test_masked_fill(dtype, gen, tmp_path, layout):
 
 
 @pytest.mark.parametrize("factor", [4, 6, 8])
-def test_subsample_lengths(gen, tmp_path, factor):
+def test_mask_conv2d_subsample(gen, tmp_path, factor):
     specs = {"lengths": spec((5,), dims=(0,), dtype=torch.int32, hi=128)}
-    make = lambda h, l: h.addSubsampleLengths(l, factor, impl=IMPL)  # noqa: E731
+    make = lambda h, l: h.addMaskConv2dSubsample(l, factor, impl=IMPL)  # noqa: E731
     sizes = [{"lengths": torch.arange(0, 40, dtype=torch.int32)},
              {"lengths": torch.randint(0, 6000, (7,), generator=gen, dtype=torch.int32)}]
-    check_op(torch.float32, specs, make, lambda l: ref.subsample_lengths(l, factor), sizes,
+    check_op(torch.float32, specs, make, lambda l: MaskConv2dSubsample.reference(l, factor), sizes,
              tmp_path if factor == 4 else None)
 
 
@@ -73,24 +77,24 @@ class TablePE(nn.Module):
     def __init__(self, max_len, dim):
         super().__init__()
         self.xscale = math.sqrt(dim)
-        self.register_buffer("pe", ref.sinusoid_table(max_len, dim).float(), persistent=False)
+        self.register_buffer("pe", RelPositionalEncoding.sinusoid_table(max_len, dim).float(), persistent=False)
 
 
 def test_rel_positional_encoding(dtype, gen, tmp_path):
     module = TablePE(50, 8)
     specs = {"x": spec((2, 7, 8), dims=(0, 1))}
     make = lambda h, x: h.addRelPositionalEncoding(module, x, impl=IMPL)  # noqa: E731
-    want = lambda x: tuple(t.float() for t in ref.rel_positional_encoding(x, module.pe, module.xscale))  # noqa: E731
+    want = lambda x: tuple(t.float() for t in RelPositionalEncoding.reference(x, module.pe, module.xscale))  # noqa: E731
     sizes = [{"x": torch.randn(2, 7, 8, generator=gen)}, {"x": torch.randn(3, 50, 8, generator=gen)}]
     check_op(dtype, specs, make, want, sizes, plan_dir(dtype, tmp_path))
 
 
-def test_router_top1(dtype, gen, tmp_path):
+def test_softmax_topk(dtype, gen, tmp_path):
     specs = {"logits": spec((3, 6, 5), dims=(0, 1)), "lengths": spec((3,), dims=(0,), dtype=torch.int32)}
-    make = lambda h, x, l: h.addRouterTop1(x, l, impl=IMPL)  # noqa: E731
+    make = lambda h, x, l: h.addSoftmaxTopK(x, l, impl=IMPL)  # noqa: E731
 
     def want(x, l):
-        value, index = ref.router_top1(x, l)
+        value, index = SoftmaxTopK.reference(x, l)
         return value.float(), index
 
     sizes = [{"logits": torch.randn(b, t, 5, generator=gen) * 3, "lengths": lengths_for(b, t, gen)}
@@ -115,14 +119,14 @@ class Experts(nn.Module):
 
 @pytest.mark.parametrize("activation,act", [(nn.SiLU(), 0), (nn.ReLU(), 1), (nn.GELU(), 2)],
                          ids=["swish", "relu", "gelu"])
-def test_fmoe(dtype, gen, tmp_path, activation, act):
+def test_fmoe_expert(dtype, gen, tmp_path, activation, act):
     experts = Experts(4, 8, 12, activation, gen)
     specs = {"x": spec((2, 5, 8), dims=(0, 1)), "idx": spec((2, 5), dims=(0, 1), dtype=torch.int32),
              "score": spec((2, 5), dims=(0, 1)), "lengths": spec((2,), dims=(0,), dtype=torch.int32)}
-    make = lambda h, x, i, s, l: h.addFMoE(experts, x, i, score=s, lengths=l, impl=IMPL)  # noqa: E731
+    make = lambda h, x, i, s, l: h.addFMoEExpert(experts, x, i, score=s, lengths=l, impl=IMPL)  # noqa: E731
 
     def want(x, idx, score, lengths):
-        return ref.fmoe(x, idx, experts.w_1.weight.detach(), experts.w_1.bias.detach(), experts.w_2.weight.detach(),
+        return FMoEExpert.reference(x, idx, experts.w_1.weight.detach(), experts.w_1.bias.detach(), experts.w_2.weight.detach(),
                         experts.w_2.bias.detach(), act, score, lengths).float()
 
     sizes = []
@@ -133,11 +137,11 @@ def test_fmoe(dtype, gen, tmp_path, activation, act):
     check_op(dtype, specs, make, want, sizes, tmp_path if dtype == torch.float16 and act == 0 else None)
 
 
-def test_fmoe_without_score_or_lengths(gen):
+def test_fmoe_expert_without_score_or_lengths(gen):
     experts = Experts(3, 4, 6, nn.SiLU(), gen)
     specs = {"x": spec((2, 3, 4), dims=(0, 1)), "idx": spec((2, 3, 1), dims=(0, 1), dtype=torch.int32)}
-    make = lambda h, x, i: h.addFMoE(experts, x, i, impl=IMPL)  # noqa: E731
-    want = lambda x, i: ref.fmoe(x, i, experts.w_1.weight.detach(), experts.w_1.bias.detach(),  # noqa: E731
+    make = lambda h, x, i: h.addFMoEExpert(experts, x, i, impl=IMPL)  # noqa: E731
+    want = lambda x, i: FMoEExpert.reference(x, i, experts.w_1.weight.detach(), experts.w_1.bias.detach(),  # noqa: E731
                                  experts.w_2.weight.detach(), experts.w_2.bias.detach(), 0).float()
     sizes = [{"x": torch.randn(2, 3, 4, generator=gen),
               "idx": torch.randint(0, 3, (2, 3, 1), generator=gen, dtype=torch.int32)}]
@@ -163,10 +167,10 @@ def test_auto_uses_native_layers_where_the_backend_has_no_plugin_layers():
 
 
 @pytest.mark.parametrize("call", [
-    lambda h, x, l: h.addMaskedSoftmax(x, l, 1.0, impl="plugin"),
+    lambda h, x, l: h.addAttMaskedSoftmax(x, l, 1.0, impl="plugin"),
     lambda h, x, l: h.addMaskedFill(x, l, 0.0, impl="plugin"),
-    lambda h, x, l: h.addSubsampleLengths(l, impl="plugin"),
-    lambda h, x, l: h.addRouterTop1(x, l, impl="plugin"),
+    lambda h, x, l: h.addMaskConv2dSubsample(l, impl="plugin"),
+    lambda h, x, l: h.addSoftmaxTopK(x, l, impl="plugin"),
     lambda h, x, l: h.addRelPositionalEncoding(TablePE(10, 4), x, impl="plugin"),
     lambda h, x, l: h.addLayerNorm(nn.LayerNorm(4), x, impl="plugin"),
 ], ids=["softmax", "fill", "subsample", "router", "relpos", "layernorm"])
@@ -185,12 +189,40 @@ def test_bad_arguments_fail_at_the_call_site():
     with pytest.raises(ValueError, match="layout"):
         helper.addMaskedFill(x, lengths, 0.0, layout="TBC")
     with pytest.raises(ValueError, match="lengths must have rank 1"):
-        helper.addMaskedSoftmax(x, x, 1.0)
+        helper.addAttMaskedSoftmax(x, x, 1.0)
     with pytest.raises(TypeError, match="lengths must be int32"):
-        helper.addRouterTop1(x, helper.addInput("float_lengths", torch.float32, (2,)))
+        helper.addSoftmaxTopK(x, helper.addInput("float_lengths", torch.float32, (2,)))
     with pytest.raises(ValueError, match="factor"):
-        helper.addSubsampleLengths(lengths, 5)
+        helper.addMaskConv2dSubsample(lengths, 5)
     with pytest.raises(TypeError, match="expert_idx must be int32"):
-        helper.addFMoE(Experts(2, 4, 6, nn.SiLU(), torch.Generator()), x, x)
+        helper.addFMoEExpert(Experts(2, 4, 6, nn.SiLU(), torch.Generator()), x, x)
     with pytest.raises(TypeError, match="activation"):
-        helper.addFMoE(Experts(2, 4, 6, nn.Tanh(), torch.Generator()), x, lengths)
+        helper.addFMoEExpert(Experts(2, 4, 6, nn.Tanh(), torch.Generator()), x, lengths)
+
+
+@pytest.mark.parametrize("old,new", [("addMaskedSoftmax", "addAttMaskedSoftmax"), ("addRouterTop1", "addSoftmaxTopK"),
+                                     ("addSubsampleLengths", "addMaskConv2dSubsample")])
+def test_old_names_warn_and_add_the_same_layers(old, new):
+    args = {"addMaskedSoftmax": lambda x, l: (x, l, 0.5), "addRouterTop1": lambda x, l: (x, l),
+            "addSubsampleLengths": lambda x, l: (l, 4)}[old]
+    networks = []
+    for method in (old, new):
+        helper, x, lengths = _helper()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(helper, method)(*args(x, lengths), impl="native")
+        assert [w.category for w in caught] == ([DeprecationWarning] if method == old else [])
+        networks.append([helper.network.get_layer(i).type for i in range(helper.network.num_layers)])
+    assert networks[0] == networks[1]
+
+
+def test_the_helper_impl_option_reaches_ops_and_module_dispatch():
+    helper = trt_helper.NetworkHelper(torch.float32, name="impl", impl="plugin")
+    x = helper.addInput("x", torch.float32, (2, 3, 4))
+    lengths = helper.addInput("lengths", torch.int32, (2,))
+    if helper.backend.can_add_plugin_layers:
+        pytest.skip("this backend can add plugin layers")
+    for call in (lambda: helper.addMaskedFill(x, lengths, 0.0), lambda: helper(nn.LayerNorm(4), x)):
+        with pytest.raises(RuntimeError, match="impl='plugin' needs a backend with plugin layers"):
+            call()
+    helper.addMaskedFill(x, lengths, 0.0, impl="native")  # an op's own impl= wins

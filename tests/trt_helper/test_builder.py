@@ -76,8 +76,18 @@ def test_missing_profile_names_input(tmp_path):
 
 def test_two_profiles(tmp_path):
     helper = _ffn_helper()
-    helper.addProfile({"x": ((16, 8), (32, 8), (64, 8))})
-    assert helper.build(tmp_path / "p.plan").plan_bytes > 0
+    assert helper.addProfile({"x": ((16, 8), (32, 8), (64, 8))}) == 1
+    assert helper.profiles[1] == {"x": ((16, 8), (32, 8), (64, 8))}
+    report = helper.build(tmp_path / "p.plan")
+    assert report.profiles == 2 and report.plan_bytes == (tmp_path / "p.plan").stat().st_size
+
+
+def test_a_profile_missing_a_dynamic_input_is_refused(tmp_path):
+    helper = _ffn_helper()
+    helper.profiles.append({})
+    with pytest.raises(ValueError, match=r"profile 1 has no min/opt/max shapes for inputs \['x'\]"):
+        helper.build(tmp_path / "p.plan")
+    assert not (tmp_path / "p.plan").exists()
 
 
 def test_add_profile_unknown_input():
@@ -94,7 +104,8 @@ def test_engine_without_gpu_says_why(tmp_path):
 
 
 def test_progress_bars_and_bf16(tmp_path, capsys):
-    """A bf16 network with the progress monitor on: builds, and the reference matches torch within bf16 rounding."""
+    """A bf16 network with the progress monitor on: the bars are drawn, and the reference matches torch within bf16
+    rounding."""
     from torch import nn
 
     module = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16)).eval()
@@ -103,6 +114,8 @@ def test_progress_bars_and_bf16(tmp_path, capsys):
     y = helper.addSoftmax(helper(module, helper.addCast(x, torch.bfloat16)), -1)
     helper.markOutput(helper.addCast(y, torch.float32), "y")
     assert helper.build(tmp_path / "bf16.plan", progress=True).plan_bytes > 0
+    bars = capsys.readouterr().err
+    assert "it/s]" in bars or "s/it]" in bars, f"no tqdm bar on stderr: {bars!r}"
     values = torch.randn(5, 8)
     want = torch.softmax(module(values), -1)
     got = helper.reference({"x": values})["y"]

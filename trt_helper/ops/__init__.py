@@ -1,1 +1,7 @@
-"""Op families mixed into :class:`trt_helper.NetworkHelper`, one file each."""
+"""The ops, one concept per file; importing this package registers every ``addX`` on NetworkHelper."""
+
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from trt_helper import rel_error
+
 from models.conformer_moe import build_model, get_config
 from models.conformer_moe.attention import RelPositionMultiHeadedAttention
 from models.conformer_moe.convolution import ConvolutionModule
@@ -15,10 +17,6 @@ from models.conformer_moe.moe import MoEFeedForward
 from models.conformer_moe.positional import sinusoidal_table
 
 torch.set_grad_enabled(False)
-
-
-def rel_err(actual, expected):
-    return float((actual - expected).norm() / expected.norm().clamp_min(1e-30))
 
 
 def test_subsampled_lengths_match_wenet_mask_slicing():
@@ -86,7 +84,7 @@ def test_rel_attention_matches_sdpa_on_concatenated_heads():
     ctx = nn.functional.scaled_dot_product_attention(
         torch.cat([q + u, q + w], -1), torch.cat([k, p], -1), v, attn_mask=key_ok, scale=1 / math.sqrt(dk))
     expected = attn.linear_out(ctx.transpose(1, 2).reshape(3, 11, d))
-    assert rel_err(attn(x, lengths, pos_emb), expected) < 1e-5
+    assert rel_error(attn(x, lengths, pos_emb), expected, "l2") < 1e-5
 
 
 def test_conv_module_ignores_padded_frames_and_zeroes_them():
@@ -128,7 +126,7 @@ def test_moe_dispatch_matches_per_token_loop(router_bias):
     moe.router_weights.data.normal_()  # spread tokens over all experts
     x, embed = torch.randn(4, 16, 16), torch.randn(4, 16, 16)
     assert len(set(moe.route(x, embed)[1].flatten().tolist())) == 5
-    assert rel_err(moe(x, embed), per_token_moe(moe, x, embed)) < 1e-5
+    assert rel_error(moe(x, embed), per_token_moe(moe, x, embed), "l2") < 1e-5
 
 
 def test_single_expert_moe_is_the_dense_ffn():
@@ -139,7 +137,7 @@ def test_single_expert_moe_is_the_dense_ffn():
     dense.w_1.weight.copy_(moe.experts.w_1.weight[0]); dense.w_1.bias.copy_(moe.experts.w_1.bias[0])
     dense.w_2.weight.copy_(moe.experts.w_2.weight[0]); dense.w_2.bias.copy_(moe.experts.w_2.bias[0])
     x = torch.randn(2, 7, 16)
-    assert rel_err(moe(x, torch.randn(2, 7, 16)), dense(x)) < 1e-6
+    assert rel_error(moe(x, torch.randn(2, 7, 16)), dense(x), "l2") < 1e-6
 
 
 def test_encoder_batch_rows_are_independent():
@@ -149,7 +147,7 @@ def test_encoder_batch_rows_are_independent():
     batched, out_len = model(feats, lens)
     for b in range(3):
         alone, _ = model(feats[b:b + 1], lens[b:b + 1])
-        assert rel_err(batched[b], alone[0]) < 1e-5
+        assert rel_error(batched[b], alone[0], "l2") < 1e-5
     assert out_len.dtype == torch.int32 and out_len.tolist() == [15] * 3
 
 

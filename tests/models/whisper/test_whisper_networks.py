@@ -14,6 +14,7 @@ import sys
 import pytest
 import torch
 
+from trt_helper import rel_error
 from models.whisper.decoding import greedy_decode
 from models.whisper.networks import DTYPES, NETWORKS, Profile, ReferenceRunner, all_networks, plan_name
 
@@ -23,9 +24,9 @@ TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
 
 
 @pytest.fixture(scope="module")
-def error(rel_err, norm_rel_err):
+def error():
     """The error measure each precision is held to: max-element for fp32, norm for fp16."""
-    return lambda precision, actual, expected: (rel_err if precision == "fp32" else norm_rel_err)(actual, expected)
+    return lambda precision, actual, expected: rel_error(actual, expected, "max" if precision == "fp32" else "l2")
 DECODE_CLIPS = ["sentence_00.flac", "sentence_04.flac", "short_0p2s.flac", "silence_5s.flac"]
 
 
@@ -61,11 +62,11 @@ def torch_state(tiny_model, clip_mels, torch_decoded):
             "k": k, "v": v, "past_k": past[1], "past_v": past[2]}
 
 
-def test_encoder_network(networks, precision, torch_state, error, rel_err):
+def test_encoder_network(networks, precision, torch_state, error):
     out = networks(precision)["encoder"].reference({"mel": torch_state["mel"]})["audio_features"]
     assert out.dtype == DTYPES[precision] and out.shape == (2, 1500, 384)
     measured = error(precision, out, torch_state["features"])
-    print(f"encoder {precision}: {measured:.2e} (max-element rel err {rel_err(out, torch_state['features']):.2e})")
+    print(f"encoder {precision}: {measured:.2e} (max-element rel err {rel_error(out, torch_state['features']):.2e})")
     assert measured <= TOLERANCE[precision]
 
 

