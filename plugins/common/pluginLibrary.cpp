@@ -9,6 +9,7 @@
 #include "maskedFillPlugin.h"
 #include "relPositionalEncodingPlugin.h"
 #include "softmaxTopKPlugin.h"
+#include "weightOnlyGemmPlugin.h"
 
 // The library is built with hidden visibility; the version script keeps exactly these two.
 #define TRTH_EXPORT __attribute__((visibility("default")))
@@ -28,8 +29,9 @@ extern "C" TRTH_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int
     static PluginCreator<RelPositionalEncodingPlugin> sRelPositionalEncoding;
     static PluginCreator<FMoEExpertPlugin> sFMoEExpert;
     static PluginCreator<SoftmaxTopKPlugin> sSoftmaxTopK;
+    static PluginCreator<WeightOnlyGemmPlugin> sWeightOnlyGemm;
     static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&sLayerNorm, &sAttMaskedSoftmax, &sMaskedFill,
-        &sMaskConv2dSubsample, &sRelPositionalEncoding, &sFMoEExpert, &sSoftmaxTopK};
+        &sMaskConv2dSubsample, &sRelPositionalEncoding, &sFMoEExpert, &sSoftmaxTopK, &sWeightOnlyGemm};
     nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
     return kCreators;
 }
