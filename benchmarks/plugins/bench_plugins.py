@@ -6,6 +6,7 @@ Timing: CUDA events around each call, inputs rotated over several sets, warm-up 
 These are plugin kernel times on the GPU through the harness — never a TensorRT engine latency.
 
     python3 benchmarks/plugins/bench_plugins.py --out results.json [--iters 200] [--no-compile]
+    python3 benchmarks/plugins/bench_plugins.py --woq-out benchmarks/results/woq_gemm_h200.json   # WeightOnlyGemm only
 """
 
 from __future__ import annotations
@@ -319,7 +320,8 @@ def original_clone_cost(results):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
+    parser.add_argument("--woq-out", help="run only the WeightOnlyGemm benchmark (bench_woq.py) and write it here")
     parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--profile-dir", help="write a per-kernel profile of FMoEExpert (8192 tokens, H=2048) here")
@@ -330,6 +332,16 @@ def main():
         sys.exit("the plugin library / harness is not built")
     lib = harness.Library(str(path))
     torch.manual_seed(0)
+    if args.woq_out:
+        from bench_woq import bench_woq  # same folder (sys.path[0] when run as a script)
+
+        meta = {"device": torch.cuda.get_device_name(), "date": datetime.datetime.now(datetime.timezone.utc)
+                .isoformat(timespec="seconds"), "command": " ".join(sys.argv), "torch": torch.__version__}
+        with open(args.woq_out, "w") as f:
+            json.dump({**meta, **bench_woq(lib, args.iters)}, f, indent=1)
+        return
+    if not args.out:
+        parser.error("--out is required (or --woq-out)")
     results = []
     copy_gbs = copy_bandwidth(args.iters)
     print(f"device-to-device copy: {copy_gbs:.0f} GB/s (read + write)", flush=True)
