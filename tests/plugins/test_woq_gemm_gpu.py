@@ -1,7 +1,8 @@
-"""T3 (GPU): WeightOnlyGemm through the harness against dequantize-then-matmul in fp32 (WeightOnlyGemm.reference), for
-int4 / int8, per-channel and grouped scales, fp16 / bf16, M = 1…4096 (odd M too), the benchmark shapes and small
-odd ones; outputs poisoned first; ‖out − ref‖/‖ref‖ ≤ 1e-2. Weights are quantized and packed on the GPU by
-trt_helper.woq_layout; the reference uses the unpacked q and scales."""
+"""T3 (GPU): WeightOnlyGemm through the harness against dequantize-then-matmul in fp32
+(trt_helper.plugins.WeightOnlyGemm.reference), for int4 / int8, per-channel and grouped scales, fp16 / bf16,
+M = 1…4096 (odd M too), the benchmark shapes and small odd ones; outputs poisoned first;
+‖out − ref‖/‖ref‖ ≤ 1e-2. Weights are quantized and packed on the GPU by trt_helper.woq_layout; the reference uses
+the unpacked q and scales."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def dequantize(q: torch.Tensor, scales: torch.Tensor, group_size: int) -> torch.
 
 def reference(x: torch.Tensor, q: torch.Tensor, scales: torch.Tensor, group_size: int,
               bias: torch.Tensor | None = None) -> torch.Tensor:
-    """x (…, K) · dequantize(q, s)ᵀ (+ bias): dequantize, then matmul in float32 on x's device; returned as float64."""
+    """x (…, K) · dequantize(q, s)ᵀ (+ bias): dequantize, then matmul in float32 on x's device; float64 out."""
     w = dequantize(q, scales, group_size).float()
     y = x.float() @ w.t()
     if bias is not None:
