@@ -63,9 +63,12 @@ def run_case(case) -> tuple[str, str]:
     names = [v.name for v in graph.input if v.name not in initializers]
     network = helper.network
     declared = {network.get_input(i).name: network.get_input(i) for i in range(network.num_inputs)}
+    # the parser may rename an input (test_loop11's 'cond' becomes 'cond_in'): unmatched ones pair by position
+    given = dict(zip(names, inputs))
+    unmatched = iter([value for name, value in given.items() if name not in declared])
     try:
-        feeds = {name: to_torch(value, carrier(declared[name].dtype))
-                 for name, value in zip(names, inputs) if name in declared}
+        feeds = {name: to_torch(given[name] if name in given else next(unmatched), carrier(tensor.dtype))
+                 for name, tensor in declared.items()}
         got = helper.reference(feeds)
     except Exception as error:  # noqa: BLE001
         return "fail", _first_line(error)

@@ -98,10 +98,11 @@ class Graph:
                     if not (consumer in region.boundary and self.nodes[consumer].kind == "LOOP_OUTPUT"):
                         stack.extend(self.nodes[consumer].outputs)
             return members
+        members |= set(region.boundary)
         stops = {i for i in region.boundary if self.nodes[i].kind == "CONDITIONAL_INPUT"}
         stack = [name for i in region.boundary if self.nodes[i].kind == "CONDITIONAL_OUTPUT"
                  for name in self.nodes[i].inputs if name is not None]
-        stack += [name for i in (start or ()) if i not in stops for name in self.nodes[i].inputs if name]
+        stack += [name for i in (start or ()) if i not in region.boundary for name in self.nodes[i].inputs if name]
         while stack:
             producer = self.producer.get(stack.pop())
             if producer is None or producer in members or producer in stops:
@@ -110,6 +111,14 @@ class Graph:
                 continue  # a loop's boundary belongs to its loop
             members.add(producer)
             stack.extend(name for name in self.nodes[producer].inputs if name is not None)
+        # a branch may read outside tensors directly: a layer that also feeds layers outside stays outside
+        pruned = True
+        while pruned:
+            pruned = False
+            for index in list(members - set(region.boundary)):
+                if any(c not in members for name in self.nodes[index].outputs for c in self.consumers.get(name, [])):
+                    members.discard(index)
+                    pruned = True
         return members
 
     def branch(self, region: Region, which: int) -> set[int]:

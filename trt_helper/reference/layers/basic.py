@@ -37,10 +37,17 @@ def assertion(layer, inputs, trt, device):
 
 @evaluator("FILL")
 def fill(layer, inputs, trt, device):
-    if layer.operation.name != "LINSPACE":
-        raise ReferenceError(f"reference: fill layer '{layer.name}' uses {layer.operation.name}; only LINSPACE is "
-                             f"deterministic")
+    """LINSPACE: ``alpha + Σ_d beta[d]·index_d``. RANDOM_UNIFORM (in [alpha, beta)) and RANDOM_NORMAL (mean alpha,
+    std beta) draw from a generator seeded with 0: the same distribution as TensorRT, never the same numbers."""
     shape = [int(d) for d in inputs[0].tolist()] if inputs and inputs[0] is not None else int_dims(layer.shape)
+    operation = layer.operation.name
+    if operation != "LINSPACE":
+        low = float(inputs[1].reshape(())) if len(inputs) > 1 and inputs[1] is not None else float(layer.alpha)
+        high = float(inputs[2].reshape(())) if len(inputs) > 2 and inputs[2] is not None else float(layer.beta)
+        generator = torch.Generator().manual_seed(0)
+        if operation == "RANDOM_NORMAL":
+            return [(low + high * torch.randn(shape, generator=generator, dtype=torch.float64)).to(device)]
+        return [(low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)).to(device)]
     alpha = inputs[1].double() if len(inputs) > 1 and inputs[1] is not None else torch.tensor(float(layer.alpha))
     beta = inputs[2].double() if len(inputs) > 2 and inputs[2] is not None else torch.full((len(shape),),
                                                                                             float(layer.beta))

@@ -89,43 +89,7 @@ def grid_sample(layer, inputs, trt, device):
         raise ReferenceError(f"reference: grid sample layer '{layer.name}': sample mode {sample} is not supported "
                              f"(FILL, CLAMP, REFLECT are)")
     mode = _INTERPOLATION[layer.interpolation_mode.name]
-    if mode == "nearest":  # torch rounds half to even; TensorRT, like ONNX, rounds half away from zero
-        return [_nearest_grid_sample(x, grid, layer.align_corners, _PADDING[sample])]
     return [F.grid_sample(x, grid, mode=mode, padding_mode=_PADDING[sample], align_corners=layer.align_corners)]
-
-
-def _nearest_grid_sample(x, grid, align_corners, padding):
-    spatial = list(x.shape[2:])
-    coords = []
-    for k, n in enumerate(reversed(spatial)):  # grid's last axis holds (x, y[, z]): innermost dim first
-        g = grid[..., k].double()
-        pos = (g + 1) / 2 * (n - 1) if align_corners else ((g + 1) * n - 1) / 2
-        if padding == "reflection":
-            pos = _reflect(pos, n, align_corners)
-        pos = torch.where(pos >= 0, torch.floor(pos + 0.5), torch.ceil(pos - 0.5))
-        if padding == "border":
-            pos = pos.clamp(0, n - 1)
-        coords.append(pos)
-    coords = coords[::-1]  # outermost spatial dim first
-    inside = torch.ones_like(coords[0], dtype=torch.bool)
-    flat = torch.zeros_like(coords[0], dtype=torch.long)
-    for pos, n in zip(coords, spatial):
-        inside &= (pos >= 0) & (pos < n)
-        flat = flat * n + pos.long().clamp(0, n - 1)
-    n_batch, channels = x.shape[:2]
-    values = x.reshape(n_batch, channels, -1)
-    picked = values.gather(2, flat.reshape(n_batch, 1, -1).expand(-1, channels, -1))
-    picked = picked.reshape(n_batch, channels, *flat.shape[1:])
-    return torch.where(inside.unsqueeze(1), picked, 0.0)
-
-
-def _reflect(pos, n, align_corners):
-    low, high = (0.0, n - 1.0) if align_corners else (-0.5, n - 0.5)
-    span = high - low
-    if span <= 0:
-        return torch.zeros_like(pos)
-    offset = (pos - low).abs() % (2 * span)
-    return low + torch.where(offset > span, 2 * span - offset, offset)
 
 
 @evaluator("NMS")
