@@ -112,6 +112,55 @@ def compare(got: torch.Tensor, want, rtol: float, atol: float) -> str:
     return ""
 
 
+def fingerprint(network) -> list:
+    """The network's layers as comparable data: type, where each input comes from (a layer index and output, or a
+    network input's position) and every readable attribute (weights by value); names left out."""
+    from trt_helper.reference.registry import downcast
+
+    trt = trt_helper.get_backend().trt
+    inputs = {network.get_input(i).name: ("input", i) for i in range(network.num_inputs)}
+    produced = {}
+    rows = []
+    for index in range(network.num_layers):
+        layer, kind = downcast(trt, network.get_layer(index))
+        sources = [None if t is None else produced.get(t.name, inputs.get(t.name))
+                   for t in (layer.get_input(i) for i in range(layer.num_inputs))]
+        attributes = _attributes(trt, layer, depth=1)
+        rows.append((kind, sources, sorted(attributes.items())))
+        for i in range(layer.num_outputs):
+            produced[layer.get_output(i).name] = (index, i)
+    return rows
+
+
+def _attributes(trt, obj, depth) -> dict:
+    """``obj``'s readable public attributes as plain values; objects (a layer's IAttention, ILoop …) by their own
+    attributes, one level deep."""
+    attributes = {}
+    for attribute in dir(obj):
+        if attribute.startswith("_") or attribute in ("name", "metadata", "precision", "precision_is_set"):
+            continue
+        try:
+            value = getattr(obj, attribute)
+        except Exception:  # noqa: BLE001 — some getters refuse for this layer's configuration
+            continue
+        if callable(value):
+            continue
+        if isinstance(value, (trt.Weights, np.ndarray)):
+            array = np.asarray(value)
+            value = (str(array.dtype), array.shape, array.tobytes())
+        elif isinstance(value, trt.ITensor):
+            value = ("tensor", value.name)
+        elif hasattr(value, "name") and hasattr(value, "value"):  # an enum
+            value = str(value)
+        elif not isinstance(value, (int, float, bool, str, type(None))):
+            try:
+                value = tuple(value)
+            except TypeError:
+                value = sorted(_attributes(trt, value, depth - 1).items()) if depth > 0 else type(value).__name__
+        attributes[attribute] = value
+    return attributes
+
+
 def _standard(array: np.ndarray) -> np.ndarray:
     """ml_dtypes arrays (bfloat16, float8, float4, int4) as float32 / int64."""
     name = array.dtype.name
