@@ -126,6 +126,7 @@ def test_plugin_layers_use_the_registered_reference():
         plugin(layer, [torch.ones(2)], trt=SimpleNamespace(), device="cpu")
     trt_helper.reference.register_plugin("TwiceTest")(lambda plugin_object, inputs: [inputs[0] * 2])
     try:
-        assert torch.equal(plugin(layer, [torch.ones(2)], trt=SimpleNamespace(), device="cpu")[0], torch.full((2,), 2.0))
+        (doubled,) = plugin(layer, [torch.ones(2)], trt=SimpleNamespace(), device="cpu")
+        assert torch.equal(doubled, torch.full((2,), 2.0))
     finally:
         del PLUGIN_REFERENCES[("TwiceTest", "1")]

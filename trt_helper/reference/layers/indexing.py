@@ -45,7 +45,7 @@ def _gather_nd(x, index, batch_dims):
 
 @evaluator("SCATTER")
 def scatter(layer, inputs, trt, device):
-    """ELEMENT: ``out[..., index[i,j,…], ...] = updates[i,j,…]`` along ``axis``; ND: ``out[index[i…]] = updates[i…]``
+    """ELEMENT: ``out[…, index[i,j,…], …] = updates[i,j,…]`` along ``axis``; ND: ``out[index[i…]] = updates[i…]``
     (index's last dim addresses data's leading dims). Later writes to the same place win."""
     data, index, updates = inputs
     out = data.clone()
