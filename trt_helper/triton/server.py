@@ -6,9 +6,11 @@ Two things the bundled server needs on a machine like ours (found running it her
   the system library gets loaded under this Python's standard library and model init fails
   (``'_thread.RLock' object has no attribute '_recursion_count'``). ``LD_LIBRARY_PATH`` gets this Python's LIBDIR.
 - the 2.51 stub exchanges tensors with numpy through the numpy 1.x ABI: under numpy 2 a model's output arrives
-  empty (0 bytes) and a TYPE_STRING input aborts the stub. PyTriton pins ``numpy<2`` for that. We keep the
-  project's numpy 2 and give the server's Python a numpy 1.26 first on its path (``python -m trt_helper.triton
-  setup`` installs it into ``stub_site()``).
+  empty (0 bytes) and a TYPE_STRING input aborts the stub (``unpack_from requires a buffer of at least ...``).
+  PyTriton pins ``numpy<2`` for that. We keep the project's numpy 2 and give the stub a numpy 1.26 of its own
+  (``python -m trt_helper.triton setup`` installs it into ``stub_site()``). The stub embeds Python with an isolated
+  config, so ``PYTHONPATH`` does not reach it; it takes its prefix from the first ``python3`` on ``PATH``, so the
+  server gets a throw-away venv over this Python whose ``.pth`` puts that numpy and the project first.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def stub_site() -> Path:
 def setup_stub_site() -> Path:
     """Install numpy 1.26 into :func:`stub_site` (for the bundled server's Python stub only)."""
     site = stub_site()
+    if (site / "numpy").is_dir():
+        return site
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
                     "--target", str(site), "numpy==1.26.4"], check=True)
     return site

@@ -40,13 +40,15 @@ class ConformerModel:
         lengths = torch.tensor([feat.shape[0] for _, feat in utterances], dtype=torch.int32)
         feat = torch.nn.utils.rnn.pad_sequence([feat for _, feat in utterances], batch_first=True)
         try:
-            out = bls(self.plan_model, {"feat": feat, "feat_len": lengths}, ("logits", "out_len"))
+            # feat_len is (B,) to the plan; its config writes it [1] with reshape [], so callers send (B, 1)
+            out = bls(self.plan_model, {"feat": feat, "feat_len": lengths[:, None]}, ("logits", "out_len"))
         except Exception as error:
             for index, _ in utterances:
                 responses[index] = error_response(f"conformer_moe: {type(error).__name__}: {error}")
             return responses
+        out_len = out["out_len"].reshape(-1)
         for row, (index, _) in enumerate(utterances):
-            n = int(out["out_len"][row])
+            n = int(out_len[row])
             responses[index] = response({"LOGITS": out["logits"][row: row + 1, :n].float(),
-                                         "OUT_LEN": out["out_len"][row: row + 1].to(torch.int32)})
+                                         "OUT_LEN": out_len[row: row + 1].to(torch.int32)})
         return responses

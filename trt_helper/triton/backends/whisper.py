@@ -48,7 +48,7 @@ def decode_audio(data: bytes) -> np.ndarray:
 
 def request_samples(request) -> np.ndarray:
     """The request's audio as samples, checked: exactly one input, not empty, finite, at most 30 s."""
-    from models.whisper.decoding import split_windows
+    from models.whisper.decoding import LongAudioError, split_windows
 
     pb = pb_utils()
     audio, samples = (pb.get_input_tensor_by_name(request, name) for name in ("AUDIO", "SAMPLES"))
@@ -66,7 +66,11 @@ def request_samples(request) -> np.ndarray:
             raise ValueError("whisper: SAMPLES is empty (0 samples)")
         if not np.isfinite(wave).all():
             raise ValueError(f"whisper: SAMPLES holds {int((~np.isfinite(wave)).sum())} NaN or infinite values")
-    split_windows(wave, "error", name=name)  # LongAudioError over 30 s
+    try:
+        split_windows(wave, "error", name=name)
+    except LongAudioError as error:
+        raise LongAudioError(str(error).split(";")[0] + "; this model does not chunk: send at most 30 s per request "
+                             "(or chunk with sh infer.sh whisper --long-audio chunk)") from None
     return wave
 
 
