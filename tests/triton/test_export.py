@@ -105,3 +105,15 @@ def test_pbtxt_quotes_and_enums(parse_config):
                      "input": [{"name": "x", "data_type": Enum("TYPE_FP32"), "dims": [-1]}], "output": []})
     config = parse_config(text)
     assert config.name == 'a "quoted" \\ name' and config.input[0].dims == [-1]
+
+
+def test_command_line_export(batched_plan, parse_config, tmp_path, capsys):
+    from trt_helper.triton.__main__ import main
+
+    path, _ = batched_plan
+    assert main(["export", "plan", str(path), str(tmp_path), "--name", "tiny", "--max-batch-size", "4",
+                 "--preferred", "2", "4", "--queue-delay-us", "500"]) == 0
+    config = parse_config((tmp_path / "tiny" / "config.pbtxt").read_text())
+    assert config.max_batch_size == 4 and list(config.dynamic_batching.preferred_batch_size) == [2, 4]
+    assert config.dynamic_batching.max_queue_delay_microseconds == 500
+    assert f"wrote {tmp_path / 'tiny'}/config.pbtxt" in capsys.readouterr().out

@@ -44,7 +44,8 @@ class ModelClient:
             self.client = module.InferenceServerClient(url)
 
     def infer(self, model: str, inputs: dict, outputs, datatypes: dict | None = None) -> dict:
-        tensors = [make_input(self.protocol, name, array, (datatypes or {}).get(name)) for name, array in inputs.items()]
+        datatypes = datatypes or {}
+        tensors = [make_input(self.protocol, name, array, datatypes.get(name)) for name, array in inputs.items()]
         kwargs = {} if self.protocol == "http" else {"client_timeout": self.timeout}
         result = self.client.infer(model, tensors, **kwargs)
         return {name: result.as_numpy(name) for name in outputs}

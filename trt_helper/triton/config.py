@@ -1,7 +1,8 @@
 """Triton ``config.pbtxt`` text for plans (from their sidecars) and for Python-backend models.
 
 Rules (Triton's model-configuration docs): with ``max_batch_size > 0`` every input and output has the batch as dim 0
-and ``dims`` omits it; a tensor that is only the batch (``(B,)``) is written ``dims: [1]`` with ``reshape { shape: [] }``.
+and ``dims`` omits it; a tensor that is only the batch (``(B,)``) is written ``dims: [1]`` with
+``reshape { shape: [] }`` (clients, BLS callers included, then send it as (B, 1)).
 With ``max_batch_size: 0``, ``dims`` is the full shape. ``-1`` marks a variable dim. The TensorRT backend uses only
 the first optimization profile unless ``instance_group.profile`` names them, so every profile is listed.
 """
