@@ -18,7 +18,7 @@ from trt_helper.triton.client import WhisperClient
 
 from .conftest import REPO, infer_sh, serve
 
-CLIPS = [REPO / "tests" / "data" / "whisper" / f"sentence_{i:02d}.flac" for i in range(3)]
+CLIPS = [REPO / "tests" / "data" / "whisper" / f"sentence_{i:02d}.flac" for i in range(2)]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def transcribe(server, protocol, clip, as_samples=False):
 
 
 def test_concurrent_requests_are_batched_and_equal_infer_sh(server, expected):
-    """Three clips at once over HTTP (file bytes) and gRPC (samples): the dynamic batcher decodes them together."""
+    """Two clips at once over HTTP (file bytes) and gRPC (samples): the dynamic batcher decodes them together."""
     before = stats(server)
     jobs = [(clip, protocol, protocol == "grpc") for clip in CLIPS for protocol in ("http", "grpc")]
     with futures.ThreadPoolExecutor(len(jobs)) as pool:
