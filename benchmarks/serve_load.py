@@ -73,7 +73,7 @@ def one_request(server, index: int, expected: dict, deadline: float, retry: bool
     while True:
         url = server.http_url if protocol == "http" else server.grpc_url
         try:
-            client = WhisperClient(url, protocol)
+            client = WhisperClient(url, protocol, timeout=max(1.0, deadline - time.monotonic()))
             try:
                 result = client.transcribe(audio=clip.read_bytes())
             finally:
@@ -184,7 +184,8 @@ def main(argv=None) -> int:
     parser.add_argument("--fault-requests", type=int, default=32)
     parser.add_argument("--kill-after", type=float, default=20.0, help="seconds into the fault run")
     parser.add_argument("--good-during-bad", type=int, default=8)
-    parser.add_argument("--deadline", type=float, default=1800.0, help="seconds any phase may take")
+    parser.add_argument("--deadline", type=float, default=2400.0,
+                        help="seconds any phase may take (also each client's timeout: queued requests wait)")
     parser.add_argument("--executor", default="torch", choices=("torch", "reference"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
     args = parser.parse_args(argv)
