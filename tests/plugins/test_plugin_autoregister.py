@@ -75,22 +75,21 @@ def test_dlopen_registers_every_creator_once(standin, library_path, harness, mod
     """Found through RTLD_DEFAULT (global) and by walking the loaded objects (local, as the TensorRT backend loads
     libnvinfer); each creator registered once, under the namespace and version its creator reports."""
     result = run(standin, library_path, harness, mode)
-    assert len(result["creators"]) == 7
-    assert result["names"] == result["creators"]
+    assert result["creators"] and result["names"] == result["creators"]
     assert result["calls"] == len(result["creators"])
     assert result["after_getCreators"] == []  # handed to the caller of getCreators
 
 
 def test_without_tensorrt_loading_is_a_noop(standin, library_path, harness):
     result = run(standin, library_path, harness, "after")
-    assert result["calls"] == 0 and result["names"] == [] and len(result["creators"]) == 7
+    assert result["calls"] == 0 and result["names"] == [] and result["creators"]
 
 
 def test_a_second_copy_registers_nothing_twice(standin, library_path, harness, tmp_path):
     copy = tmp_path / "libtrtplugin++-copy.so"
     shutil.copy(library_path, copy)
     result = run(standin, library_path, harness, "global", copy)
-    assert result["names"] == result["creators"] and result["calls"] == 7
+    assert result["names"] == result["creators"] and result["calls"] == len(result["creators"])
 
 
 REAL_SCRIPT = r"""
@@ -113,12 +112,11 @@ else:
 
 
 @pytest.mark.parametrize("how", ["dlopen", "load_library"])
-def test_tensorrt_rtx_registry(library_path, harness, how):
-    """TensorRT-RTX's registry: a plain dlopen registers all seven; loadLibrary (getCreators) still succeeds."""
+def test_tensorrt_rtx_registry(library_path, lib, how):
+    """TensorRT-RTX's registry: a plain dlopen registers every creator; loadLibrary (getCreators) still succeeds."""
     out = subprocess.run([sys.executable, "-c", REAL_SCRIPT, str(library_path), how], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     line = out.stdout.strip().splitlines()[-1]
-    expected = "['AttMaskedSoftmax', 'FMoEExpert', 'LayerNorm', 'MaskConv2dSubsample', 'MaskedFill', " \
-               "'RelPositionalEncoding', 'SoftmaxTopK']"
+    expected = str(sorted(c["name"] for c in lib.creators()))
     assert line == f"[] {expected}" + (" True" if how == "load_library" else ""), line
