@@ -9,7 +9,8 @@
    fails with a connection error is retried until --deadline; each one must end with the right text.
 3. bad requests, sent while good requests are served: wrong dtype, empty audio, audio over 30 s, missing input,
    10 MB of noise (as file bytes and as samples). Each must fail with its own message; the good ones must pass.
-Every loop is bounded in count and time. Needs the plans (python -m models.whisper.build --precision fp32).
+--phases picks and orders them; the results file is rewritten after each phase. Every loop is bounded in count
+and time. Needs the plans (python -m models.whisper.build --precision fp32).
 """
 
 from __future__ import annotations
@@ -188,7 +189,11 @@ def main(argv=None) -> int:
                         help="seconds any phase may take (also each client's timeout: queued requests wait)")
     parser.add_argument("--executor", default="torch", choices=("torch", "reference"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
+    parser.add_argument("--phases", default="load,fault,bad", help="comma list of load, fault, bad")
     args = parser.parse_args(argv)
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if not phases or set(phases) - {"load", "fault", "bad"}:
+        parser.error(f"--phases: expected a comma list of load, fault, bad; got {args.phases!r}")
 
     expected = expected_transcripts(CLIPS)
     work = Path(tempfile.mkdtemp(prefix="serve_load-"))
@@ -204,45 +209,58 @@ def main(argv=None) -> int:
     started = time.monotonic()
     server.start()
     report["startup_s"] = round(time.monotonic() - started, 1)
+    run = {"load": load_phase, "fault": fault_phase, "bad": bad_phase}
     try:
-        before = batch_stats(server)
-        results, seconds = run_many(server, args.requests, args.concurrency, expected,
-                                    time.monotonic() + args.deadline)
-        report["load"] = {**summary(results, seconds), **stats_delta(before, batch_stats(server)),
-                          "concurrency": args.concurrency}
-        print(json.dumps(report["load"]), flush=True)
-
-        def kill_and_restart(start):
-            time.sleep(max(0.0, args.kill_after - (time.monotonic() - start)))
-            report["fault_killed_at_s"] = round(time.monotonic() - start, 1)
-            server.kill()
-            restart = time.monotonic()
-            server.start()
-            report["fault_restart_s"] = round(time.monotonic() - restart, 1)
-
-        results, seconds = run_many(server, args.fault_requests, args.fault_requests, expected,
-                                    time.monotonic() + args.deadline, retry=True, during=kill_and_restart)
-        report["fault"] = summary(results, seconds)
-        print(json.dumps(report["fault"]), flush=True)
-
-        good = {}
-
-        def serve_good(start):
-            good["results"], good["seconds"] = run_many(server, args.good_during_bad, args.good_during_bad, expected,
-                                                        time.monotonic() + args.deadline)
-
-        side = threading.Thread(target=serve_good, args=(0,))
-        side.start()
-        report["bad_requests"] = bad_requests(server)
-        side.join()
-        report["good_during_bad"] = summary(good["results"], good["seconds"])
-        print(json.dumps({"bad": report["bad_requests"], "good": report["good_during_bad"]}), flush=True)
+        for phase in phases:
+            run[phase](server, args, expected, report)
+            write(report, args.out)  # after every phase: a run stopped later keeps what it measured
     finally:
         server.stop()
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
-    Path(args.out).with_suffix(".md").write_text(markdown(report))
-    print(f"wrote {args.out} and {Path(args.out).with_suffix('.md')}")
     return 0
+
+
+def load_phase(server, args, expected, report):
+    before = batch_stats(server)
+    results, seconds = run_many(server, args.requests, args.concurrency, expected, time.monotonic() + args.deadline)
+    report["load"] = {**summary(results, seconds), **stats_delta(before, batch_stats(server)),
+                      "concurrency": args.concurrency}
+    print(json.dumps(report["load"]), flush=True)
+
+
+def fault_phase(server, args, expected, report):
+    def kill_and_restart(start):
+        time.sleep(max(0.0, args.kill_after - (time.monotonic() - start)))
+        report["fault_killed_at_s"] = round(time.monotonic() - start, 1)
+        server.kill()
+        restart = time.monotonic()
+        server.start()
+        report["fault_restart_s"] = round(time.monotonic() - restart, 1)
+
+    results, seconds = run_many(server, args.fault_requests, args.fault_requests, expected,
+                                time.monotonic() + args.deadline, retry=True, during=kill_and_restart)
+    report["fault"] = summary(results, seconds)
+    print(json.dumps(report["fault"]), flush=True)
+
+
+def bad_phase(server, args, expected, report):
+    good = {}
+
+    def serve_good(_):
+        good["results"], good["seconds"] = run_many(server, args.good_during_bad, args.good_during_bad, expected,
+                                                    time.monotonic() + args.deadline)
+
+    side = threading.Thread(target=serve_good, args=(0,))
+    side.start()
+    report["bad_requests"] = bad_requests(server)
+    side.join()
+    report["good_during_bad"] = summary(good["results"], good["seconds"])
+    print(json.dumps({"bad": report["bad_requests"], "good": report["good_during_bad"]}), flush=True)
+
+
+def write(report, out):
+    Path(out).write_text(json.dumps(report, indent=1) + "\n")
+    Path(out).with_suffix(".md").write_text(markdown(report))
+    print(f"wrote {out} and {Path(out).with_suffix('.md')}", flush=True)
 
 
 if __name__ == "__main__":
