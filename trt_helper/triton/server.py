@@ -88,7 +88,8 @@ class TritonServer:
         return f"127.0.0.1:{self.grpc_port}"
 
     def _backends(self, package: Path) -> Path:
-        """A backend directory with the Python backend and this Python's stub (what PyTriton itself lays out)."""
+        """A backend directory with the Python backend and this Python's stub (what PyTriton itself lays out), and
+        the venv the stub takes its Python from."""
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         stub = package / "tritonserver" / "python_backend_stubs" / version / "triton_python_backend_stub"
         if not stub.is_file():
