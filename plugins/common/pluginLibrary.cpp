@@ -11,6 +11,11 @@
 #include "softmaxTopKPlugin.h"
 #include "weightOnlyGemmPlugin.h"
 
+namespace trt_helper
+{
+void releaseAutoRegistration() noexcept; // pluginAutoRegister.cpp
+} // namespace trt_helper
+
 // The library is built with hidden visibility; the version script keeps exactly these two.
 #define TRTH_EXPORT __attribute__((visibility("default")))
 
@@ -22,6 +27,7 @@ extern "C" TRTH_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
 extern "C" TRTH_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
 {
     using namespace trt_helper;
+    releaseAutoRegistration(); // the caller registers them itself
     static PluginCreator<LayerNormPlugin> sLayerNorm;
     static PluginCreator<AttMaskedSoftmaxPlugin> sAttMaskedSoftmax;
     static PluginCreator<MaskedFillPlugin> sMaskedFill;
