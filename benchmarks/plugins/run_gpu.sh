@@ -4,12 +4,12 @@
 # tests (T3, CUDA-graph capture tests included), compute-sanitizer memcheck + racecheck on them (not the clone-memory
 # test: the sanitizer allocates device memory of its own), and the benchmarks.
 # Logs and results go to $OUT.
-#   OUT=/tmp/t3 STEPS="build tests sanitize bench block" [PREBUILT_LIB=...] bash benchmarks/plugins/run_gpu.sh
+#   OUT=/tmp/t3 STEPS="build tests bench block sm80 sanitize" [PREBUILT_LIB=...] bash benchmarks/plugins/run_gpu.sh
 # Env: TRT_INCLUDE_DIR (default $PWD/tensorrt-include), CUTLASS_DIR, BENCH_ARGS / BLOCK_ARGS (extra arguments of
 # bench_plugins.py / bench_moe_block.py), SANITIZE_K (pytest -k of the sanitizer runs), SANITIZE_TIMEOUT (s per tool).
 set -o pipefail
 OUT=${OUT:-/tmp/t3}
-STEPS=${STEPS:-"build tests sanitize bench block"}
+STEPS=${STEPS:-"build tests bench block sm80 sanitize"}
 mkdir -p "$OUT"
 export TRT_INCLUDE_DIR=${TRT_INCLUDE_DIR:-$PWD/tensorrt-include} TRT_HELPER_CUDA_ARCHS=${TRT_HELPER_CUDA_ARCHS:-90}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
@@ -22,6 +22,7 @@ if step build; then
   target=()
   [ -n "$PREBUILT_LIB" ] && target=(--target _plugin_harness)
   { cmake -S . -B build/gpu -DTRT_INCLUDE_DIR="$TRT_INCLUDE_DIR" -DTRT_HELPER_CUDA_ARCHS="$TRT_HELPER_CUDA_ARCHS" \
+      -DCMAKE_BUILD_TYPE=Release \
       && time cmake --build build/gpu -j"$(nproc)" "${target[@]}"; } > "$OUT/build.log" 2>&1 \
     || { tail -40 "$OUT/build.log"; exit 1; }
   grep -E "trt_helper:|warning" "$OUT/build.log" | head -20
@@ -40,6 +41,13 @@ fi
 if step block; then
   timeout 240 python3 benchmarks/plugins/bench_moe_block.py --out "$OUT/moe_block.json" $BLOCK_ARGS 2>&1 \
     | tee "$OUT/moe_block.log" || status=1
+fi
+if step sm80; then
+  # the Ampere grouped-GEMM kernels on the same GPU (the Hopper ones are the default on compute capability 9.0)
+  TRT_HELPER_FMOE_GEMM=sm80 timeout 200 python3 -m pytest -q -rs -m gpu tests/plugins -k fmoe -p no:cacheprovider \
+    2>&1 | tee "$OUT/t3_tests_sm80.log" | tail -3 || status=1
+  TRT_HELPER_FMOE_GEMM=sm80 timeout 200 python3 benchmarks/plugins/bench_plugins.py --only-fmoe \
+    --out "$OUT/bench_sm80.json" $BENCH_ARGS 2>&1 | tee "$OUT/bench_sm80.log" | grep -E "FMoE|GPU-only" || status=1
 fi
 if step sanitize; then
   : > "$OUT/sanitizer.log"

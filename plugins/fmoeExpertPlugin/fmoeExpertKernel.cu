@@ -32,10 +32,14 @@ struct Layout
     GemmTables tables;
     char* xs; //!< routed x rows in expert order, later GEMM2's output (tokens rows of D)
     char* hs; //!< hidden rows (tokens rows of H)
+    char* gemm; //!< the grouped GEMM's scratch
+    size_t gemmBytes;
     size_t total;
 
-    Layout(char* base, int32_t elem, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
+    Layout(char* base, ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
+        : gemmBytes(groupedGemmWorkspace(type, experts))
     {
+        int32_t const elem = elemSize(type);
         size_t off = 0;
         auto take = [&](size_t bytes) {
             char* p = base ? base + off : nullptr;
@@ -49,6 +53,7 @@ struct Layout
         tables.lds = reinterpret_cast<int64_t*>(take(sizeof(int64_t) * 3 * experts));
         xs = take(static_cast<size_t>(elem) * tokens * dim);
         hs = take(static_cast<size_t>(elem) * tokens * hidden);
+        gemm = take(gemmBytes);
         total = off;
     }
 };
@@ -240,7 +245,7 @@ unsigned warpBlocksFor(int64_t tokens, int perBlock)
 
 size_t fmoeWorkspaceSize(ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
 {
-    return Layout(nullptr, elemSize(type), tokens, dim, hidden, experts).total;
+    return Layout(nullptr, type, tokens, dim, hidden, experts).total;
 }
 
 std::string fmoeCheckSizes(ElemType type, int64_t dim, int64_t hidden, int64_t experts)
@@ -266,7 +271,7 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
         return cudaSuccess;
     }
     int32_t const elem = elemSize(p.type);
-    Layout const ws(static_cast<char*>(workspace), elem, tokens, p.dim, p.hidden, p.experts);
+    Layout const ws(static_cast<char*>(workspace), p.type, tokens, p.dim, p.hidden, p.experts);
     bool const needsAligned = groupedGemmAlignment(p.type) > 1;
     if (workspace == nullptr || workspaceSize < ws.total || !fmoeCheckSizes(p.type, p.dim, p.hidden, p.experts).empty()
         || (needsAligned && !(aligned16(p.w1) && aligned16(p.b1) && aligned16(p.w2) && aligned16(p.b2))))
@@ -293,6 +298,8 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     g.type = p.type;
     g.groups = E;
     g.rowsHint = tokens / E;
+    g.workspace = ws.gemm;
+    g.workspaceSize = ws.gemmBytes;
     if (err == cudaSuccess)
     {
         g.act = static_cast<GemmActivation>(p.act);

@@ -1,9 +1,10 @@
-// The expert GEMMs of FMoEExpert as one grouped GEMM whose problem sizes and pointers live in device memory
-// (CUTLASS 2.x GemmGrouped, GroupScheduleMode::kDeviceOnly): the host never reads the routing, so an enqueue
-// never waits and can be captured in a CUDA graph. Per group g (an expert; empty ones have m = 0):
+// The expert GEMMs of FMoEExpert as one grouped GEMM whose problem sizes and pointers live in device memory only:
+// the host never reads the routing, so an enqueue never waits and can be captured in a CUDA graph. Per group g (an
+// expert; empty ones have m = 0):
 //   D_g (m x n, row-major, ldd) = act(A_g (m x k, row-major, lda) . B_g (k x n, column-major, ldb) + C_g)
-// with C_g a bias row broadcast over the rows (ldc = 0). fp16/bf16: tensor cores (mma.sync), fp32 accumulate;
-// fp32: SIMT fp32.
+// with C_g a bias row broadcast over the rows (ldc = 0), fp32 accumulation. Kernels: CUTLASS 2.x GemmGrouped with
+// GroupScheduleMode::kDeviceOnly (fp16/bf16 mma.sync; fp32 SIMT) and, on Hopper, a CUTLASS 3.x ptr-array grouped
+// GEMM (TMA + wgmma, null host problem shapes); fmoeGroupedGemm.cu picks one.
 #pragma once
 
 #include "kernelTypes.h"
@@ -32,14 +33,23 @@ struct GroupedGemmArgs
     void* const* b;
     void* const* c;
     void* const* d;
-    int64_t const* lda; //!< device: groups leading dimensions each
+    int64_t const* lda; //!< device: groups leading dimensions each (also CUTLASS 3's (ld, _1, _0) strides)
     int64_t const* ldb;
     int64_t const* ldc;
     int64_t const* ldd;
+    void* workspace;       //!< scratch of the Hopper kernel (groupedGemmWorkspace bytes)
+    size_t workspaceSize;
 };
 
 //! Alignment (elements) that k, n and the leading dimensions must have: 8 for 16-bit types, 1 for fp32.
 int32_t groupedGemmAlignment(ElemType type);
+
+//! Scratch bytes groupedGemm needs for `groups` groups of `type` on the current device (0 for the Ampere kernels).
+size_t groupedGemmWorkspace(ElemType type, int32_t groups);
+
+//! Hopper kernels (fmoeGroupedGemmSm90.cu, built for sm_90a when the CUDA archs include 90).
+cudaError_t groupedGemmSm90(GroupedGemmArgs const& args, cudaStream_t stream);
+size_t groupedGemmSm90Workspace(ElemType type, int32_t groups);
 
 //! Launches the grouped GEMM on `stream` (no host synchronisation); returns the launch error, if any.
 cudaError_t groupedGemm(GroupedGemmArgs const& args, cudaStream_t stream);

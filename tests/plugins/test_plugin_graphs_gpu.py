@@ -15,7 +15,15 @@ import torch
 from trt_helper.plugins import harness_enqueue, tensor_spec
 
 from . import references as ref
-from .test_plugin_enqueue_gpu import DTYPES, IDS, check, fmoe_inputs, lengths_for, poisoned, randn
+from .test_plugin_enqueue_gpu import (
+    DTYPES,
+    IDS,
+    check,
+    fmoe_inputs,
+    lengths_for,
+    poisoned,
+    randn,
+)
 
 pytestmark = pytest.mark.gpu
 
@@ -54,7 +62,7 @@ class Captured:
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 def test_layer_norm_graph(lib, cuda, gen, dtype):
     shape = (8, 17, 512)
-    make = lambda: (randn(shape, dtype, cuda, gen, 3.0) + 1.0, randn(shape[-1:], dtype, cuda, gen),  # noqa: E731
+    make = lambda: (randn(shape, dtype, cuda, gen, 3.0) + 1.0, randn(shape[-1:], dtype, cuda, gen),
                     randn(shape[-1:], dtype, cuda, gen))
     cap = Captured(lib, "LayerNorm", {"eps": 1e-5}, list(make()), [poisoned(shape, dtype, cuda)])
     for _ in range(3):
@@ -89,7 +97,7 @@ def test_masked_fill_graph(lib, cuda, gen, layout):
 
 
 def test_subsample_lengths_graph(lib, cuda, gen):
-    make = lambda: torch.randint(0, 5000, (33,), generator=gen, dtype=torch.int32).to(cuda)  # noqa: E731
+    make = lambda: torch.randint(0, 5000, (33,), generator=gen, dtype=torch.int32).to(cuda)
     cap = Captured(lib, "MaskConv2dSubsample", {"factor": 6}, [make()], [poisoned((33,), torch.int32, cuda)])
     for _ in range(3):
         lengths = make()
@@ -127,7 +135,7 @@ def routings(shape, experts, gen, device):
     """(name, expert ids) replayed into one captured FMoEExpert: new random ids, all on one expert (the others
     empty), only experts 0 and E-1 used, and another random draw."""
     b, t = shape[:2]
-    rand = lambda: torch.randint(0, experts, (b, t), generator=gen, dtype=torch.int32).to(device)  # noqa: E731
+    rand = lambda: torch.randint(0, experts, (b, t), generator=gen, dtype=torch.int32).to(device)
     two = torch.where(torch.rand((b, t), generator=gen) < 0.5, 0, experts - 1).to(torch.int32).to(device)
     return [("random", rand()), ("all on one expert", torch.full((b, t), experts // 2, dtype=torch.int32,
                                                                  device=device)),
@@ -163,9 +171,10 @@ def test_fmoe_graph_new_routings(lib, cuda, gen, dtype, act):
 
 @pytest.mark.parametrize("frames", [(1, 206), (8, 1024)], ids=["1x206", "8x1024"])
 def test_fmoe_graph_3m_asr_sizes(lib, cuda, gen, frames):
-    """The 3m-asr expert sizes (D 512, H 2048, E 32), fp16, at 1 x 206 frames (the 64-row tile) and 8 x 1024 frames
-    (the 128-row tile): every token on expert 31 (31 empty experts), then a balanced routing, in one captured graph.
-    The float64 reference runs on the GPU."""
+    """The 3m-asr expert sizes (D 512, H 2048, E 32), fp16, at 1 x 206 frames (6 tokens per expert: the Ampere kernel,
+    64-row tile) and 8 x 1024 frames (256 per expert: the Hopper kernel on compute capability 9.0, else the 128-row
+    Ampere tile): every token on expert 31 (31 empty experts), then a balanced routing, in one captured graph. The
+    float64 reference runs on the GPU."""
     shape, experts, hidden, dtype = (*frames, 512), 32, 2048, torch.float16
     x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, False, False)
     cap = Captured(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0},
