@@ -10,6 +10,7 @@
 
 namespace trt_helper
 {
+#if TRTH_HAVE_SM90_GROUPED
 namespace
 {
 constexpr int64_t kSm90MinRows = 128;
@@ -18,7 +19,6 @@ constexpr int64_t kSm90MinRows = 128;
 //! TRT_HELPER_FMOE_GEMM=sm80 forces the Ampere kernels (to compare them).
 bool useSm90()
 {
-#if TRTH_HAVE_SM90_GROUPED
     static bool const forcedOff = [] {
         char const* v = std::getenv("TRT_HELPER_FMOE_GEMM");
         return v != nullptr && std::string(v) == "sm80";
@@ -42,11 +42,9 @@ bool useSm90()
         cache[device].store(state);
     }
     return state == 2;
-#else
-    return false;
-#endif
 }
 } // namespace
+#endif
 
 int32_t groupedGemmAlignment(ElemType type)
 {
