@@ -62,6 +62,12 @@ def window(mel, seek, size):
     return torch.nn.functional.pad(piece, (0, N_FRAMES - piece.shape[1]))[None]
 
 
+def detection_window(mel):
+    """The language-detection window: mel[:, :3000] zero-padded, as faster-whisper slices it (for a clip under
+    30 s it holds one frame more than the first decoded window, which changes probabilities by up to ~0.02)."""
+    return window(mel, 0, N_FRAMES)
+
+
 def split_segments(tokens, timestamp_begin, time_offset, seek, segment_size):
     """(segments [(start, end, tokens)], next seek) of one window's tokens (faster-whisper's rules)."""
     single_ending = len(tokens) >= 2 and tokens[-2] < timestamp_begin <= tokens[-1]
@@ -221,8 +227,7 @@ def _transcribe_group(runner, tokenizer, audios, first_index, options, batch_siz
 
 
 def _set_languages(runner, tokenizer, items, owners, options, batch_size):
-    """Each item's language: the option, "en" for .en models, else detected on the file's first window (the
-    window decoded first, whose audio context is kept; faster-whisper's detection window has one more frame)."""
+    """Each item's language: the option, "en" for .en models, else detected on the file's first 30 s."""
     firsts = {}
     for item, owner in zip(items, owners):
         firsts.setdefault(owner, item)
@@ -233,11 +238,11 @@ def _set_languages(runner, tokenizer, items, owners, options, batch_size):
         return
     for start in range(0, len(todo), batch_size):
         batch = todo[start: start + batch_size]
-        context = runner.audio_context(torch.cat([window(item.mel, 0, min(N_FRAMES, item.content_frames))
-                                                  for item in batch]))
+        context = runner.audio_context(torch.cat([detection_window(item.mel) for item in batch]))
         for row, (item, (code, probability, _)) in enumerate(zip(batch, detect_language(runner, tokenizer, context))):
             item.language, item.language_probability = code, probability
-            item.context = tuple(t[:, row: row + 1] for t in context)
+            if item.content_frames >= N_FRAMES:  # the same window as the first decoded one
+                item.context = tuple(t[:, row: row + 1] for t in context)
     for item, owner in zip(items, owners):
         item.language, item.language_probability = firsts[owner].language, firsts[owner].language_probability
 
