@@ -1,6 +1,6 @@
 """Dynamic encoder length (models.whisper.dynamic) against the 30 s window: WER, agreement and encoder time (CPU).
 
-    python3 benchmarks/whisper_dynamic.py [--models tiny.en,base] [--reference-clips 3]
+    python3 benchmarks/whisper_dynamic.py [--models tiny.en,base] [--reference-clips 3] [--clips N]
                                           [--out benchmarks/results/whisper_dynamic.json]
 
 On the flite clips (the 29 s clip included; greedy, no timestamps, language en): WER of each mode, how many
@@ -44,11 +44,11 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def run(model_name, reference_clips):
+def run(model_name, reference_clips, count):
     path = resolve_model(model_name)
     model = load_model(path)
     tokenizer = WhisperTokenizer(path / "tokenizer.json")
-    clips = [c for c in json.loads((DATA / "manifest.json").read_text()) if c["text"]]
+    clips = [c for c in json.loads((DATA / "manifest.json").read_text()) if c["text"]][:count]
     audio = [load_audio(DATA / c["file"]) for c in clips]
     full, dynamic = TorchRunner(model), DynamicTorchRunner(model)
     options = TranscribeOptions(language="en")
@@ -81,6 +81,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="tiny.en,base")
     parser.add_argument("--reference-clips", type=int, default=3)
+    parser.add_argument("--clips", type=int, default=None, help="only the first N clips with a reference text")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "whisper_dynamic.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -89,7 +90,7 @@ def main(argv=None):
                         "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}, shared with other jobs), "
                                   f"torch {torch.__version__}"}}
     for model_name in args.models.split(","):
-        results[model_name] = run(model_name, args.reference_clips)
+        results[model_name] = run(model_name, args.reference_clips, args.clips)
         Path(args.out).write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
 
 

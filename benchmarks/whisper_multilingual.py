@@ -156,14 +156,14 @@ def long_audio():
     return np.concatenate(parts), " ".join(texts)
 
 
-def longform(model_name, results):
+def longform(model_name, results, beams):
     path = resolve_model(model_name)
     runner = TorchRunner(load_model(path))
     tokenizer = WhisperTokenizer(path / "tokenizer.json")
     fw = faster_whisper_model(path)
     samples, reference = long_audio()
-    rows = {}
-    for beam in (1, 5):
+    rows = results.setdefault("longform", {}).setdefault(model_name, {})
+    for beam in beams:
         options = TranscribeOptions(language="en", long_audio="sequential",
                                     search=SearchOptions(beam_size=beam, timestamps=True))
         start = time.perf_counter()
@@ -183,7 +183,6 @@ def longform(model_name, results):
             "segments": [[a["start"], a["end"], b.start, b.end] for a, b in pairs]}
         print(model_name, f"long-form beam {beam}:", {k: v for k, v in rows[f"beam{beam}"].items() if k != "segments"},
               flush=True)
-    results.setdefault("longform", {})[model_name] = rows
 
 
 def tone(results):
@@ -208,15 +207,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="tiny.en,base")
     parser.add_argument("--sections", default="english,language,longform,tone")
+    parser.add_argument("--longform-beams", default="1,5")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "whisper_multilingual.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
-    results["meta"] = {"command": "python3 benchmarks/" + Path(__file__).name + " " + shlex.join(argv or sys.argv[1:]),
-                       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                       "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}), torch {torch.__version__}",
-                       "faster_whisper": __import__("faster_whisper").__version__}
+    runs = results.get("meta", [])
+    run = {"command": "python3 benchmarks/" + Path(__file__).name + " " + shlex.join(argv or sys.argv[1:]),
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}, shared with other jobs), "
+                     f"torch {torch.__version__}",
+           "faster_whisper": __import__("faster_whisper").__version__}
+    results["meta"] = (runs if isinstance(runs, list) else [runs]) + [run]
     sections = args.sections.split(",")
     for section in sections:
         if section == "english":
@@ -226,7 +229,7 @@ def main(argv=None):
             language(results)
         elif section == "longform":
             for model_name in args.models.split(","):
-                longform(model_name, results)
+                longform(model_name, results, [int(b) for b in args.longform_beams.split(",")])
         elif section == "tone":
             tone(results)
         else:

@@ -107,6 +107,7 @@ class _File:
     language_probability: float = None
     last: object = None
     context: tuple = None  # audio context of the window at seek 0, kept from language detection
+    no_speech: bool = False  # a window was skipped as silence
 
     @property
     def content_frames(self):
@@ -161,6 +162,7 @@ def _advance(item, size, result, tokenizer, options):
             and not (fallback.log_prob_threshold is not None
                      and hypothesis.avg_logprob > fallback.log_prob_threshold)):
         item.seek += size
+        item.no_speech = True
         return
     segments, item.seek = split_segments(hypothesis.tokens, tokenizer.timestamp_begin, time_offset, item.seek,
                                          size)
@@ -189,8 +191,8 @@ def transcribe_files(runner, tokenizer, audios, options=TranscribeOptions(), bat
     """One result dict per input (paths or 16 kHz float32 arrays), in order; see the module docstring.
 
     A result has "text", "tokens", "segments" [{"start", "end", "text", "tokens"}], "language",
-    "language_probability", and the last window's "no_speech_prob", "avg_logprob", "temperature",
-    "compression_ratio"; an input that cannot be used has "error" only.
+    "language_probability", "no_speech": true when a window was skipped as silence, and the last window's
+    "no_speech_prob", "avg_logprob", "temperature", "compression_ratio"; an input that cannot be used has "error".
     """
     if batch_size < 1:
         raise ValueError(f"transcribe_files: batch_size must be >= 1, got {batch_size}")
@@ -253,6 +255,8 @@ def _merge(pieces, tokenizer):
     last = pieces[-1].last
     result = {"text": "".join(s["text"] for s in segments).strip(), "tokens": tokens, "segments": segments,
               "language": pieces[0].language, "language_probability": round(pieces[0].language_probability, 6)}
+    if any(piece.no_speech for piece in pieces):
+        result["no_speech"] = True
     if last is not None:
         result.update(no_speech_prob=round(last.hypothesis.no_speech_prob, 6),
                       avg_logprob=round(last.hypothesis.avg_logprob, 6), temperature=last.temperature,
