@@ -77,12 +77,15 @@ def fw_text(model, samples, **kwargs):
     return "".join(s.text for s in segments).strip(), segments, info
 
 
-def english(model_name, results):
+def english(model_name, results, part=None):
     path = resolve_model(model_name)
     runner = ContextCache(TorchRunner(load_model(path)))
     tokenizer = WhisperTokenizer(path / "tokenizer.json")
     fw = faster_whisper_model(path)
     clips = json.loads((DATA / "manifest.json").read_text())
+    if part:
+        start, end = (int(x) for x in part.split(":"))
+        clips = clips[start:end]
     audio = {c["file"]: load_audio(DATA / c["file"]) for c in clips}
     rows = {}
     for beam in (1, 5):
@@ -97,6 +100,7 @@ def english(model_name, results):
         with_ref = [i for i, c in enumerate(clips) if c["text"]]
         refs = [clips[i]["text"] for i in with_ref]
         row = {"identical": sum(a == b for a, b in zip(texts, peer)), "clips": len(clips),
+               "texts": {c["file"]: [a, b, c["text"]] for c, a, b in zip(clips, texts, peer)},
                "wer_ours": round(word_error_rate(refs, [texts[i] for i in with_ref]), 2),
                "wer_faster_whisper": round(word_error_rate(refs, [peer[i] for i in with_ref]), 2),
                "seconds_ours_torch_cpu": round(ours_s, 1), "seconds_faster_whisper_cpu": round(peer_s, 1),
@@ -104,6 +108,26 @@ def english(model_name, results):
         rows[f"beam{beam}"] = row
         print(model_name, f"beam {beam}:", {k: v for k, v in row.items() if k != "differing"}, flush=True)
     results.setdefault("english", {})[model_name] = rows
+
+
+def merge_english(paths, results):
+    """Combine english-section results of clip slices (--clips) into one row per model and search."""
+    merged = {}
+    for path in paths:
+        for model_name, rows in json.loads(Path(path).read_text())["english"].items():
+            for search, row in rows.items():
+                merged.setdefault(model_name, {}).setdefault(search, {}).update(row["texts"])
+    for model_name, rows in merged.items():
+        for search, texts in rows.items():
+            files = sorted(texts)
+            with_ref = [f for f in files if texts[f][2]]
+            row = {"clips": len(files), "identical": sum(texts[f][0] == texts[f][1] for f in files),
+                   "wer_ours": round(word_error_rate([texts[f][2] for f in with_ref], [texts[f][0] for f in with_ref]), 2),
+                   "wer_faster_whisper": round(word_error_rate([texts[f][2] for f in with_ref],
+                                                               [texts[f][1] for f in with_ref]), 2),
+                   "merged_from": [str(p) for p in paths], "texts": texts}
+            results.setdefault("english", {}).setdefault(model_name, {})[search] = row
+            print(model_name, search, {k: v for k, v in row.items() if k != "texts"})
 
 
 def language(results):
@@ -208,6 +232,8 @@ def main(argv=None):
     parser.add_argument("--models", default="tiny.en,base")
     parser.add_argument("--sections", default="english,language,longform,tone")
     parser.add_argument("--longform-beams", default="1,5")
+    parser.add_argument("--merge-english", default=None, help="comma list of JSON files from --clips runs")
+    parser.add_argument("--clips", default=None, help="START:END, a slice of the flite clips (english section)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "whisper_multilingual.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -220,11 +246,15 @@ def main(argv=None):
                      f"torch {torch.__version__}",
            "faster_whisper": __import__("faster_whisper").__version__}
     results["meta"] = (runs if isinstance(runs, list) else [runs]) + [run]
+    if args.merge_english:
+        merge_english(args.merge_english.split(","), results)
+        out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        return
     sections = args.sections.split(",")
     for section in sections:
         if section == "english":
             for model_name in args.models.split(","):
-                english(model_name, results)
+                english(model_name, results, args.clips)
         elif section == "language":
             language(results)
         elif section == "longform":

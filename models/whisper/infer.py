@@ -18,6 +18,7 @@ Audio over 30 s is an error unless --long-audio sequential (timestamp seeking, o
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -76,6 +77,10 @@ def make_runner(args, model):
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     if args.backend in ("trt", "auto"):
         try:
+            manifest = Path(args.plans) / "whisper_plans.json"
+            if manifest.is_file() and json.loads(manifest.read_text()).get("dims") != model.dims.as_dict():
+                raise FileNotFoundError(f"{manifest}: plans of other dimensions than --model {args.model} "
+                                        "(base plans: --plans plans/whisper/base)")
             return EngineRunner(args.plans, args.precision, use_cache)
         except (RuntimeError, FileNotFoundError, ImportError) as error:
             if args.backend == "trt":
