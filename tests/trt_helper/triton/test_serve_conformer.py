@@ -15,7 +15,7 @@ import pytest
 from trt_helper.triton import export_conformer
 from trt_helper.triton.client import ModelClient
 
-from .conftest import infer_sh, serve
+from .fixtures import infer_sh, serve
 
 FRAMES = (61, 97)  # two lengths: the batch is padded to 97 frames
 

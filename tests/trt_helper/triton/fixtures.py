@@ -1,4 +1,4 @@
-"""Fixtures for the serving tests: plans built once per session (Whisper tiny.en fp32, conformer-MoE small fp32),
+"""Fixtures for the serving tests (a pytest plugin of tests/conftest.py): plans built once per session (Whisper tiny.en fp32, conformer-MoE small fp32),
 and the Triton server bundled in nvidia-pytriton (skipped, with the reason, where it is not installed)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import soundfile
 from trt_helper.triton import export_whisper
 from trt_helper.triton.client import WhisperClient
 
-from .conftest import REPO, infer_sh, serve
+from .fixtures import REPO, infer_sh, serve
 
 CLIPS = [REPO / "tests" / "data" / "whisper" / f"sentence_{i:02d}.flac" for i in range(2)]
 
