@@ -10,7 +10,7 @@ from ..quant.weight import QuantizedWeight, quantize_weight
 from .binary import addAdd, addMul
 from .constant import addConstant
 from .matmul import addMatMul
-from .quantize import dequantized_weight
+from .quantize import addDequantize, addQuantize, dequantized_weight
 
 _NETWORK_DEFAULT = "network"  # group_size not given: the helper's group_size
 
@@ -69,6 +69,9 @@ def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str
         if qw.input_scale is not None:
             x = addMul(helper, x, addConstant(helper, (1 / qw.input_scale).reshape((1,) * (rank - 1) + (-1,)),
                                               dtype=dtype, name="input_scale"))
+        if qw.act_scale is not None:
+            x = addDequantize(helper, addQuantize(helper, x, qw.act_scale, "int8", name="input_q"), qw.act_scale,
+                              dtype, name="input_dq")
         weight = dequantized_weight(helper, qw, rank, dtype)
     out = addMatMul(helper, x, weight, transpose_b=True)
     if module.bias is None:

@@ -31,6 +31,8 @@ class QuantizedWeight:
         bits: 8 or 4.
         group_size: None (per channel) or the block length along K.
         input_scale: None, or float32 (K,): the activation-aware factor folded into the weight.
+        act_scale: None (weight-only), or the static per-tensor int8 scale of the linear's input (W8A8,
+            SmoothQuant): the input is quantized to int8 and dequantized before the matmul.
     """
 
     values: torch.Tensor
@@ -38,6 +40,7 @@ class QuantizedWeight:
     bits: int
     group_size: int | None
     input_scale: torch.Tensor | None = None
+    act_scale: float | None = None
 
     @property
     def layout(self) -> str:
