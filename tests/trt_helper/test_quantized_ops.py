@@ -4,10 +4,10 @@ import re
 
 import pytest
 import torch
+from op_harness import build_op, check_op, randn, spec
 from torch import nn
 
 import trt_helper
-from op_harness import build_op, check_op, randn, spec
 from trt_helper.quant import quantize_weight
 
 QMAX = {"int8": 127, "int4": 7}
@@ -128,8 +128,8 @@ def test_linear_errors(weight, kwargs, message):
 
 
 @pytest.mark.parametrize("make,error,message", [
-    (lambda h, x: h.addQuantize(x, 0.1, "int2"), ValueError, "addQuantize at 'net': dtype='int2' is not a "
-                                                             "quantized type of this backend (['int8', 'int4', 'fp8'])"),
+    (lambda h, x: h.addQuantize(x, 0.1, "int2"), ValueError,
+     "addQuantize at 'net': dtype='int2' is not a quantized type of this backend (['int8', 'int4', 'fp8'])"),
     (lambda h, x: h.addQuantize(x, -1.0), ValueError, "addQuantize at 'net': scales must be finite and > 0, got "
                                                       "min -1 for input (4, 64)"),
     (lambda h, x: h.addQuantize(x, torch.ones(4, 3)), ValueError, "addQuantize at 'net': scale (4, 3) is neither per "

@@ -68,6 +68,7 @@ def awq_quantize(model: nn.Module, run: Callable[[nn.Module], object], bits: int
     modules = dict(model.named_modules())
     quantized, errors = {}, {}
     for path, x in rows.items():
-        qw, err, rtn = awq_search(modules[path].weight, x, bits, group_size, where=f"awq_quantize at '{path}'")
+        weight = modules[path].get_parameter("weight")
+        qw, err, rtn = awq_search(weight, x, bits, group_size, where=f"awq_quantize at '{path}'")
         quantized[path], errors[path] = qw, (err, rtn)
     return quantized, errors
