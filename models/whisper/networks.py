@@ -38,26 +38,27 @@ class Profile:
         return (1, *rest_min), (self.opt_batch, *rest_opt), (self.max_batch, *rest_max)
 
 
-def _helper(name, dtype, model):
+def _helper(name, dtype, model, options):
     import trt_helper
 
-    helper = trt_helper.NetworkHelper(dtype=dtype, name=name)
+    helper = trt_helper.NetworkHelper(dtype=dtype, name=name, **options)
     helper.setModel(model)
     return helper
 
 
-def _kv_input(helper, name, dims, profile, length_range):
+def _kv_input(helper, name, dims, profile, length_range, dtype=None):
     layers, state = dims.n_text_layer, dims.n_text_state
     lo, opt, hi = length_range
-    return helper.addInput(name, helper.dtype, (layers, -1, -1 if lo != hi else lo, state),
+    return helper.addInput(name, dtype or helper.dtype, (layers, -1, -1 if lo != hi else lo, state),
                            min_shape=(layers, 1, lo, state), opt_shape=(layers, profile.opt_batch, opt, state),
                            max_shape=(layers, profile.max_batch, hi, state))
 
 
-def encoder_network(model, dtype=torch.float32, profile=Profile()):
-    """mel (B, n_mels, 3000) float32 -> audio_features (B, n_audio_ctx, D) in `dtype`."""
+def encoder_network(model, dtype=torch.float32, profile=Profile(), **options):
+    """mel (B, n_mels, 3000) float32 -> audio_features (B, n_audio_ctx, D) in `dtype`. `options` go to
+    NetworkHelper (e.g. weights="int8")."""
     dims = model.dims
-    helper = _helper("whisper_encoder", dtype, model)
+    helper = _helper("whisper_encoder", dtype, model, options)
     frames = 2 * dims.n_audio_ctx
     lo, opt, hi = profile.batch((dims.n_mels, frames))
     mel = helper.addInput("mel", torch.float32, (-1, dims.n_mels, frames), min_shape=lo, opt_shape=opt, max_shape=hi)
@@ -66,11 +67,11 @@ def encoder_network(model, dtype=torch.float32, profile=Profile()):
     return helper
 
 
-def cross_kv_network(model, dtype=torch.float32, profile=Profile(), audio_range=None):
+def cross_kv_network(model, dtype=torch.float32, profile=Profile(), audio_range=None, **options):
     """audio_features (B, S, D) -> cross_k, cross_v (n_text_layer, B, S, D); S = n_audio_ctx, or dynamic in
     audio_range (min, opt, max) for the dynamic-length encoder (models.whisper.dynamic)."""
     dims = model.dims
-    helper = _helper("whisper_cross_kv", dtype, model)
+    helper = _helper("whisper_cross_kv", dtype, model, options)
     s_lo, s_opt, s_hi = audio_range or (dims.n_audio_ctx,) * 3
     lo, opt, hi = profile.batch((s_lo, dims.n_audio_state), (s_opt, dims.n_audio_state), (s_hi, dims.n_audio_state))
     features = helper.addInput("audio_features", dtype, (-1, -1 if s_lo != s_hi else s_lo, dims.n_audio_state),
@@ -81,11 +82,15 @@ def cross_kv_network(model, dtype=torch.float32, profile=Profile(), audio_range=
     return helper
 
 
-def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, audio_range=None):
+def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, audio_range=None, kv_scales=None,
+                    **options):
     """The decoder: whole prefix (cache=False, the no-cache decoder) or one token after a cache (cache=True);
-    audio_range (min, opt, max) makes the cross K/V length dynamic (default: n_audio_ctx)."""
+    audio_range (min, opt, max) makes the cross K/V length dynamic (default: n_audio_ctx).
+
+    kv_scales: None (self-attention cache in `dtype`), or the per-tensor (k, v) scales of an int8 cache:
+    present_k/v are quantized on write (int8 outputs) and past_k/v dequantized on read (int8 inputs)."""
     dims = model.dims
-    helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model)
+    helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model, options)
     if cache:
         tokens = helper.addInput("tokens", torch.int32, (-1, 1), min_shape=(1, 1), opt_shape=(profile.opt_batch, 1),
                                  max_shape=(profile.max_batch, 1))
@@ -98,24 +103,31 @@ def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, 
     past = ()
     if cache:
         lengths = (1, 16, dims.n_text_ctx - 1)
-        past = (_kv_input(helper, "past_k", dims, profile, lengths), _kv_input(helper, "past_v", dims, profile, lengths))
+        cache_dtype = torch.int8 if kv_scales else None
+        past = tuple(_kv_input(helper, f"past_{kv}", dims, profile, lengths, cache_dtype) for kv in "kv")
+        if kv_scales:
+            past = tuple(helper.addDequantize(p, s, name=f"past_{kv}_dq") for p, s, kv in zip(past, kv_scales, "kv"))
     decoder = model.decoder
     with helper.scope(decoder) as scope:  # only the last position's logits leave the network
         x, present_k, present_v = scope.record(decoder.trt_hidden(helper, tokens, cross_k, cross_v, *past))
         last = helper.addSlice(x, 1, -1, None, name="last_position")
         logits = helper.addSqueeze(decoder.trt_head(helper, last), 1, name="last_logits")
+    if kv_scales:
+        present_k = helper.addQuantize(present_k, kv_scales[0], "int8", name="present_k_q")
+        present_v = helper.addQuantize(present_v, kv_scales[1], "int8", name="present_v_q")
     helper.markOutput(logits, "logits")
     helper.markOutput(present_k, "present_k")
     helper.markOutput(present_v, "present_v")
     return helper
 
 
-def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS):
-    """{name: NetworkHelper} for the named networks."""
-    makers = {"encoder": lambda: encoder_network(model, dtype, profile),
-              "cross_kv": lambda: cross_kv_network(model, dtype, profile),
-              "decoder": lambda: decoder_network(model, dtype, profile, cache=False),
-              "decoder_step": lambda: decoder_network(model, dtype, profile, cache=True)}
+def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS, kv_scales=None, **options):
+    """{name: NetworkHelper} for the named networks; `kv_scales` to the decoders (int8 self-attention cache),
+    `options` to every NetworkHelper (weights=, group_size=, quantized=)."""
+    makers = {"encoder": lambda: encoder_network(model, dtype, profile, **options),
+              "cross_kv": lambda: cross_kv_network(model, dtype, profile, **options),
+              "decoder": lambda: decoder_network(model, dtype, profile, False, kv_scales=kv_scales, **options),
+              "decoder_step": lambda: decoder_network(model, dtype, profile, True, kv_scales=kv_scales, **options)}
     unknown = set(names) - set(makers)
     if unknown:
         raise ValueError(f"unknown Whisper networks {sorted(unknown)}; known: {list(makers)}")
