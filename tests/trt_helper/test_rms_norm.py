@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from op_harness import check_op, randn, spec
 from torch import nn
 
 import trt_helper
-from op_harness import check_op, randn, spec
 
 
 @pytest.mark.parametrize("eps,affine,shape", [(1e-5, True, (16,)), (None, True, (16,)), (1e-6, False, (16,)),

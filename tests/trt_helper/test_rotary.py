@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from op_harness import check_op, randn, spec
 
 import trt_helper
-from op_harness import check_op, randn, spec
 
 rope = pytest.importorskip("transformers.models.llama.modeling_llama")
 
@@ -18,7 +18,8 @@ def hf_rope(x, positions, inv_freq, rotary_dim):
     return torch.cat([rotated, x[..., rotary_dim:]], -1)
 
 
-@pytest.mark.parametrize("rotary_dim,per_row", [(16, False), (16, True), (8, False)], ids=["full", "per_row", "partial"])
+@pytest.mark.parametrize("rotary_dim,per_row", [(16, False), (16, True), (8, False)],
+                         ids=["full", "per_row", "partial"])
 def test_rotary(dtype, gen, tmp_path, rotary_dim, per_row):
     """x (B, H, T, 16); positions (T,) shared by the batch or (B, T) per row (as with left padding)."""
     inv_freq = 1e4 ** -(torch.arange(0, rotary_dim, 2).float() / rotary_dim)
