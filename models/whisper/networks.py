@@ -38,10 +38,10 @@ class Profile:
         return (1, *rest_min), (self.opt_batch, *rest_opt), (self.max_batch, *rest_max)
 
 
-def _helper(name, dtype, model):
+def _helper(name, dtype, model, options):
     import trt_helper
 
-    helper = trt_helper.NetworkHelper(dtype=dtype, name=name)
+    helper = trt_helper.NetworkHelper(dtype=dtype, name=name, **options)
     helper.setModel(model)
     return helper
 
@@ -54,10 +54,11 @@ def _kv_input(helper, name, dims, profile, length_range):
                            max_shape=(layers, profile.max_batch, hi, state))
 
 
-def encoder_network(model, dtype=torch.float32, profile=Profile()):
-    """mel (B, n_mels, 3000) float32 -> audio_features (B, n_audio_ctx, D) in `dtype`."""
+def encoder_network(model, dtype=torch.float32, profile=Profile(), **options):
+    """mel (B, n_mels, 3000) float32 -> audio_features (B, n_audio_ctx, D) in `dtype`. `options` go to
+    NetworkHelper (e.g. weights="int8")."""
     dims = model.dims
-    helper = _helper("whisper_encoder", dtype, model)
+    helper = _helper("whisper_encoder", dtype, model, options)
     frames = 2 * dims.n_audio_ctx
     lo, opt, hi = profile.batch((dims.n_mels, frames))
     mel = helper.addInput("mel", torch.float32, (-1, dims.n_mels, frames), min_shape=lo, opt_shape=opt, max_shape=hi)
@@ -66,10 +67,10 @@ def encoder_network(model, dtype=torch.float32, profile=Profile()):
     return helper
 
 
-def cross_kv_network(model, dtype=torch.float32, profile=Profile()):
+def cross_kv_network(model, dtype=torch.float32, profile=Profile(), **options):
     """audio_features (B, n_audio_ctx, D) -> cross_k, cross_v (n_text_layer, B, n_audio_ctx, D)."""
     dims = model.dims
-    helper = _helper("whisper_cross_kv", dtype, model)
+    helper = _helper("whisper_cross_kv", dtype, model, options)
     lo, opt, hi = profile.batch((dims.n_audio_ctx, dims.n_audio_state))
     features = helper.addInput("audio_features", dtype, (-1, dims.n_audio_ctx, dims.n_audio_state),
                                min_shape=lo, opt_shape=opt, max_shape=hi)
@@ -79,10 +80,10 @@ def cross_kv_network(model, dtype=torch.float32, profile=Profile()):
     return helper
 
 
-def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False):
+def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, **options):
     """The decoder: whole prefix (cache=False, the no-cache decoder) or one token after a cache (cache=True)."""
     dims = model.dims
-    helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model)
+    helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model, options)
     if cache:
         tokens = helper.addInput("tokens", torch.int32, (-1, 1), min_shape=(1, 1), opt_shape=(profile.opt_batch, 1),
                                  max_shape=(profile.max_batch, 1))
@@ -107,12 +108,13 @@ def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False):
     return helper
 
 
-def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS):
-    """{name: NetworkHelper} for the named networks."""
-    makers = {"encoder": lambda: encoder_network(model, dtype, profile),
-              "cross_kv": lambda: cross_kv_network(model, dtype, profile),
-              "decoder": lambda: decoder_network(model, dtype, profile, cache=False),
-              "decoder_step": lambda: decoder_network(model, dtype, profile, cache=True)}
+def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS, **options):
+    """{name: NetworkHelper} for the named networks; `options` go to every NetworkHelper (weights=, group_size=,
+    quantized=)."""
+    makers = {"encoder": lambda: encoder_network(model, dtype, profile, **options),
+              "cross_kv": lambda: cross_kv_network(model, dtype, profile, **options),
+              "decoder": lambda: decoder_network(model, dtype, profile, cache=False, **options),
+              "decoder_step": lambda: decoder_network(model, dtype, profile, cache=True, **options)}
     unknown = set(names) - set(makers)
     if unknown:
         raise ValueError(f"unknown Whisper networks {sorted(unknown)}; known: {list(makers)}")

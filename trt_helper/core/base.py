@@ -2,27 +2,30 @@
 
 Ops (``trt_helper/ops/``, ``trt_helper/plugins/``) use only this public surface: ``where()`` for error
 prefixes, ``finish(layer, *inputs)`` to name a new layer, ``check_*`` / ``dim`` / ``axes`` for argument checks,
-``weights`` / ``keep_alive`` for buffers TensorRT reads at build time, the ``impl`` and ``fp32_islands``
-options, and ``memo`` for tensors built once per network.
+``weights`` / ``keep_alive`` for buffers TensorRT reads at build time, the ``impl``, ``fp32_islands`` and
+linear weight format (``weight_format``, ``group_size``, ``quantized``) options, and ``memo`` for tensors built
+once per network.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from typing_extensions import TypeIs
 from torch import nn
+from typing_extensions import TypeIs
 
 from ..backend import get_backend
 from ..builder import shared_builder
+from ..quant.weight import GROUP_SIZES, QuantizedWeight
 from .registry import ITensor
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 IMPLS = ("auto", "native", "plugin")
+WEIGHT_FORMATS = {"fp": None, "int8": 8, "int4": 4}  # linear weight format -> bits
 
 
 @dataclass
@@ -52,11 +55,16 @@ class NetworkCore:
     outputs, module dispatch, build and reference on top."""
 
     def __init__(self, dtype: torch.dtype = torch.float32, name: str = "network", impl: str = "auto",
-                 fp32_islands: bool = True):
+                 fp32_islands: bool = True, weights: str = "fp", group_size: int | None = None,
+                 quantized: Mapping[str, QuantizedWeight] | None = None):
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"NetworkHelper(dtype={dtype}): expected one of {list(FLOAT_DTYPES)}")
         if impl not in IMPLS:
             raise ValueError(f"NetworkHelper(impl={impl!r}): expected one of {list(IMPLS)}")
+        if weights not in WEIGHT_FORMATS:
+            raise ValueError(f"NetworkHelper(weights={weights!r}): expected one of {list(WEIGHT_FORMATS)}")
+        if group_size not in GROUP_SIZES:
+            raise ValueError(f"NetworkHelper(group_size={group_size!r}): expected one of {list(GROUP_SIZES)}")
         self.backend = get_backend()
         self.trt = self.backend.trt
         self.builder, self.logger = shared_builder(self.trt)
@@ -69,6 +77,9 @@ class NetworkCore:
         self.name = name
         self.impl = impl
         self.fp32_islands = fp32_islands
+        self.weight_format = weights
+        self.group_size = group_size
+        self.quantized: dict[str, QuantizedWeight] = dict(quantized or {})  # module path -> weight (e.g. AWQ)
         self.module_outputs: dict[str, Any] = {}
         self._buffers: list[Any] = []  # host memory TensorRT reads until the plan is built
         self._module_paths: dict[int, str] = {}

@@ -7,7 +7,7 @@ file under ``trt_helper/ops/`` or ``trt_helper/plugins/``, registered as a metho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,12 @@ class NetworkHelper(NetworkCore):
             where the backend can add plugin layers and the library loads), ``"native"`` or ``"plugin"``; an
             op's own ``impl=`` overrides it.
         fp32_islands: in fp16/bf16 networks, keep LayerNorm statistics and softmax in fp32 (default True).
+        weights: default weight format of every ``nn.Linear`` (:meth:`addLinear`): ``"fp"`` (the network dtype),
+            ``"int8"`` or ``"int4"`` weight-only (symmetric round-to-nearest, see :mod:`trt_helper.quant`).
+        group_size: for ``"int8"``/``"int4"``: None (one scale per output channel) or 32 / 64 / 128 (block-wise
+            along K).
+        quantized: module path -> :class:`~trt_helper.quant.QuantizedWeight` used instead of round-to-nearest
+            for that linear (e.g. from :func:`trt_helper.quant.awq_quantize`).
 
     Every ``addX`` op takes ``name=``; its layers are named ``<module path>.<name>``.
 
@@ -43,8 +49,10 @@ class NetworkHelper(NetworkCore):
     """
 
     def __init__(self, dtype: torch.dtype = torch.float32, name: str = "network", impl: str = "auto",
-                 fp32_islands: bool = True):
-        super().__init__(dtype, name=name, impl=impl, fp32_islands=fp32_islands)
+                 fp32_islands: bool = True, weights: str = "fp", group_size: int | None = None,
+                 quantized: Mapping[str, Any] | None = None):
+        super().__init__(dtype, name=name, impl=impl, fp32_islands=fp32_islands, weights=weights,
+                         group_size=group_size, quantized=quantized)
         self.profiles: list[dict[str, tuple[tuple[int, ...], ...]]] = [{}]
 
     @classmethod

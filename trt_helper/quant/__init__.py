@@ -1,0 +1,14 @@
+"""Quantization schemes for trt_helper networks (see README.md here for which backend takes which).
+
+- :mod:`.weight`: symmetric round-to-nearest int8 / int4 weights, per channel or block-wise
+  (:func:`quantize_weight`, :class:`QuantizedWeight`, the INT4 packing);
+- :mod:`.calibrate`: per-tensor / per-channel absmax and input samples from the PyTorch model;
+- :mod:`.awq`: the activation-aware scale search for weight-only int4/int8.
+"""
+
+from .awq import awq_quantize, awq_search
+from .calibrate import calibrate, collect_inputs
+from .weight import QuantizedWeight, pack_int4, quantize_weight, unpack_int4
+
+__all__ = ["QuantizedWeight", "quantize_weight", "pack_int4", "unpack_int4", "calibrate", "collect_inputs",
+           "awq_search", "awq_quantize"]

@@ -1,0 +1,115 @@
+"""Symmetric round-to-nearest weight quantization: int8 / int4, per output channel or block-wise along K.
+
+A linear's weight ``W`` (N, K) becomes integers ``q`` (N, K) and positive scales with ``W ≈ q · scale``:
+- ``group_size=None``: one scale per output channel, ``scales`` (N,) — TensorRT's per-axis DQ on axis 0;
+- ``group_size=G``: one scale per G consecutive input features, ``scales`` (N, K/G) — TensorRT's block DQ,
+  implied by a scale of the weight's rank with axis 1 (K).
+``scale = max|W| / qmax`` over the channel or block (qmax 127 for int8, 7 for int4; floor 1e-8 so an all-zero
+block keeps a positive scale), ``q = clamp(round_half_even(W / scale), -qmax, qmax)``. An optional
+``input_scale`` (K,) from the activation-aware search (:mod:`.awq`) means ``W ≈ q · scale / input_scale``: the
+linear multiplies its input by ``1 / input_scale`` first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+BITS = {8: 127, 4: 7}
+GROUP_SIZES = (None, 32, 64, 128)
+_MIN_SCALE = 1e-8
+
+
+@dataclass
+class QuantizedWeight:
+    """An (N, K) weight as integers and scales.
+
+    Attributes:
+        values: int8 tensor (N, K) holding values in [-qmax, qmax] (int4 values too: see :func:`pack_int4`).
+        scales: float32 (N,) per channel or (N, K/group_size) per block, all > 0.
+        bits: 8 or 4.
+        group_size: None (per channel) or the block length along K.
+        input_scale: None, or float32 (K,): the activation-aware factor folded into the weight.
+        act_scale: None (weight-only), or the static per-tensor int8 scale of the linear's input (W8A8,
+            SmoothQuant): the input is quantized to int8 and dequantized before the matmul.
+    """
+
+    values: torch.Tensor
+    scales: torch.Tensor
+    bits: int
+    group_size: int | None
+    input_scale: torch.Tensor | None = None
+    act_scale: float | None = None
+
+    @property
+    def layout(self) -> str:
+        """``"per-channel"`` or ``"block-<G>"`` (scales along K)."""
+        return "per-channel" if self.group_size is None else f"block-{self.group_size}"
+
+    def expanded_scales(self) -> torch.Tensor:
+        """The scales repeated to the weight's (N, K) shape."""
+        if self.group_size is None:
+            return self.scales[:, None].expand_as(self.values)
+        return self.scales.repeat_interleave(self.group_size, 1)
+
+    def dequantize(self) -> torch.Tensor:
+        """``values · scale`` (divided by ``input_scale`` column-wise when set), float32 (N, K)."""
+        weight = self.values.float() * self.expanded_scales()
+        return weight if self.input_scale is None else weight / self.input_scale
+
+    def nbytes(self) -> int:
+        """Bytes of the packed integers plus fp16 scales (what a plan stores for this weight)."""
+        return self.values.numel() * self.bits // 8 + self.scales.numel() * 2
+
+
+def check_spec(bits: int, group_size: int | None, shape: tuple[int, ...], where: str) -> None:
+    """``bits`` and ``group_size`` are supported and the group divides K, else a ValueError naming ``where``."""
+    if bits not in BITS:
+        raise ValueError(f"{where}: bits={bits!r} is not supported (8 or 4) for weight {tuple(shape)}")
+    if group_size not in GROUP_SIZES:
+        raise ValueError(f"{where}: group_size={group_size!r} is not supported ({list(GROUP_SIZES)}) for weight "
+                         f"{tuple(shape)}")
+    if group_size is not None and shape[-1] % group_size:
+        raise ValueError(f"{where}: K={shape[-1]} of weight {tuple(shape)} is not divisible by "
+                         f"group_size={group_size}")
+
+
+def quantize_weight(w: torch.Tensor, bits: int = 8, group_size: int | None = None,
+                    where: str = "quantize_weight") -> QuantizedWeight:
+    """Quantize an (N, K) weight symmetrically, round-to-nearest (ties to even) — see the module docstring.
+
+    Example:
+        >>> qw = quantize_weight(linear.weight, bits=4, group_size=128)
+        >>> err = (qw.dequantize() - linear.weight).abs().max()
+    """
+    if w.dim() != 2:
+        raise ValueError(f"{where}: expected an (N, K) weight, got shape {tuple(w.shape)}")
+    check_spec(bits, group_size, tuple(w.shape), where)
+    w = w.detach().float().cpu()
+    if not torch.isfinite(w).all():
+        bad = (~torch.isfinite(w)).nonzero()[0].tolist()
+        raise ValueError(f"{where}: weight {tuple(w.shape)} has a non-finite value at {bad}")
+    qmax = BITS[bits]
+    blocks = w[:, :, None] if group_size is None else w.unflatten(1, (-1, group_size))
+    scales = (blocks.abs().amax(dim=(1, 2) if group_size is None else 2) / qmax).clamp(min=_MIN_SCALE)
+    expanded = scales[:, None] if group_size is None else scales.repeat_interleave(group_size, 1)
+    values = torch.round(w / expanded).clamp(-qmax, qmax).to(torch.int8)
+    return QuantizedWeight(values, scales, bits, group_size)
+
+
+def pack_int4(values: torch.Tensor) -> torch.Tensor:
+    """int4 values (int8 carrier, -8…7) → uint8 bytes the way TensorRT's INT4 weights (and ONNX INT4) store them:
+    the flattened row-major tensor two elements per byte, the first in the low nibble, the second in the high
+    nibble; an odd count pads the last high nibble with 0. ``trt.Weights(trt.int4, ptr, count)`` takes the
+    logical element count."""
+    flat = values.reshape(-1).to(torch.int16) & 0xF
+    if flat.numel() % 2:
+        flat = torch.cat([flat, flat.new_zeros(1)])
+    return (flat[0::2] | (flat[1::2] << 4)).to(torch.uint8)
+
+
+def unpack_int4(packed: torch.Tensor, count: int) -> torch.Tensor:
+    """The inverse of :func:`pack_int4`: ``count`` int4 values (int8 carrier, sign-extended)."""
+    nibbles = torch.stack([packed & 0xF, packed >> 4], 1).reshape(-1)[:count].to(torch.int8)
+    return torch.where(nibbles > 7, nibbles - 16, nibbles)
