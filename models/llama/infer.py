@@ -1,7 +1,8 @@
 """Generate text with a LLaMA model (SmolLM2-135M-Instruct by default); one JSON line per prompt on stdout.
 
     sh infer.sh llama --prompt TEXT [--prompt TEXT ...] | --prompts-file FILE [--max-new-tokens N] [--chat]
-                      [--backend auto|trt|reference|torch] [--precision fp32|fp16] [--batch N]
+                      [--backend auto|trt|reference|torch] [--precision fp32|fp16] [--weights fp|int8|int4]
+                      [--batch N]
                       [--temperature T --top-k K --top-p P --seed S]
 
 {"prompt", "text", "tokens", "backend"}; a prompt that cannot run (empty, longer than the networks' profile) gives
@@ -33,6 +34,9 @@ def parse_args(argv):
     parser.add_argument("--chat", action="store_true", help="apply the model's chat template to each prompt")
     parser.add_argument("--backend", choices=("auto", "trt", "reference", "torch"), default="auto")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    parser.add_argument("--weights", choices=("fp", "int8", "int4"), default="fp",
+                        help="weight-only quantized linears (networks only; int4 in blocks of --group-size)")
+    parser.add_argument("--group-size", type=int, default=128)
     parser.add_argument("--plans", default="plans/llama", help="plan directory for --backend trt/auto")
     parser.add_argument("--batch", type=int, default=1, help="prompts generated together (left padded)")
     parser.add_argument("--max-prompt", type=int, default=512, help="longest prompt in tokens (network profile)")
@@ -54,15 +58,18 @@ def make_runner(args, model, profile):
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     if args.backend in ("trt", "auto"):
         try:
-            return EngineRunner(args.plans, args.precision)
+            return EngineRunner(args.plans, args.precision, args.weights)
         except (RuntimeError, FileNotFoundError, ImportError) as error:
             if args.backend == "trt":
                 raise SystemExit(f"--backend trt: {error}") from None
             print(f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
                   file=sys.stderr)
     if args.backend == "torch":
+        if args.weights != "fp":
+            raise SystemExit("--weights int8/int4 needs the networks (--backend reference, trt or auto)")
         return TorchRunner(model.to(dtype))
-    return ReferenceRunner(model, dtype, profile)
+    return ReferenceRunner(model, dtype, profile, weights=args.weights,
+                           group_size=args.group_size if args.weights == "int4" else None)
 
 
 def check_prompt(ids, max_prompt, max_length):

@@ -55,16 +55,18 @@ def _cache_input(helper, model, name, profile):
                            max_shape=(layers, profile.max_batch, heads, profile.max_length - 1, dim))
 
 
-def network(model, name, dtype=torch.float32, profile=Profile(), logits="last"):
+def network(model, name, dtype=torch.float32, profile=Profile(), logits="last", weights="fp", group_size=None):
     """The ``prefill`` or ``decode`` network of ``model`` in ``dtype``; logits="all" gives every position's logits
-    (prefill only: for perplexity and parity checks)."""
+    (prefill only: for perplexity and parity checks). ``weights``: "fp", "int8" or "int4" weight-only linears
+    (symmetric round-to-nearest, per output channel or blocks of ``group_size`` along K; trt_helper.quant); the
+    embedding and the tied head stay in ``dtype``."""
     import trt_helper
 
     if name not in NETWORKS:
         raise ValueError(f"unknown llama network {name!r}; known: {list(NETWORKS)}")
     if logits not in ("last", "all") or (logits == "all" and name != "prefill"):
         raise ValueError(f"llama network {name}: logits must be 'last' (or 'all' for prefill), got {logits!r}")
-    helper = trt_helper.NetworkHelper(dtype=dtype, name=f"llama_{name}")
+    helper = trt_helper.NetworkHelper(dtype=dtype, name=f"llama_{name}", weights=weights, group_size=group_size)
     helper.setModel(model)
     if name == "prefill":
         input_ids, pad = _inputs(helper, model, profile, (1, profile.opt_prompt, profile.max_prompt))
@@ -85,8 +87,8 @@ def network(model, name, dtype=torch.float32, profile=Profile(), logits="last"):
     return helper
 
 
-def plan_name(name, precision):
-    return f"llama_{name}_{precision}.plan"
+def plan_name(name, precision, weights="fp"):
+    return f"llama_{name}_{precision}.plan" if weights == "fp" else f"llama_{name}_{precision}_{weights}.plan"
 
 
 class NetworkRunner(Runner):
@@ -109,8 +111,9 @@ class NetworkRunner(Runner):
 class ReferenceRunner(NetworkRunner):
     """The networks evaluated by trt_helper's reference executor (a numeric oracle, not a runtime: never time it)."""
 
-    def __init__(self, model, dtype=torch.float32, profile=Profile(), device="cpu"):
-        self.networks = {name: network(model, name, dtype, profile) for name in NETWORKS}
+    def __init__(self, model, dtype=torch.float32, profile=Profile(), device="cpu", weights="fp", group_size=None):
+        self.networks = {name: network(model, name, dtype, profile, weights=weights, group_size=group_size)
+                         for name in NETWORKS}
         calls = {name: (lambda inputs, h=helper: h.reference(inputs, device=device))
                  for name, helper in self.networks.items()}
         super().__init__(calls, "reference", device)
@@ -119,10 +122,10 @@ class ReferenceRunner(NetworkRunner):
 class EngineRunner(NetworkRunner):
     """The built plans run by trt_helper.Engine (needs a TensorRT runtime and a GPU the plans support)."""
 
-    def __init__(self, plan_dir, precision="fp16"):
+    def __init__(self, plan_dir, precision="fp16", weights="fp"):
         import trt_helper
 
-        paths = {name: Path(plan_dir) / plan_name(name, precision) for name in NETWORKS}
+        paths = {name: Path(plan_dir) / plan_name(name, precision, weights) for name in NETWORKS}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"EngineRunner: missing plans {missing}; build them with "
