@@ -22,9 +22,9 @@ PROFILE = Profile(max_batch=4, opt_batch=2, max_prompt=32, opt_prompt=8, max_len
 
 @pytest.fixture(scope="module")
 def peer_and_model(tmp_path_factory):
-    """transformers' model (6 query heads, 2 key/value heads, head_dim 16 != hidden/heads) and ours from its files."""
-    config = transformers.LlamaConfig(vocab_size=VOCAB, hidden_size=48, intermediate_size=80, num_hidden_layers=2,
-                                      num_attention_heads=6, num_key_value_heads=2, head_dim=16, rope_theta=1e4,
+    """transformers' model (4 query heads, 2 key/value heads, head_dim 24 != hidden/heads) and ours from its files."""
+    config = transformers.LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, head_dim=24, rope_theta=1e4,
                                       rms_norm_eps=1e-5, max_position_embeddings=128, tie_word_embeddings=True,
                                       bos_token_id=1, eos_token_id=2, pad_token_id=2)
     torch.manual_seed(0)
@@ -62,7 +62,7 @@ def test_torch_model_logits_and_cache(peer_and_model):
             logits, k, v = model(ids[:, t: t + 1], k, v)
             steps.append(logits)
     assert rel_error(torch.cat(steps, 1), want) <= 1e-5
-    assert tuple(k.shape) == (2, 2, 2, 11, 16)
+    assert tuple(k.shape) == (2, 2, 2, 11, 24)
 
 
 def test_prefill_network_all_logits(peer_and_model):
