@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+import transformers
 
 from models.llama.generate import Sampling, TorchRunner, generate
 from models.llama.networks import Profile, ReferenceRunner, network
@@ -115,8 +116,8 @@ def main(argv=None):
     start = time.time()
     model, tokenizer = load()
     peer = hf_peer(smollm2_path())[0] if {"logits", "perplexity"} & set(sections) else None
-    fixtures = json.loads(FIXTURES.read_text())
-    records, max_new = fixtures["prompts"], fixtures["meta"]["max_new_tokens"]
+    fixtures = json.loads(FIXTURES.read_text()) if FIXTURES.is_file() else None
+    records, max_new = (fixtures["prompts"], fixtures["meta"]["max_new_tokens"]) if fixtures else (None, None)
     precisions = {"fp32": torch.float32, "fp16": torch.float16}
     result = {}
     if "logits" in sections:
@@ -137,7 +138,8 @@ def main(argv=None):
         result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
     result["meta"] = {"device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
                       "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
-                      "date": datetime.date.today().isoformat(), "peer": fixtures["meta"]["peer"],
+                      "date": datetime.date.today().isoformat(),
+                      "peer": f"transformers {transformers.__version__} float32",
                       "seconds": round(time.time() - start)}
     Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
