@@ -13,10 +13,12 @@ import argparse
 import datetime
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import torch
+import transformers
 
 from models.llama.generate import Sampling, TorchRunner, generate
 from models.llama.networks import Profile, ReferenceRunner, network
@@ -27,8 +29,7 @@ from trt_helper import rel_error
 FIXTURES = Path(__file__).parents[1] / "tests" / "data" / "llama" / "peer_greedy.json"
 TEXT = FIXTURES.parent / "perplexity_text.txt"
 PROFILE = Profile(max_batch=8, opt_batch=1, max_prompt=128, opt_prompt=16, max_length=192)
-LOGIT_PROMPTS = [("What is the capital of France?", True), ("The capital of France is", False),
-                 ("def fibonacci(n):\n    ", False)]
+LOGIT_PROMPTS = [("What is the capital of France?", True)]
 
 
 def peer_steps(peer, ids, steps):
@@ -75,9 +76,10 @@ def perplexity(logits, ids):
     return float(nll.exp())
 
 
-def perplexity_figures(model, tokenizer, peer):
-    """Perplexity of the project's fixed text: the peer, our PyTorch model, the fp32/fp16 prefill networks."""
-    ids = torch.tensor(tokenizer.encode(TEXT.read_text()))
+def perplexity_figures(model, tokenizer, peer, tokens=None):
+    """Perplexity of the project's fixed text (its first ``tokens`` tokens): the peer, our PyTorch model, the
+    fp32/fp16 prefill networks."""
+    ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
     profile = Profile(max_batch=1, max_prompt=len(ids), opt_prompt=len(ids), max_length=len(ids) + 1)
     values = {"tokens": len(ids), "peer": perplexity(peer(ids[None]).logits[0], ids),
               "torch_fp32": perplexity(model(ids[None])[0][0], ids)}
@@ -99,32 +101,46 @@ def greedy_figures(runner, records, eos, max_new_tokens):
                                                                           if not s], "tokens": got}
 
 
+SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference-prompts", type=int, default=8, help="fixture prompts run through the networks")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
+    parser.add_argument("--reference-prompts", type=int, default=4, help="fixture prompts run through the networks")
+    parser.add_argument("--perplexity-tokens", type=int, default=None, help="first N tokens of the text (default all)")
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
     args = parser.parse_args(argv)
+    sections = [name.strip() for name in args.sections.split(",") if name.strip()]
     torch.set_grad_enabled(False)
     start = time.time()
     model, tokenizer = load()
-    peer = hf_peer(smollm2_path())[0]
-    runners = {p: ReferenceRunner(model, d, PROFILE) for p, d in (("fp32", torch.float32), ("fp16", torch.float16))}
-    fixtures = json.loads(FIXTURES.read_text())
-    records, max_new = fixtures["prompts"], fixtures["meta"]["max_new_tokens"]
-    result = {"logits": logits_figures(model, tokenizer, peer, runners),
-              "perplexity": perplexity_figures(model, tokenizer, peer)}
-    result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)
-    print("torch", result["greedy_torch_fp32"]["identical"], flush=True)
-    subset = records[: args.reference_prompts]
-    for precision, runner in runners.items():
-        result[f"greedy_reference_{precision}"] = greedy_figures(runner, subset, tokenizer.eos_token_id, max_new)
-        print(precision, result[f"greedy_reference_{precision}"]["identical"], flush=True)
-    fp32 = result["greedy_reference_fp32"]["tokens"]
-    fp16 = result["greedy_reference_fp16"]["tokens"]
-    result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
-    result["meta"] = {"device": f"CPU ({platform.processor() or platform.machine()}), reference executor",
-                      "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py", "date": datetime.date.today()
-                      .isoformat(), "peer": fixtures["meta"]["peer"], "seconds": round(time.time() - start)}
+    peer = hf_peer(smollm2_path())[0] if {"logits", "perplexity"} & set(sections) else None
+    fixtures = json.loads(FIXTURES.read_text()) if FIXTURES.is_file() else None
+    records, max_new = (fixtures["prompts"], fixtures["meta"]["max_new_tokens"]) if fixtures else (None, None)
+    precisions = {"fp32": torch.float32, "fp16": torch.float16}
+    result = {}
+    if "logits" in sections:
+        runners = {p: ReferenceRunner(model, d, PROFILE) for p, d in precisions.items()}
+        result["logits"] = logits_figures(model, tokenizer, peer, runners)
+    if "perplexity" in sections:
+        result["perplexity"] = perplexity_figures(model, tokenizer, peer, args.perplexity_tokens)
+    if "greedy_torch" in sections:
+        result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)
+        print("torch", result["greedy_torch_fp32"]["identical"], flush=True)
+    if "greedy_reference" in sections:
+        subset = records[: args.reference_prompts]
+        for precision, dtype in precisions.items():
+            runner = ReferenceRunner(model, dtype, PROFILE)
+            result[f"greedy_reference_{precision}"] = greedy_figures(runner, subset, tokenizer.eos_token_id, max_new)
+            print(precision, result[f"greedy_reference_{precision}"]["identical"], flush=True)
+        fp32, fp16 = result["greedy_reference_fp32"]["tokens"], result["greedy_reference_fp16"]["tokens"]
+        result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
+    result["meta"] = {"device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
+                      "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
+                      "date": datetime.date.today().isoformat(),
+                      "peer": f"transformers {transformers.__version__} float32",
+                      "seconds": round(time.time() - start)}
     Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
 
