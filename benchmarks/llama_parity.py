@@ -101,7 +101,22 @@ def greedy_figures(runner, records, eos, max_new_tokens):
                                                                           if not s], "tokens": got}
 
 
-SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference")
+SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized")
+
+
+def quantized_perplexity_figures(model, tokenizer, tokens=None):
+    """Perplexity of the fixed text through fp16 prefill networks with fp, int8 (per channel) and int4 (blocks of
+    128 along K) weight-only linears; relative to the fp16 network."""
+    ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
+    profile = Profile(max_batch=1, max_prompt=len(ids), opt_prompt=len(ids), max_length=len(ids) + 1)
+    values = {"tokens": len(ids)}
+    for weights, group_size in (("fp", None), ("int8", None), ("int4", 128)):
+        helper = network(model, "prefill", torch.float16, profile, logits="all", weights=weights, group_size=group_size)
+        out = helper.reference({"input_ids": ids[None].int(), "pad": torch.zeros(1, dtype=torch.int32)})
+        values[f"fp16_{weights}"] = perplexity(out["logits"][0], ids)
+        print(weights, values[f"fp16_{weights}"], flush=True)
+    values["relative_to_fp16"] = {k: v / values["fp16_fp"] - 1 for k, v in values.items() if k.startswith("fp16_")}
+    return values
 
 
 def main(argv=None):
@@ -125,6 +140,8 @@ def main(argv=None):
         result["logits"] = logits_figures(model, tokenizer, peer, runners)
     if "perplexity" in sections:
         result["perplexity"] = perplexity_figures(model, tokenizer, peer, args.perplexity_tokens)
+    if "perplexity_quantized" in sections:
+        result["perplexity_quantized"] = quantized_perplexity_figures(model, tokenizer, args.perplexity_tokens)
     if "greedy_torch" in sections:
         result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)
         print("torch", result["greedy_torch_fp32"]["identical"], flush=True)
