@@ -3,6 +3,7 @@
 #
 #   sh infer.sh conformer_moe plans/conformer_moe.small.fp16.plan [--batch B --frames T --lengths ... --check]
 #   sh infer.sh whisper ...
+#   sh infer.sh llama --prompt TEXT [--chat] [--max-new-tokens N] [--backend auto|trt|reference|torch]
 # Uses trt_helper.Engine where a TensorRT runtime and a supported GPU exist, else the reference executor,
 # and prints which one ran.
 set -e
@@ -16,5 +17,6 @@ model=${1:-}
 case "$model" in
   conformer_moe) exec "$PYTHON" -m models.conformer_moe.infer "$@" ;;
   whisper) exec "$PYTHON" -m models.whisper.infer "$@" ;;
-  *) echo "usage: sh infer.sh conformer_moe|whisper [options]   (got '${model}')" >&2; exit 2 ;;
+  llama) exec "$PYTHON" -m models.llama.infer "$@" ;;
+  *) echo "usage: sh infer.sh conformer_moe|whisper|llama [options]   (got '${model}')" >&2; exit 2 ;;
 esac

