@@ -16,10 +16,14 @@ from typing import Mapping
 import torch
 
 from ..backend import get_backend
-from .registry import EVALUATORS, ReferenceError, downcast
+from .control import Executor
+from .dtypes import carrier
+from .registry import EVALUATORS, ReferenceError
 from . import layers  # noqa: F401  (registers the evaluators)
 
-__all__ = ["run", "ReferenceError", "EVALUATORS"]
+from .layers.extern import register_plugin
+
+__all__ = ["run", "ReferenceError", "EVALUATORS", "register_plugin"]
 
 
 def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device = "cpu",
@@ -29,15 +33,14 @@ def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device 
     Returns the network outputs by name; with ``debug=True`` every tensor the network computes, by name.
     Raises :class:`ReferenceError` naming the layer when a layer type has no evaluator or a layer fails.
     """
-    backend = get_backend()
-    trt = backend.trt
+    trt = get_backend().trt
     values: dict[str, torch.Tensor] = {}
     for i in range(network.num_inputs):
         tensor = network.get_input(i)
         if tensor.name not in inputs:
             raise ReferenceError(f"reference: missing input '{tensor.name}' (expected {_input_names(network)})")
         value = torch.as_tensor(inputs[tensor.name]).to(device)
-        expected = backend.torch_dtype(tensor.dtype)
+        expected = carrier(tensor.dtype)
         if value.dtype != expected:
             raise ReferenceError(f"reference: input '{tensor.name}' has dtype {value.dtype}, the network declares "
                                  f"{expected}")
@@ -50,50 +53,10 @@ def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device 
     if unknown:
         raise ReferenceError(f"reference: unknown inputs {sorted(unknown)} (expected {_input_names(network)})")
 
-    for index in _topological_order(network, set(values)):
-        layer, kind = downcast(trt, network.get_layer(index))
-        evaluate = EVALUATORS.get(kind)
-        if evaluate is None:
-            raise ReferenceError(f"reference: layer '{layer.name}' has type {kind}, which the reference executor "
-                                 f"cannot evaluate")
-        args = [values[layer.get_input(i).name] if layer.get_input(i) is not None else None
-                for i in range(layer.num_inputs)]
-        try:
-            results = evaluate(layer, args, trt=trt, device=device)
-        except ReferenceError:
-            raise
-        except Exception as error:  # noqa: BLE001 — re-raised with the layer's name
-            shapes = [tuple(a.shape) if isinstance(a, torch.Tensor) else None for a in args]
-            raise ReferenceError(f"reference: layer '{layer.name}' ({kind}) failed on input shapes {shapes}: "
-                                 f"{error}") from error
-        for i, result in enumerate(results):
-            out = layer.get_output(i)
-            values[out.name] = result.to(backend.torch_dtype(out.dtype))
+    Executor(trt, network, device).run(values)
     if debug:
         return values
     return {network.get_output(i).name: values[network.get_output(i).name] for i in range(network.num_outputs)}
-
-
-def _topological_order(network, available: set[str]) -> list[int]:
-    """Layer indices ordered so that every layer comes after the producers of its inputs (a layer's inputs may be
-    set after it was added, e.g. with ``set_input``)."""
-    pending = list(range(network.num_layers))
-    order = []
-    while pending:
-        waiting = []
-        for index in pending:
-            layer = network.get_layer(index)
-            needed = [layer.get_input(i) for i in range(layer.num_inputs)]
-            if all(t is None or t.name in available for t in needed):
-                order.append(index)
-                available.update(layer.get_output(i).name for i in range(layer.num_outputs))
-            else:
-                waiting.append(index)
-        if len(waiting) == len(pending):
-            names = [network.get_layer(i).name for i in waiting[:5]]
-            raise ReferenceError(f"reference: layers {names} wait for tensors no layer produces")
-        pending = waiting
-    return order
 
 
 def _input_names(network):
