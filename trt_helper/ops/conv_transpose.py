@@ -28,7 +28,7 @@ def _deconvolution(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTr
                          f"build transposed convolutions that are both strided and dilated")
     ones = (1,) * len(lead)
     kernel = lead + tuple(module.kernel_size)
-    padding = (0,) * len(lead) + tuple(module.padding)
+    padding = (0,) * len(lead) + tuple(int(p) for p in module.padding)
     output_padding = (0,) * len(lead) + tuple(module.output_padding)
     beyond = [max(o - p, 0) for p, o in zip(padding, output_padding)]
     weight = module.weight.reshape(module.in_channels, module.out_channels // module.groups, *kernel)
