@@ -25,3 +25,11 @@ def check_modules(dtype, modules, specs, sizes, tmp_path, tol=None, build=None, 
             return [reference(m, *tensors) if reference else m(*tensors) for m in modules]
 
     return check_op(dtype, specs, make, want, sizes, tmp_path if build else None, tol)
+
+
+def dyn_spec(shape, mins, hi=64, dtype=torch.float32):
+    """An input spec (as ``op_harness.spec``) whose dims in ``mins`` ({dim: min size}) are dynamic up to ``hi``."""
+    declared = tuple(-1 if i in mins else d for i, d in enumerate(shape))
+    low = tuple(mins.get(i, d) for i, d in enumerate(shape))
+    high = tuple(hi if i in mins else d for i, d in enumerate(shape))
+    return dtype, declared, low, tuple(shape), high
