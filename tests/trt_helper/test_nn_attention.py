@@ -46,7 +46,8 @@ def test_attention_masks(dtype, gen, tmp_path):
         return [h.addAttention(q, k, v, mask=m, causal=True), h.addAttention(q, k, v, mask=f)]
 
     def want(q, k, v, m, f):
-        return [F.scaled_dot_product_attention(q, k, v, attn_mask=m & torch.ones(m.shape[-2:], dtype=torch.bool).tril()),
+        causal = torch.ones(m.shape[-2:], dtype=torch.bool).tril()
+        return [F.scaled_dot_product_attention(q, k, v, attn_mask=m & causal),
                 F.scaled_dot_product_attention(q, k, v, attn_mask=f)]
 
     check_op(dtype, specs, make, want, sizes, None)
