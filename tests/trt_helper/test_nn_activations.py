@@ -15,7 +15,7 @@ ACTIVATIONS = [
     nn.Softplus(beta=2.0, threshold=3.0),
     nn.Softsign(), nn.Mish(), nn.Hardsigmoid(), nn.Hardswish(), nn.Tanhshrink(), nn.LogSigmoid(),
     nn.Softmax(dim=-1), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1), nn.Softmin(dim=2), nn.GLU(dim=-1),
-    nn.Identity(), nn.Dropout(0.3),
+    nn.Identity(), nn.Dropout(0.3), nn.Dropout2d(0.3), nn.AlphaDropout(0.3),
 ]
 
 

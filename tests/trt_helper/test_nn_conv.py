@@ -19,7 +19,7 @@ def _randomize(modules, gen):
 
 def test_pads_1d(dtype, gen, tmp_path):
     modules = [nn.ZeroPad1d((2, 1)), nn.ConstantPad1d(3, -1.5), nn.ReflectionPad1d((3, 1)),
-               nn.ReplicationPad1d((0, 4)), nn.CircularPad1d(2), nn.ConstantPad1d((-1, 2), 0.5)]
+               nn.ReplicationPad1d((0, 4)), nn.CircularPad1d(2), nn.ConstantPad1d((-1, 2), 0.5), nn.Dropout1d()]
     sizes = [{"x": randn(gen, 2, 3, 5)}, {"x": randn(gen, 1, 3, 9)}]
     check_modules(dtype, modules, {"x": spec((2, 3, 5), (0, 2))}, sizes, tmp_path)
 
@@ -29,6 +29,13 @@ def test_pads_2d(dtype, gen, tmp_path):
                nn.ReplicationPad2d(2), nn.CircularPad2d((1, 0, 2, 1))]
     sizes = [{"x": randn(gen, 2, 3, 5, 6)}, {"x": randn(gen, 1, 2, 4, 7)}]
     check_modules(dtype, modules, {"x": spec((2, 3, 5, 6), (0, 1, 2, 3))}, sizes, tmp_path)
+
+
+def test_pads_3d(dtype, gen, tmp_path):
+    modules = [nn.ZeroPad3d((1, 0, 0, 2, 1, 1)), nn.ConstantPad3d(1, 2.0), nn.ReflectionPad3d((1, 1, 2, 0, 0, 1)),
+               nn.ReplicationPad3d(1), nn.CircularPad3d((0, 1, 1, 0, 1, 1))]
+    sizes = [{"x": randn(gen, 2, 2, 3, 4, 5)}, {"x": randn(gen, 1, 2, 4, 3, 3)}]
+    check_modules(dtype, modules, {"x": spec((2, 2, 3, 4, 5), (0, 2, 3, 4))}, sizes, tmp_path, build=False)
 
 
 def test_conv1d_padding_modes(dtype, gen, tmp_path):
