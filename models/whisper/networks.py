@@ -66,12 +66,14 @@ def encoder_network(model, dtype=torch.float32, profile=Profile()):
     return helper
 
 
-def cross_kv_network(model, dtype=torch.float32, profile=Profile()):
-    """audio_features (B, n_audio_ctx, D) -> cross_k, cross_v (n_text_layer, B, n_audio_ctx, D)."""
+def cross_kv_network(model, dtype=torch.float32, profile=Profile(), audio_range=None):
+    """audio_features (B, S, D) -> cross_k, cross_v (n_text_layer, B, S, D); S = n_audio_ctx, or dynamic in
+    audio_range (min, opt, max) for the dynamic-length encoder (models.whisper.dynamic)."""
     dims = model.dims
     helper = _helper("whisper_cross_kv", dtype, model)
-    lo, opt, hi = profile.batch((dims.n_audio_ctx, dims.n_audio_state))
-    features = helper.addInput("audio_features", dtype, (-1, dims.n_audio_ctx, dims.n_audio_state),
+    s_lo, s_opt, s_hi = audio_range or (dims.n_audio_ctx,) * 3
+    lo, opt, hi = profile.batch((s_lo, dims.n_audio_state), (s_opt, dims.n_audio_state), (s_hi, dims.n_audio_state))
+    features = helper.addInput("audio_features", dtype, (-1, -1 if s_lo != s_hi else s_lo, dims.n_audio_state),
                                min_shape=lo, opt_shape=opt, max_shape=hi)
     cross_k, cross_v = model.decoder.trt_cross_kv(helper, features)
     helper.markOutput(cross_k, "cross_k")
@@ -79,8 +81,9 @@ def cross_kv_network(model, dtype=torch.float32, profile=Profile()):
     return helper
 
 
-def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False):
-    """The decoder: whole prefix (cache=False, the no-cache decoder) or one token after a cache (cache=True)."""
+def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, audio_range=None):
+    """The decoder: whole prefix (cache=False, the no-cache decoder) or one token after a cache (cache=True);
+    audio_range (min, opt, max) makes the cross K/V length dynamic (default: n_audio_ctx)."""
     dims = model.dims
     helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model)
     if cache:
@@ -89,7 +92,7 @@ def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False):
     else:
         lo, opt, hi = profile.batch((1,), (2,), (dims.n_text_ctx,))
         tokens = helper.addInput("tokens", torch.int32, (-1, -1), min_shape=lo, opt_shape=opt, max_shape=hi)
-    audio = (dims.n_audio_ctx,) * 3
+    audio = audio_range or (dims.n_audio_ctx,) * 3
     cross_k = _kv_input(helper, "cross_k", dims, profile, audio)
     cross_v = _kv_input(helper, "cross_v", dims, profile, audio)
     past = ()

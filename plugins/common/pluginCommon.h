@@ -42,7 +42,9 @@ std::string checkLengths(nvinfer1::Dims const& x, nvinfer1::Dims const& lengths)
 enum class TypeRule
 {
     kFLOATING,  //!< fp32, fp16 or bf16
+    kHALF,      //!< fp16 or bf16
     kINT32,     //!< int32
+    kINT8,      //!< int8 (packed quantized weights)
     kAS_INPUT0, //!< the type of input 0
 };
 

@@ -171,7 +171,13 @@ int32_t FMoEExpertPlugin::configurePlugin(
     {
         descs.push_back(in[i].desc);
     }
-    return failOn(checkShapes(descs.data()));
+    std::string reason = checkShapes(descs.data());
+    ElemType type;
+    if (reason.empty() && toElemType(in[kX].desc.type, type) && in[kX].desc.dims.nbDims == 3)
+    {
+        reason = fmoeCheckSizes(type, in[kX].desc.dims.d[2], mHidden, mExperts);
+    }
+    return failOn(reason);
 }
 
 size_t FMoEExpertPlugin::getWorkspaceSize(
@@ -184,19 +190,6 @@ size_t FMoEExpertPlugin::getWorkspaceSize(
     }
     nvinfer1::Dims const& x = inputs[0].max;
     return fmoeWorkspaceSize(type, x.d[0] * x.d[1], static_cast<int32_t>(x.d[2]), mHidden, mExperts);
-}
-
-char const* FMoEExpertPlugin::getMetadataString() noexcept
-{
-    try
-    {
-        mMetadata = FMoEDeviceResources::stats();
-        return mMetadata.c_str();
-    }
-    catch (...)
-    {
-        return nullptr;
-    }
 }
 
 int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,
@@ -218,21 +211,6 @@ int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTenso
         {
             return fail("too many tokens for int32 routing: " + dimsToString(x));
         }
-        if (!mResources)
-        {
-            mResources = FMoEDeviceResources::acquire();
-            if (!mResources)
-            {
-                return fail("could not create the per-device cuBLAS handle / event");
-            }
-        }
-        int device = -1;
-        TRTH_CUDA_RETURN(cudaGetDevice(&device));
-        if (device != mResources->device())
-        {
-            return fail("enqueue on device " + std::to_string(device) + " but this plugin's resources live on device "
-                + std::to_string(mResources->device()));
-        }
         FMoEProblem p{};
         p.type = type;
         p.act = static_cast<MoeActivation>(mAct);
@@ -251,26 +229,17 @@ int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTenso
         p.b2 = inputs[position(kB2)];
         p.y = outputs[0];
 
-        std::lock_guard<std::mutex> lock(mResources->mutex);
-        if (!mResources->reserveCounts(mExperts + 3))
+        if (int32_t const status = failOn(fmoeCheckSizes(type, p.dim, p.hidden, p.experts)))
         {
-            return fail("could not allocate the pinned count buffer");
+            return status;
         }
         size_t const needed = fmoeWorkspaceSize(type, p.batch * p.time, p.dim, p.hidden, p.experts);
-        int64_t invalid = 0;
-        cublasStatus_t cublasStatus = CUBLAS_STATUS_SUCCESS;
-        cudaError_t const status
-            = fmoeForward(p, mResources->view(), workspace, needed, stream, &invalid, &cublasStatus);
-        if (cublasStatus != CUBLAS_STATUS_SUCCESS)
+        cudaError_t const status = fmoeForward(p, workspace, needed, stream);
+        if (status == cudaErrorInvalidValue)
         {
-            return fail(std::string("cuBLAS failed: ") + cublasGetStatusString(cublasStatus));
+            return fail("null workspace or weights not 16-byte aligned");
         }
         TRTH_CUDA_RETURN(status);
-        if (invalid > 0)
-        {
-            return fail(std::to_string(invalid) + " token(s) have an expert id outside [0, "
-                + std::to_string(mExperts) + "); their output rows are NaN");
-        }
         return 0;
     }
     catch (std::exception const& e)

@@ -199,18 +199,18 @@ def test_fmoe_expert(lib, cuda, gen, dtype, act, case):
         assert (y.cpu()[padded] == 0).all(), "padded tokens must give exactly 0"
 
 
-def test_fmoe_rejects_out_of_range_expert_ids(lib, cuda, gen, harness):
+def test_fmoe_out_of_range_expert_ids_give_nan_rows(lib, cuda, gen):
+    """Ids outside [0, E) are never used as addresses: their rows are NaN, the others exact. Enqueue cannot report
+    them (that would need a host wait), so it returns 0."""
     shape, experts, hidden = (2, 9, 16), 4, 32
     x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, torch.float32, cuda, gen, False, False)
     idx[0, 3] = experts
     idx[1, 5] = -1
     idx[1, 6] = 1 << 30
-    y = poisoned(shape, torch.float32, cuda)
-    harness.take_log()
+    y = torch.zeros(shape, dtype=torch.float32, device=cuda)  # the NaNs must come from the plugin
     status = run(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0},
                  [x, idx, w1, b1, w2, b2], [y])
-    assert status != 0
-    assert any("3 token(s)" in m for _, m in harness.take_log())
+    assert status == 0
     bad = torch.zeros(shape[:2], dtype=torch.bool)
     bad[0, 3] = bad[1, 5] = bad[1, 6] = True
     assert torch.isnan(y.cpu()[bad]).all()
@@ -222,7 +222,7 @@ def test_fmoe_rejects_out_of_range_expert_ids(lib, cuda, gen, harness):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
 def test_fmoe_expert_skewed_routing(lib, cuda, gen, dtype):
-    """Most tokens on one expert: the exact-size (grouped GEMM) layout rather than the padded one."""
+    """Most tokens on one expert, the others with a few rows or none."""
     shape, experts, hidden = (8, 40, 32), 8, 64
     x, idx, score, lengths, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, True, True)
     idx = torch.where(torch.rand(idx.shape, generator=gen).to(cuda) < 0.9, torch.full_like(idx, 2), idx)

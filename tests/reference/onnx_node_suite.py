@@ -3,7 +3,8 @@
 Each case is one ONNX node with inputs and the outputs ONNX expects. :func:`run_case` parses the model with
 ``NetworkHelper.fromOnnx``, evaluates the network with ``helper.reference`` and compares every output with
 ONNX's expected data (the tolerance ONNX's own backend test uses: ``rtol=1e-3, atol=1e-7``, or the case's).
-``python tests/reference/onnx_node_suite.py [--jobs N] [--write]`` runs every case and prints the counts.
+``python tests/reference/onnx_node_suite.py [--jobs N] [--json results.json] [case ...]`` runs every case (or the
+named ones) and prints the counts.
 """
 
 from __future__ import annotations

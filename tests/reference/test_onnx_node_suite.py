@@ -5,8 +5,8 @@ data; present, the case is refused by the parser or differs, for the recorded re
 that this test re-checks (``twin``: the model with the listed attributes changed builds the very same network;
 ``unused_input``: no layer reads that ONNX input; ``output_shape`` / ``output_dtype``: the network declares
 another shape / type than ONNX; ``max_abs``: a tolerance case stays within it; ``same_rows``: the same rows in
-another order). By default every refused and non-matching case runs, plus every third matching one (about
-20 s on 2 cores after the ~15 s collection); ``TRT_HELPER_ONNX_SUITE=full`` runs all of them.
+another order). By default every refused and non-matching case runs, plus every third matching one (about 17 s of
+CPU with the ~10 s collection); ``TRT_HELPER_ONNX_SUITE=full`` runs all of them (about 22 s).
 """
 
 import json

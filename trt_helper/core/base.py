@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from typing_extensions import TypeIs
 from torch import nn
+from typing_extensions import TypeIs
 
 from ..backend import get_backend
 from ..builder import shared_builder

@@ -2,8 +2,9 @@
 
 It reads the network (layer types, attributes, weights) and follows TensorRT's documented layer semantics; it
 never calls the model's torch modules. Floating layers compute in fp32 and round their outputs to the tensor's
-dtype, as TensorRT's fp16 kernels accumulate in fp32. It is a numeric oracle for tests and for finding where a
-port goes wrong — not a runtime: never time it as TensorRT.
+dtype, as TensorRT's fp16 kernels accumulate in fp32. Evaluators live in ``layers/`` (one module per family, one
+evaluator per ``trt.LayerType``); loops and if-conditionals run as whole regions (``control.py``). It is a numeric
+oracle for tests and for finding where a port goes wrong — not a runtime: never time it as TensorRT.
 
 Example:
     >>> outputs = trt_helper.reference.run(helper.network, {"x": torch.randn(2, 8)})
