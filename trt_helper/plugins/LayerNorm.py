@@ -53,7 +53,7 @@ def _native(helper: NetworkHelper, module: nn.LayerNorm, x: ITensor) -> ITensor:
 def addLayerNorm(helper: NetworkHelper, module: nn.LayerNorm, x: ITensor, impl: str | None = None) -> ITensor:
     """``module(x)`` for ``torch.nn.LayerNorm`` (eps honoured). Statistics run in fp32 inside fp16/bf16 networks
     (``fp32_islands``). ``impl``: ``"native"`` (INormalizationLayer), ``"plugin"`` (the LayerNorm plugin, last
-    dim only) or ``"auto"``; default: the helper's ``impl``.
+    dim only) or ``"auto"`` (native when normalizing several trailing dims); default: the helper's ``impl``.
 
     Example:
         >>> x = helper.addLayerNorm(self.norm_ff, x)
@@ -62,7 +62,10 @@ def addLayerNorm(helper: NetworkHelper, module: nn.LayerNorm, x: ITensor, impl: 
     shape = tuple(module.normalized_shape)
     if len(x.shape) < len(shape) or any(a != b and a != -1 for a, b in zip(helper.shape(x)[-len(shape):], shape)):
         raise ValueError(f"{helper.where()}: input shape {helper.shape(x)} does not end with normalized_shape {shape}")
-    if resolve_impl(helper, impl) == "native":
+    chosen = helper.impl if impl is None else impl
+    if len(shape) != 1 and chosen == "auto":  # the plugin normalises the last dim only
+        chosen = "native"
+    if resolve_impl(helper, chosen) == "native":
         return in_fp32(helper, x, lambda t: _native(helper, module, t))
     if len(shape) != 1:
         raise ValueError(f"{helper.where()}: the LayerNorm plugin normalises the last dim only; normalized_shape "
