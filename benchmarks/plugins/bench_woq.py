@@ -15,7 +15,7 @@ import statistics
 import torch
 import torch.nn.functional as F
 
-from trt_helper import woq_layout
+from trt_helper.quant import woq_layout
 from trt_helper.plugins import bound_tensor, tensor_spec
 
 SHAPES = [(4096, 12288), (4096, 11008), (11008, 4096), (4096, 4096), (1280, 5120), (5120, 1280)]  # (K, N)

@@ -1,4 +1,4 @@
-"""WeightOnlyGemm on the CPU: the quantizer and packed layout of trt_helper.woq_layout against plain unpacked
+"""WeightOnlyGemm on the CPU: the quantizer and packed layout of trt_helper.quant.woq_layout against plain unpacked
 references, and the plugin's configure-time shape checks (T2, through the harness)."""
 
 from __future__ import annotations
@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trt_helper import rel_error, woq_layout
+import trt_helper
+from trt_helper import rel_error
+from trt_helper.quant import quantize_weight
+from trt_helper.quant import woq_layout
 from trt_helper.plugins import WeightOnlyGemm
 
 
@@ -111,3 +114,36 @@ def test_configure_rejects_mismatched_shapes(harness, library_path):
     ok = lib.create("WeightOnlyGemm", {"bits": 8, "group_size": 0, "has_bias": 1})
     assert ok.configure([((2, 3, 208), "bfloat16"), ((48, 256), "int8"), ((40,), "bfloat16"), ((40,), "bfloat16")],
                         [((2, 3, 40), "bfloat16")]) == 0
+
+
+# ------------------------------------------------------------------------------------ addLinear(impl="plugin")
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, None), (8, None), (8, 64)])
+def test_plugin_tensors_hold_the_quantized_weight(bits, group):
+    """What addLinear hands the plugin (packed values, scales in its (K/g, N) order) dequantizes to exactly the
+    quantized weight the native form uses."""
+    qw = quantize_weight(torch.randn(40, 256), bits, group)
+    packed, scales = WeightOnlyGemm.plugin_tensors(qw)
+    q = woq_layout.unpack(packed, bits, 40, 256)
+    assert torch.equal(q, qw.values)
+    assert torch.equal(WeightOnlyGemm.dequantize(q, scales, group or 0).float(), qw.dequantize())
+
+
+def test_plugin_takes_only_weights_it_can_run():
+    qw = quantize_weight(torch.randn(40, 256), 4, 128)
+    assert WeightOnlyGemm.unsupported(qw, torch.float16) is None
+    assert "fp16/bf16" in WeightOnlyGemm.unsupported(qw, torch.float32)
+    assert "g64 or g128" in WeightOnlyGemm.unsupported(quantize_weight(torch.randn(40, 256), 4, 32), torch.float16)
+
+
+def test_add_linear_plugin_path_on_a_backend_without_plugin_layers():
+    """impl="plugin" fails clearly where plugin layers cannot be added; impl="auto" builds the dequantize form."""
+    helper = trt_helper.NetworkHelper(torch.float16, name="woq")
+    if helper.backend.can_add_plugin_layers:
+        pytest.skip("this backend can add plugin layers")
+    linear = torch.nn.Linear(256, 40)
+    x = helper.addInput("x", torch.float16, (3, 256))
+    with pytest.raises(RuntimeError, match="impl='plugin' needs a backend with plugin layers"):
+        helper.addLinear(linear, x, weights="int4", group_size=128, impl="plugin")
+    helper.addLinear(linear, x, weights="int4", group_size=128, impl="auto")
+    kinds = {helper.network.get_layer(i).type.name for i in range(helper.network.num_layers)}
+    assert "DEQUANTIZE" in kinds and not any(kind.startswith("PLUGIN") for kind in kinds), kinds

@@ -1,7 +1,7 @@
 """T3 (GPU): WeightOnlyGemm through the harness against dequantize-then-matmul in fp32
 (trt_helper.plugins.WeightOnlyGemm.reference), for int4 / int8, per-channel and grouped scales, fp16 / bf16,
 M = 1…4096 (odd M too), the benchmark shapes and small odd ones; outputs poisoned first;
-‖out − ref‖/‖ref‖ ≤ 1e-2. Weights are quantized and packed on the GPU by trt_helper.woq_layout; the reference uses
+‖out − ref‖/‖ref‖ ≤ 1e-2. Weights are quantized and packed on the GPU by trt_helper.quant.woq_layout; the reference uses
 the unpacked q and scales."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trt_helper import woq_layout
+from trt_helper.quant import woq_layout
 from trt_helper.plugins import WeightOnlyGemm, harness_enqueue
 
 from .test_plugin_enqueue_gpu import check, poisoned, randn

@@ -6,6 +6,8 @@ from torch import nn
 
 from ..core import ITensor, NetworkHelper, leaf, op
 from ..core.base import WEIGHT_FORMATS
+from ..plugins import WeightOnlyGemm
+from ..plugins.library import resolve_impl
 from ..quant.weight import QuantizedWeight, quantize_weight
 from .binary import addAdd, addMul
 from .constant import addConstant
@@ -45,13 +47,15 @@ def linear_weight(helper: NetworkHelper, module: nn.Linear, weights: str | None,
 
 @op(module=nn.Linear)
 def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str | None = None,
-              group_size: int | None | str = _NETWORK_DEFAULT) -> ITensor:
+              group_size: int | None | str = _NETWORK_DEFAULT, impl: str | None = None) -> ITensor:
     """``module(x)`` for ``torch.nn.Linear``: ``x @ W.T + b`` for x of rank >= 2 (…, in_features).
 
     ``weights``: ``"fp"``, ``"int8"`` or ``"int4"`` (weight-only: quantized constants and a dequantize layer feed
     the matmul, so TensorRT picks its weight-only kernels and the plan stores 1 or ½ byte per weight); default
     the helper's ``weights`` option. ``group_size``: None (per output channel) or 32 / 64 / 128 (block-wise
-    along K); default the helper's.
+    along K); default the helper's. ``impl`` (quantized weights only): ``"plugin"`` runs the WeightOnlyGemm
+    plugin (fp16/bf16, per channel/g64/g128), ``"native"`` the dequantize form, ``"auto"`` the plugin where the
+    backend adds plugin layers and the weight fits it; default the helper's ``impl``.
 
     Example:
         >>> h = helper.addLinear(self.w_1, x)                  # layers named like self.w_1's module path
@@ -62,6 +66,8 @@ def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str
     check_features(helper, x, -1, module.in_features, "features")
     rank, dtype = len(x.shape), helper.torch_dtype(x)
     qw = linear_weight(helper, module, weights, group_size)
+    if qw is not None and _use_plugin(helper, qw, dtype, impl):
+        return WeightOnlyGemm.plugin_linear(helper, qw, x, module.bias)
     if qw is None:
         weight = addConstant(helper, module.weight.reshape((1,) * (rank - 2) + tuple(module.weight.shape)),
                              dtype=dtype, name="weight")
@@ -78,6 +84,13 @@ def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str
         return out
     bias = addConstant(helper, module.bias.reshape((1,) * (rank - 1) + (-1,)), dtype=dtype, name="bias")
     return addAdd(helper, out, bias)
+
+
+def _use_plugin(helper: NetworkHelper, qw: QuantizedWeight, dtype, impl: str | None) -> bool:
+    """``impl="plugin"`` always (errors say why it cannot), ``"auto"`` where the plugin takes this weight."""
+    if resolve_impl(helper, impl) != "plugin":
+        return False
+    return (helper.impl if impl is None else impl) == "plugin" or WeightOnlyGemm.unsupported(qw, dtype) is None
 
 
 leaf(nn.Linear, addLinear)

@@ -5,7 +5,8 @@
 - :mod:`.calibrate`: per-tensor / per-channel absmax and input samples from the PyTorch model;
 - :mod:`.awq`: the activation-aware scale search for weight-only int4/int8;
 - :mod:`.smoothquant`: SmoothQuant W8A8;
-- :mod:`.fake`: the PyTorch model with the same quantized weights.
+- :mod:`.fake`: the PyTorch model with the same quantized weights;
+- :mod:`.woq_layout`: the packed weight layout of the WeightOnlyGemm plugin (``addLinear(impl="plugin")``).
 """
 
 from .awq import awq_quantize, awq_search
