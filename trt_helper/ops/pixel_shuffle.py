@@ -1,4 +1,5 @@
-"""torch.nn.PixelShuffle and PixelUnshuffle: unflatten, permute, flatten (batch and spatial sizes may be dynamic)."""
+"""torch.nn.PixelShuffle, PixelUnshuffle and ChannelShuffle: unflatten, permute, flatten (batch and spatial sizes
+may be dynamic)."""
 
 from __future__ import annotations
 
@@ -45,5 +46,24 @@ def addPixelUnshuffle(helper: NetworkHelper, x: ITensor, downscale_factor: int) 
     return addFlatten(helper, moved, 1, 3)
 
 
+@op
+def addChannelShuffle(helper: NetworkHelper, x: ITensor, groups: int) -> ITensor:
+    """``torch.nn.functional.channel_shuffle(x, groups)`` on x (B, C, …): (B, g, C/g, …) → (B, C/g, g, …) → (B, C, …).
+
+    Example:
+        >>> x = helper.addChannelShuffle(x, 4)
+    """
+    helper.check_rank(x, range(3, 9))
+    channels = helper.shape(x)[1]
+    if channels == -1 or channels % groups:
+        raise ValueError(f"{helper.where()}: groups={groups} needs a static channel count divisible by it, got "
+                         f"input shape {helper.shape(x)}")
+    grouped = addUnflatten(helper, x, 1, (groups, channels // groups), name="groups")
+    perm = list(range(len(x.shape) + 1))
+    perm[1], perm[2] = 2, 1
+    return addFlatten(helper, addPermute(helper, grouped, perm), 1, 2)
+
+
 leaf(nn.PixelShuffle, lambda helper, module, x: addPixelShuffle(helper, x, module.upscale_factor))
 leaf(nn.PixelUnshuffle, lambda helper, module, x: addPixelUnshuffle(helper, x, module.downscale_factor))
+leaf(nn.ChannelShuffle, lambda helper, module, x: addChannelShuffle(helper, x, module.groups))
