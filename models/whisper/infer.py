@@ -16,6 +16,8 @@ import sys
 
 import torch
 
+from trt_helper.quant import fake_quantized, quantize_linears
+
 from .audio import AudioError, load_audio
 from .decoding import LongAudioError, TorchRunner, transcribe
 from .networks import EngineRunner, ReferenceRunner
@@ -33,11 +35,18 @@ def parse_args(argv):
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--plans", default="plans/whisper", help="plan directory for --backend trt/auto")
     parser.add_argument("--no-cache", action="store_true", help="decode without the self-attention KV cache")
+    parser.add_argument("--weights", choices=("fp", "int8", "int4"), default="fp",
+                        help="linear weights: weight-only int8/int4 round-to-nearest (reference and torch backends)")
+    parser.add_argument("--group-size", type=int, choices=(32, 64, 128), default=None,
+                        help="block size along K for --weights (default: one scale per output channel)")
     parser.add_argument("--device", default="cpu", help="device of the torch and reference backends")
     parser.add_argument("--long-audio", choices=("error", "chunk"), default="error")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch must be >= 1, got {args.batch}")
+    if args.weights != "fp" and args.backend in ("trt", "auto"):
+        parser.error(f"--weights {args.weights}: quantized plans are not built by build.sh yet; use --backend "
+                     f"reference or torch")
     return args
 
 
@@ -52,9 +61,12 @@ def make_runner(args, model):
                 raise SystemExit(f"--backend trt: {error}")
             print(f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
                   file=sys.stderr)
+    options = {} if args.weights == "fp" else {"weights": args.weights, "group_size": args.group_size}
     if args.backend == "torch":
+        if options:  # the PyTorch model with the weights the networks would get
+            model = fake_quantized(model, quantize_linears(model, 8 if args.weights == "int8" else 4, args.group_size))
         return TorchRunner(model.to(args.device, dtype), use_cache)
-    return ReferenceRunner(model, dtype, use_cache, device=args.device)
+    return ReferenceRunner(model, dtype, use_cache, device=args.device, **options)
 
 
 def main(argv=None):
