@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from trt_helper.quant import fake_quantized, quantize_linears
+
 from .decoding import TorchRunner
 from .fallback import DEFAULT_TEMPERATURES, FallbackOptions
 from .long_form import TranscribeOptions, transcribe_files
@@ -44,6 +46,10 @@ def parse_args(argv):
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--plans", default="plans/whisper", help="plan directory for --backend trt/auto")
     parser.add_argument("--no-cache", action="store_true", help="decode without the self-attention KV cache")
+    parser.add_argument("--weights", choices=("fp", "int8", "int4"), default="fp",
+                        help="linear weights: weight-only int8/int4 round-to-nearest (reference and torch backends)")
+    parser.add_argument("--group-size", type=int, choices=(32, 64, 128), default=None,
+                        help="block size along K for --weights (default: one scale per output channel)")
     parser.add_argument("--device", default="cpu", help="device of the torch and reference backends")
     parser.add_argument("--long-audio", choices=("error", "chunk", "sequential"), default="error")
     parser.add_argument("--language", help="language code (default: detected; en for .en models)")
@@ -69,6 +75,9 @@ def parse_args(argv):
             condition_on_previous_text=not args.no_condition_on_previous_text)
     except ValueError as error:
         parser.error(str(error))
+    if args.weights != "fp" and args.backend in ("trt", "auto"):
+        parser.error(f"--weights {args.weights}: quantized plans are not built by build.sh yet; use --backend "
+                     f"reference or torch")
     return args
 
 
@@ -87,9 +96,12 @@ def make_runner(args, model):
                 raise SystemExit(f"--backend trt: {error}")
             print(f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
                   file=sys.stderr)
+    options = {} if args.weights == "fp" else {"weights": args.weights, "group_size": args.group_size}
     if args.backend == "torch":
+        if options:  # the PyTorch model with the weights the networks would get
+            model = fake_quantized(model, quantize_linears(model, 8 if args.weights == "int8" else 4, args.group_size))
         return TorchRunner(model.to(args.device, dtype), use_cache)
-    return ReferenceRunner(model, dtype, use_cache, device=args.device)
+    return ReferenceRunner(model, dtype, use_cache, device=args.device, **options)
 
 
 def main(argv=None):

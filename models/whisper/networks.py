@@ -173,9 +173,10 @@ class NetworkRunner(Runner):
 class ReferenceRunner(NetworkRunner):
     """The networks evaluated by trt_helper's reference executor (a numeric oracle, not a runtime: never time it)."""
 
-    def __init__(self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile(), networks=None):
+    def __init__(self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile(), networks=None,
+                 **options):
         names = ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
-        self.networks = networks or all_networks(model, dtype, profile, names)
+        self.networks = networks or all_networks(model, dtype, profile, names, **options)
         calls = {name: (lambda inputs, h=helper: h.reference(inputs, device=device))
                  for name, helper in self.networks.items()}
         super().__init__(calls, dtype, use_cache, name="reference", device=device)

@@ -19,6 +19,7 @@ def state(tiny_model, clip_mels, torch_decoded):
     return mel, tokens
 
 
+@pytest.mark.slow  # ~30 s of reference executor on 2 cores
 def test_int4_g128_networks_equal_torch_with_quantized_weights(tiny_model, state):
     mel, tokens = state
     quantized = quantize_linears(tiny_model, bits=4, group_size=128)
