@@ -92,11 +92,13 @@ def perplexity_figures(model, tokenizer, peer, tokens=None):
     return values
 
 
-def greedy_figures(runner, records, eos, max_new_tokens):
+def greedy_figures(runner, records, eos, max_new_tokens, compared=None):
+    """Greedy tokens of the fixture prompts (batches of 8) vs the peer's, over the first ``compared`` tokens."""
+    compared = compared or max_new_tokens
     got = []
     for start in range(0, len(records), 8):
-        got += generate(runner, [r["ids"] for r in records[start: start + 8]], eos, Sampling(max_new_tokens))
-    same = [g == r["peer_tokens"] for g, r in zip(got, records)]
+        got += generate(runner, [r["ids"] for r in records[start: start + 8]], eos, Sampling(compared))
+    same = [g == r["peer_tokens"][:compared] for g, r in zip(got, records)]
     return {"prompts": len(records), "identical": sum(same), "differing": [r["text"] for r, s in zip(records, same)
                                                                           if not s], "tokens": got}
 
@@ -123,6 +125,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
     parser.add_argument("--reference-prompts", type=int, default=4, help="fixture prompts run through the networks")
+    parser.add_argument("--reference-tokens", type=int, default=None,
+                        help="new tokens compared through the networks (default: the fixtures' 32)")
     parser.add_argument("--perplexity-tokens", type=int, default=None, help="first N tokens of the text (default all)")
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
     args = parser.parse_args(argv)
@@ -149,7 +153,8 @@ def main(argv=None):
         subset = records[: args.reference_prompts]
         for precision, dtype in precisions.items():
             runner = ReferenceRunner(model, dtype, PROFILE)
-            result[f"greedy_reference_{precision}"] = greedy_figures(runner, subset, tokenizer.eos_token_id, max_new)
+            result[f"greedy_reference_{precision}"] = greedy_figures(runner, subset, tokenizer.eos_token_id, max_new,
+                                                                     args.reference_tokens)
             print(precision, result[f"greedy_reference_{precision}"]["identical"], flush=True)
         fp32, fp16 = result["greedy_reference_fp32"]["tokens"], result["greedy_reference_fp16"]["tokens"]
         result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
