@@ -51,6 +51,7 @@ def test_search_matches_ctranslate2(tiny_model, tokenizer, clip_audio, peer, bea
         assert abs(ours.no_speech_prob - no_speech) < 1e-4
 
 
+@pytest.mark.slow
 def test_patience_and_length_penalty_follow_ctranslate2(tiny_model, tokenizer, clip_audio, peer):
     runner = TorchRunner(tiny_model)
     prompt = tokenizer.sot_sequence()
