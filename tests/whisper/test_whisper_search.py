@@ -4,9 +4,7 @@ faster-whisper calls), on the real tiny.en weights and the same mel (faster-whis
 Tolerance: token-identical sequences; avg_logprob within 1e-3 of the peer's score-derived value.
 """
 
-import numpy as np
 import pytest
-import torch
 
 from models.whisper.decoding import TorchRunner
 from models.whisper.fallback import compression_ratio
