@@ -4,9 +4,7 @@ faster-whisper calls), on the real tiny.en weights and the same mel (faster-whis
 Tolerance: token-identical sequences; avg_logprob within 1e-3 of the peer's score-derived value.
 """
 
-import numpy as np
 import pytest
-import torch
 
 from models.whisper.decoding import TorchRunner
 from models.whisper.fallback import compression_ratio
@@ -51,6 +49,7 @@ def test_search_matches_ctranslate2(tiny_model, tokenizer, clip_audio, peer, bea
         assert abs(ours.no_speech_prob - no_speech) < 1e-4
 
 
+@pytest.mark.slow
 def test_patience_and_length_penalty_follow_ctranslate2(tiny_model, tokenizer, clip_audio, peer):
     runner = TorchRunner(tiny_model)
     prompt = tokenizer.sot_sequence()
