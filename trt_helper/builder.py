@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sidecar
+
 #: TensorRT-RTX's portable ahead-of-time targets: Ampere (GA10x), Ada, Blackwell (consumer).
 DEFAULT_RTX_TARGETS = ("SM86", "SM89", "SM120")
 
@@ -145,8 +147,8 @@ def build(helper, path, *, targets=None, workspace: int | None = None, timing_ca
     _write_atomically(Path(path), plan)
     if cache is not None and timing_cache is not None:
         _write_atomically(Path(timing_cache), config.get_timing_cache().serialize())
-    return BuildReport(str(path), network.num_layers, seconds, plan.nbytes, names, backend.trt.__name__,
-                       config.num_optimization_profiles)
+    return sidecar.written(helper, BuildReport(str(path), network.num_layers, seconds, plan.nbytes, names,
+                                               backend.trt.__name__, config.num_optimization_profiles))
 
 
 def _add_profiles(helper, config) -> None:

@@ -9,12 +9,13 @@ rebuild the same network for the reference executor.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
 import torch
+
+from trt_helper import sidecar
 
 from .config import CONFIGS, get_config
 from .encoder import build_model
@@ -56,13 +57,10 @@ def build_one(config: str, precision: str, outdir: str, seed: int = 0, weights: 
         helper = make_helper(model, precision, profile, impl)
     path = plan_path(outdir, config, precision)
     report = helper.build(path, targets=targets)
-    sidecar = {"model": "conformer_moe", "config": config, "precision": precision, "seed": seed,
-               "weights": os.path.abspath(weights) if weights else None, "profile": str(profile), "impl": impl,
-               "layers": report.layers, "build_s": round(report.seconds, 2), "plan_bytes": report.plan_bytes,
-               "targets": list(report.targets), "backend": report.backend,
-               "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with open(path + ".json", "w") as f:
-        json.dump(sidecar, f, indent=1)
+    extra = {"model": "conformer_moe", "config": config, "precision": precision, "seed": seed,
+             "weights": os.path.abspath(weights) if weights else None, "profile": str(profile), "impl": impl,
+             "build_s": round(report.seconds, 2), "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    sidecar.update(path, extra)  # next to the I/O and profiles the builder wrote
     return report
 
 

@@ -10,6 +10,11 @@
 #include "relPositionalEncodingPlugin.h"
 #include "softmaxTopKPlugin.h"
 
+namespace trt_helper
+{
+void releaseAutoRegistration() noexcept; // pluginAutoRegister.cpp
+} // namespace trt_helper
+
 // The library is built with hidden visibility; the version script keeps exactly these two.
 #define TRTH_EXPORT __attribute__((visibility("default")))
 
@@ -21,6 +26,7 @@ extern "C" TRTH_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
 extern "C" TRTH_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
 {
     using namespace trt_helper;
+    releaseAutoRegistration(); // the caller registers them itself
     static PluginCreator<LayerNormPlugin> sLayerNorm;
     static PluginCreator<AttMaskedSoftmaxPlugin> sAttMaskedSoftmax;
     static PluginCreator<MaskedFillPlugin> sMaskedFill;

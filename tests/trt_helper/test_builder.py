@@ -26,7 +26,7 @@ def test_build_writes_plan_and_report(tmp_path):
     assert report.seconds > 0
     if helper.backend.has_aot_targets:
         assert report.targets == DEFAULT_RTX_TARGETS
-    assert os.listdir(tmp_path / "sub") == ["ffn.plan"]  # no temporary file left
+    assert sorted(os.listdir(tmp_path / "sub")) == ["ffn.plan", "ffn.plan.json"]  # the sidecar, no temporary file
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
