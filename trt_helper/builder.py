@@ -188,13 +188,21 @@ def _serialize(helper, config, handle) -> int | None:
         def __init__(self):
             trt.IStreamWriter.__init__(self)
             self.size = 0
+            self.error: OSError | None = None
 
         def write(self, data):
-            self.size += handle.write(data)
+            try:
+                self.size += handle.write(data)
+            except OSError as error:  # e.g. a full disk: TensorRT sees a short write and stops
+                self.error = error
+                return 0
             return len(data)
 
     writer = Writer()
-    return writer.size if builder.build_serialized_network_to_stream(helper.network, config, writer) else None
+    built = builder.build_serialized_network_to_stream(helper.network, config, writer)
+    if writer.error is not None:
+        raise writer.error
+    return writer.size if built else None
 
 
 def _add_profiles(helper, config) -> None:
