@@ -9,6 +9,7 @@ rebuild the same network for the reference executor.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -49,14 +50,24 @@ def load_model(config: str, seed: int = 0, weights: str | None = None):
     return model
 
 
+def in_plan_dtype(model, precision: str):
+    """``model`` with its weights converted in place to the plan's dtype, so the network reads them without a cast
+    copy (the weights are held once, not in fp32 and fp16)."""
+    return model.to(PRECISIONS[precision])
+
+
 def build_one(config: str, precision: str, outdir: str, seed: int = 0, weights: str | None = None,
-              profile: Profile = Profile(), impl: str = "auto", targets=None, model=None):
-    """Build one plan and write its sidecar; returns the BuildReport."""
-    model = model if model is not None else load_model(config, seed, weights)
+              profile: Profile = Profile(), impl: str = "auto", targets=None, model=None,
+              strip_weights: bool = False):
+    """Build one plan and write its sidecar; returns the BuildReport. Without ``model`` the weights are loaded
+    straight into the plan's dtype; a given ``model`` is left as it is (the network casts a copy)."""
+    model = model if model is not None else in_plan_dtype(load_model(config, seed, weights), precision)
     with torch.no_grad():
         helper = make_helper(model, precision, profile, impl)
     path = plan_path(outdir, config, precision)
-    report = helper.build(path, targets=targets)
+    report = helper.build(path, targets=targets, strip_weights=strip_weights)
+    del helper, model
+    gc.collect()  # the network and its TensorRT objects go before the next plan is built
     extra = {"model": "conformer_moe", "config": config, "precision": precision, "seed": seed,
              "weights": os.path.abspath(weights) if weights else None, "profile": str(profile), "impl": impl,
              "build_s": round(report.seconds, 2), "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -77,16 +88,20 @@ def main(argv=None) -> int:
     parser.add_argument("--impl", default="auto", choices=["auto", "native", "plugin"],
                         help="plugin or native layers for ops that have both (auto: plugin where possible)")
     parser.add_argument("--targets", nargs="+", help="TensorRT-RTX compute capabilities (default SM86 SM89 SM120)")
+    parser.add_argument("--strip-weights", action="store_true",
+                        help="weight-stripped plans, refitted at load from the checkpoint (Engine(refit_from=...))")
     args = parser.parse_args(argv)
     if args.weights and len(args.config) != 1:
         parser.error("--weights belongs to one config; pass a single --config")
+    widest_first = sorted(args.precision, key=lambda p: -PRECISIONS[p].itemsize)
     for config in args.config:
         model = load_model(config, args.seed, args.weights)
-        for precision in args.precision:
+        for precision in widest_first:  # fp32 then fp16: the model is converted once, in place, between them
             report = build_one(config, precision, args.outdir, args.seed, args.weights, args.profile, args.impl,
-                               args.targets, model=model)
+                               args.targets, model=in_plan_dtype(model, precision), strip_weights=args.strip_weights)
             print(f"conformer_moe {config} {precision}: {report}", flush=True)
         del model
+        gc.collect()
     return 0
 
 

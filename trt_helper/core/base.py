@@ -43,6 +43,20 @@ class Scope:
 
 
 @dataclass
+class WeightSource:
+    """Where a network weight's values come from: a state-dict ``key`` of the registered model (``shape`` is the
+    parameter's; the network holds it reshaped to ``view`` in ``dtype`` at ``data_ptr``), or, for a computed
+    constant, ``key`` None and the ``value`` itself."""
+
+    key: str | None
+    shape: tuple[int, ...]
+    view: tuple[int, ...]
+    dtype: torch.dtype
+    data_ptr: int
+    value: torch.Tensor | None = None
+
+
+@dataclass
 class _Frame:
     op: str
     base: str  # layer-name stem under the scope path ("" = the path itself)
@@ -82,6 +96,12 @@ class NetworkCore:
         self.quantized: dict[str, QuantizedWeight] = dict(quantized or {})  # module path -> weight (e.g. AWQ)
         self.module_outputs: dict[str, Any] = {}
         self._buffers: list[Any] = []  # host memory TensorRT reads until the plan is built
+        self._casts: dict[tuple, torch.Tensor] = {}  # one host copy per (source tensor, dtype)
+        self._params: dict[tuple[int, int], tuple[str, tuple[int, ...]]] = {}  # (data_ptr, numel) -> state-dict key
+        self._sources: dict[int, tuple[Any, WeightSource]] = {}  # id(trt.Weights) -> (weights, source)
+        self._counted: set[int] = set()
+        self.weight_bytes = 0  # bytes of the distinct host buffers handed to TensorRT
+        self.refit_map: dict[str, WeightSource] = {}  # weights name -> where its values come from
         self._module_paths: dict[int, str] = {}
         self._scopes: list[Scope] = []
         self._frames: list[_Frame] = []
@@ -104,6 +124,9 @@ class NetworkCore:
         """Name layers of ``model``'s submodules by their paths in it (``encoder.layers.3.feed_forward.w_1``)."""
         for path, module in model.named_modules(prefix=prefix):
             self._module_paths.setdefault(id(module), path or self.name)
+        for key, tensor in model.state_dict(keep_vars=True).items():
+            if tensor.numel() and tensor.is_contiguous():
+                self._params.setdefault((tensor.data_ptr(), tensor.numel()), (key, tuple(tensor.shape)))
 
     def module_path(self, module: nn.Module) -> str:
         """The module's path in the registered model, or a fresh name under the current scope."""
@@ -214,9 +237,46 @@ class NetworkCore:
         return tensor.to(device="cpu", dtype=host_dtype).contiguous()
 
     def weights(self, value: Any, dtype: torch.dtype) -> Any:
-        """``trt.Weights`` over ``value`` in ``dtype`` (bf16 not allowed here), kept alive for TensorRT."""
-        tensor = self.keep_alive(self.host_tensor(value, dtype))
-        return self.trt.Weights(tensor.numpy()) if tensor.numel() else self.trt.Weights(self.trt_dtype(dtype))
+        """``trt.Weights`` over ``value`` in ``dtype`` (bf16 not allowed here), kept alive for TensorRT: the tensor's
+        own memory when it is a contiguous CPU tensor of ``dtype``, else one converted copy per source tensor and
+        dtype. Name them with :meth:`name_weights` once the layer that reads them is added."""
+        tensor = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+        if not tensor.numel():
+            return self.trt.Weights(self.trt_dtype(dtype))
+        cast_key = (tensor.data_ptr(), tensor.numel(), tuple(tensor.stride()), tensor.dtype, tensor.device, dtype)
+        host = self._casts.get(cast_key)
+        if host is None:
+            host = self.host_tensor(tensor, dtype)
+            if host.data_ptr() != tensor.data_ptr():  # a converted copy: one per source tensor and dtype
+                self._casts[cast_key] = host
+            if host.data_ptr() not in self._counted:
+                self._counted.add(host.data_ptr())
+                self.weight_bytes += host.nbytes
+        host = self.keep_alive(host.view(tensor.shape))
+        weights = self.trt.Weights(host.numpy())
+        param = self._params.get((tensor.data_ptr(), tensor.numel())) if tensor.is_contiguous() else None
+        view = tuple(tensor.shape)
+        source = (WeightSource(param[0], param[1], view, dtype, host.data_ptr()) if param is not None
+                  else WeightSource(None, view, view, dtype, host.data_ptr(), host))
+        self._sources[id(weights)] = (weights, source)
+        return weights
+
+    def name_weights(self, weights: Any, name: str) -> None:
+        """Name ``weights`` (just used by a layer) for refitting: the state-dict key of the model parameter they
+        view (``blocks.0.feed_forward.w_1.weight``), else ``name`` (the layer's)."""
+        entry = self._sources.pop(id(weights), None)
+        if entry is None:  # empty weights
+            return
+        source = entry[1]
+        known = self.refit_map.get(source.key) if source.key else None
+        if known is not None and known.dtype == source.dtype:
+            return  # the same parameter again: TensorRT names every use of one pointer, count and type at once
+        mark = len(self.logger.errors)
+        for candidate in (source.key, name):
+            if candidate and candidate not in self.refit_map and self.network.set_weights_name(weights, candidate):
+                self.refit_map[candidate] = source
+                return
+        raise ValueError(f"{self.where()}: TensorRT refused the weights name '{name}': {self.errors_since(mark)}")
 
     # ------------------------------------------------------------------ dtypes, shapes, checks
     def shape(self, tensor: ITensor) -> tuple[int, ...]:

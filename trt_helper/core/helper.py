@@ -166,11 +166,13 @@ class NetworkHelper(NetworkCore):
 
     # ----------------------------------------------------------------- build and evaluate
     def build(self, path: str | Path, *, targets: Sequence[Any] | None = None, workspace: int | None = None,
-              timing_cache: str | Path | None = None, progress: bool | None = None) -> BuildReport:
-        """Write the network to a ``.plan`` atomically; see :func:`trt_helper.builder.build`. Returns a
+              timing_cache: str | Path | None = None, progress: bool | None = None,
+              strip_weights: bool = False) -> BuildReport:
+        """Write the network to a ``.plan`` atomically (``strip_weights=True``: without its weights, refitted at
+        load by ``Engine(plan, refit_from=module_or_checkpoint)``); see :func:`trt_helper.builder.build`. Returns a
         :class:`~trt_helper.builder.BuildReport`."""
         return build_plan(self, path, targets=targets, workspace=workspace, timing_cache=timing_cache,
-                          progress=progress)
+                          progress=progress, strip_weights=strip_weights)
 
     def reference(self, inputs: dict, device: str | torch.device = "cpu", debug: bool = False) -> dict:
         """Evaluate the network with the reference executor. ``debug=True`` returns every tensor by name, plus

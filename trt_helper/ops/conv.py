@@ -45,12 +45,15 @@ def _convolution(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITenso
     weight = module.weight.reshape(module.out_channels, module.in_channels // module.groups, *kernel)
     bias = helper.weights(module.bias, dtype) if module.bias is not None else helper.trt.Weights(
         helper.trt_dtype(dtype))
-    layer = helper.network.add_convolution_nd(x, module.out_channels, tuple(kernel), helper.weights(weight, dtype),
-                                              bias)
+    kernel_weights = helper.weights(weight, dtype)
+    layer = helper.network.add_convolution_nd(x, module.out_channels, tuple(kernel), kernel_weights, bias)
     if layer is not None:
         layer.stride_nd, layer.padding_nd, layer.dilation_nd = tuple(stride), tuple(padding), tuple(dilation)
         layer.num_groups = module.groups
-    return helper.finish(layer, x).get_output(0)
+    layer = helper.finish(layer, x)
+    helper.name_weights(kernel_weights, f"{layer.name}.kernel")
+    helper.name_weights(bias, f"{layer.name}.bias")
+    return layer.get_output(0)
 
 
 def _check_input(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITensor, rank: int) -> None:
