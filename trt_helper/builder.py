@@ -33,8 +33,10 @@ class BuildReport:
 
     def __str__(self) -> str:
         targets = ",".join(self.targets) or "this GPU"
-        return (f"{self.path}: {self.layers} layers, built in {self.seconds:.1f} s, "
-                f"{self.plan_bytes / 2**20:.1f} MB, targets {targets} ({self.backend})")
+        return (
+            f"{self.path}: {self.layers} layers, built in {self.seconds:.1f} s, "
+            f"{self.plan_bytes / 2**20:.1f} MB, targets {targets} ({self.backend})"
+        )
 
 
 @functools.cache
@@ -99,8 +101,16 @@ def _target(trt, target) -> tuple[str, object]:
     return text, value
 
 
-def build(helper, path, *, targets=None, workspace: int | None = None, timing_cache=None,
-          progress: bool | None = None, strip_weights: bool = False) -> BuildReport:
+def build(
+    helper,
+    path,
+    *,
+    targets=None,
+    workspace: int | None = None,
+    timing_cache=None,
+    progress: bool | None = None,
+    strip_weights: bool = False,
+) -> BuildReport:
     """Build ``helper``'s network into ``path``.
 
     Args:
@@ -147,8 +157,10 @@ def build(helper, path, *, targets=None, workspace: int | None = None, timing_ca
         config.progress_monitor = _progress_monitor(trt)
     if strip_weights:
         if not hasattr(trt.BuilderFlag, "STRIP_PLAN"):
-            raise ValueError(f"build('{path}', strip_weights=True): {backend.trt.__name__} {backend.version} cannot "
-                             "strip weights (TensorRT >= 10 or TensorRT-RTX needed)")
+            raise ValueError(
+                f"build('{path}', strip_weights=True): {backend.trt.__name__} {backend.version} cannot "
+                "strip weights (TensorRT >= 10 or TensorRT-RTX needed)"
+            )
         config.set_flag(trt.BuilderFlag.STRIP_PLAN)
         config.set_flag(trt.BuilderFlag.REFIT_IDENTICAL)
 
@@ -160,14 +172,24 @@ def build(helper, path, *, targets=None, workspace: int | None = None, timing_ca
             hint = ""
             if strip_weights and backend.has_aot_targets:
                 hint = " (TensorRT-RTX builds weight-stripped, refittable plans only where a CUDA driver is present)"
-            raise RuntimeError(f"build('{path}'): TensorRT could not build network '{helper.name}'{hint}: "
-                               f"{helper.errors_since(mark)}")
+            raise RuntimeError(
+                f"build('{path}'): TensorRT could not build network '{helper.name}'{hint}: {helper.errors_since(mark)}"
+            )
     seconds = time.perf_counter() - start
     if cache is not None and timing_cache is not None:
         with _atomic_file(Path(timing_cache)) as handle:
             handle.write(memoryview(config.get_timing_cache().serialize()))
-    report = BuildReport(str(path), network.num_layers, seconds, plan_bytes, names, backend.trt.__name__,
-                         config.num_optimization_profiles, helper.weight_bytes, strip_weights)
+    report = BuildReport(
+        str(path),
+        network.num_layers,
+        seconds,
+        plan_bytes,
+        names,
+        backend.trt.__name__,
+        config.num_optimization_profiles,
+        helper.weight_bytes,
+        strip_weights,
+    )
     sidecar.written(helper, report)
     refit.record(helper.refit_map, path, strip_weights)
     return report

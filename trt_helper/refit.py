@@ -94,8 +94,10 @@ def weights_for(plan, source: Any) -> dict[str, torch.Tensor]:
     """
     info = sidecar.read(plan).get("refit")
     if not info:
-        raise ValueError(f"refit: {plan} is not a weight-stripped plan (its sidecar has no 'refit' entry); build it "
-                         "with helper.build(path, strip_weights=True)")
+        raise ValueError(
+            f"refit: {plan} is not a weight-stripped plan (its sidecar has no 'refit' entry); build it "
+            "with helper.build(path, strip_weights=True)"
+        )
     entries = info["weights"]
     state = load_state(source)
     keys = [e["key"] for e in entries.values() if "key" in e]
@@ -105,8 +107,9 @@ def weights_for(plan, source: Any) -> dict[str, torch.Tensor]:
         shown = "; ".join(f"'{k}' ({_module_of(k)})" for k in missing[:5])
         more = f" … ({len(missing)} of {len(keys)} in all)" if len(missing) > 5 else ""
         raise ValueError(f"refit {plan}: the weights source lacks {shown}{more}")
-    constants = torch.load(constants_path(plan), map_location="cpu", weights_only=True) if len(keys) < len(
-        entries) else {}
+    constants = (
+        torch.load(constants_path(plan), map_location="cpu", weights_only=True) if len(keys) < len(entries) else {}
+    )
     out = {}
     for name, entry in entries.items():
         dtype = getattr(torch, entry["dtype"])
@@ -115,8 +118,10 @@ def weights_for(plan, source: Any) -> dict[str, torch.Tensor]:
             continue
         key, tensor = entry["key"], state[prefix + entry["key"]]
         if tuple(tensor.shape) != tuple(entry["shape"]):
-            raise ValueError(f"refit {plan}: '{prefix + key}' ({_module_of(key)}) has shape {tuple(tensor.shape)}, "
-                             f"the plan was built with {tuple(entry['shape'])}")
+            raise ValueError(
+                f"refit {plan}: '{prefix + key}' ({_module_of(key)}) has shape {tuple(tensor.shape)}, "
+                f"the plan was built with {tuple(entry['shape'])}"
+            )
         out[name] = tensor.detach().to(device="cpu", dtype=dtype).reshape(entry["view"]).contiguous()
     return out
 
@@ -129,14 +134,18 @@ def apply(engine: Any, weights: Mapping[str, torch.Tensor], backend: Any) -> Non
     wanted = list(refitter.get_all_weights())
     lacking = [name for name in wanted if name not in weights]
     if lacking:
-        raise RuntimeError(f"refit: the plan wants weights {lacking[:5]} ({len(lacking)} in all) that its sidecar "
-                           "does not map; rebuild it with trt_helper")
+        raise RuntimeError(
+            f"refit: the plan wants weights {lacking[:5]} ({len(lacking)} in all) that its sidecar "
+            "does not map; rebuild it with trt_helper"
+        )
     arrays = {}
     for name in wanted:
         arrays[name] = weights[name].numpy()  # alive until refit_cuda_engine returns
         if not refitter.set_named_weights(name, trt.Weights(arrays[name])):
-            raise RuntimeError(f"refit: TensorRT refused weights '{name}' of shape {tuple(weights[name].shape)} "
-                               f"{weights[name].dtype} (it expects {refitter.get_weights_prototype(name).size} values)")
+            raise RuntimeError(
+                f"refit: TensorRT refused weights '{name}' of shape {tuple(weights[name].shape)} "
+                f"{weights[name].dtype} (it expects {refitter.get_weights_prototype(name).size} values)"
+            )
     missing = list(refitter.get_missing_weights())
     if missing or not refitter.refit_cuda_engine():
         raise RuntimeError(f"refit: TensorRT could not refit the engine (weights still missing: {missing[:5]})")

@@ -31,13 +31,21 @@ def describe(helper, report) -> dict:
     def tensor(t):
         return {"name": t.name, "dtype": str(helper.torch_dtype(t)).removeprefix("torch."), "shape": list(t.shape)}
 
-    profiles = [{name: {"min": list(lo), "opt": list(opt), "max": list(hi)} for name, (lo, opt, hi) in shapes.items()}
-                for shapes in helper.profiles if shapes]
-    return {"network": helper.name, "backend": report.backend, "targets": list(report.targets),
-            "layers": report.layers, "plan_bytes": report.plan_bytes,
-            "inputs": [tensor(network.get_input(i)) for i in range(network.num_inputs)],
-            "outputs": [tensor(network.get_output(i)) for i in range(network.num_outputs)],
-            "profiles": profiles}
+    profiles = [
+        {name: {"min": list(lo), "opt": list(opt), "max": list(hi)} for name, (lo, opt, hi) in shapes.items()}
+        for shapes in helper.profiles
+        if shapes
+    ]
+    return {
+        "network": helper.name,
+        "backend": report.backend,
+        "targets": list(report.targets),
+        "layers": report.layers,
+        "plan_bytes": report.plan_bytes,
+        "inputs": [tensor(network.get_input(i)) for i in range(network.num_inputs)],
+        "outputs": [tensor(network.get_output(i)) for i in range(network.num_outputs)],
+        "profiles": profiles,
+    }
 
 
 def update(plan, values: dict) -> Path:
@@ -61,8 +69,9 @@ def read(plan) -> dict:
     """The sidecar of ``plan``, checked to hold inputs and outputs; a clear error when missing or malformed."""
     path = path_of(plan)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no sidecar for plan {plan}; rebuild the plan with trt_helper (every build "
-                                "writes <plan>.json)")
+        raise FileNotFoundError(
+            f"{path}: no sidecar for plan {plan}; rebuild the plan with trt_helper (every build writes <plan>.json)"
+        )
     data = json.loads(path.read_text())
     for key in ("inputs", "outputs", "profiles"):
         if key not in data:

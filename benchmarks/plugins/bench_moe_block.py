@@ -45,8 +45,7 @@ class PluginBlock:
         self.y = torch.empty_like(x)
         self.topk = PluginCall(lib, "SoftmaxTopK", {}, [self.logits, lengths], [self.value, self.index])
         fields = {"num_experts": e, "hidden": ex.w_1.weight.shape[1], "act": 0, "has_score": 1, "has_lengths": 1}
-        self.moe = PluginCall(lib, "FMoEExpert", fields,
-                              [x, self.index, self.value, lengths, *self.weights], [self.y])
+        self.moe = PluginCall(lib, "FMoEExpert", fields, [x, self.index, self.value, lengths, *self.weights], [self.y])
 
     def __call__(self, x, embed, lengths):
         torch.matmul(torch.cat([embed, x], dim=-1), self.router, out=self.logits)
@@ -60,9 +59,14 @@ def bench(lib, cfg, frames, iters, use_compile):
     d, e, h = cfg.d_model, cfg.num_experts, cfg.expert_hidden
     block = MoEFeedForward(d, d, e, h).cuda().half().eval()
     b, t = frames
-    sets = [(torch.randn(b, t, d, device="cuda", dtype=torch.float16),
-             torch.randn(b, t, d, device="cuda", dtype=torch.float16),
-             torch.full((b,), t, dtype=torch.int32, device="cuda")) for _ in range(ROTATE)]
+    sets = [
+        (
+            torch.randn(b, t, d, device="cuda", dtype=torch.float16),
+            torch.randn(b, t, d, device="cuda", dtype=torch.float16),
+            torch.full((b,), t, dtype=torch.int32, device="cuda"),
+        )
+        for _ in range(ROTATE)
+    ]
     plugin = PluginBlock(lib, block, *sets[0])
     with torch.no_grad():
         want = block(sets[0][0], sets[0][1]).float()
@@ -88,18 +92,32 @@ def bench(lib, cfg, frames, iters, use_compile):
                 for _ in range(3):
                     compiled(sets[0][0], sets[0][1])
                 compiled_ms = timed(lambda x, em, _: compiled(x, em), sets, iters)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"torch.compile failed: {error}", file=sys.stderr)
-    entry = {"block": "MoE feed-forward (router -> top-1 -> experts x score)", "config": cfg.name,
-             "frames": list(frames), "D": d, "E": e, "H": h, "dtype": "float16",
-             "plugins_eager_ms": plugin_ms, "plugins_graph_ms": graph_ms, "torch_eager_ms": eager_ms,
-             "torch_compile_reduce_overhead_ms": compiled_ms, "rel_err_plugins_vs_torch": err,
-             "graph_speedup_vs_torch_eager": eager_ms / graph_ms,
-             "graph_speedup_vs_torch_compile": compiled_ms / graph_ms if compiled_ms else None}
-    print(f"{cfg.name} {b}x{t}: plugins eager {plugin_ms:.4f} ms, graph {graph_ms:.4f} ms; torch eager "
-          f"{eager_ms:.4f} ms, compile(reduce-overhead) "
-          f"{'n/a' if compiled_ms is None else f'{compiled_ms:.4f} ms'}; graph {eager_ms / graph_ms:.1f}x eager"
-          + (f", {compiled_ms / graph_ms:.1f}x compile" if compiled_ms else "") + f"; rel err {err:.2e}", flush=True)
+    entry = {
+        "block": "MoE feed-forward (router -> top-1 -> experts x score)",
+        "config": cfg.name,
+        "frames": list(frames),
+        "D": d,
+        "E": e,
+        "H": h,
+        "dtype": "float16",
+        "plugins_eager_ms": plugin_ms,
+        "plugins_graph_ms": graph_ms,
+        "torch_eager_ms": eager_ms,
+        "torch_compile_reduce_overhead_ms": compiled_ms,
+        "rel_err_plugins_vs_torch": err,
+        "graph_speedup_vs_torch_eager": eager_ms / graph_ms,
+        "graph_speedup_vs_torch_compile": compiled_ms / graph_ms if compiled_ms else None,
+    }
+    print(
+        f"{cfg.name} {b}x{t}: plugins eager {plugin_ms:.4f} ms, graph {graph_ms:.4f} ms; torch eager "
+        f"{eager_ms:.4f} ms, compile(reduce-overhead) "
+        f"{'n/a' if compiled_ms is None else f'{compiled_ms:.4f} ms'}; graph {eager_ms / graph_ms:.1f}x eager"
+        + (f", {compiled_ms / graph_ms:.1f}x compile" if compiled_ms else "")
+        + f"; rel err {err:.2e}",
+        flush=True,
+    )
     return entry
 
 
@@ -113,12 +131,19 @@ def main():
     if harness is None or path is None:
         sys.exit("the plugin library / harness is not built")
     lib = harness.Library(str(path))
-    results = [bench(lib, CONFIGS["3m-asr"], frames, args.iters, not args.no_compile)
-               for frames in ((1, 206), (8, 1024))]
-    meta = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv), "python": platform.python_version(), "iters": args.iters,
-            "timing": "median of CUDA-event times incl. the host launch path, inputs rotated over 4 sets"}
+    results = [
+        bench(lib, CONFIGS["3m-asr"], frames, args.iters, not args.no_compile) for frames in ((1, 206), (8, 1024))
+    ]
+    meta = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "python": platform.python_version(),
+        "iters": args.iters,
+        "timing": "median of CUDA-event times incl. the host launch path, inputs rotated over 4 sets",
+    }
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
 

@@ -15,8 +15,8 @@ import statistics
 import torch
 import torch.nn.functional as F
 
-from trt_helper.quant import woq_layout
 from trt_helper.plugins import bound_tensor, tensor_spec
+from trt_helper.quant import woq_layout
 
 SHAPES = [(4096, 12288), (4096, 11008), (11008, 4096), (4096, 4096), (1280, 5120), (5120, 1280)]  # (K, N)
 MS = [1, 4, 16, 64, 256]
@@ -66,7 +66,7 @@ def bench_woq(lib, iters):
     print(f"read-only kernel over 1 GiB: {read_gbs:.0f} GB/s", flush=True)
     rows = []
     for k, n in SHAPES:
-        w = torch.randn(n, k, device="cuda") * k ** -0.5
+        w = torch.randn(n, k, device="cuda") * k**-0.5
         w16 = w.half()
         fp16_sets = [w16.clone() for _ in range(copies_for(w16.numel() * 2))]
         int4_sets = int8_sets = None
@@ -83,33 +83,51 @@ def bench_woq(lib, iters):
                 x = torch.randn(m, k, device="cuda", dtype=torch.float16)
                 y = torch.empty(m, n, device="cuda", dtype=torch.float16)
                 call = plugin_call(lib, bits, group, x, plugin_w[0], y)
-                row = {"shape": f"{k}x{n}", "M": m, "bits": bits, "group_size": group,
-                       "plugin_ms": gpu_time(lambda p, s: call(x, p, s, y), plugin_w, iters),
-                       "weight_bytes": nbytes, "floor_ms": nbytes / read_gbs / 1e6}
+                row = {
+                    "shape": f"{k}x{n}",
+                    "M": m,
+                    "bits": bits,
+                    "group_size": group,
+                    "plugin_ms": gpu_time(lambda p, s: call(x, p, s, y), plugin_w, iters),
+                    "weight_bytes": nbytes,
+                    "floor_ms": nbytes / read_gbs / 1e6,
+                }
                 row["cublas_fp16_ms"] = gpu_time(lambda wt: F.linear(x, wt), [(t,) for t in fp16_sets], iters)
                 if bits == 4 and group == 128 and int4_sets:
                     xb = x.bfloat16()
                     row["torch_int4_ms"] = try_time(
-                        "tinygemm", lambda p, sz: torch._weight_int4pack_mm(xb, p, 128, sz), int4_sets, iters, errors)
+                        "tinygemm", lambda p, sz: torch._weight_int4pack_mm(xb, p, 128, sz), int4_sets, iters, errors
+                    )
                 if bits == 8:
                     row["torch_int8pack_ms"] = try_time(
-                        "int8pack", lambda wq, s: torch._weight_int8pack_mm(x, wq, s), int8_sets, iters, errors)
+                        "int8pack", lambda wq, s: torch._weight_int8pack_mm(x, wq, s), int8_sets, iters, errors
+                    )
                 row["fraction_of_floor"] = row["floor_ms"] / row["plugin_ms"]
                 row["speedup_vs_cublas_fp16"] = row["cublas_fp16_ms"] / row["plugin_ms"]
                 if row.get("torch_int4_ms"):
                     row["speedup_vs_torch_int4"] = row["torch_int4_ms"] / row["plugin_ms"]
                 rows.append(row)
-                print(f"{row['shape']:>11s} M={m:<4d} W{bits} g{group:<3d} plugin {1e3 * row['plugin_ms']:8.1f} us  "
-                      f"floor {1e3 * row['floor_ms']:6.1f} us ({100 * row['fraction_of_floor']:3.0f}%)  cuBLAS fp16 "
-                      f"{1e3 * row['cublas_fp16_ms']:7.1f} us ({row['speedup_vs_cublas_fp16']:.2f}x)  "
-                      + "  ".join(f"{key[:-3]} {1e3 * row[key]:.1f} us"
-                                  for key in ("torch_int4_ms", "torch_int8pack_ms") if row.get(key)), flush=True)
+                print(
+                    f"{row['shape']:>11s} M={m:<4d} W{bits} g{group:<3d} plugin {1e3 * row['plugin_ms']:8.1f} us  "
+                    f"floor {1e3 * row['floor_ms']:6.1f} us ({100 * row['fraction_of_floor']:3.0f}%)  cuBLAS fp16 "
+                    f"{1e3 * row['cublas_fp16_ms']:7.1f} us ({row['speedup_vs_cublas_fp16']:.2f}x)  "
+                    + "  ".join(
+                        f"{key[:-3]} {1e3 * row[key]:.1f} us"
+                        for key in ("torch_int4_ms", "torch_int8pack_ms")
+                        if row.get(key)
+                    ),
+                    flush=True,
+                )
             del plugin_w
         del fp16_sets, int4_sets, int8_sets
         torch.cuda.empty_cache()
-    return {"read_GBps": read_gbs, "rows": rows, "errors": errors,
-            "timing": "GPU time per call (queued behind a spin kernel), CUDA events, median; weights rotated over "
-                      ">= 256 MB of copies; tinygemm with bf16 activations"}
+    return {
+        "read_GBps": read_gbs,
+        "rows": rows,
+        "errors": errors,
+        "timing": "GPU time per call (queued behind a spin kernel), CUDA events, median; weights rotated over "
+        ">= 256 MB of copies; tinygemm with bf16 activations",
+    }
 
 
 def tinygemm_weights(q, scales, copies, errors):

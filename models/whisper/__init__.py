@@ -12,11 +12,28 @@ from .decoding import DecodingRules, LongAudioError, Runner, TorchRunner, greedy
 from .dims import ModelDimensions
 from .long_form import TranscribeOptions, transcribe_files
 from .model import Whisper
-from .tokenizer import WhisperTokenizer
 from .sources import resolve_model
+from .tokenizer import WhisperTokenizer
 from .weights import WeightError, default_model_path, load_checkpoint, load_model
 
-__all__ = ["AudioError", "load_audio", "log_mel_spectrogram", "DecodingRules", "LongAudioError", "Runner",
-           "TorchRunner", "greedy_decode", "transcribe", "ModelDimensions", "Whisper", "WhisperTokenizer",
-           "WeightError", "default_model_path", "load_checkpoint", "load_model", "TranscribeOptions",
-           "transcribe_files", "resolve_model"]
+__all__ = [
+    "AudioError",
+    "load_audio",
+    "log_mel_spectrogram",
+    "DecodingRules",
+    "LongAudioError",
+    "Runner",
+    "TorchRunner",
+    "greedy_decode",
+    "transcribe",
+    "ModelDimensions",
+    "Whisper",
+    "WhisperTokenizer",
+    "WeightError",
+    "default_model_path",
+    "load_checkpoint",
+    "load_model",
+    "TranscribeOptions",
+    "transcribe_files",
+    "resolve_model",
+]

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from .dims import PRESETS, ModelDimensions
 from .model import Whisper, random_init_
 from .networks import DTYPES, NETWORKS, Profile, all_networks, plan_name
@@ -26,7 +25,9 @@ from .weights import WeightError, load_checkpoint, tokenizer_path
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python3 -m models.whisper.build", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--model", help="tiny.en (default), base, or weights: CTranslate2 dir, HuggingFace dir, openai .pt")
+    source.add_argument(
+        "--model", help="tiny.en (default), base, or weights: CTranslate2 dir, HuggingFace dir, openai .pt"
+    )
     source.add_argument("--size", choices=PRESETS, help="random weights of this size (build check only)")
     parser.add_argument("--precision", default="fp32,fp16", help="comma list of fp32, fp16 (default both)")
     parser.add_argument("--max-batch", type=int, default=8)
@@ -83,14 +84,29 @@ def main(argv=None):
             del helper
             gc.collect()
             print(f"{report}  [total {time.perf_counter() - start:.1f} s]", flush=True)
-            built[plan_name(name, precision)] = {"layers": report.layers, "bytes": report.plan_bytes,
-                                                 "targets": list(report.targets), "backend": report.backend}
+            built[plan_name(name, precision)] = {
+                "layers": report.layers,
+                "bytes": report.plan_bytes,
+                "targets": list(report.targets),
+                "backend": report.backend,
+            }
     manifest = out / "whisper_plans.json"
     previous = json.loads(manifest.read_text()) if manifest.is_file() else {}
     plans = {**previous.get("plans", {}), **built} if previous.get("dims") == dims.as_dict() else built
-    manifest.write_text(json.dumps({"source": source, "dims": dims.as_dict(), "tokenizer": tokenizer,
-                                    "max_batch": profile.max_batch, "opt_batch": profile.opt_batch,
-                                    "plans": plans}, indent=1) + "\n")
+    manifest.write_text(
+        json.dumps(
+            {
+                "source": source,
+                "dims": dims.as_dict(),
+                "tokenizer": tokenizer,
+                "max_batch": profile.max_batch,
+                "opt_batch": profile.opt_batch,
+                "plans": plans,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {len(built)} plans and {manifest}")
 
 

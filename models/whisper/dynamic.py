@@ -40,8 +40,10 @@ def trim(mel, pad=PAD_FRAMES):
 def encode(encoder, mel):
     """AudioEncoder.forward on mel (B, n_mels, F), F even <= 2 * n_ctx: positional embedding cut to F / 2."""
     if mel.dim() != 3 or mel.shape[1] != encoder.n_mels or mel.shape[2] % 2 or mel.shape[2] > 2 * encoder.n_ctx:
-        raise ValueError(f"dynamic encode: mel must be (B, {encoder.n_mels}, F) with F even <= {2 * encoder.n_ctx}, "
-                         f"got {tuple(mel.shape)}")
+        raise ValueError(
+            f"dynamic encode: mel must be (B, {encoder.n_mels}, F) with F even <= {2 * encoder.n_ctx}, "
+            f"got {tuple(mel.shape)}"
+        )
     x = F.gelu(encoder.conv1(mel))
     x = F.gelu(encoder.conv2(x)).transpose(1, 2)
     x = x + encoder.positional_embedding[: x.shape[1]].to(x.dtype)
@@ -84,18 +86,31 @@ class DynamicReferenceRunner(NetworkRunner):
 
     def __init__(self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile()):
         audio = (50, 500, model.dims.n_audio_ctx)
-        self.networks = {"encoder": encoder_network(model, dtype, profile, tuple(2 * a for a in audio)),
-                         "cross_kv": cross_kv_network(model, dtype, profile, audio_range=audio),
-                         "decoder": decoder_network(model, dtype, profile, cache=False, audio_range=audio)}
+        self.networks = {
+            "encoder": encoder_network(model, dtype, profile, tuple(2 * a for a in audio)),
+            "cross_kv": cross_kv_network(model, dtype, profile, audio_range=audio),
+            "decoder": decoder_network(model, dtype, profile, cache=False, audio_range=audio),
+        }
         if use_cache:
             self.networks["decoder_step"] = decoder_network(model, dtype, profile, cache=True, audio_range=audio)
-        calls = {name: (lambda inputs, h=helper: h.reference(inputs, device=device))
-                 for name, helper in self.networks.items()}
+        calls = {
+            name: (lambda inputs, h=helper: h.reference(inputs, device=device))
+            for name, helper in self.networks.items()
+        }
         super().__init__(calls, dtype, use_cache, name="reference-dynamic", device=device)
 
     def audio_context(self, mel):
         return super().audio_context(trim(mel))
 
 
-__all__ = ["DTYPES", "PAD_FRAMES", "dynamic_frames", "content_frames", "trim", "encode", "DynamicTorchRunner",
-           "encoder_network", "DynamicReferenceRunner"]
+__all__ = [
+    "DTYPES",
+    "PAD_FRAMES",
+    "dynamic_frames",
+    "content_frames",
+    "trim",
+    "encode",
+    "DynamicTorchRunner",
+    "encoder_network",
+    "DynamicReferenceRunner",
+]

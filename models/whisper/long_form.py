@@ -58,7 +58,7 @@ def whole_mel(samples, n_mels=80):
 
 def window(mel, seek, size):
     """(1, n_mels, 3000): mel[:, seek : seek + size] zero-padded (faster-whisper's pad_or_trim of features)."""
-    piece = mel[:, seek: seek + size]
+    piece = mel[:, seek : seek + size]
     return torch.nn.functional.pad(piece, (0, N_FRAMES - piece.shape[1]))[None]
 
 
@@ -71,15 +71,22 @@ def detection_window(mel):
 def split_segments(tokens, timestamp_begin, time_offset, seek, segment_size):
     """(segments [(start, end, tokens)], next seek) of one window's tokens (faster-whisper's rules)."""
     single_ending = len(tokens) >= 2 and tokens[-2] < timestamp_begin <= tokens[-1]
-    consecutive = [i for i in range(1, len(tokens)) if tokens[i] >= timestamp_begin and tokens[i - 1] >= timestamp_begin]
+    consecutive = [
+        i for i in range(1, len(tokens)) if tokens[i] >= timestamp_begin and tokens[i - 1] >= timestamp_begin
+    ]
     segments = []
     if consecutive:
         slices = consecutive + ([len(tokens)] if single_ending else [])
         last = 0
         for current in slices:
             piece = tokens[last:current]
-            segments.append((time_offset + (piece[0] - timestamp_begin) * TIME_PRECISION,
-                             time_offset + (piece[-1] - timestamp_begin) * TIME_PRECISION, piece))
+            segments.append(
+                (
+                    time_offset + (piece[0] - timestamp_begin) * TIME_PRECISION,
+                    time_offset + (piece[-1] - timestamp_begin) * TIME_PRECISION,
+                    piece,
+                )
+            )
             last = current
         if single_ending:
             seek += segment_size
@@ -115,11 +122,12 @@ class _File:
 
 
 def _prompt(tokenizer, item, options):
-    previous = item.tokens[item.reset_since:] if options.condition_on_previous_text else []
+    previous = item.tokens[item.reset_since :] if options.condition_on_previous_text else []
     prompt = [tokenizer.sot_prev] + previous[-223:] if previous else []
     sot_index = len(prompt)
-    prompt += tokenizer.sot_sequence(item.language or "en", without_timestamps=not options.search.timestamps,
-                                     task=options.task)
+    prompt += tokenizer.sot_sequence(
+        item.language or "en", without_timestamps=not options.search.timestamps, task=options.task
+    )
     return prompt, sot_index
 
 
@@ -133,13 +141,14 @@ def _step(runner, tokenizer, items, options, batch_size):
     for length in sorted({len(j[2]) for j in jobs}):
         group = [j for j in jobs if len(j[2]) == length]
         for start in range(0, len(group), batch_size):
-            batch = group[start: start + batch_size]
+            batch = group[start : start + batch_size]
             for sot_index in sorted({j[3] for j in batch}):
                 rows = [j for j in batch if j[3] == sot_index]
                 context = _contexts(runner, [(j[0], j[1]) for j in rows])
                 seeds = [options.seed * 1000003 + j[0].seek for j in rows]
-                results = decode_with_fallback(runner, context, [j[2] for j in rows], sot_index, tokenizer,
-                                               options.search, options.fallback, seeds)
+                results = decode_with_fallback(
+                    runner, context, [j[2] for j in rows], sot_index, tokenizer, options.search, options.fallback, seeds
+                )
                 for (item, size, _, _), result in zip(rows, results):
                     _advance(item, size, result, tokenizer, options)
 
@@ -158,21 +167,23 @@ def _advance(item, size, result, tokenizer, options):
     hypothesis, fallback = result.hypothesis, options.fallback
     item.last = result
     time_offset = item.seek * FRAME_SECONDS
-    if (fallback.no_speech_threshold is not None and hypothesis.no_speech_prob > fallback.no_speech_threshold
-            and not (fallback.log_prob_threshold is not None
-                     and hypothesis.avg_logprob > fallback.log_prob_threshold)):
+    if (
+        fallback.no_speech_threshold is not None
+        and hypothesis.no_speech_prob > fallback.no_speech_threshold
+        and not (fallback.log_prob_threshold is not None and hypothesis.avg_logprob > fallback.log_prob_threshold)
+    ):
         item.seek += size
         item.no_speech = True
         return
-    segments, item.seek = split_segments(hypothesis.tokens, tokenizer.timestamp_begin, time_offset, item.seek,
-                                         size)
+    segments, item.seek = split_segments(hypothesis.tokens, tokenizer.timestamp_begin, time_offset, item.seek, size)
     for start, end, tokens in segments:
         text = tokenizer.decode(tokens)
         if start == end or not text.strip():
             continue
         item.tokens.extend(tokens)
-        item.segments.append({"start": round(item.offset + start, 3), "end": round(item.offset + end, 3),
-                              "text": text, "tokens": tokens})
+        item.segments.append(
+            {"start": round(item.offset + start, 3), "end": round(item.offset + end, 3), "text": text, "tokens": tokens}
+        )
     if not options.condition_on_previous_text or result.temperature > options.prompt_reset_on_temperature:
         item.reset_since = len(item.tokens)
 
@@ -181,9 +192,11 @@ def _pieces(samples, long_audio, name):
     if len(samples) <= N_SAMPLES or long_audio == "sequential":
         return [(samples, 0.0)]
     if long_audio == "error":
-        raise LongAudioError(f"{name}: {len(samples) / SAMPLE_RATE:.2f} s is longer than Whisper's 30 s window; "
-                             "pass --long-audio sequential (timestamp seeking) or chunk (independent 30 s windows)")
-    return [(samples[s: s + N_SAMPLES], s / SAMPLE_RATE) for s in range(0, len(samples), N_SAMPLES)]
+        raise LongAudioError(
+            f"{name}: {len(samples) / SAMPLE_RATE:.2f} s is longer than Whisper's 30 s window; "
+            "pass --long-audio sequential (timestamp seeking) or chunk (independent 30 s windows)"
+        )
+    return [(samples[s : s + N_SAMPLES], s / SAMPLE_RATE) for s in range(0, len(samples), N_SAMPLES)]
 
 
 @torch.no_grad()
@@ -198,8 +211,9 @@ def transcribe_files(runner, tokenizer, audios, options=TranscribeOptions(), bat
         raise ValueError(f"transcribe_files: batch_size must be >= 1, got {batch_size}")
     results = []
     for start in range(0, len(audios), batch_size):  # lock step within groups of batch_size inputs
-        results.extend(_transcribe_group(runner, tokenizer, audios[start: start + batch_size], start, options,
-                                         batch_size))
+        results.extend(
+            _transcribe_group(runner, tokenizer, audios[start : start + batch_size], start, options, batch_size)
+        )
     return results
 
 
@@ -239,12 +253,12 @@ def _set_languages(runner, tokenizer, items, owners, options, batch_size):
             item.language, item.language_probability = options.language or "en", 1.0
         return
     for start in range(0, len(todo), batch_size):
-        batch = todo[start: start + batch_size]
+        batch = todo[start : start + batch_size]
         context = runner.audio_context(torch.cat([detection_window(item.mel) for item in batch]))
         for row, (item, (code, probability, _)) in enumerate(zip(batch, detect_language(runner, tokenizer, context))):
             item.language, item.language_probability = code, probability
             if item.content_frames >= N_FRAMES:  # the same window as the first decoded one
-                item.context = tuple(t[:, row: row + 1] for t in context)
+                item.context = tuple(t[:, row : row + 1] for t in context)
     for item, owner in zip(items, owners):
         item.language, item.language_probability = firsts[owner].language, firsts[owner].language_probability
 
@@ -253,12 +267,20 @@ def _merge(pieces, tokenizer):
     segments = [segment for piece in pieces for segment in piece.segments]
     tokens = [token for piece in pieces for token in piece.tokens]
     last = pieces[-1].last
-    result = {"text": "".join(s["text"] for s in segments).strip(), "tokens": tokens, "segments": segments,
-              "language": pieces[0].language, "language_probability": round(pieces[0].language_probability, 6)}
+    result = {
+        "text": "".join(s["text"] for s in segments).strip(),
+        "tokens": tokens,
+        "segments": segments,
+        "language": pieces[0].language,
+        "language_probability": round(pieces[0].language_probability, 6),
+    }
     if any(piece.no_speech for piece in pieces):
         result["no_speech"] = True
     if last is not None:
-        result.update(no_speech_prob=round(last.hypothesis.no_speech_prob, 6),
-                      avg_logprob=round(last.hypothesis.avg_logprob, 6), temperature=last.temperature,
-                      compression_ratio=round(last.compression_ratio, 4))
+        result.update(
+            no_speech_prob=round(last.hypothesis.no_speech_prob, 6),
+            avg_logprob=round(last.hypothesis.avg_logprob, 6),
+            temperature=last.temperature,
+            compression_ratio=round(last.compression_ratio, 4),
+        )
     return result

@@ -22,15 +22,21 @@ import soundfile as sf
 SAMPLE_RATE = 16000
 
 SENTENCES = {
-    "de": ["Guten Morgen, wie geht es dir heute?",
-           "Der Zug nach Berlin fährt um acht Uhr vom Hauptbahnhof ab.",
-           "Wir haben gestern Abend im Garten gegessen, weil das Wetter so schön war."],
-    "fr": ["Bonjour, je voudrais un café et un croissant, s'il vous plaît.",
-           "La bibliothèque ferme à six heures le samedi.",
-           "Mon frère habite dans une petite maison près de la mer."],
-    "es": ["Buenos días, ¿dónde está la estación de tren?",
-           "Mañana vamos a visitar a mis abuelos en el campo.",
-           "El restaurante de la esquina tiene la mejor paella de la ciudad."],
+    "de": [
+        "Guten Morgen, wie geht es dir heute?",
+        "Der Zug nach Berlin fährt um acht Uhr vom Hauptbahnhof ab.",
+        "Wir haben gestern Abend im Garten gegessen, weil das Wetter so schön war.",
+    ],
+    "fr": [
+        "Bonjour, je voudrais un café et un croissant, s'il vous plaît.",
+        "La bibliothèque ferme à six heures le samedi.",
+        "Mon frère habite dans une petite maison près de la mer.",
+    ],
+    "es": [
+        "Buenos días, ¿dónde está la estación de tren?",
+        "Mañana vamos a visitar a mis abuelos en el campo.",
+        "El restaurante de la esquina tiene la mejor paella de la ciudad.",
+    ],
 }
 
 
@@ -47,8 +53,9 @@ def speak(text, language, workdir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "tests" / "data" / "whisper"
-                                             / "espeak"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[2] / "tests" / "data" / "whisper" / "espeak")
+    )
     args = parser.parse_args(argv)
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng not found: apt-get install -y espeak-ng")
@@ -61,8 +68,14 @@ def main(argv=None):
                 audio = speak(text, language, workdir)
                 path = out / f"{language}_{index:02d}.flac"
                 sf.write(path, audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-                clips.append({"file": path.name, "language": language, "text": text,
-                              "duration": round(len(audio) / SAMPLE_RATE, 3)})
+                clips.append(
+                    {
+                        "file": path.name,
+                        "language": language,
+                        "text": text,
+                        "duration": round(len(audio) / SAMPLE_RATE, 3),
+                    }
+                )
                 print(f"{path.name}  {clips[-1]['duration']:5.2f} s  {text}")
     (out / "manifest.json").write_text(json.dumps(clips, indent=1, ensure_ascii=False) + "\n")
 

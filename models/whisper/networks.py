@@ -49,9 +49,14 @@ def _helper(name, dtype, model, options):
 def _kv_input(helper, name, dims, profile, length_range, dtype=None):
     layers, state = dims.n_text_layer, dims.n_text_state
     lo, opt, hi = length_range
-    return helper.addInput(name, dtype or helper.dtype, (layers, -1, -1 if lo != hi else lo, state),
-                           min_shape=(layers, 1, lo, state), opt_shape=(layers, profile.opt_batch, opt, state),
-                           max_shape=(layers, profile.max_batch, hi, state))
+    return helper.addInput(
+        name,
+        dtype or helper.dtype,
+        (layers, -1, -1 if lo != hi else lo, state),
+        min_shape=(layers, 1, lo, state),
+        opt_shape=(layers, profile.opt_batch, opt, state),
+        max_shape=(layers, profile.max_batch, hi, state),
+    )
 
 
 def encoder_network(model, dtype=torch.float32, profile=Profile(), **options):
@@ -74,16 +79,23 @@ def cross_kv_network(model, dtype=torch.float32, profile=Profile(), audio_range=
     helper = _helper("whisper_cross_kv", dtype, model, options)
     s_lo, s_opt, s_hi = audio_range or (dims.n_audio_ctx,) * 3
     lo, opt, hi = profile.batch((s_lo, dims.n_audio_state), (s_opt, dims.n_audio_state), (s_hi, dims.n_audio_state))
-    features = helper.addInput("audio_features", dtype, (-1, -1 if s_lo != s_hi else s_lo, dims.n_audio_state),
-                               min_shape=lo, opt_shape=opt, max_shape=hi)
+    features = helper.addInput(
+        "audio_features",
+        dtype,
+        (-1, -1 if s_lo != s_hi else s_lo, dims.n_audio_state),
+        min_shape=lo,
+        opt_shape=opt,
+        max_shape=hi,
+    )
     cross_k, cross_v = model.decoder.trt_cross_kv(helper, features)
     helper.markOutput(cross_k, "cross_k")
     helper.markOutput(cross_v, "cross_v")
     return helper
 
 
-def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, audio_range=None, kv_scales=None,
-                    **options):
+def decoder_network(
+    model, dtype=torch.float32, profile=Profile(), cache=False, audio_range=None, kv_scales=None, **options
+):
     """The decoder: whole prefix (cache=False, the no-cache decoder) or one token after a cache (cache=True);
     audio_range (min, opt, max) makes the cross K/V length dynamic (default: n_audio_ctx).
 
@@ -92,8 +104,14 @@ def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, 
     dims = model.dims
     helper = _helper("whisper_decoder_step" if cache else "whisper_decoder", dtype, model, options)
     if cache:
-        tokens = helper.addInput("tokens", torch.int32, (-1, 1), min_shape=(1, 1), opt_shape=(profile.opt_batch, 1),
-                                 max_shape=(profile.max_batch, 1))
+        tokens = helper.addInput(
+            "tokens",
+            torch.int32,
+            (-1, 1),
+            min_shape=(1, 1),
+            opt_shape=(profile.opt_batch, 1),
+            max_shape=(profile.max_batch, 1),
+        )
     else:
         lo, opt, hi = profile.batch((1,), (2,), (dims.n_text_ctx,))
         tokens = helper.addInput("tokens", torch.int32, (-1, -1), min_shape=lo, opt_shape=opt, max_shape=hi)
@@ -124,10 +142,12 @@ def decoder_network(model, dtype=torch.float32, profile=Profile(), cache=False, 
 def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS, kv_scales=None, **options):
     """{name: NetworkHelper} for the named networks; `kv_scales` to the decoders (int8 self-attention cache),
     `options` to every NetworkHelper (weights=, group_size=, quantized=)."""
-    makers = {"encoder": lambda: encoder_network(model, dtype, profile, **options),
-              "cross_kv": lambda: cross_kv_network(model, dtype, profile, **options),
-              "decoder": lambda: decoder_network(model, dtype, profile, False, kv_scales=kv_scales, **options),
-              "decoder_step": lambda: decoder_network(model, dtype, profile, True, kv_scales=kv_scales, **options)}
+    makers = {
+        "encoder": lambda: encoder_network(model, dtype, profile, **options),
+        "cross_kv": lambda: cross_kv_network(model, dtype, profile, **options),
+        "decoder": lambda: decoder_network(model, dtype, profile, False, kv_scales=kv_scales, **options),
+        "decoder_step": lambda: decoder_network(model, dtype, profile, True, kv_scales=kv_scales, **options),
+    }
     unknown = set(names) - set(makers)
     if unknown:
         raise ValueError(f"unknown Whisper networks {sorted(unknown)}; known: {list(makers)}")
@@ -146,8 +166,9 @@ class NetworkRunner(Runner):
     """
 
     def __init__(self, calls, dtype, use_cache=True, name="network", device="cpu"):
-        missing = [n for n in ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
-                   if n not in calls]
+        missing = [
+            n for n in ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ()) if n not in calls
+        ]
         if missing:
             raise ValueError(f"{type(self).__name__}: missing networks {missing}")
         self.calls, self.dtype, self.use_cache, self.name, self.device = calls, dtype, use_cache, name, device
@@ -158,27 +179,38 @@ class NetworkRunner(Runner):
         return out["cross_k"], out["cross_v"]
 
     def prefix(self, context, tokens):
-        out = self.calls["decoder"]({"tokens": tokens.to(self.device, torch.int32), "cross_k": context[0],
-                                     "cross_v": context[1]})
+        out = self.calls["decoder"](
+            {"tokens": tokens.to(self.device, torch.int32), "cross_k": context[0], "cross_v": context[1]}
+        )
         return out["logits"].float().cpu(), (out["present_k"], out["present_v"])
 
     def step(self, context, tokens, cache):
         if tokens.shape[1] != 1:
             raise ValueError(f"decoder_step takes one new token per row, got tokens {tuple(tokens.shape)}")
-        out = self.calls["decoder_step"]({"tokens": tokens.to(self.device, torch.int32), "cross_k": context[0],
-                                          "cross_v": context[1], "past_k": cache[0], "past_v": cache[1]})
+        out = self.calls["decoder_step"](
+            {
+                "tokens": tokens.to(self.device, torch.int32),
+                "cross_k": context[0],
+                "cross_v": context[1],
+                "past_k": cache[0],
+                "past_v": cache[1],
+            }
+        )
         return out["logits"].float().cpu(), (out["present_k"], out["present_v"])
 
 
 class ReferenceRunner(NetworkRunner):
     """The networks evaluated by trt_helper's reference executor (a numeric oracle, not a runtime: never time it)."""
 
-    def __init__(self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile(), networks=None,
-                 **options):
+    def __init__(
+        self, model, dtype=torch.float32, use_cache=True, device="cpu", profile=Profile(), networks=None, **options
+    ):
         names = ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
         self.networks = networks or all_networks(model, dtype, profile, names, **options)
-        calls = {name: (lambda inputs, h=helper: h.reference(inputs, device=device))
-                 for name, helper in self.networks.items()}
+        calls = {
+            name: (lambda inputs, h=helper: h.reference(inputs, device=device))
+            for name, helper in self.networks.items()
+        }
         super().__init__(calls, dtype, use_cache, name="reference", device=device)
 
 
@@ -193,8 +225,10 @@ class EngineRunner(NetworkRunner):
         paths = {name: plan_dir / plan_name(name, precision) for name in names}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
-            raise FileNotFoundError(f"EngineRunner: missing plans {missing}; build them with "
-                                    f"python3 -m models.whisper.build --out {plan_dir}")
+            raise FileNotFoundError(
+                f"EngineRunner: missing plans {missing}; build them with "
+                f"python3 -m models.whisper.build --out {plan_dir}"
+            )
         engines = {name: trt_helper.Engine(path) for name, path in paths.items()}
         calls = {name: (lambda inputs, e=engine: e(**inputs)) for name, engine in engines.items()}
         super().__init__(calls, DTYPES[precision], use_cache, name="trt", device="cuda")

@@ -38,11 +38,11 @@ class SearchOptions:
 
     def __post_init__(self):
         if self.beam_size < 1 or self.best_of < 1:
-            raise ValueError(f"SearchOptions: beam_size and best_of must be >= 1, got {self.beam_size}, "
-                             f"{self.best_of}")
+            raise ValueError(f"SearchOptions: beam_size and best_of must be >= 1, got {self.beam_size}, {self.best_of}")
         if self.patience <= 0 or self.temperature < 0:
-            raise ValueError(f"SearchOptions: need patience > 0 and temperature >= 0, got {self.patience}, "
-                             f"{self.temperature}")
+            raise ValueError(
+                f"SearchOptions: need patience > 0 and temperature >= 0, got {self.patience}, {self.temperature}"
+            )
 
 
 @dataclass
@@ -71,7 +71,7 @@ class _Rows:
             self._fed = upto
             return logits
         for position in range(self._fed, upto):
-            logits, self.cache = self.runner.step(self.context, self.tokens[:, position: position + 1], self.cache)
+            logits, self.cache = self.runner.step(self.context, self.tokens[:, position : position + 1], self.cache)
         self._fed = upto
         return logits
 
@@ -91,8 +91,7 @@ def prime(runner, context, prompts, sot_index, no_speech):
     """Feed the prompts (B, P); returns (rows, logits of the last prompt position, no_speech_prob per row)."""
     rows = _Rows(runner, context, prompts)
     logits = rows.feed(sot_index + 1)
-    probs = (logits.softmax(-1)[:, no_speech] if no_speech is not None
-             else torch.full((logits.shape[0],), float("nan")))
+    probs = logits.softmax(-1)[:, no_speech] if no_speech is not None else torch.full((logits.shape[0],), float("nan"))
     if rows.tokens.shape[1] > sot_index + 1:
         logits = rows.feed(rows.tokens.shape[1])
     return rows, logits, probs.tolist()
@@ -122,7 +121,7 @@ class LogitRules:
         for row, history in enumerate(histories):
             if step == 0:
                 logits[row, :begin] = -math.inf
-                logits[row, self.max_initial + 1:] = -math.inf
+                logits[row, self.max_initial + 1 :] = -math.inf
                 continue
             last = history[-1]
             if last >= begin:
@@ -130,13 +129,13 @@ class LogitRules:
                 if penultimate >= begin:
                     logits[row, begin:] = -math.inf
                 else:
-                    logits[row, :self.eot] = -math.inf
+                    logits[row, : self.eot] = -math.inf
                     check.append(row)
             else:
                 check.append(row)
             stamps = [t for t in history if t >= begin]
             if stamps:
-                logits[row, begin: stamps[-1]] = -math.inf
+                logits[row, begin : stamps[-1]] = -math.inf
         if check:
             logprobs = logits[check].log_softmax(-1)
             timestamp_mass = logprobs[:, begin:].logsumexp(-1)
@@ -150,7 +149,7 @@ class LogitRules:
 def _final_score(score, length, length_penalty):
     if length == 0:
         return -math.inf if score < 0 else math.inf
-    return score / length ** length_penalty
+    return score / length**length_penalty
 
 
 def max_new_tokens(prompt_length, n_text_ctx=448):
@@ -192,8 +191,9 @@ def _sample(rows, logits, no_speech, rules, options, limit, batch, width, genera
         logprobs = logits.log_softmax(-1)
         if options.temperature > 0:
             probs = (logits / options.temperature).softmax(-1)
-            next_tokens = torch.stack([torch.multinomial(probs[p], 1, generator=generators[owners[r]])[0]
-                                       for p, r in enumerate(live)])
+            next_tokens = torch.stack(
+                [torch.multinomial(probs[p], 1, generator=generators[owners[r]])[0] for p, r in enumerate(live)]
+            )
         else:
             next_tokens = logits.argmax(-1)
         chosen = logprobs.gather(1, next_tokens[:, None])[:, 0].tolist()

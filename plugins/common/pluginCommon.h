@@ -172,7 +172,7 @@ protected:
 #define TRTH_PLUGIN_OVERRIDES                                                                                          \
     nvinfer1::IPluginV3* clone() noexcept override;                                                                    \
     int32_t getNbOutputs() const noexcept override;                                                                    \
-    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs)  \
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) \
         const noexcept override;                                                                                       \
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,                                       \
         nvinfer1::DimsExprs const* shapeInputs, int32_t nbShapeInputs, nvinfer1::DimsExprs* outputs,                   \
@@ -200,7 +200,7 @@ protected:
 
 //! Creator for plugin P. P provides: static constexpr char const* kNAME; static std::vector<FieldSpec> fieldSpecs();
 //! static std::string validate(FieldValues const&) (empty when valid); a constructor P(std::string, FieldValues).
-template <typename P>
+template<typename P>
 class PluginCreator : public nvinfer1::IPluginCreatorV3One
 {
 public:

@@ -30,8 +30,8 @@ struct Layout
     int32_t* offsets;  //!< E + 1 ints: exclusive scan of the per-expert counts, then the routed rows
     int32_t* tokenRow; //!< per token: its slot within its expert, then its row in xs; or kPadded / kInvalid
     GemmTables tables;
-    char* xs; //!< routed x rows in expert order, later GEMM2's output (tokens rows of D)
-    char* hs; //!< hidden rows (tokens rows of H)
+    char* xs;   //!< routed x rows in expert order, later GEMM2's output (tokens rows of D)
+    char* hs;   //!< hidden rows (tokens rows of H)
     char* gemm; //!< the grouped GEMM's scratch
     size_t gemmBytes;
     size_t total;
@@ -41,7 +41,8 @@ struct Layout
     {
         int32_t const elem = elemSize(type);
         size_t off = 0;
-        auto take = [&](size_t bytes) {
+        auto take = [&](size_t bytes)
+        {
             char* p = base ? base + off : nullptr;
             off += alignUp(bytes);
             return p;
@@ -149,7 +150,7 @@ __global__ void __launch_bounds__(kRouteThreads) moeRouteKernel(int32_t const* _
 }
 
 // One warp per routed token: copies its row of x to row offsets[e] + slot of xs and records that row.
-template <typename T>
+template<typename T>
 __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restrict__ idx,
     int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, T* __restrict__ xs, int64_t tokens,
     int32_t dim)
@@ -190,7 +191,7 @@ __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restr
 }
 
 // One warp per token: y[n] = ys[row] * score[n] (b2 is already in ys); padded tokens 0, invalid ids NaN.
-template <typename T>
+template<typename T>
 __global__ void moeGatherKernel(T const* __restrict__ ys, int32_t const* __restrict__ tokenRow,
     T const* __restrict__ score, T* __restrict__ y, int64_t tokens, int32_t dim)
 {
@@ -257,8 +258,8 @@ std::string fmoeCheckSizes(ElemType type, int64_t dim, int64_t hidden, int64_t e
     int32_t const align = groupedGemmAlignment(type);
     if ((dim >= 0 && dim % align != 0) || hidden % align != 0)
     {
-        return "16-bit tensor-core GEMMs need D and hidden to be multiples of " + std::to_string(align) + ", got D = "
-            + std::to_string(dim) + ", hidden = " + std::to_string(hidden);
+        return "16-bit tensor-core GEMMs need D and hidden to be multiples of " + std::to_string(align)
+            + ", got D = " + std::to_string(dim) + ", hidden = " + std::to_string(hidden);
     }
     return {};
 }
@@ -279,18 +280,20 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
         return cudaErrorInvalidValue;
     }
     int32_t const E = p.experts;
-    moeRouteKernel<<<1, kRouteThreads, sizeof(int32_t) * E, stream>>>(p.expertIdx, p.lengths, ws.tokenRow,
-        ws.offsets, ws.tables, tokens, p.time, E, p.dim, p.hidden, elem, static_cast<char const*>(p.w1),
+    moeRouteKernel<<<1, kRouteThreads, sizeof(int32_t) * E, stream>>>(p.expertIdx, p.lengths, ws.tokenRow, ws.offsets,
+        ws.tables, tokens, p.time, E, p.dim, p.hidden, elem, static_cast<char const*>(p.w1),
         static_cast<char const*>(p.b1), static_cast<char const*>(p.w2), static_cast<char const*>(p.b2), ws.xs, ws.hs);
     cudaError_t err = cudaGetLastError();
     if (err == cudaSuccess)
     {
-        err = dispatchElemType(p.type, [&](auto tag) {
-            using T = decltype(tag);
-            moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x),
-                p.expertIdx, ws.offsets, ws.tokenRow, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
-            return cudaGetLastError();
-        });
+        err = dispatchElemType(p.type,
+            [&](auto tag)
+            {
+                using T = decltype(tag);
+                moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x),
+                    p.expertIdx, ws.offsets, ws.tokenRow, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
+                return cudaGetLastError();
+            });
     }
     void* const* const ptr = ws.tables.ptrs;
     int64_t const* const ld = ws.tables.lds;
@@ -308,10 +311,10 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
         g.b = ptr + E;
         g.c = ptr + 2 * E;
         g.d = ptr + 3 * E;
-        g.lda = ld;          // D
-        g.ldb = ld;          // D (W1[e] is D x H column-major)
-        g.ldc = ld + 2 * E;  // 0: b1[e] broadcast over the rows
-        g.ldd = ld + E;      // H
+        g.lda = ld;         // D
+        g.ldb = ld;         // D (W1[e] is D x H column-major)
+        g.ldc = ld + 2 * E; // 0: b1[e] broadcast over the rows
+        g.ldd = ld + E;     // H
         err = groupedGemm(g, stream);
     }
     if (err == cudaSuccess)
@@ -322,21 +325,23 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
         g.b = ptr + 5 * E;
         g.c = ptr + 6 * E;
         g.d = ptr + 7 * E;
-        g.lda = ld + E;      // H
-        g.ldb = ld + E;      // H (W2[e] is H x D column-major)
-        g.ldc = ld + 2 * E;  // 0: b2[e] broadcast
-        g.ldd = ld;          // D
+        g.lda = ld + E;     // H
+        g.ldb = ld + E;     // H (W2[e] is H x D column-major)
+        g.ldc = ld + 2 * E; // 0: b2[e] broadcast
+        g.ldd = ld;         // D
         err = groupedGemm(g, stream);
     }
     if (err != cudaSuccess)
     {
         return err;
     }
-    return dispatchElemType(p.type, [&](auto tag) {
-        using T = decltype(tag);
-        moeGatherKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(reinterpret_cast<T const*>(ws.xs),
-            ws.tokenRow, static_cast<T const*>(p.score), static_cast<T*>(p.y), tokens, p.dim);
-        return cudaGetLastError();
-    });
+    return dispatchElemType(p.type,
+        [&](auto tag)
+        {
+            using T = decltype(tag);
+            moeGatherKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(reinterpret_cast<T const*>(ws.xs),
+                ws.tokenRow, static_cast<T const*>(p.score), static_cast<T*>(p.y), tokens, p.dim);
+            return cudaGetLastError();
+        });
 }
 } // namespace trt_helper

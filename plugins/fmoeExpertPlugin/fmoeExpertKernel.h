@@ -28,10 +28,10 @@ struct FMoEProblem
     MoeActivation act;
     int64_t batch;
     int64_t time;
-    int32_t dim;     //!< D
-    int32_t hidden;  //!< H
-    int32_t experts; //!< E
-    void const* x;   //!< (batch * time, D)
+    int32_t dim;              //!< D
+    int32_t hidden;           //!< H
+    int32_t experts;          //!< E
+    void const* x;            //!< (batch * time, D)
     int32_t const* expertIdx; //!< (batch * time)
     void const* score;        //!< (batch * time) or null
     int32_t const* lengths;   //!< (batch) or null

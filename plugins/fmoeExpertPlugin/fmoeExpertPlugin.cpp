@@ -100,9 +100,9 @@ bool FMoEExpertPlugin::supportsFormatCombination(
     {
         return false;
     }
-    TypeRule const rule = pos == 0 ? TypeRule::kFLOATING
+    TypeRule const rule = pos == 0                           ? TypeRule::kFLOATING
         : pos == position(kIDX) || pos == position(kLENGTHS) ? TypeRule::kINT32
-                                                              : TypeRule::kAS_INPUT0;
+                                                             : TypeRule::kAS_INPUT0;
     return supportsType(pos, inOut, rule);
 }
 
@@ -119,7 +119,8 @@ std::string FMoEExpertPlugin::checkShapes(PluginTensorDesc const* in) const
     int64_t const e = mExperts;
     int64_t const h = mHidden;
     auto known = [](int64_t v) { return v >= 0; };
-    auto expect = [&](Input input, int64_t want, char const* what) -> std::string {
+    auto expect = [&](Input input, int64_t want, char const* what) -> std::string
+    {
         int32_t const p = position(input);
         if (p < 0 || !known(want))
         {
@@ -133,7 +134,8 @@ std::string FMoEExpertPlugin::checkShapes(PluginTensorDesc const* in) const
         }
         return {};
     };
-    auto expectDims = [&](Input input, int64_t d0, int64_t d1, int64_t d2, char const* what) -> std::string {
+    auto expectDims = [&](Input input, int64_t d0, int64_t d1, int64_t d2, char const* what) -> std::string
+    {
         nvinfer1::Dims const& w = in[position(input)].dims;
         auto differs = [&](int64_t got, int64_t want) { return known(got) && known(want) && got != want; };
         if (w.nbDims != 3 || differs(w.d[0], d0) || differs(w.d[1], d1) || differs(w.d[2], d2))
@@ -192,8 +194,8 @@ size_t FMoEExpertPlugin::getWorkspaceSize(
     return fmoeWorkspaceSize(type, x.d[0] * x.d[1], static_cast<int32_t>(x.d[2]), mHidden, mExperts);
 }
 
-int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,
-    void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
+int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*, void const* const* inputs,
+    void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
     try
     {

@@ -19,7 +19,8 @@ constexpr int64_t kSm90MinRows = 128;
 //! TRT_HELPER_FMOE_GEMM=sm80 forces the Ampere kernels (to compare them).
 bool useSm90()
 {
-    static bool const forcedOff = [] {
+    static bool const forcedOff = []
+    {
         char const* v = std::getenv("TRT_HELPER_FMOE_GEMM");
         return v != nullptr && std::string(v) == "sm80";
     }();
@@ -36,8 +37,8 @@ bool useSm90()
         int major = 0;
         int minor = 0;
         bool const ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess
-            && cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess
-            && major == 9 && minor == 0;
+            && cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess && major == 9
+            && minor == 0;
         state = ok ? 2 : 1;
         cache[device].store(state);
     }

@@ -20,7 +20,7 @@ struct MoeActArguments
     int32_t act{static_cast<int32_t>(GemmActivation::kIDENTITY)};
 };
 
-template <typename T>
+template<typename T>
 struct MoeActFunctor
 {
     using Arguments = MoeActArguments;
@@ -37,7 +37,7 @@ struct MoeActFunctor
     }
 };
 
-template <typename T, int N>
+template<typename T, int N>
 struct MoeActFunctor<cutlass::Array<T, N>>
 {
     using Arguments = MoeActArguments;
@@ -55,17 +55,17 @@ struct MoeActFunctor<cutlass::Array<T, N>>
 };
 
 //! A grouped kernel: A row-major, B column-major, C/D row-major, fp32 accumulation, device-only scheduling.
-template <typename T, typename OpClass, typename TileShape, typename WarpShape, typename InstShape, int kStages,
+template<typename T, typename OpClass, typename TileShape, typename WarpShape, typename InstShape, int kStages,
     int kAlign>
 using MoeGroupedKernel = typename cutlass::gemm::kernel::DefaultGemmGrouped<T, cutlass::layout::RowMajor,
-    cutlass::ComplexTransform::kNone, kAlign, T, cutlass::layout::ColumnMajor, cutlass::ComplexTransform::kNone,
-    kAlign, T, cutlass::layout::RowMajor, float, OpClass, cutlass::arch::Sm80, TileShape, WarpShape, InstShape,
+    cutlass::ComplexTransform::kNone, kAlign, T, cutlass::layout::ColumnMajor, cutlass::ComplexTransform::kNone, kAlign,
+    T, cutlass::layout::RowMajor, float, OpClass, cutlass::arch::Sm80, TileShape, WarpShape, InstShape,
     cutlass::epilogue::thread::LinearCombinationGeneric<MoeActFunctor, T, kAlign, float, float>,
     cutlass::gemm::threadblock::GemmIdentityThreadblockSwizzle<1>, kStages,
     cutlass::gemm::kernel::GroupScheduleMode::kDeviceOnly>::GemmKernel;
 
 //! Launches kernel K as a persistent grid (SMs x resident blocks, cached per device; no stream operation).
-template <typename K>
+template<typename K>
 cudaError_t launchGrouped(GroupedGemmArgs const& g, cudaStream_t stream)
 {
     using Element = typename K::ElementA;
@@ -109,8 +109,8 @@ cudaError_t launchGrouped(GroupedGemmArgs const& g, cudaStream_t stream)
     epilogue.act = static_cast<int32_t>(g.act);
     using Layout = cutlass::layout::RowMajor::Stride::LongIndex;
     typename K::Arguments args(
-        const_cast<cutlass::gemm::GemmCoord*>(reinterpret_cast<cutlass::gemm::GemmCoord const*>(g.problems)),
-        g.groups, grid, epilogue, reinterpret_cast<Element**>(const_cast<void**>(g.a)),
+        const_cast<cutlass::gemm::GemmCoord*>(reinterpret_cast<cutlass::gemm::GemmCoord const*>(g.problems)), g.groups,
+        grid, epilogue, reinterpret_cast<Element**>(const_cast<void**>(g.a)),
         reinterpret_cast<Element**>(const_cast<void**>(g.b)), reinterpret_cast<Element**>(const_cast<void**>(g.c)),
         reinterpret_cast<Element**>(const_cast<void**>(g.d)), const_cast<Layout*>(g.lda), const_cast<Layout*>(g.ldb),
         const_cast<Layout*>(g.ldc), const_cast<Layout*>(g.ldd));
@@ -120,7 +120,7 @@ cudaError_t launchGrouped(GroupedGemmArgs const& g, cudaStream_t stream)
 }
 
 //! Tensor-core kernels for 16-bit T: a 64-row tile for few rows per expert, a 128-row tile otherwise.
-template <typename T>
+template<typename T>
 cudaError_t groupedGemmTensorOp(GroupedGemmArgs const& g, cudaStream_t stream)
 {
     using Op = cutlass::arch::OpClassTensorOp;

@@ -26,10 +26,10 @@ struct GroupedGemmArgs
 {
     ElemType type;
     GemmActivation act;
-    int32_t groups;     //!< number of groups (experts)
-    int64_t rowsHint;   //!< expected rows per group (tokens / experts), picks the tile shape on the host
+    int32_t groups;          //!< number of groups (experts)
+    int64_t rowsHint;        //!< expected rows per group (tokens / experts), picks the tile shape on the host
     int32_t const* problems; //!< device: groups x (m, n, k) int32 (cutlass::gemm::GemmCoord)
-    void* const* a;     //!< device: groups pointers
+    void* const* a;          //!< device: groups pointers
     void* const* b;
     void* const* c;
     void* const* d;
@@ -37,7 +37,7 @@ struct GroupedGemmArgs
     int64_t const* ldb;
     int64_t const* ldc;
     int64_t const* ldd;
-    void* workspace;       //!< scratch of the Hopper kernel (groupedGemmWorkspace bytes)
+    void* workspace; //!< scratch of the Hopper kernel (groupedGemmWorkspace bytes)
     size_t workspaceSize;
 };
 

@@ -22,7 +22,7 @@ namespace
 using namespace cute;
 
 //! Thread-level epilogue: D = act(acc + C), C the bias row (read through a zero row stride), fp32 arithmetic.
-template <typename T>
+template<typename T>
 struct BiasActOp
 {
     using ElementOutput = T;
@@ -67,7 +67,7 @@ private:
     int32_t mAct;
 };
 
-template <typename T>
+template<typename T>
 struct Sm90Grouped
 {
     using Stride = cute::remove_pointer_t<cutlass::detail::TagToStrideC_t<cutlass::layout::RowMajor*>>; // (ld, _1, _0)
@@ -91,8 +91,8 @@ struct Sm90Grouped
     {
         cutlass::KernelHardwareInfo hw;
         hw.sm_count = sms;
-        typename Problem::UnderlyingProblemShape* problems = reinterpret_cast<typename Problem::UnderlyingProblemShape*>(
-            const_cast<int32_t*>(g.problems));
+        typename Problem::UnderlyingProblemShape* problems
+            = reinterpret_cast<typename Problem::UnderlyingProblemShape*>(const_cast<int32_t*>(g.problems));
         typename Epilogue::Arguments epilogue{};
         epilogue.thread.act = static_cast<int32_t>(g.act);
         epilogue.ptr_C = const_cast<T const**>(reinterpret_cast<T* const*>(g.c));
@@ -104,8 +104,8 @@ struct Sm90Grouped
         mainloop.dA = reinterpret_cast<StrideA*>(const_cast<int64_t*>(g.lda));
         mainloop.ptr_B = const_cast<T const**>(reinterpret_cast<T* const*>(g.b));
         mainloop.dB = reinterpret_cast<StrideB*>(const_cast<int64_t*>(g.ldb));
-        return typename Gemm::Arguments{cutlass::gemm::GemmUniversalMode::kGrouped, {g.groups, problems, nullptr},
-            mainloop, epilogue, hw};
+        return typename Gemm::Arguments{
+            cutlass::gemm::GemmUniversalMode::kGrouped, {g.groups, problems, nullptr}, mainloop, epilogue, hw};
     }
 };
 
@@ -126,7 +126,7 @@ int smCount()
     return sms;
 }
 
-template <typename T>
+template<typename T>
 cudaError_t runSm90(GroupedGemmArgs const& g, cudaStream_t stream)
 {
     using G = Sm90Grouped<T>;
@@ -145,7 +145,7 @@ cudaError_t runSm90(GroupedGemmArgs const& g, cudaStream_t stream)
     return cudaSuccess;
 }
 
-template <typename T>
+template<typename T>
 size_t workspaceSm90(int groups)
 {
     GroupedGemmArgs g{};
@@ -156,7 +156,8 @@ size_t workspaceSm90(int groups)
 
 cudaError_t groupedGemmSm90(GroupedGemmArgs const& g, cudaStream_t stream)
 {
-    return g.type == ElemType::kBFLOAT16 ? runSm90<cutlass::bfloat16_t>(g, stream) : runSm90<cutlass::half_t>(g, stream);
+    return g.type == ElemType::kBFLOAT16 ? runSm90<cutlass::bfloat16_t>(g, stream)
+                                         : runSm90<cutlass::half_t>(g, stream);
 }
 
 size_t groupedGemmSm90Workspace(ElemType type, int32_t groups)

@@ -12,9 +12,9 @@
 #include "kernelCommon.cuh"
 #include "weightOnlyGemmKernel.h"
 
+#include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <cstdint>
 
 namespace trt_helper
 {
@@ -24,16 +24,16 @@ constexpr int kWarps = 8;
 constexpr int kBlockK = 64;
 
 //! a·b + c on two packed 16-bit lanes (the type's fma: fp16 or bf16).
-template <typename T>
+template<typename T>
 __device__ __forceinline__ uint32_t fma2(uint32_t a, uint32_t b, uint32_t c);
-template <>
+template<>
 __device__ __forceinline__ uint32_t fma2<__half>(uint32_t a, uint32_t b, uint32_t c)
 {
     uint32_t d;
     asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
     return d;
 }
-template <>
+template<>
 __device__ __forceinline__ uint32_t fma2<__nv_bfloat16>(uint32_t a, uint32_t b, uint32_t c)
 {
     uint32_t d;
@@ -42,9 +42,9 @@ __device__ __forceinline__ uint32_t fma2<__nv_bfloat16>(uint32_t a, uint32_t b, 
 }
 
 //! One 32-bit word of int4 (nibbles a0 a2 a4 a6 a1 a3 a5 a7, biased by 8) → the four A-fragment registers.
-template <typename T>
+template<typename T>
 __device__ __forceinline__ void dequantInt4(uint32_t w, uint32_t (&a)[4]);
-template <>
+template<>
 __device__ __forceinline__ void dequantInt4<__half>(uint32_t w, uint32_t (&a)[4])
 {
     // low nibble: 1024 + u, minus 1032; high nibble: 1024 + 16u, times 1/16 minus 72.
@@ -54,7 +54,7 @@ __device__ __forceinline__ void dequantInt4<__half>(uint32_t w, uint32_t (&a)[4]
     a[2] = fma2<__half>((w & 0x000F000FU) | 0x64006400U, 0x3C003C00U, 0xE408E408U);
     a[3] = fma2<__half>((w & 0x00F000F0U) | 0x64006400U, 0x2C002C00U, 0xD480D480U);
 }
-template <>
+template<>
 __device__ __forceinline__ void dequantInt4<__nv_bfloat16>(uint32_t w, uint32_t (&a)[4])
 {
     // bf16 has 7 mantissa bits: every nibble goes to bit 0 of 128.0 (one shift each), minus 136.
@@ -66,9 +66,9 @@ __device__ __forceinline__ void dequantInt4<__nv_bfloat16>(uint32_t w, uint32_t 
 }
 
 //! Two 32-bit words of int8 (a0..a3, a4..a7, biased by 128) → the four A-fragment registers.
-template <typename T>
+template<typename T>
 __device__ __forceinline__ void dequantInt8(uint32_t w0, uint32_t w1, uint32_t (&a)[4]);
-template <>
+template<>
 __device__ __forceinline__ void dequantInt8<__half>(uint32_t w0, uint32_t w1, uint32_t (&a)[4])
 {
     // byte → low byte of 1024.0 (0x64xx), minus 1152.
@@ -77,7 +77,7 @@ __device__ __forceinline__ void dequantInt8<__half>(uint32_t w0, uint32_t w1, ui
     a[2] = fma2<__half>(__byte_perm(w1, 0x64646464U, 0x4140), 0x3C003C00U, 0xE480E480U);
     a[3] = fma2<__half>(__byte_perm(w1, 0x64646464U, 0x4342), 0x3C003C00U, 0xE480E480U);
 }
-template <>
+template<>
 __device__ __forceinline__ void dequantInt8<__nv_bfloat16>(uint32_t w0, uint32_t w1, uint32_t (&a)[4])
 {
     // byte → mantissa of 2^23 (exact in fp32), minus 2^23 + 128, then two floats → bf16x2 (exact: |q| <= 128).
@@ -94,18 +94,17 @@ __device__ __forceinline__ void dequantInt8<__nv_bfloat16>(uint32_t w0, uint32_t
     }
 }
 
-template <typename T>
+template<typename T>
 __device__ __forceinline__ void mma16816(float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1);
-template <>
+template<>
 __device__ __forceinline__ void mma16816<__half>(float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1)
 {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-template <>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(
-    float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1)
+template<>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1)
 {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
@@ -127,7 +126,7 @@ struct Params
 };
 
 //! kBits 4/8; kMT n8 token tiles; kNS 16-row strips; kD weight blocks in flight per warp.
-template <typename T, int kBits, int kMT, int kNS, int kD>
+template<typename T, int kBits, int kMT, int kNS, int kD>
 __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
 {
     constexpr int kCH = kBits / 4; // 16-byte loads per lane, strip and block
@@ -173,7 +172,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
     float acc[kNS][kMT][4] = {};
 
     // The weights of block b and their scales (per-channel scales: the same for every block).
-    auto loadWeights = [&](uint4 (&dst)[kNS][kCH], uint32_t (&sdst)[kNS], int b) {
+    auto loadWeights = [&](uint4(&dst)[kNS][kCH], uint32_t (&sdst)[kNS], int b)
+    {
         if (b < p.kBlocks)
         {
             int64_t const group = p.groupSize ? (static_cast<int64_t>(b) * kBlockK) / p.groupSize : 0;
@@ -184,8 +184,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
                 for (int c = 0; c < kCH; ++c)
                 {
                     // the last CTA's strips may run past ceil(n / 16): those lanes feed zeros (never stored)
-                    dst[ns][c] = (strip0 + ns) * 16 < p.n ? __ldg(wp[ns] + (b * kCH + c) * 32)
-                                                          : make_uint4(0, 0, 0, 0);
+                    dst[ns][c] = (strip0 + ns) * 16 < p.n ? __ldg(wp[ns] + (b * kCH + c) * 32) : make_uint4(0, 0, 0, 0);
                 }
                 uint32_t lo = 0U;
                 uint32_t hi = 0U;
@@ -201,7 +200,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
             }
         }
     };
-    auto loadX = [&](uint32_t (&dst)[kMT][4][2], int b) {
+    auto loadX = [&](uint32_t (&dst)[kMT][4][2], int b)
+    {
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt)
         {
@@ -234,7 +234,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
                 break; // warp-uniform
             }
             // kD is even, so the x double-buffer index is a constant after unrolling.
-            uint32_t(&xs)[kMT][4][2] = xbuf[d & 1];
+            uint32_t (&xs)[kMT][4][2] = xbuf[d & 1];
             loadX(xbuf[(d + 1) & 1], b + kWarps);
 #pragma unroll
             for (int s = 0; s < 4; ++s)
@@ -328,14 +328,13 @@ int smCount()
     if (counts[device] == 0)
     {
         int n = 0;
-        counts[device] = cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) == cudaSuccess && n > 0
-            ? n
-            : 132;
+        counts[device]
+            = cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) == cudaSuccess && n > 0 ? n : 132;
     }
     return counts[device];
 }
 
-template <typename T, int kBits, int kMT, int kNS>
+template<typename T, int kBits, int kMT, int kNS>
 cudaError_t launchTiled(Params const& p, int strips, cudaStream_t stream)
 {
     // Weight blocks in flight per warp: 8 16-byte loads per lane (4 with 32 tokens, for registers), at least 2.
@@ -349,7 +348,7 @@ cudaError_t launchTiled(Params const& p, int strips, cudaStream_t stream)
 
 //! Strips per CTA: the fewest that keep every CTA resident in one wave (2 per SM); at most 4 for 8 tokens, 2 for
 //! 16 and 1 for 32 (registers).
-template <typename T, int kBits, int kMT>
+template<typename T, int kBits, int kMT>
 cudaError_t launchForM(Params const& p, cudaStream_t stream)
 {
     int const strips = (p.n + 15) / 16;
@@ -373,7 +372,7 @@ cudaError_t launchForM(Params const& p, cudaStream_t stream)
     return launchTiled<T, kBits, kMT, 1>(p, strips, stream);
 }
 
-template <typename T, int kBits>
+template<typename T, int kBits>
 cudaError_t launchForBits(Params const& p, cudaStream_t stream)
 {
     if (p.m <= 8)
@@ -387,7 +386,7 @@ cudaError_t launchForBits(Params const& p, cudaStream_t stream)
     return launchForM<T, kBits, 4>(p, stream);
 }
 
-template <typename T>
+template<typename T>
 cudaError_t launchForType(int32_t bits, Params const& p, cudaStream_t stream)
 {
     return bits == 4 ? launchForBits<T, 4>(p, stream) : launchForBits<T, 8>(p, stream);
@@ -405,8 +404,8 @@ cudaError_t launchWeightOnlyGemm(ElemType type, int32_t bits, int32_t groupSize,
     {
         return cudaSuccess;
     }
-    Params const p{x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (k + kBlockK - 1) / kBlockK,
-        groupSize};
+    Params const p{
+        x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (k + kBlockK - 1) / kBlockK, groupSize};
     switch (type)
     {
     case ElemType::kFLOAT16: return launchForType<__half>(bits, p, stream);

@@ -77,8 +77,8 @@ bool WeightOnlyGemmPlugin::supportsFormatCombination(
     return (mHasBias ? kIO_TYPES_BIAS : kIO_TYPES).supports(pos, inOut, nbInputs, nbOutputs);
 }
 
-std::string WeightOnlyGemmPlugin::checkShapes(nvinfer1::Dims const& x, nvinfer1::Dims const& w,
-    nvinfer1::Dims const& scales, nvinfer1::Dims const* bias) const
+std::string WeightOnlyGemmPlugin::checkShapes(
+    nvinfer1::Dims const& x, nvinfer1::Dims const& w, nvinfer1::Dims const& scales, nvinfer1::Dims const* bias) const
 {
     if (x.nbDims < 1)
     {
@@ -135,8 +135,8 @@ int32_t WeightOnlyGemmPlugin::configurePlugin(
     }
     try
     {
-        return failOn(checkShapes(in[0].desc.dims, in[1].desc.dims, in[2].desc.dims,
-            mHasBias ? &in[3].desc.dims : nullptr));
+        return failOn(
+            checkShapes(in[0].desc.dims, in[1].desc.dims, in[2].desc.dims, mHasBias ? &in[3].desc.dims : nullptr));
     }
     catch (...)
     {
@@ -154,8 +154,8 @@ int32_t WeightOnlyGemmPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginT
     }
     try
     {
-        std::string const reason = checkShapes(inputDesc[0].dims, inputDesc[1].dims, inputDesc[2].dims,
-            mHasBias ? &inputDesc[3].dims : nullptr);
+        std::string const reason = checkShapes(
+            inputDesc[0].dims, inputDesc[1].dims, inputDesc[2].dims, mHasBias ? &inputDesc[3].dims : nullptr);
         if (!reason.empty())
         {
             return fail(reason);

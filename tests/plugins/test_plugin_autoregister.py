@@ -51,21 +51,43 @@ def standin(tmp_path_factory):
     headers = Path(os.environ.get("TRT_INCLUDE_DIR", "/opt/tensorrt-oss/include"))
     compiler = shutil.which("g++") or shutil.which("c++")
     nvcc = shutil.which("nvcc")
-    roots = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda",
-             nvcc and Path(nvcc).resolve().parents[1]]
-    cuda_include = next((Path(r) / "include" for r in roots if r and (Path(r) / "include" / "cuda_runtime_api.h")
-                         .is_file()), None)
+    roots = [
+        os.environ.get("CUDA_HOME"),
+        os.environ.get("CUDA_PATH"),
+        "/usr/local/cuda",
+        nvcc and Path(nvcc).resolve().parents[1],
+    ]
+    cuda_include = next(
+        (Path(r) / "include" for r in roots if r and (Path(r) / "include" / "cuda_runtime_api.h").is_file()), None
+    )
     if not (headers / "NvInferRuntime.h").is_file() or compiler is None or cuda_include is None:
         pytest.skip("needs the TensorRT headers, a C++ compiler and the CUDA headers")
     out = tmp_path_factory.mktemp("standin") / "libstandin.so"
-    subprocess.run([compiler, "-std=c++17", "-shared", "-fPIC", "-Wno-deprecated-declarations", f"-I{headers}",
-                    f"-I{cuda_include}", "-o", str(out), str(HERE / "standin" / "standinRegistry.cpp")], check=True)
+    subprocess.run(
+        [
+            compiler,
+            "-std=c++17",
+            "-shared",
+            "-fPIC",
+            "-Wno-deprecated-declarations",
+            f"-I{headers}",
+            f"-I{cuda_include}",
+            "-o",
+            str(out),
+            str(HERE / "standin" / "standinRegistry.cpp"),
+        ],
+        check=True,
+    )
     return out
 
 
 def run(standin, library, harness, mode, extra="-"):
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(standin), str(library), mode, str(extra),
-                          harness.__file__], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(standin), str(library), mode, str(extra), harness.__file__],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -114,8 +136,9 @@ else:
 @pytest.mark.parametrize("how", ["dlopen", "load_library"])
 def test_tensorrt_rtx_registry(library_path, lib, how):
     """TensorRT-RTX's registry: a plain dlopen registers every creator; loadLibrary (getCreators) still succeeds."""
-    out = subprocess.run([sys.executable, "-c", REAL_SCRIPT, str(library_path), how], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", REAL_SCRIPT, str(library_path), how], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     line = out.stdout.strip().splitlines()[-1]
     expected = str(sorted(c["name"] for c in lib.creators()))

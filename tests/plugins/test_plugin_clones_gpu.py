@@ -37,7 +37,9 @@ def test_fmoe_clones_allocate_nothing(lib, cuda, gen):
         assert torch.equal(out, first), "a clone computed something else"
     free_after = torch.cuda.mem_get_info()[0]
 
-    print(f"clone memory: {free_before - free_after_clone} bytes for 50 clones, {free_before - free_after} bytes "
-          f"after 50 enqueues from clones")
+    print(
+        f"clone memory: {free_before - free_after_clone} bytes for 50 clones, {free_before - free_after} bytes "
+        f"after 50 enqueues from clones"
+    )
     assert free_before - free_after_clone == 0
     assert free_before - free_after == 0

@@ -12,11 +12,19 @@ import math
 import pytest
 import torch
 
-from trt_helper.plugins import harness_enqueue, tensor_spec
-
-from trt_helper.plugins import (AttMaskedSoftmax, FMoEExpert, LayerNorm, MaskConv2dSubsample, MaskedFill,
-                                RelPositionalEncoding, SoftmaxTopK)
+from trt_helper.plugins import (
+    AttMaskedSoftmax,
+    FMoEExpert,
+    LayerNorm,
+    MaskConv2dSubsample,
+    MaskedFill,
+    RelPositionalEncoding,
+    SoftmaxTopK,
+    harness_enqueue,
+    tensor_spec,
+)
 from trt_helper.plugins.common import pad_mask
+
 from .test_plugin_enqueue_gpu import (
     DTYPES,
     IDS,
@@ -64,8 +72,11 @@ class Captured:
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 def test_layer_norm_graph(lib, cuda, gen, dtype):
     shape = (8, 17, 512)
-    make = lambda: (randn(shape, dtype, cuda, gen, 3.0) + 1.0, randn(shape[-1:], dtype, cuda, gen),
-                    randn(shape[-1:], dtype, cuda, gen))
+    make = lambda: (
+        randn(shape, dtype, cuda, gen, 3.0) + 1.0,
+        randn(shape[-1:], dtype, cuda, gen),
+        randn(shape[-1:], dtype, cuda, gen),
+    )
     cap = Captured(lib, "LayerNorm", {"eps": 1e-5}, list(make()), [poisoned(shape, dtype, cuda)])
     for _ in range(3):
         x, gamma, beta = make()
@@ -77,9 +88,13 @@ def test_layer_norm_graph(lib, cuda, gen, dtype):
 def test_att_masked_softmax_graph(lib, cuda, gen, dtype):
     shape = (4, 2, 7, 300)
     scale = 1.0 / math.sqrt(64)
-    cap = Captured(lib, "AttMaskedSoftmax", {"scale": scale},
-                   [randn(shape, dtype, cuda, gen), lengths_for(4, shape[-1], gen, cuda)],
-                   [poisoned(shape, dtype, cuda)])
+    cap = Captured(
+        lib,
+        "AttMaskedSoftmax",
+        {"scale": scale},
+        [randn(shape, dtype, cuda, gen), lengths_for(4, shape[-1], gen, cuda)],
+        [poisoned(shape, dtype, cuda)],
+    )
     for _ in range(3):
         scores, lengths = randn(shape, dtype, cuda, gen, 4.0), lengths_for(4, shape[-1], gen, cuda)
         (y,) = cap.replay(scores, lengths)
@@ -90,8 +105,13 @@ def test_att_masked_softmax_graph(lib, cuda, gen, dtype):
 def test_masked_fill_graph(lib, cuda, gen, layout):
     shape, dtype = (4, 24, 40), torch.float16
     time = shape[2] if layout == 0 else shape[1]
-    cap = Captured(lib, "MaskedFill", {"fill": -3.5, "layout": layout},
-                   [randn(shape, dtype, cuda, gen), lengths_for(4, time, gen, cuda)], [poisoned(shape, dtype, cuda)])
+    cap = Captured(
+        lib,
+        "MaskedFill",
+        {"fill": -3.5, "layout": layout},
+        [randn(shape, dtype, cuda, gen), lengths_for(4, time, gen, cuda)],
+        [poisoned(shape, dtype, cuda)],
+    )
     for _ in range(3):
         x, lengths = randn(shape, dtype, cuda, gen), lengths_for(4, time, gen, cuda)
         (y,) = cap.replay(x, lengths)
@@ -110,8 +130,13 @@ def test_subsample_lengths_graph(lib, cuda, gen):
 def test_rel_positional_encoding_graph(lib, cuda, gen):
     shape, dtype = (4, 50, 64), torch.float16
     pe = RelPositionalEncoding.sinusoid_table(200, 64).to(dtype).to(cuda)
-    cap = Captured(lib, "RelPositionalEncoding", {"scale": 8.0}, [randn(shape, dtype, cuda, gen), pe.clone()],
-                   [poisoned(shape, dtype, cuda), poisoned((1, 50, 64), dtype, cuda)])
+    cap = Captured(
+        lib,
+        "RelPositionalEncoding",
+        {"scale": 8.0},
+        [randn(shape, dtype, cuda, gen), pe.clone()],
+        [poisoned(shape, dtype, cuda), poisoned((1, 50, 64), dtype, cuda)],
+    )
     for _ in range(3):
         x, table = randn(shape, dtype, cuda, gen), randn(pe.shape, dtype, cuda, gen)
         y, pos = cap.replay(x, table)
@@ -123,8 +148,13 @@ def test_rel_positional_encoding_graph(lib, cuda, gen):
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 def test_router_top1_graph(lib, cuda, gen, dtype):
     shape = (4, 33, 32)
-    cap = Captured(lib, "SoftmaxTopK", {}, [randn(shape, dtype, cuda, gen), lengths_for(4, 33, gen, cuda)],
-                   [poisoned((4, 33, 1), dtype, cuda), poisoned((4, 33, 1), torch.int32, cuda)])
+    cap = Captured(
+        lib,
+        "SoftmaxTopK",
+        {},
+        [randn(shape, dtype, cuda, gen), lengths_for(4, 33, gen, cuda)],
+        [poisoned((4, 33, 1), dtype, cuda), poisoned((4, 33, 1), torch.int32, cuda)],
+    )
     for _ in range(3):
         logits, lengths = randn(shape, dtype, cuda, gen, 3.0), lengths_for(4, 33, gen, cuda)
         value, index = cap.replay(logits, lengths)
@@ -139,9 +169,12 @@ def routings(shape, experts, gen, device):
     b, t = shape[:2]
     rand = lambda: torch.randint(0, experts, (b, t), generator=gen, dtype=torch.int32).to(device)
     two = torch.where(torch.rand((b, t), generator=gen) < 0.5, 0, experts - 1).to(torch.int32).to(device)
-    return [("random", rand()), ("all on one expert", torch.full((b, t), experts // 2, dtype=torch.int32,
-                                                                 device=device)),
-            ("two experts, the rest empty", two), ("random again", rand())]
+    return [
+        ("random", rand()),
+        ("all on one expert", torch.full((b, t), experts // 2, dtype=torch.int32, device=device)),
+        ("two experts, the rest empty", two),
+        ("random again", rand()),
+    ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
@@ -164,8 +197,15 @@ def test_fmoe_graph_new_routings(lib, cuda, gen, dtype, act):
         if name == "all tokens padded":
             assert (y == 0).all(), "all tokens padded: every row must be exactly 0"
             continue
-        want = FMoEExpert.reference(new_x.cpu(), new_idx.cpu(), *(t.cpu() for t in new[4:]), act, new_score.cpu(),
-                        new_lengths.cpu(), round_hidden=round_hidden)
+        want = FMoEExpert.reference(
+            new_x.cpu(),
+            new_idx.cpu(),
+            *(t.cpu() for t in new[4:]),
+            act,
+            new_score.cpu(),
+            new_lengths.cpu(),
+            round_hidden=round_hidden,
+        )
         check(y, want, dtype, f"FMoEExpert replay ({name})")
         padded = ~pad_mask(new_lengths.cpu(), shape[1])
         assert (y.cpu()[padded] == 0).all(), f"{name}: padded tokens must give exactly 0"
@@ -179,8 +219,13 @@ def test_fmoe_graph_3m_asr_sizes(lib, cuda, gen, frames):
     float64 reference runs on the GPU."""
     shape, experts, hidden, dtype = (*frames, 512), 32, 2048, torch.float16
     x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, False, False)
-    cap = Captured(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0},
-                   [x, idx, w1, b1, w2, b2], [poisoned(shape, dtype, cuda)])
+    cap = Captured(
+        lib,
+        "FMoEExpert",
+        {"num_experts": experts, "hidden": hidden, "act": 0},
+        [x, idx, w1, b1, w2, b2],
+        [poisoned(shape, dtype, cuda)],
+    )
     skewed = torch.full(shape[:2], experts - 1, dtype=torch.int32, device=cuda)
     balanced = (torch.arange(shape[0] * shape[1], device=cuda, dtype=torch.int32) % experts).view(shape[:2])
     for name, new_idx in (("all on expert 31", skewed), ("balanced", balanced)):

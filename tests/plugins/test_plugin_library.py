@@ -99,15 +99,31 @@ def test_formats_follow_the_data_type(lib, name, dtype):
 def test_shape_errors_are_reported_at_configure(lib, harness):
     harness.take_log()
     rel = lib.create("RelPositionalEncoding", {"scale": 4.0})
-    assert rel.configure([((2, 50, 16), "float16"), ((1, 40, 16), "float16")],
-                         [((2, 50, 16), "float16"), ((1, 50, 16), "float16")]) != 0
+    assert (
+        rel.configure(
+            [((2, 50, 16), "float16"), ((1, 40, 16), "float16")], [((2, 50, 16), "float16"), ((1, 50, 16), "float16")]
+        )
+        != 0
+    )
     assert any("max_len" in m for _, m in harness.take_log())
     ln = lib.create("LayerNorm", {"eps": 1e-5})
     assert ln.configure([((4, 32), "float32"), ((16,), "float32"), ((32,), "float32")], [((4, 32), "float32")]) != 0
     moe = lib.create("FMoEExpert", {"num_experts": 4, "hidden": 8, "act": 0, "has_lengths": 1})
-    assert moe.configure([((2, 3, 16), "float16"), ((2, 3), "int32"), ((2,), "int32"), ((5, 8, 16), "float16"),
-                          ((5, 8), "float16"), ((5, 16, 8), "float16"), ((5, 16), "float16")],
-                         [((2, 3, 16), "float16")]) != 0
+    assert (
+        moe.configure(
+            [
+                ((2, 3, 16), "float16"),
+                ((2, 3), "int32"),
+                ((2,), "int32"),
+                ((5, 8, 16), "float16"),
+                ((5, 8), "float16"),
+                ((5, 16, 8), "float16"),
+                ((5, 16), "float16"),
+            ],
+            [((2, 3, 16), "float16")],
+        )
+        != 0
+    )
     assert any("w1" in m for _, m in harness.take_log())
 
 
@@ -115,8 +131,14 @@ def test_fmoe_rejects_unaligned_16bit_sizes(lib, harness):
     """The 16-bit tensor-core GEMMs need D and hidden to be multiples of 8: configure says so; fp32 takes any size."""
     harness.take_log()
     moe = lib.create("FMoEExpert", {"num_experts": 4, "hidden": 8, "act": 0})
-    odd = [((2, 3, 12), "float16"), ((2, 3), "int32"), ((4, 8, 12), "float16"), ((4, 8), "float16"),
-           ((4, 12, 8), "float16"), ((4, 12), "float16")]
+    odd = [
+        ((2, 3, 12), "float16"),
+        ((2, 3), "int32"),
+        ((4, 8, 12), "float16"),
+        ((4, 8), "float16"),
+        ((4, 12, 8), "float16"),
+        ((4, 12), "float16"),
+    ]
     assert moe.configure(odd, [((2, 3, 12), "float16")]) != 0
     assert any("multiples of 8" in m and "D = 12" in m for _, m in harness.take_log())
     fp32 = [(dims, "int32" if t == "int32" else "float32") for dims, t in odd]

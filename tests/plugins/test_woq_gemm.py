@@ -8,9 +8,8 @@ import torch
 
 import trt_helper
 from trt_helper import rel_error
-from trt_helper.quant import quantize_weight
-from trt_helper.quant import woq_layout
 from trt_helper.plugins import WeightOnlyGemm
+from trt_helper.quant import quantize_weight, woq_layout
 
 
 def fragment_owner(row: int, col: int) -> tuple[int, int, int]:
@@ -68,11 +67,11 @@ def test_quantize_matches_a_plain_reference(bits, group, dtype):
     assert scales.dtype == dtype and tuple(scales.shape) == ((n,) if group == 0 else (k // group, n))
     for row in range(n):
         for j in range(k // g):
-            block = w[row, j * g:(j + 1) * g]
+            block = w[row, j * g : (j + 1) * g]
             s = (block.abs().max() / qmax).to(dtype)
             assert (scales[row] if group == 0 else scales[j, row]) == s
             want = torch.clamp(torch.round(block / s.double()), -qmax - 1, qmax)
-            assert torch.equal(q[row, j * g:(j + 1) * g].double(), want)
+            assert torch.equal(q[row, j * g : (j + 1) * g].double(), want)
     w_hat = WeightOnlyGemm.dequantize(q, scales, group)
     assert torch.equal(woq_layout.dequantize(q, scales, group).double(), w_hat)
     assert rel_error(w_hat, w, "l2") < (0.15 if bits == 4 else 0.01)
@@ -94,17 +93,36 @@ def test_configure_rejects_mismatched_shapes(harness, library_path):
     # a fresh Library routes the plugin log to the harness again (a TensorRT registry may have installed its own)
     lib = harness.Library(str(library_path))
     cases = [  # (fields, inputs, output, words in the reason)
-        ({"bits": 4, "group_size": 128}, [((4, 192), "float16"), ((48, 96), "int8"), ((1, 40), "float16")],
-         ((4, 40), "float16"), "not a multiple of group_size 128"),
-        ({"bits": 4, "group_size": 0}, [((4, 200), "float16"), ((48, 128), "int8"), ((40,), "float16")],
-         ((4, 40), "float16"), "multiple of 16"),
-        ({"bits": 8, "group_size": 0}, [((4, 256), "float16"), ((48, 128), "int8"), ((40,), "float16")],
-         ((4, 40), "float16"), "must be (48, 256)"),
-        ({"bits": 4, "group_size": 64}, [((4, 256), "float16"), ((48, 128), "int8"), ((40,), "float16")],
-         ((4, 40), "float16"), "(K / group_size, N)"),
-        ({"bits": 4, "group_size": 64, "has_bias": 1},
-         [((4, 256), "float16"), ((48, 128), "int8"), ((4, 40), "float16"), ((41,), "float16")],
-         ((4, 40), "float16"), "bias must hold N = 40"),
+        (
+            {"bits": 4, "group_size": 128},
+            [((4, 192), "float16"), ((48, 96), "int8"), ((1, 40), "float16")],
+            ((4, 40), "float16"),
+            "not a multiple of group_size 128",
+        ),
+        (
+            {"bits": 4, "group_size": 0},
+            [((4, 200), "float16"), ((48, 128), "int8"), ((40,), "float16")],
+            ((4, 40), "float16"),
+            "multiple of 16",
+        ),
+        (
+            {"bits": 8, "group_size": 0},
+            [((4, 256), "float16"), ((48, 128), "int8"), ((40,), "float16")],
+            ((4, 40), "float16"),
+            "must be (48, 256)",
+        ),
+        (
+            {"bits": 4, "group_size": 64},
+            [((4, 256), "float16"), ((48, 128), "int8"), ((40,), "float16")],
+            ((4, 40), "float16"),
+            "(K / group_size, N)",
+        ),
+        (
+            {"bits": 4, "group_size": 64, "has_bias": 1},
+            [((4, 256), "float16"), ((48, 128), "int8"), ((4, 40), "float16"), ((41,), "float16")],
+            ((4, 40), "float16"),
+            "bias must hold N = 40",
+        ),
     ]
     for fields, inputs, output, reason in cases:
         plugin = lib.create("WeightOnlyGemm", fields)
@@ -112,8 +130,13 @@ def test_configure_rejects_mismatched_shapes(harness, library_path):
         assert plugin.configure(inputs, [output]) != 0, reason
         assert any(reason in m and "WeightOnlyGemm" in m for _, m in harness.take_log()), reason
     ok = lib.create("WeightOnlyGemm", {"bits": 8, "group_size": 0, "has_bias": 1})
-    assert ok.configure([((2, 3, 208), "bfloat16"), ((48, 256), "int8"), ((40,), "bfloat16"), ((40,), "bfloat16")],
-                        [((2, 3, 40), "bfloat16")]) == 0
+    assert (
+        ok.configure(
+            [((2, 3, 208), "bfloat16"), ((48, 256), "int8"), ((40,), "bfloat16"), ((40,), "bfloat16")],
+            [((2, 3, 40), "bfloat16")],
+        )
+        == 0
+    )
 
 
 # ------------------------------------------------------------------------------------ addLinear(impl="plugin")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trt_helper.quant import woq_layout
 from trt_helper.plugins import WeightOnlyGemm, harness_enqueue
+from trt_helper.quant import woq_layout
 
 from .test_plugin_enqueue_gpu import check, poisoned, randn
 
@@ -24,7 +24,7 @@ def weights(n, k, bits, group, dtype, device, gen, bias=False):
     """Random (N, K) weights drawn on the GPU (seeded from gen), quantized and packed there."""
     cuda_gen = torch.Generator(device=device)
     cuda_gen.manual_seed(int(torch.randint(0, 2**31, (1,), generator=gen)))
-    w = torch.randn((n, k), device=device, generator=cuda_gen) * k ** -0.5
+    w = torch.randn((n, k), device=device, generator=cuda_gen) * k**-0.5
     q, scales = woq_layout.quantize(w, bits, group, dtype)
     b = randn((n,), dtype, device, gen, 0.5) if bias else None
     return q, woq_layout.pack(q, bits), scales, b

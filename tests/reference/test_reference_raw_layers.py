@@ -107,8 +107,7 @@ def test_single_rank_collective_returns_its_input():
     helper = trt_helper.NetworkHelper(torch.float32)
     trt = helper.trt
     x = helper.addInput("x", torch.float32, (4,))
-    layer = helper.network.add_dist_collective(x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, -1,
-                                               [])
+    layer = helper.network.add_dist_collective(x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, -1, [])
     helper.markOutput(layer.get_output(0), "y")
     values = torch.randn(4)
     assert torch.equal(helper.reference({"x": values})["y"], values)

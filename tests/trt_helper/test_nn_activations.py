@@ -9,13 +9,40 @@ from torch import nn
 from trt_helper import NetworkHelper
 
 ACTIVATIONS = [
-    nn.ReLU(), nn.ReLU6(), nn.Sigmoid(), nn.Tanh(), nn.SiLU(), nn.GELU(), nn.GELU(approximate="tanh"),
-    nn.Hardtanh(-2.0, 1.5), nn.LeakyReLU(0.2), nn.RReLU(0.1, 0.3), nn.ELU(0.7), nn.SELU(), nn.CELU(0.5), nn.CELU(),
-    nn.Threshold(0.3, -2.0), nn.Hardshrink(0.7), nn.Softshrink(0.4), nn.Softplus(),
+    nn.ReLU(),
+    nn.ReLU6(),
+    nn.Sigmoid(),
+    nn.Tanh(),
+    nn.SiLU(),
+    nn.GELU(),
+    nn.GELU(approximate="tanh"),
+    nn.Hardtanh(-2.0, 1.5),
+    nn.LeakyReLU(0.2),
+    nn.RReLU(0.1, 0.3),
+    nn.ELU(0.7),
+    nn.SELU(),
+    nn.CELU(0.5),
+    nn.CELU(),
+    nn.Threshold(0.3, -2.0),
+    nn.Hardshrink(0.7),
+    nn.Softshrink(0.4),
+    nn.Softplus(),
     nn.Softplus(beta=2.0, threshold=3.0),
-    nn.Softsign(), nn.Mish(), nn.Hardsigmoid(), nn.Hardswish(), nn.Tanhshrink(), nn.LogSigmoid(),
-    nn.Softmax(dim=-1), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1), nn.Softmin(dim=2), nn.GLU(dim=-1),
-    nn.Identity(), nn.Dropout(0.3), nn.Dropout2d(0.3), nn.AlphaDropout(0.3),
+    nn.Softsign(),
+    nn.Mish(),
+    nn.Hardsigmoid(),
+    nn.Hardswish(),
+    nn.Tanhshrink(),
+    nn.LogSigmoid(),
+    nn.Softmax(dim=-1),
+    nn.Softmax(dim=1),
+    nn.LogSoftmax(dim=-1),
+    nn.Softmin(dim=2),
+    nn.GLU(dim=-1),
+    nn.Identity(),
+    nn.Dropout(0.3),
+    nn.Dropout2d(0.3),
+    nn.AlphaDropout(0.3),
 ]
 
 
@@ -29,8 +56,9 @@ def test_prelu_and_softmax2d(dtype, gen, tmp_path):
     with torch.no_grad():
         per_channel.weight.uniform_(-1, 1, generator=gen)
     sizes = [{"x": randn(gen, 2, 3, 4, 6)}, {"x": randn(gen, 3, 3, 7, 2)}]
-    check_modules(dtype, [nn.PReLU(), per_channel, nn.Softmax2d()], {"x": spec((2, 3, 4, 6), (0, 2, 3))}, sizes,
-                  tmp_path)
+    check_modules(
+        dtype, [nn.PReLU(), per_channel, nn.Softmax2d()], {"x": spec((2, 3, 4, 6), (0, 2, 3))}, sizes, tmp_path
+    )
 
 
 def test_flatten_unflatten(dtype, gen, tmp_path):
@@ -39,11 +67,14 @@ def test_flatten_unflatten(dtype, gen, tmp_path):
     check_modules(dtype, modules, {"x": spec((2, 3, 5, 8), (0, 2))}, sizes, tmp_path)
 
 
-@pytest.mark.parametrize("module,message", [
-    (nn.Softmax(), r"Softmax\(dim=None\)"),
-    (nn.RReLU().train(), "RReLU in training mode"),
-    (nn.PReLU(4), r"PReLU\(num_parameters=4\) needs 4 channels"),
-])
+@pytest.mark.parametrize(
+    "module,message",
+    [
+        (nn.Softmax(), r"Softmax\(dim=None\)"),
+        (nn.RReLU().train(), "RReLU in training mode"),
+        (nn.PReLU(4), r"PReLU\(num_parameters=4\) needs 4 channels"),
+    ],
+)
 def test_activation_errors(module, message):
     helper = NetworkHelper(torch.float32, name="net")
     x = helper.addInput("x", torch.float32, (2, 3, 5))

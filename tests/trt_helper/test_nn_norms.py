@@ -21,18 +21,30 @@ def _randomize(modules, gen):
 
 
 def test_norms_2d(dtype, gen, tmp_path):
-    modules = _randomize([nn.BatchNorm2d(4), nn.BatchNorm2d(4, affine=False), nn.InstanceNorm2d(4),
-                          nn.InstanceNorm2d(4, affine=True, eps=1e-3), nn.InstanceNorm2d(4, track_running_stats=True),
-                          nn.GroupNorm(2, 4), nn.GroupNorm(1, 4, affine=False), nn.GroupNorm(4, 4, eps=1e-2),
-                          nn.LayerNorm((5, 6)), nn.LayerNorm((4, 5, 6), elementwise_affine=False)], gen)
+    modules = _randomize(
+        [
+            nn.BatchNorm2d(4),
+            nn.BatchNorm2d(4, affine=False),
+            nn.InstanceNorm2d(4),
+            nn.InstanceNorm2d(4, affine=True, eps=1e-3),
+            nn.InstanceNorm2d(4, track_running_stats=True),
+            nn.GroupNorm(2, 4),
+            nn.GroupNorm(1, 4, affine=False),
+            nn.GroupNorm(4, 4, eps=1e-2),
+            nn.LayerNorm((5, 6)),
+            nn.LayerNorm((4, 5, 6), elementwise_affine=False),
+        ],
+        gen,
+    )
     sizes = [{"x": randn(gen, 2, 4, 5, 6) * 2 + 1}, {"x": randn(gen, 3, 4, 5, 6)}]
     check_modules(dtype, modules, {"x": dyn_spec((2, 4, 5, 6), {0: 1})}, sizes, tmp_path)
 
 
 def test_norms_1d(dtype, gen, tmp_path):
     """Dynamic length: instance and group statistics over a run-time number of values."""
-    modules = _randomize([nn.InstanceNorm1d(6), nn.InstanceNorm1d(6, affine=True), nn.GroupNorm(3, 6),
-                          nn.BatchNorm1d(6)], gen)
+    modules = _randomize(
+        [nn.InstanceNorm1d(6), nn.InstanceNorm1d(6, affine=True), nn.GroupNorm(3, 6), nn.BatchNorm1d(6)], gen
+    )
     sizes = [{"x": randn(gen, 2, 6, 7) * 3}, {"x": randn(gen, 1, 6, 20)}]
     check_modules(dtype, modules, {"x": dyn_spec((2, 6, 7), {0: 1, 2: 2})}, sizes, tmp_path)
 
@@ -43,11 +55,14 @@ def test_group_norm_2d_input(dtype, gen, tmp_path):
     check_modules(dtype, modules, {"x": dyn_spec((3, 8), {0: 1})}, sizes, tmp_path, build=False)
 
 
-@pytest.mark.parametrize("module,shape,message", [
-    (nn.BatchNorm2d(4), (2, 4, 5), "rank 4"),
-    (nn.GroupNorm(2, 6), (2, 4, 5), "4 channels in dim 1, the module expects 6"),
-    (nn.BatchNorm2d(4, track_running_stats=False), (2, 4, 5, 5), "track_running_stats=False"),
-])
+@pytest.mark.parametrize(
+    "module,shape,message",
+    [
+        (nn.BatchNorm2d(4), (2, 4, 5), "rank 4"),
+        (nn.GroupNorm(2, 6), (2, 4, 5), "4 channels in dim 1, the module expects 6"),
+        (nn.BatchNorm2d(4, track_running_stats=False), (2, 4, 5, 5), "track_running_stats=False"),
+    ],
+)
 def test_norm_errors(module, shape, message):
     helper = NetworkHelper(torch.float32, name="net")
     x = helper.addInput("x", torch.float32, shape)

@@ -11,9 +11,15 @@ def test_two_input_modules(dtype, gen, tmp_path):
     bilinear = nn.Bilinear(6, 6, 4)
     with torch.no_grad():
         bilinear.weight.normal_(0, 0.3, generator=gen)
-    modules = [nn.CosineSimilarity(dim=-1), nn.CosineSimilarity(dim=1, eps=1e-3), nn.PairwiseDistance(),
-               nn.PairwiseDistance(p=1.5, keepdim=True), nn.PairwiseDistance(p=float("inf")), bilinear,
-               nn.Bilinear(6, 6, 3, bias=False)]
+    modules = [
+        nn.CosineSimilarity(dim=-1),
+        nn.CosineSimilarity(dim=1, eps=1e-3),
+        nn.PairwiseDistance(),
+        nn.PairwiseDistance(p=1.5, keepdim=True),
+        nn.PairwiseDistance(p=float("inf")),
+        bilinear,
+        nn.Bilinear(6, 6, 3, bias=False),
+    ]
     specs = {"a": dyn_spec((2, 5, 6), {0: 1, 1: 1}), "b": dyn_spec((2, 5, 6), {0: 1, 1: 1})}
     sizes = [{"a": randn(gen, 2, 5, 6), "b": randn(gen, 2, 5, 6)}, {"a": randn(gen, 3, 1, 6), "b": randn(gen, 3, 1, 6)}]
     check_modules(dtype, modules, specs, sizes, tmp_path)

@@ -21,10 +21,16 @@ def test_recurrent(dtype, gen, tmp_path, kind):
     torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=gen)))
     deep = kind(5, 6, num_layers=2, bidirectional=True, batch_first=True).eval()
     shallow = kind(5, 4, bias=False).eval() if kind is not nn.RNN else kind(5, 4, nonlinearity="relu").eval()
-    specs = {"x": dyn_spec((2, 4, 5), {0: 1, 1: 1}), "xt": dyn_spec((4, 2, 5), {0: 1, 1: 1}),
-             "h": dyn_spec((1, 2, 4), {1: 1}), "c": dyn_spec((1, 2, 4), {1: 1})}
-    sizes = [{"x": randn(gen, b, t, 5), "xt": randn(gen, t, b, 5), "h": randn(gen, 1, b, 4),
-              "c": randn(gen, 1, b, 4)} for b, t in ((2, 4), (3, 3))]
+    specs = {
+        "x": dyn_spec((2, 4, 5), {0: 1, 1: 1}),
+        "xt": dyn_spec((4, 2, 5), {0: 1, 1: 1}),
+        "h": dyn_spec((1, 2, 4), {1: 1}),
+        "c": dyn_spec((1, 2, 4), {1: 1}),
+    }
+    sizes = [
+        {"x": randn(gen, b, t, 5), "xt": randn(gen, t, b, 5), "h": randn(gen, 1, b, 4), "c": randn(gen, 1, b, 4)}
+        for b, t in ((2, 4), (3, 3))
+    ]
 
     def make(h, x, xt, h0, c0):
         state = (h0, c0) if kind is nn.LSTM else h0

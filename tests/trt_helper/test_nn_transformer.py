@@ -20,7 +20,7 @@ def _sizes(gen, b_t_s=((2, 5, 4), (3, 8, 6)), batch_first=True):
     sizes = []
     for b, t, s in b_t_s:
         pad = torch.zeros(b, t, dtype=torch.bool)
-        pad[-1, t - 2:] = True
+        pad[-1, t - 2 :] = True
         lead = (b, t) if batch_first else (t, b)
         mem = (b, s) if batch_first else (s, b)
         sizes.append({"x": randn(gen, *lead, 16), "pad": pad, "mem": randn(gen, *mem, 16)})
@@ -30,8 +30,11 @@ def _sizes(gen, b_t_s=((2, 5, 4), (3, 8, 6)), batch_first=True):
 def _specs(batch_first=True):
     x = (2, 5, 16) if batch_first else (5, 2, 16)
     mem = (2, 4, 16) if batch_first else (4, 2, 16)
-    return {"x": dyn_spec(x, {0: 1, 1: 1}), "pad": dyn_spec((2, 5), {0: 1, 1: 1}, dtype=torch.bool),
-            "mem": dyn_spec(mem, {0: 1, 1: 1})}
+    return {
+        "x": dyn_spec(x, {0: 1, 1: 1}),
+        "pad": dyn_spec((2, 5), {0: 1, 1: 1}, dtype=torch.bool),
+        "mem": dyn_spec(mem, {0: 1, 1: 1}),
+    }
 
 
 @pytest.mark.parametrize("norm_first,activation", [(False, "relu"), (True, "gelu")])
@@ -41,14 +44,18 @@ def test_encoder_and_decoder_layers(dtype, gen, tmp_path, norm_first, activation
     decoder = _eval(nn.TransformerDecoderLayer(16, 4, **kw), gen)
 
     def make(h, x, pad, mem):
-        return [h(encoder, x, src_key_padding_mask=pad), h(decoder, x, mem, tgt_is_causal=True,
-                                                            tgt_key_padding_mask=pad)]
+        return [
+            h(encoder, x, src_key_padding_mask=pad),
+            h(decoder, x, mem, tgt_is_causal=True, tgt_key_padding_mask=pad),
+        ]
 
     def want(x, pad, mem):
         causal = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
         with torch.no_grad():
-            return [encoder(x, src_key_padding_mask=pad),
-                    decoder(x, mem, tgt_mask=causal, tgt_is_causal=True, tgt_key_padding_mask=pad)]
+            return [
+                encoder(x, src_key_padding_mask=pad),
+                decoder(x, mem, tgt_mask=causal, tgt_is_causal=True, tgt_key_padding_mask=pad),
+            ]
 
     check_op(dtype, _specs(), make, want, _sizes(gen), None)
 
@@ -57,14 +64,33 @@ def test_encoder_and_decoder_layers(dtype, gen, tmp_path, norm_first, activation
 def test_transformer_stacks(dtype, gen, tmp_path, norm_first):
     """nn.Transformer (encoder + decoder stacks with their final norms), sequence first, GELU module activation;
     a two-layer TransformerEncoder with a key padding mask. The family's plan is built here (fp16)."""
-    model = _eval(nn.Transformer(16, 2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=20,
-                                 activation=nn.GELU(approximate="tanh"), norm_first=norm_first), gen)
-    encoder = _eval(nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 24, norm_first=norm_first), 2,
-                                          norm=nn.LayerNorm(16), enable_nested_tensor=False), gen)
+    model = _eval(
+        nn.Transformer(
+            16,
+            2,
+            num_encoder_layers=1,
+            num_decoder_layers=1,
+            dim_feedforward=20,
+            activation=nn.GELU(approximate="tanh"),
+            norm_first=norm_first,
+        ),
+        gen,
+    )
+    encoder = _eval(
+        nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(16, 4, 24, norm_first=norm_first),
+            2,
+            norm=nn.LayerNorm(16),
+            enable_nested_tensor=False,
+        ),
+        gen,
+    )
 
     def make(h, x, pad, mem):
-        return [h(model, mem, x, tgt_is_causal=True, src_key_padding_mask=None),
-                h(encoder, x, src_key_padding_mask=pad)]
+        return [
+            h(model, mem, x, tgt_is_causal=True, src_key_padding_mask=None),
+            h(encoder, x, src_key_padding_mask=pad),
+        ]
 
     def want(x, pad, mem):
         causal = nn.Transformer.generate_square_subsequent_mask(x.shape[0])

@@ -48,12 +48,12 @@ def test_every_weight_is_named_and_mapped(conformer):
     assert constants > 100 and keys <= set(state)
     unused = {k.rsplit(".", 1)[0] for k in set(state) - keys}  # modules the encoder's forward never calls
     assert unused <= {f"{p}.concat_linear" for p in ("embed.blocks.0", "embed.blocks.1", "blocks.0", "blocks.1")} | {
-        "embed.out_linear"}, unused
+        "embed.out_linear"
+    }, unused
     weights = refit.weights_for(plan, checkpoint)
     assert set(weights) == set(helper.refit_map)
     for name, source in helper.refit_map.items():
-        want = (state[source.key].to(source.dtype).reshape(source.view) if source.key
-                else source.value.to(source.dtype))
+        want = state[source.key].to(source.dtype).reshape(source.view) if source.key else source.value.to(source.dtype)
         assert weights[name].dtype == source.dtype and torch.equal(weights[name], want), name
     expert = next(n for n, s in helper.refit_map.items() if s.key and "experts" in s.key)
     assert helper.refit_map[expert].key == expert  # the weights name is the state-dict key
@@ -75,8 +75,11 @@ def test_missing_and_misshaped_weights_name_the_module(conformer):
     with pytest.raises(ValueError, match=rf"lacks '{key}' \(module '{module}', parameter 'weight'\)"):
         refit.weights_for(plan, state)
     state[key] = torch.zeros(3, 5)
-    with pytest.raises(ValueError, match=rf"'{key}' \(module '{module}', parameter 'weight'\) has shape \(3, 5\), "
-                                         rf"the plan was built with \({other.state_dict()[key].shape[0]}, "):
+    with pytest.raises(
+        ValueError,
+        match=rf"'{key}' \(module '{module}', parameter 'weight'\) has shape \(3, 5\), "
+        rf"the plan was built with \({other.state_dict()[key].shape[0]}, ",
+    ):
         refit.weights_for(plan, state)
 
 

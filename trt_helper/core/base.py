@@ -68,9 +68,16 @@ class NetworkCore:
     """The network and the bookkeeping shared by every op; :class:`~trt_helper.NetworkHelper` adds inputs,
     outputs, module dispatch, build and reference on top."""
 
-    def __init__(self, dtype: torch.dtype = torch.float32, name: str = "network", impl: str = "auto",
-                 fp32_islands: bool = True, weights: str = "fp", group_size: int | None = None,
-                 quantized: Mapping[str, QuantizedWeight] | None = None):
+    def __init__(
+        self,
+        dtype: torch.dtype = torch.float32,
+        name: str = "network",
+        impl: str = "auto",
+        fp32_islands: bool = True,
+        weights: str = "fp",
+        group_size: int | None = None,
+        quantized: Mapping[str, QuantizedWeight] | None = None,
+    ):
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"NetworkHelper(dtype={dtype}): expected one of {list(FLOAT_DTYPES)}")
         if impl not in IMPLS:
@@ -159,8 +166,13 @@ class NetworkCore:
         per-layer timings read like the model), when that layer belongs to the module and is not already named
         after a submodule."""
         layer = self._producers.get(output.name) if self.is_tensor(output) else None
-        if (layer is None or layer.num_outputs != 1 or not layer.name.startswith(path + ".")
-                or layer.name in self._module_names or path in self._used_names):
+        if (
+            layer is None
+            or layer.num_outputs != 1
+            or not layer.name.startswith(path + ".")
+            or layer.name in self._module_names
+            or path in self._used_names
+        ):
             return
         self._used_names.add(path)
         self._module_names.add(path)
@@ -198,8 +210,10 @@ class NetworkCore:
         if layer is None:
             mark = self._frames[-1].error_mark if self._frames else len(self.logger.errors)
             errors = "; ".join(self.logger.errors[mark:]) or "no TensorRT error message"
-            raise ValueError(f"{self.where()}: TensorRT could not add the layer for input shapes "
-                             f"{[self.shape(t) for t in inputs]}: {errors}")
+            raise ValueError(
+                f"{self.where()}: TensorRT could not add the layer for input shapes "
+                f"{[self.shape(t) for t in inputs]}: {errors}"
+            )
         stem = self._frames[-1].base if self._frames else "layer"
         path = self.current_path()
         layer.name = self.unique(f"{path}.{stem}" if stem else path)
@@ -256,8 +270,11 @@ class NetworkCore:
         weights = self.trt.Weights(host.numpy())
         param = self._params.get((tensor.data_ptr(), tensor.numel())) if tensor.is_contiguous() else None
         view = tuple(tensor.shape)
-        source = (WeightSource(param[0], param[1], view, dtype, host.data_ptr()) if param is not None
-                  else WeightSource(None, view, view, dtype, host.data_ptr(), host))
+        source = (
+            WeightSource(param[0], param[1], view, dtype, host.data_ptr())
+            if param is not None
+            else WeightSource(None, view, view, dtype, host.data_ptr(), host)
+        )
         self._sources[id(weights)] = (weights, source)
         return weights
 
@@ -307,22 +324,26 @@ class NetworkCore:
         """``tensor`` is a network tensor of one of ``ranks``, else an error with its shape."""
         self.check_tensor(tensor, what)
         if len(tensor.shape) not in ranks:
-            raise ValueError(f"{self.where()}: {what} must have rank {' or '.join(map(str, ranks))}, "
-                             f"got shape {self.shape(tensor)}")
+            raise ValueError(
+                f"{self.where()}: {what} must have rank {' or '.join(map(str, ranks))}, got shape {self.shape(tensor)}"
+            )
 
     def check_float(self, tensor: Any, what: str = "input") -> None:
         """``tensor`` is a floating network tensor, else a TypeError with its dtype and shape."""
         self.check_tensor(tensor, what)
         if self.torch_dtype(tensor) not in FLOAT_DTYPES:
-            raise TypeError(f"{self.where()}: {what} must be a floating tensor, got {self.torch_dtype(tensor)} "
-                            f"with shape {self.shape(tensor)}")
+            raise TypeError(
+                f"{self.where()}: {what} must be a floating tensor, got {self.torch_dtype(tensor)} "
+                f"with shape {self.shape(tensor)}"
+            )
 
     def check_lengths(self, lengths: Any) -> None:
         """``lengths`` is an int32 (B,) tensor (positions ``t >= lengths[b]`` are padding)."""
         self.check_rank(lengths, (1,), "lengths")
         if self.torch_dtype(lengths) != torch.int32:
-            raise TypeError(f"{self.where()}: lengths must be int32 (B,), got {self.torch_dtype(lengths)} "
-                            f"{self.shape(lengths)}")
+            raise TypeError(
+                f"{self.where()}: lengths must be int32 (B,), got {self.torch_dtype(lengths)} {self.shape(lengths)}"
+            )
 
     def dim(self, x: ITensor, dim: int) -> int:
         """``dim`` of ``x`` made non-negative; a ValueError when out of range."""

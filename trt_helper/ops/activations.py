@@ -9,8 +9,9 @@ from .binary import addMul
 from .split import addChunk
 
 
-def activation(helper: NetworkHelper, x: ITensor, kind: str, alpha: float | None = None,
-               beta: float | None = None) -> ITensor:
+def activation(
+    helper: NetworkHelper, x: ITensor, kind: str, alpha: float | None = None, beta: float | None = None
+) -> ITensor:
     """One IActivationLayer of ``kind`` (a ``trt.ActivationType`` name) on a floating tensor."""
     helper.check_float(x)
     layer = helper.network.add_activation(x, getattr(helper.trt.ActivationType, kind))

@@ -42,19 +42,29 @@ def _adaptive(helper: NetworkHelper, module: Adaptive, x: ITensor, spatial: int,
         if o == 1:
             x = (addMean if kind == "AVERAGE" else addMax)(helper, x, d, keepdim=True)
         elif n == -1:
-            raise ValueError(f"{helper.where()}: {type(module).__name__}(output_size={module.output_size}) needs a "
-                             f"static size in dim {d} (input shape {helper.shape(x)}) unless the output size is 1")
+            raise ValueError(
+                f"{helper.where()}: {type(module).__name__}(output_size={module.output_size}) needs a "
+                f"static size in dim {d} (input shape {helper.shape(x)}) unless the output size is 1"
+            )
         elif kind == "AVERAGE":
             weights = _window_weights(n, o)
             if d == rank - 1:
-                x = addMatMul(helper, x, addConstant(helper, weights.reshape((1,) * (rank - 2) + (n, o)), dtype=dtype,
-                                                     name="weights"))
+                x = addMatMul(
+                    helper,
+                    x,
+                    addConstant(helper, weights.reshape((1,) * (rank - 2) + (n, o)), dtype=dtype, name="weights"),
+                )
             else:  # the second-to-last dim: weightsᵀ @ x
-                x = addMatMul(helper, addConstant(helper, weights.T.reshape((1,) * (rank - 2) + (o, n)), dtype=dtype,
-                                                  name="weights"), x)
+                x = addMatMul(
+                    helper,
+                    addConstant(helper, weights.T.reshape((1,) * (rank - 2) + (o, n)), dtype=dtype, name="weights"),
+                    x,
+                )
         elif n % o:
-            raise ValueError(f"{helper.where()}: {type(module).__name__}(output_size={module.output_size}): dim {d} "
-                             f"of {helper.shape(x)} is not a multiple of {o} (overlapping windows are not supported)")
+            raise ValueError(
+                f"{helper.where()}: {type(module).__name__}(output_size={module.output_size}): dim {d} "
+                f"of {helper.shape(x)} is not a multiple of {o} (overlapping windows are not supported)"
+            )
         else:
             x = addMax(helper, addUnflatten(helper, x, d, (o, n // o), name="windows"), d + 1)
     return x

@@ -29,8 +29,9 @@ def as_tensor(helper: NetworkHelper, mask: Any, what: str) -> ITensor | None:
         return mask
     if isinstance(mask, torch.Tensor):
         return addConstant(helper, mask, dtype=torch.bool if mask.dtype == torch.bool else None, name=what)
-    raise TypeError(f"{helper.where()}: {what} must be a network tensor, a torch tensor or None, got "
-                    f"{type(mask).__name__}")
+    raise TypeError(
+        f"{helper.where()}: {what} must be a network tensor, a torch tensor or None, got {type(mask).__name__}"
+    )
 
 
 def causal_allowed(helper: NetworkHelper, q: ITensor, k: ITensor) -> ITensor:
@@ -40,8 +41,9 @@ def causal_allowed(helper: NetworkHelper, q: ITensor, k: ITensor) -> ITensor:
     return addLess(helper, cols, addAdd(helper, rows, 1), name="causal")
 
 
-def attention_probs(helper: NetworkHelper, q: ITensor, k: ITensor, mask: ITensor | None, causal: bool,
-                    scale: float | None) -> ITensor:
+def attention_probs(
+    helper: NetworkHelper, q: ITensor, k: ITensor, mask: ITensor | None, causal: bool, scale: float | None
+) -> ITensor:
     """``softmax(q kᵀ · scale + mask)`` (B, …, T, S) for q (…, T, d) and k (…, S, d) with equal heads. ``mask``:
     bool (True = attend) or floating (added), broadcastable to the scores."""
     helper.check_float(q, "q")
@@ -63,8 +65,9 @@ def attention_probs(helper: NetworkHelper, q: ITensor, k: ITensor, mask: ITensor
     return addSoftmax(helper, scores, -1, name="probs")
 
 
-def _fused(helper: NetworkHelper, q: ITensor, k: ITensor, v: ITensor, mask: ITensor | None, causal: bool,
-           scale: float) -> ITensor:
+def _fused(
+    helper: NetworkHelper, q: ITensor, k: ITensor, v: ITensor, mask: ITensor | None, causal: bool, scale: float
+) -> ITensor:
     """TensorRT's attention layer (decomposable where no fused kernel applies); it takes a causal kind or a mask,
     so a mask with ``causal`` carries the causal triangle itself."""
     trt = helper.trt
@@ -72,8 +75,11 @@ def _fused(helper: NetworkHelper, q: ITensor, k: ITensor, v: ITensor, mask: ITen
         m: ITensor = mask
         if causal:
             allowed = causal_allowed(helper, q, k)
-            m = (addAnd(helper, allowed, m) if helper.torch_dtype(m) == torch.bool
-                 else addWhere(helper, allowed, addCast(helper, m, helper.torch_dtype(q)), float("-inf")))
+            m = (
+                addAnd(helper, allowed, m)
+                if helper.torch_dtype(m) == torch.bool
+                else addWhere(helper, allowed, addCast(helper, m, helper.torch_dtype(q)), float("-inf"))
+            )
         elif helper.torch_dtype(m) != torch.bool:
             m = addCast(helper, m, helper.torch_dtype(q), name="mask")
         rank = len(helper.shape(m))
@@ -89,8 +95,16 @@ def _fused(helper: NetworkHelper, q: ITensor, k: ITensor, v: ITensor, mask: ITen
 
 
 @op
-def addAttention(helper: NetworkHelper, q: ITensor, k: ITensor, v: ITensor, mask: Mask = None, causal: bool = False,
-                 scale: float | None = None, fused: bool | None = None) -> ITensor:
+def addAttention(
+    helper: NetworkHelper,
+    q: ITensor,
+    k: ITensor,
+    v: ITensor,
+    mask: Mask = None,
+    causal: bool = False,
+    scale: float | None = None,
+    fused: bool | None = None,
+) -> ITensor:
     """``torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, is_causal=causal, scale=scale,
     enable_gqa=True)`` for q (B, H, T, d), k (B, Hkv, S, d), v (B, Hkv, S, dv) with H a multiple of Hkv (grouped
     query attention). ``mask``: bool (True = attend) or floating (added to the scores), broadcastable to
@@ -106,8 +120,10 @@ def addAttention(helper: NetworkHelper, q: ITensor, k: ITensor, v: ITensor, mask
         helper.check_rank(t, (4,), what)
     heads, kv_heads = helper.shape(q)[1], helper.shape(k)[1]
     if helper.shape(v)[1] != kv_heads or -1 in (heads, kv_heads) or heads % kv_heads:
-        raise ValueError(f"{helper.where()}: q {helper.shape(q)}, k {helper.shape(k)}, v {helper.shape(v)}: the "
-                         f"head counts (dim 1) must be static, k's and v's equal and dividing q's")
+        raise ValueError(
+            f"{helper.where()}: q {helper.shape(q)}, k {helper.shape(k)}, v {helper.shape(v)}: the "
+            f"head counts (dim 1) must be static, k's and v's equal and dividing q's"
+        )
     has_layer = hasattr(helper.network, "add_attention_v2")
     if fused and not has_layer:
         raise ValueError(f"{helper.where()}: fused=True needs an attention layer; {helper.trt.__name__} has none")

@@ -27,8 +27,9 @@ def fold_running_stats(helper: NetworkHelper, module: nn.modules.batchnorm._Norm
     return addAdd(helper, out, addConstant(helper, shift.reshape(shape), dtype=dtype, name="shift"))
 
 
-def _batch_norm(helper: NetworkHelper, module: nn.modules.batchnorm._BatchNorm, x: ITensor,
-                ranks: tuple[int, ...]) -> ITensor:
+def _batch_norm(
+    helper: NetworkHelper, module: nn.modules.batchnorm._BatchNorm, x: ITensor, ranks: tuple[int, ...]
+) -> ITensor:
     helper.check_rank(x, ranks)
     helper.check_float(x)
     check_features(helper, x, 1, module.num_features, "channels")

@@ -34,8 +34,9 @@ def addBilinear(helper: NetworkHelper, module: nn.Bilinear, x1: ITensor, x2: ITe
     y = addSum(helper, pairs, -1)
     if module.bias is None:
         return y
-    return addAdd(helper, y, addConstant(helper, module.bias.reshape((1,) * (rank - 1) + (out,)), dtype=dtype,
-                                         name="bias"))
+    return addAdd(
+        helper, y, addConstant(helper, module.bias.reshape((1,) * (rank - 1) + (out,)), dtype=dtype, name="bias")
+    )
 
 
 leaf(nn.Bilinear, addBilinear)

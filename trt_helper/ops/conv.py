@@ -37,14 +37,22 @@ def _padding(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITensor) -
     return addPad(helper, x, flat, mode=mode, name="pad"), [0] * len(pairs)
 
 
-def _convolution(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITensor, kernel: Sequence[int],
-                 stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int]) -> ITensor:
+def _convolution(
+    helper: NetworkHelper,
+    module: nn.Conv1d | nn.Conv2d,
+    x: ITensor,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+) -> ITensor:
     dtype = helper.torch_dtype(x)
     if dtype == torch.bfloat16:
         raise TypeError(f"{helper.where()}: bf16 convolutions are not supported; cast the input to fp16 or fp32")
     weight = module.weight.reshape(module.out_channels, module.in_channels // module.groups, *kernel)
-    bias = helper.weights(module.bias, dtype) if module.bias is not None else helper.trt.Weights(
-        helper.trt_dtype(dtype))
+    bias = (
+        helper.weights(module.bias, dtype) if module.bias is not None else helper.trt.Weights(helper.trt_dtype(dtype))
+    )
     kernel_weights = helper.weights(weight, dtype)
     layer = helper.network.add_convolution_nd(x, module.out_channels, tuple(kernel), kernel_weights, bias)
     if layer is not None:
@@ -72,8 +80,9 @@ def addConv1d(helper: NetworkHelper, module: nn.Conv1d, x: ITensor) -> ITensor:
     _check_input(helper, module, x, 3)
     x, padding = _padding(helper, module, x)
     x4 = addUnsqueeze(helper, x, 2, name="as_2d")
-    y4 = _convolution(helper, module, x4, (1, module.kernel_size[0]), (1, module.stride[0]), (0, padding[0]),
-                      (1, module.dilation[0]))
+    y4 = _convolution(
+        helper, module, x4, (1, module.kernel_size[0]), (1, module.stride[0]), (0, padding[0]), (1, module.dilation[0])
+    )
     return addSqueeze(helper, y4, 2)
 
 

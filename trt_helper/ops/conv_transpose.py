@@ -13,8 +13,9 @@ from .pad import addPad
 from .squeeze import addSqueeze, addUnsqueeze
 
 
-def _deconvolution(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTranspose2d, x: ITensor,
-                   lead: tuple[int, ...]) -> ITensor:
+def _deconvolution(
+    helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTranspose2d, x: ITensor, lead: tuple[int, ...]
+) -> ITensor:
     """One deconvolution layer over the trailing spatial dims of ``x``; ``lead`` = unit dims prepended to the
     module's kernel, stride … (Conv1d runs as 2-D over (B, C, 1, T)). Output padding beyond ``padding`` (the
     positions no input reaches) is zero-filled and the bias added after."""
@@ -24,8 +25,10 @@ def _deconvolution(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTr
     if module.padding_mode != "zeros":
         raise ValueError(f"{helper.where()}: padding_mode={module.padding_mode!r}; only 'zeros' is supported")
     if any(s > 1 for s in module.stride) and any(d > 1 for d in module.dilation):
-        raise ValueError(f"{helper.where()}: stride={module.stride} with dilation={module.dilation}: TensorRT cannot "
-                         f"build transposed convolutions that are both strided and dilated")
+        raise ValueError(
+            f"{helper.where()}: stride={module.stride} with dilation={module.dilation}: TensorRT cannot "
+            f"build transposed convolutions that are both strided and dilated"
+        )
     ones = (1,) * len(lead)
     kernel = lead + tuple(module.kernel_size)
     padding = (0,) * len(lead) + tuple(int(p) for p in module.padding)
@@ -51,8 +54,7 @@ def _deconvolution(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTr
     return addAdd(helper, out, addConstant(helper, module.bias.reshape(shape), dtype=dtype, name="bias"))
 
 
-def _check_input(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTranspose2d, x: ITensor,
-                 rank: int) -> None:
+def _check_input(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTranspose2d, x: ITensor, rank: int) -> None:
     helper.check_rank(x, (rank,))
     helper.check_float(x)
     check_features(helper, x, 1, module.in_channels, "channels")

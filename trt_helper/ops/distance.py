@@ -21,14 +21,17 @@ def addCosineSimilarity(helper: NetworkHelper, x1: ITensor, x2: ITensor, dim: in
     helper.check_float(x1, "x1")
     helper.check_float(x2, "x2")
     dot = addSum(helper, addMul(helper, x1, x2), dim, name="dot")
-    norms = [addMaximum(helper, addSqrt(helper, addSum(helper, addMul(helper, t, t), dim)), float(eps), name=f"norm{i}")
-             for i, t in ((1, x1), (2, x2))]
+    norms = [
+        addMaximum(helper, addSqrt(helper, addSum(helper, addMul(helper, t, t), dim)), float(eps), name=f"norm{i}")
+        for i, t in ((1, x1), (2, x2))
+    ]
     return addDiv(helper, dot, addMul(helper, norms[0], norms[1]))
 
 
 @op
-def addPairwiseDistance(helper: NetworkHelper, x1: ITensor, x2: ITensor, p: float = 2.0, eps: float = 1e-6,
-                        keepdim: bool = False) -> ITensor:
+def addPairwiseDistance(
+    helper: NetworkHelper, x1: ITensor, x2: ITensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> ITensor:
     """``torch.nn.functional.pairwise_distance(x1, x2, p, eps, keepdim)``: the p-norm of ``x1 - x2 + eps`` over the
     last dim (p > 0, or ``inf``).
 
@@ -48,5 +51,7 @@ def addPairwiseDistance(helper: NetworkHelper, x1: ITensor, x2: ITensor, p: floa
 
 
 leaf(nn.CosineSimilarity, lambda helper, module, x1, x2: addCosineSimilarity(helper, x1, x2, module.dim, module.eps))
-leaf(nn.PairwiseDistance, lambda helper, module, x1, x2: addPairwiseDistance(helper, x1, x2, module.norm, module.eps,
-                                                                           module.keepdim))
+leaf(
+    nn.PairwiseDistance,
+    lambda helper, module, x1, x2: addPairwiseDistance(helper, x1, x2, module.norm, module.eps, module.keepdim),
+)

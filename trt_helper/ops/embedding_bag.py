@@ -38,8 +38,13 @@ def _bag_masks(helper: NetworkHelper, module: nn.EmbeddingBag, ids: ITensor, off
 
 
 @op(module=nn.EmbeddingBag)
-def addEmbeddingBag(helper: NetworkHelper, module: nn.EmbeddingBag, ids: ITensor, offsets: ITensor | None = None,
-                    per_sample_weights: ITensor | None = None) -> ITensor:
+def addEmbeddingBag(
+    helper: NetworkHelper,
+    module: nn.EmbeddingBag,
+    ids: ITensor,
+    offsets: ITensor | None = None,
+    per_sample_weights: ITensor | None = None,
+) -> ITensor:
     """``module(ids, offsets, per_sample_weights)`` for ``torch.nn.EmbeddingBag`` (modes sum, mean, max;
     ``padding_idx`` entries skipped; empty bags give zeros) → (B, embedding_dim).
 
@@ -50,11 +55,15 @@ def addEmbeddingBag(helper: NetworkHelper, module: nn.EmbeddingBag, ids: ITensor
     if helper.torch_dtype(ids) not in (torch.int32, torch.int64):
         raise TypeError(f"{helper.where()}: ids must be int32/int64, got {helper.torch_dtype(ids)}")
     if module.max_norm is not None:
-        raise ValueError(f"{helper.where()}: EmbeddingBag(max_norm={module.max_norm}) renormalizes the table while "
-                         f"looking up; not supported")
+        raise ValueError(
+            f"{helper.where()}: EmbeddingBag(max_norm={module.max_norm}) renormalizes the table while "
+            f"looking up; not supported"
+        )
     if (len(ids.shape) == 1) != (offsets is not None):
-        raise ValueError(f"{helper.where()}: 1-D ids need offsets, 2-D ids (B, N) take none; got ids "
-                         f"{helper.shape(ids)} and offsets {'given' if offsets is not None else 'None'}")
+        raise ValueError(
+            f"{helper.where()}: 1-D ids need offsets, 2-D ids (B, N) take none; got ids "
+            f"{helper.shape(ids)} and offsets {'given' if offsets is not None else 'None'}"
+        )
     if per_sample_weights is not None and module.mode != "sum":
         raise ValueError(f"{helper.where()}: per_sample_weights need mode='sum', got mode={module.mode!r}")
     rows = addIndexSelect(helper, addConstant(helper, module.weight, name="weight"), 0, ids)  # ids.shape + (D,)
@@ -77,8 +86,9 @@ def addEmbeddingBag(helper: NetworkHelper, module: nn.EmbeddingBag, ids: ITensor
     inside = addUnsqueeze(helper, members, 2, name="inside")  # (B, N, 1)
     if module.mode == "max":
         best = addMax(helper, addWhere(helper, inside, rows, float("-inf")), 1)
-        return addWhere(helper, addGreater(helper, addSum(helper, addCast(helper, inside, torch.int32), 1), 0),
-                        best, 0.0)
+        return addWhere(
+            helper, addGreater(helper, addSum(helper, addCast(helper, inside, torch.int32), 1), 0), best, 0.0
+        )
     total = addSum(helper, addWhere(helper, inside, rows, 0.0), 1)
     if module.mode == "sum":
         return total

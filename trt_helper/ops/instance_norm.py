@@ -12,8 +12,9 @@ from .constant import addConstant
 from .linear import check_features
 
 
-def normalize_channels(helper: NetworkHelper, x: ITensor, eps: float, weight: torch.Tensor | None = None,
-                       bias: torch.Tensor | None = None) -> ITensor:
+def normalize_channels(
+    helper: NetworkHelper, x: ITensor, eps: float, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None
+) -> ITensor:
     """``(x - mean) / sqrt(var + eps) * weight + bias`` with statistics per (batch, channel) over dims 2… of ``x``
     (B, C, …); one INormalizationLayer (instance-norm form), in fp32 inside fp16/bf16 networks."""
     channels = helper.shape(x)[1]
@@ -37,8 +38,9 @@ def normalize_channels(helper: NetworkHelper, x: ITensor, eps: float, weight: to
     return in_fp32(helper, x, norm)
 
 
-def _instance_norm(helper: NetworkHelper, module: nn.InstanceNorm1d | nn.InstanceNorm2d, x: ITensor,
-                   spatial: int) -> ITensor:
+def _instance_norm(
+    helper: NetworkHelper, module: nn.InstanceNorm1d | nn.InstanceNorm2d, x: ITensor, spatial: int
+) -> ITensor:
     helper.check_rank(x, (spatial + 2,))
     helper.check_float(x)
     check_features(helper, x, 1, module.num_features, "channels")

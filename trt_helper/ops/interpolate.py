@@ -10,14 +10,25 @@ from ..core import ITensor, NetworkHelper, leaf, op
 from .shape_of import dims_of, shape_tensor
 
 #: mode -> (rank of the input it applies to (None = any of 3, 4, 5), TensorRT interpolation mode)
-MODES = {"nearest": (None, "NEAREST"), "nearest-exact": (None, "NEAREST"), "linear": (3, "LINEAR"),
-         "bilinear": (4, "LINEAR"), "trilinear": (5, "LINEAR"), "bicubic": (4, "CUBIC")}
+MODES = {
+    "nearest": (None, "NEAREST"),
+    "nearest-exact": (None, "NEAREST"),
+    "linear": (3, "LINEAR"),
+    "bilinear": (4, "LINEAR"),
+    "trilinear": (5, "LINEAR"),
+    "bicubic": (4, "CUBIC"),
+}
 
 
 @op
-def addInterpolate(helper: NetworkHelper, x: ITensor, size: int | Sequence[int] | None = None,
-                   scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-                   align_corners: bool | None = None) -> ITensor:
+def addInterpolate(
+    helper: NetworkHelper,
+    x: ITensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> ITensor:
     """``torch.nn.functional.interpolate(x, size, scale_factor, mode, align_corners)`` on x (B, C, *spatial) for
     modes nearest, nearest-exact, linear, bilinear, trilinear and bicubic; batch and spatial sizes may be dynamic
     (``scale_factor`` scales the run-time size).
@@ -72,8 +83,10 @@ def addInterpolate(helper: NetworkHelper, x: ITensor, size: int | Sequence[int] 
 
 def _upsample(helper: NetworkHelper, module: nn.Upsample, x: ITensor) -> ITensor:
     if module.recompute_scale_factor:
-        raise ValueError(f"helper(module) at '{helper.current_path()}': {type(module).__name__}"
-                         f"(recompute_scale_factor=True) is not supported; give size, or scale_factor alone")
+        raise ValueError(
+            f"helper(module) at '{helper.current_path()}': {type(module).__name__}"
+            f"(recompute_scale_factor=True) is not supported; give size, or scale_factor alone"
+        )
     scale = module.scale_factor
     scale = tuple(scale) if isinstance(scale, (tuple, list)) else scale
     return addInterpolate(helper, x, module.size, scale, module.mode, module.align_corners)

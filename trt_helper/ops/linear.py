@@ -21,33 +21,46 @@ def check_features(helper: NetworkHelper, x: ITensor, dim: int, expected: int, w
     """Dim ``dim`` of ``x`` (when static) is the module's ``expected`` size."""
     size = helper.shape(x)[dim]
     if size != -1 and size != expected:
-        raise ValueError(f"{helper.where()}: input shape {helper.shape(x)} has {size} {what} in dim {dim}, "
-                         f"the module expects {expected}")
+        raise ValueError(
+            f"{helper.where()}: input shape {helper.shape(x)} has {size} {what} in dim {dim}, "
+            f"the module expects {expected}"
+        )
 
 
-def linear_weight(helper: NetworkHelper, module: nn.Linear, weights: str | None,
-                  group_size: int | None | str) -> QuantizedWeight | None:
+def linear_weight(
+    helper: NetworkHelper, module: nn.Linear, weights: str | None, group_size: int | None | str
+) -> QuantizedWeight | None:
     """The module's quantized weight for this call (None: fp): the helper's ``quantized`` entry for its path,
     else round-to-nearest in ``weights`` format (default: the helper's)."""
     if weights is None and group_size == _NETWORK_DEFAULT:
         given = helper.quantized.get(helper.current_path())
         if given is not None:
             if tuple(given.values.shape) != tuple(module.weight.shape):
-                raise ValueError(f"{helper.where()}: quantized weight {tuple(given.values.shape)} does not match the "
-                                 f"module's weight {tuple(module.weight.shape)}")
+                raise ValueError(
+                    f"{helper.where()}: quantized weight {tuple(given.values.shape)} does not match the "
+                    f"module's weight {tuple(module.weight.shape)}"
+                )
             return given
     weights = helper.weight_format if weights is None else weights
     group_size = helper.group_size if group_size == _NETWORK_DEFAULT else group_size
     if weights not in WEIGHT_FORMATS:
-        raise ValueError(f"{helper.where()}: weights={weights!r} is not one of {list(WEIGHT_FORMATS)} (weight "
-                         f"{tuple(module.weight.shape)})")
+        raise ValueError(
+            f"{helper.where()}: weights={weights!r} is not one of {list(WEIGHT_FORMATS)} (weight "
+            f"{tuple(module.weight.shape)})"
+        )
     bits = WEIGHT_FORMATS[weights]
     return None if bits is None else quantize_weight(module.weight, bits, group_size, where=helper.where())  # type: ignore[arg-type]
 
 
 @op(module=nn.Linear)
-def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str | None = None,
-              group_size: int | None | str = _NETWORK_DEFAULT, impl: str | None = None) -> ITensor:
+def addLinear(
+    helper: NetworkHelper,
+    module: nn.Linear,
+    x: ITensor,
+    weights: str | None = None,
+    group_size: int | None | str = _NETWORK_DEFAULT,
+    impl: str | None = None,
+) -> ITensor:
     """``module(x)`` for ``torch.nn.Linear``: ``x @ W.T + b`` for x of rank >= 2 (…, in_features).
 
     ``weights``: ``"fp"``, ``"int8"`` or ``"int4"`` (weight-only: quantized constants and a dequantize layer feed
@@ -69,15 +82,26 @@ def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str
     if qw is not None and _use_plugin(helper, qw, dtype, impl):
         return WeightOnlyGemm.plugin_linear(helper, qw, x, module.bias)
     if qw is None:
-        weight = addConstant(helper, module.weight.reshape((1,) * (rank - 2) + tuple(module.weight.shape)),
-                             dtype=dtype, name="weight")
+        weight = addConstant(
+            helper, module.weight.reshape((1,) * (rank - 2) + tuple(module.weight.shape)), dtype=dtype, name="weight"
+        )
     else:
         if qw.input_scale is not None:
-            x = addMul(helper, x, addConstant(helper, (1 / qw.input_scale).reshape((1,) * (rank - 1) + (-1,)),
-                                              dtype=dtype, name="input_scale"))
+            x = addMul(
+                helper,
+                x,
+                addConstant(
+                    helper, (1 / qw.input_scale).reshape((1,) * (rank - 1) + (-1,)), dtype=dtype, name="input_scale"
+                ),
+            )
         if qw.act_scale is not None:
-            x = addDequantize(helper, addQuantize(helper, x, qw.act_scale, "int8", name="input_q"), qw.act_scale,
-                              dtype, name="input_dq")
+            x = addDequantize(
+                helper,
+                addQuantize(helper, x, qw.act_scale, "int8", name="input_q"),
+                qw.act_scale,
+                dtype,
+                name="input_dq",
+            )
         weight = dequantized_weight(helper, qw, rank, dtype)
     out = addMatMul(helper, x, weight, transpose_b=True)
     if module.bias is None:

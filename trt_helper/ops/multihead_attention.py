@@ -25,8 +25,12 @@ from .where import addWhere
 def _project(helper: NetworkHelper, x: ITensor, weight: torch.Tensor, bias: torch.Tensor | None, what: str) -> ITensor:
     """``x @ weightᵀ + bias`` for x (B, T, in) → (B, T, out)."""
     dtype = helper.torch_dtype(x)
-    out = addMatMul(helper, x, addConstant(helper, weight.detach().T.unsqueeze(0), dtype=dtype, name=f"{what}_weight"),
-                    name=f"{what}_proj")
+    out = addMatMul(
+        helper,
+        x,
+        addConstant(helper, weight.detach().T.unsqueeze(0), dtype=dtype, name=f"{what}_weight"),
+        name=f"{what}_proj",
+    )
     if bias is None:
         return out
     return addAdd(helper, out, addConstant(helper, bias.detach().reshape(1, 1, -1), dtype=dtype, name=f"{what}_bias"))
@@ -44,8 +48,9 @@ def _additive(helper: NetworkHelper, mask: ITensor, dtype: torch.dtype) -> ITens
     return addCast(helper, mask, dtype)
 
 
-def combined_mask(helper: NetworkHelper, key_padding_mask: Mask, attn_mask: Mask, heads: int,
-                  dtype: torch.dtype) -> ITensor | None:
+def combined_mask(
+    helper: NetworkHelper, key_padding_mask: Mask, attn_mask: Mask, heads: int, dtype: torch.dtype
+) -> ITensor | None:
     """torch's key_padding_mask (B, S) and attn_mask ((T, S) or (B·H, T, S)) as one mask for attention_probs:
     bool True = attend when both are bool, else floating (added)."""
     key_padding = as_tensor(helper, key_padding_mask, "key_padding_mask")
@@ -68,10 +73,18 @@ def combined_mask(helper: NetworkHelper, key_padding_mask: Mask, attn_mask: Mask
 
 
 @op(module=nn.MultiheadAttention)
-def addMultiheadAttention(helper: NetworkHelper, module: nn.MultiheadAttention, query: ITensor, key: ITensor,
-                          value: ITensor, key_padding_mask: Mask = None, need_weights: bool = True,
-                          attn_mask: Mask = None, average_attn_weights: bool = True,
-                          is_causal: bool = False) -> tuple[ITensor, ITensor | None]:
+def addMultiheadAttention(
+    helper: NetworkHelper,
+    module: nn.MultiheadAttention,
+    query: ITensor,
+    key: ITensor,
+    value: ITensor,
+    key_padding_mask: Mask = None,
+    need_weights: bool = True,
+    attn_mask: Mask = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[ITensor, ITensor | None]:
     """``module(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal)``
     for ``torch.nn.MultiheadAttention`` in eval mode → ``(output, weights or None)`` like torch. Batch first or
     not, kdim/vdim, bias on or off; masks are network or torch tensors, bool (True = masked out) or floating;
@@ -81,8 +94,10 @@ def addMultiheadAttention(helper: NetworkHelper, module: nn.MultiheadAttention, 
         >>> out, _ = helper.addMultiheadAttention(self.self_attn, x, x, x, key_padding_mask=pad, need_weights=False)
     """
     if module.bias_k is not None or module.add_zero_attn:
-        raise ValueError(f"{helper.where()}: MultiheadAttention(add_bias_kv={module.bias_k is not None}, "
-                         f"add_zero_attn={module.add_zero_attn}) is not supported")
+        raise ValueError(
+            f"{helper.where()}: MultiheadAttention(add_bias_kv={module.bias_k is not None}, "
+            f"add_zero_attn={module.add_zero_attn}) is not supported"
+        )
     for t, what in ((query, "query"), (key, "key"), (value, "value")):
         helper.check_rank(t, (3,), what)
         helper.check_float(t, what)
@@ -90,8 +105,10 @@ def addMultiheadAttention(helper: NetworkHelper, module: nn.MultiheadAttention, 
     check_features(helper, key, 2, module.kdim, "features")
     check_features(helper, value, 2, module.vdim, "features")
     if not module.batch_first:  # (T, B, E) -> (B, T, E)
-        query, key, value = (addTranspose(helper, t, 0, 1, name=f"{w}_batch_first")
-                             for t, w in ((query, "query"), (key, "key"), (value, "value")))
+        query, key, value = (
+            addTranspose(helper, t, 0, 1, name=f"{w}_batch_first")
+            for t, w in ((query, "query"), (key, "key"), (value, "value"))
+        )
     e, heads = module.embed_dim, module.num_heads
     bias = module.in_proj_bias
     if module.in_proj_weight is not None:
@@ -99,8 +116,10 @@ def addMultiheadAttention(helper: NetworkHelper, module: nn.MultiheadAttention, 
     else:
         weights = [module.q_proj_weight, module.k_proj_weight, module.v_proj_weight]
     biases: list[Any] = list(bias.split(e)) if bias is not None else [None] * 3
-    q, k, v = (_heads(helper, _project(helper, t, w, b, what), heads, what)
-               for t, w, b, what in zip((query, key, value), weights, biases, ("q", "k", "v")))
+    q, k, v = (
+        _heads(helper, _project(helper, t, w, b, what), heads, what)
+        for t, w, b, what in zip((query, key, value), weights, biases, ("q", "k", "v"))
+    )
     mask = combined_mask(helper, key_padding_mask, attn_mask, heads, helper.torch_dtype(q))
     probs = attention_probs(helper, q, k, mask, is_causal and attn_mask is None, None)
     context = addFlatten(helper, addPermute(helper, addMatMul(helper, probs, v, name="context"), (0, 2, 1, 3)), 2)

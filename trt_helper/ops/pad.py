@@ -19,8 +19,9 @@ MODES = {"constant": "FILL", "reflect": "REFLECT", "replicate": "CLAMP", "circul
 
 
 @op
-def addPad(helper: NetworkHelper, x: ITensor, pad: Sequence[int], value: float = 0.0,
-           mode: str = "constant") -> ITensor:
+def addPad(
+    helper: NetworkHelper, x: ITensor, pad: Sequence[int], value: float = 0.0, mode: str = "constant"
+) -> ITensor:
     """``torch.nn.functional.pad(x, pad, mode, value)``: ``pad`` lists (before, after) pairs starting from the last
     dim; negative amounts crop. ``mode``: ``"constant"`` (fill with ``value``), ``"reflect"`` (mirror without the
     edge; each amount below the dim's size), ``"replicate"`` (repeat the edge) or ``"circular"`` (wrap around).
@@ -45,20 +46,32 @@ def addPad(helper: NetworkHelper, x: ITensor, pad: Sequence[int], value: float =
     for d in dims:
         size, extra = helper.shape(x)[d], sum(amounts[d])
         if mode == "reflect" and size != -1 and max(amounts[d]) >= size:
-            raise ValueError(f"{helper.where()}: reflect padding {amounts[d]} of dim {d} must be below its size "
-                             f"(shape {helper.shape(x)})")
+            raise ValueError(
+                f"{helper.where()}: reflect padding {amounts[d]} of dim {d} must be below its size "
+                f"(shape {helper.shape(x)})"
+            )
         if size != -1:
             sizes.append(size + extra)
         else:
-            sizes.append(addAdd(helper, addShapeOf(helper, x, d), extra, name="size") if extra else
-                         addShapeOf(helper, x, d))
+            sizes.append(
+                addAdd(helper, addShapeOf(helper, x, d), extra, name="size") if extra else addShapeOf(helper, x, d)
+            )
     fill = None
     if mode == "constant":
         host = helper.torch_dtype(x) if helper.torch_dtype(x) != torch.bfloat16 else torch.float32
-        fill = addConstant(helper, torch.tensor(value, dtype=torch.float64).to(host), dtype=helper.torch_dtype(x),
-                           name="value")
-    return slice_dims(helper, x, dims, [-amounts[d][0] for d in dims], sizes, [1] * len(dims),
-                      mode=getattr(helper.trt.SampleMode, MODES[mode]), fill=fill)
+        fill = addConstant(
+            helper, torch.tensor(value, dtype=torch.float64).to(host), dtype=helper.torch_dtype(x), name="value"
+        )
+    return slice_dims(
+        helper,
+        x,
+        dims,
+        [-amounts[d][0] for d in dims],
+        sizes,
+        [1] * len(dims),
+        mode=getattr(helper.trt.SampleMode, MODES[mode]),
+        fill=fill,
+    )
 
 
 def _pad_module(mode: str, spatial: int):

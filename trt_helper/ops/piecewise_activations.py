@@ -59,8 +59,10 @@ def addPReLU(helper: NetworkHelper, module: nn.PReLU, x: ITensor) -> ITensor:
     count = module.weight.numel()
     rank = len(x.shape)
     if count > 1 and (rank < 2 or helper.shape(x)[1] not in (count, -1)):
-        raise ValueError(f"{helper.where()}: PReLU(num_parameters={count}) needs {count} channels in dim 1, got "
-                         f"input shape {helper.shape(x)}")
+        raise ValueError(
+            f"{helper.where()}: PReLU(num_parameters={count}) needs {count} channels in dim 1, got "
+            f"input shape {helper.shape(x)}"
+        )
     shape = (1,) * rank if count == 1 else (1, count) + (1,) * (rank - 2)
     slope = addConstant(helper, module.weight.reshape(shape), dtype=helper.torch_dtype(x), name="weight")
     return helper.finish(helper.network.add_parametric_relu(x, slope), x, slope).get_output(0)
@@ -137,8 +139,10 @@ def addSoftshrink(helper: NetworkHelper, x: ITensor, lambd: float = 0.5) -> ITen
 
 def _rrelu(helper: NetworkHelper, module: nn.RReLU, x: ITensor) -> ITensor:
     if module.training:
-        raise ValueError(f"helper(module) at '{helper.current_path()}': RReLU in training mode samples random slopes; "
-                         f"call module.eval() (the slope is then (lower + upper) / 2)")
+        raise ValueError(
+            f"helper(module) at '{helper.current_path()}': RReLU in training mode samples random slopes; "
+            f"call module.eval() (the slope is then (lower + upper) / 2)"
+        )
     return addLeakyReLU(helper, x, (module.lower + module.upper) / 2)
 
 

@@ -21,8 +21,10 @@ def addPixelShuffle(helper: NetworkHelper, x: ITensor, upscale_factor: int) -> I
     r = int(upscale_factor)
     channels = helper.shape(x)[1]
     if channels == -1 or channels % (r * r):
-        raise ValueError(f"{helper.where()}: upscale_factor={r} needs a static channel count divisible by {r * r}, "
-                         f"got input shape {helper.shape(x)}")
+        raise ValueError(
+            f"{helper.where()}: upscale_factor={r} needs a static channel count divisible by {r * r}, "
+            f"got input shape {helper.shape(x)}"
+        )
     blocks = addUnflatten(helper, x, 1, (channels // (r * r), r, r), name="blocks")  # (B, C, r, r, H, W)
     moved = addPermute(helper, blocks, (0, 1, 4, 2, 5, 3))  # (B, C, H, r, W, r)
     return addFlatten(helper, addFlatten(helper, moved, 4, 5, name="width"), 2, 3, name="height")
@@ -39,8 +41,9 @@ def addPixelUnshuffle(helper: NetworkHelper, x: ITensor, downscale_factor: int) 
     r = int(downscale_factor)
     for d in (2, 3):
         if helper.shape(x)[d] not in (-1,) and helper.shape(x)[d] % r:
-            raise ValueError(f"{helper.where()}: dim {d} of {helper.shape(x)} is not a multiple of "
-                             f"downscale_factor={r}")
+            raise ValueError(
+                f"{helper.where()}: dim {d} of {helper.shape(x)} is not a multiple of downscale_factor={r}"
+            )
     rows = addUnflatten(helper, addUnflatten(helper, x, 3, (-1, r), name="width"), 2, (-1, r), name="height")
     moved = addPermute(helper, rows, (0, 1, 3, 5, 2, 4))  # (B, C, r, r, H, W)
     return addFlatten(helper, moved, 1, 3)
@@ -56,8 +59,10 @@ def addChannelShuffle(helper: NetworkHelper, x: ITensor, groups: int) -> ITensor
     helper.check_rank(x, range(3, 9))
     channels = helper.shape(x)[1]
     if channels == -1 or channels % groups:
-        raise ValueError(f"{helper.where()}: groups={groups} needs a static channel count divisible by it, got "
-                         f"input shape {helper.shape(x)}")
+        raise ValueError(
+            f"{helper.where()}: groups={groups} needs a static channel count divisible by it, got "
+            f"input shape {helper.shape(x)}"
+        )
     grouped = addUnflatten(helper, x, 1, (groups, channels // groups), name="groups")
     perm = list(range(len(x.shape) + 1))
     perm[1], perm[2] = 2, 1

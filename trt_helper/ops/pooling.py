@@ -16,13 +16,22 @@ def _pairs(value: int | Sequence[int], spatial: int) -> tuple[int, ...]:
     return (int(value),) * spatial if isinstance(value, int) else tuple(int(v) for v in value)
 
 
-def pooling(helper: NetworkHelper, x: ITensor, kind: str, window: Sequence[int], stride: Sequence[int],
-            padding: Sequence[int], ceil_mode: bool, count_include_pad: bool = True) -> ITensor:
+def pooling(
+    helper: NetworkHelper,
+    x: ITensor,
+    kind: str,
+    window: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    ceil_mode: bool,
+    count_include_pad: bool = True,
+) -> ITensor:
     """One IPoolingLayer (``kind`` a ``trt.PoolingType`` name) over the trailing ``len(window)`` dims, with torch's
     padding and ``ceil_mode`` (a last window must start inside the input or its leading padding)."""
     if any(2 * p > k for p, k in zip(padding, window)):
-        raise ValueError(f"{helper.where()}: padding {tuple(padding)} must be at most half of kernel_size "
-                         f"{tuple(window)}")
+        raise ValueError(
+            f"{helper.where()}: padding {tuple(padding)} must be at most half of kernel_size {tuple(window)}"
+        )
     layer = helper.network.add_pooling_nd(x, getattr(helper.trt.PoolingType, kind), tuple(window))
     if layer is not None:
         layer.stride_nd = tuple(stride)

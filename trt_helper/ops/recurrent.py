@@ -32,25 +32,40 @@ Cell = nn.RNNCell | nn.LSTMCell | nn.GRUCell
 def _affine(helper: NetworkHelper, x: ITensor, weight: torch.Tensor, bias: torch.Tensor | None, what: str) -> ITensor:
     """``x @ weightᵀ + bias`` for x (…, in) (weight (out, in))."""
     dtype, rank = helper.torch_dtype(x), len(x.shape)
-    w = addConstant(helper, weight.detach().reshape((1,) * (rank - 2) + tuple(weight.shape)), dtype=dtype,
-                    name=f"{what}_weight")
+    w = addConstant(
+        helper, weight.detach().reshape((1,) * (rank - 2) + tuple(weight.shape)), dtype=dtype, name=f"{what}_weight"
+    )
     out = addMatMul(helper, x, w, transpose_b=True, name=what)
     if bias is None:
         return out
-    return addAdd(helper, out, addConstant(helper, bias.detach().reshape((1,) * (rank - 1) + (-1,)), dtype=dtype,
-                                           name=f"{what}_bias"))
+    return addAdd(
+        helper,
+        out,
+        addConstant(helper, bias.detach().reshape((1,) * (rank - 1) + (-1,)), dtype=dtype, name=f"{what}_bias"),
+    )
 
 
-def _step(helper: NetworkHelper, module: Recurrent | Cell, gates_x: ITensor, h: ITensor, c: ITensor | None,
-          w_hh: Any, b_hh: Any) -> tuple[ITensor, ITensor | None]:
+def _step(
+    helper: NetworkHelper,
+    module: Recurrent | Cell,
+    gates_x: ITensor,
+    h: ITensor,
+    c: ITensor | None,
+    w_hh: Any,
+    b_hh: Any,
+) -> tuple[ITensor, ITensor | None]:
     """One time step from the input's gate pre-activations ``gates_x`` (B, G·H) (input bias included), the hidden
     state h (B, H) and, for LSTMs, the cell state c → (h', c')."""
     gates_h = _affine(helper, h, w_hh, b_hh, "hh")
     if isinstance(module, (nn.LSTM, nn.LSTMCell)):
         assert c is not None
         i, f, g, o = addChunk(helper, addAdd(helper, gates_x, gates_h, name="gates"), 4, -1, name="gate")
-        c_next = addAdd(helper, addMul(helper, addSigmoid(helper, f), c, name="keep"),
-                        addMul(helper, addSigmoid(helper, i), addTanh(helper, g), name="write"), name="c")
+        c_next = addAdd(
+            helper,
+            addMul(helper, addSigmoid(helper, f), c, name="keep"),
+            addMul(helper, addSigmoid(helper, i), addTanh(helper, g), name="write"),
+            name="c",
+        )
         return addMul(helper, addSigmoid(helper, o), addTanh(helper, c_next), name="h"), c_next
     if isinstance(module, (nn.GRU, nn.GRUCell)):
         xr, xz, xn = addChunk(helper, gates_x, 3, -1, name="x_gate")
@@ -70,8 +85,9 @@ def _zeros(helper: NetworkHelper, like: ITensor, size: int) -> ITensor:
     return slice_dims(helper, zeros, [0], [0], [batch], [1], mode=helper.trt.SampleMode.WRAP)
 
 
-def _direction(helper: NetworkHelper, module: Recurrent, x: ITensor, layer: int, reverse: bool,
-               h0: ITensor, c0: ITensor | None) -> tuple[ITensor, ITensor, ITensor | None]:
+def _direction(
+    helper: NetworkHelper, module: Recurrent, x: ITensor, layer: int, reverse: bool, h0: ITensor, c0: ITensor | None
+) -> tuple[ITensor, ITensor, ITensor | None]:
     """One layer in one direction over x (T, B, I) → (outputs (T, B, H), h_T, c_T)."""
     suffix = f"_l{layer}" + ("_reverse" if reverse else "")
 
@@ -85,8 +101,15 @@ def _direction(helper: NetworkHelper, module: Recurrent, x: ITensor, layer: int,
     step = helper.finish(loop.add_iterator(gates_x, 0, reverse), gates_x).get_output(0)
     h_state = helper.finish(loop.add_recurrence(h0), h0)
     c_state = helper.finish(loop.add_recurrence(c0), c0) if c0 is not None else None
-    h, c = _step(helper, module, step, h_state.get_output(0), c_state.get_output(0) if c_state else None,
-                 weight("weight_hh"), weight("bias_hh"))
+    h, c = _step(
+        helper,
+        module,
+        step,
+        h_state.get_output(0),
+        c_state.get_output(0) if c_state else None,
+        weight("weight_hh"),
+        weight("bias_hh"),
+    )
     h_state.set_input(1, h)
     if c_state is not None and c is not None:
         c_state.set_input(1, c)
@@ -94,8 +117,11 @@ def _direction(helper: NetworkHelper, module: Recurrent, x: ITensor, layer: int,
     sequence = helper.finish(loop.add_loop_output(h, kind.REVERSE if reverse else kind.CONCATENATE, 0), h)
     sequence.set_input(1, trips)
     # a kLAST_VALUE output reads a recurrence: its value after the last trip
-    last = [helper.finish(loop.add_loop_output(state.get_output(0), kind.LAST_VALUE), state.get_output(0)).get_output(0)
-            for state in (h_state, c_state) if state is not None]
+    last = [
+        helper.finish(loop.add_loop_output(state.get_output(0), kind.LAST_VALUE), state.get_output(0)).get_output(0)
+        for state in (h_state, c_state)
+        if state is not None
+    ]
     return sequence.get_output(0), last[0], last[1] if c_state is not None else None
 
 
@@ -194,8 +220,9 @@ def addRNNCell(helper: NetworkHelper, module: nn.RNNCell, x: ITensor, hx: ITenso
 
 
 @op(module=nn.LSTMCell)
-def addLSTMCell(helper: NetworkHelper, module: nn.LSTMCell, x: ITensor,
-                hx: tuple[ITensor, ITensor] | None = None) -> tuple:
+def addLSTMCell(
+    helper: NetworkHelper, module: nn.LSTMCell, x: ITensor, hx: tuple[ITensor, ITensor] | None = None
+) -> tuple:
     """``module(x, (h, c))`` for ``torch.nn.LSTMCell`` on x (B, I) → (h', c').
 
     Example:

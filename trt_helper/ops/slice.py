@@ -15,8 +15,9 @@ from .squeeze import addSqueeze
 
 
 @op
-def addSlice(helper: NetworkHelper, x: ITensor, dim: int, start: Dim = 0, end: Dim | None = None,
-             step: int = 1) -> ITensor:
+def addSlice(
+    helper: NetworkHelper, x: ITensor, dim: int, start: Dim = 0, end: Dim | None = None, step: int = 1
+) -> ITensor:
     """``x[..., start:end:step, ...]`` along ``dim`` with python semantics (negative and out-of-range bounds
     clamp). ``start``/``end`` may be int scalar tensors (taken as non-negative, ``end`` clamped to the dim's
     size). ``step`` must be a positive int.
@@ -55,8 +56,16 @@ def _static(helper: NetworkHelper, values: Sequence[Dim]) -> bool:
     return not any(helper.is_tensor(v) for v in values)
 
 
-def slice_dims(helper: NetworkHelper, x: ITensor, dims: Sequence[int], starts: Sequence[Dim],
-               sizes: Sequence[Dim], steps: Sequence[int], mode: Any = None, fill: ITensor | None = None) -> ITensor:
+def slice_dims(
+    helper: NetworkHelper,
+    x: ITensor,
+    dims: Sequence[int],
+    starts: Sequence[Dim],
+    sizes: Sequence[Dim],
+    steps: Sequence[int],
+    mode: Any = None,
+    fill: ITensor | None = None,
+) -> ITensor:
     """One ISliceLayer over ``dims`` of ``x`` (starts/sizes may mix ints and int scalar tensors). Where the
     backend's slice layer has no ``axes``, every dim is listed (run-time sizes from the shape)."""
     if not hasattr(helper.trt.ISliceLayer, "axes"):

@@ -56,8 +56,10 @@ def addSoftmin(helper: NetworkHelper, x: ITensor, dim: int) -> ITensor:
 
 def _dim(helper: NetworkHelper, module: nn.Softmax | nn.LogSoftmax | nn.Softmin) -> int:
     if module.dim is None:
-        raise ValueError(f"helper(module) at '{helper.current_path()}': {type(module).__name__}(dim=None) picks the "
-                         f"dim implicitly from the input rank; give dim explicitly")
+        raise ValueError(
+            f"helper(module) at '{helper.current_path()}': {type(module).__name__}(dim=None) picks the "
+            f"dim implicitly from the input rank; give dim explicitly"
+        )
     return module.dim
 
 

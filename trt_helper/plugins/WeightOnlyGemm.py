@@ -18,11 +18,18 @@ from .library import add_plugin_layer
 
 NAME = "WeightOnlyGemm"
 #: N = 40 (packed to 48 rows), K = 256 packed two per byte, scales (K / 128, N)
-EXAMPLE = ({"bits": 4, "group_size": 128},
-           [((3, 5, 256), "float16"), ((48, 128), "int8"), ((2, 40), "float16")], [((3, 5, 40), "float16")])
-BAD_FIELDS = [({"group_size": 128}, "missing"), ({"bits": 3, "group_size": 128}, "'bits' must be 4 or 8"),
-              ({"bits": 4, "group_size": 100}, "'group_size' must be 0 (per channel), 64 or 128"),
-              ({"bits": 4.0, "group_size": 0}, "INT32"), ({"bits": 8, "group_size": 0, "has_bias": 2}, "has_bias")]
+EXAMPLE = (
+    {"bits": 4, "group_size": 128},
+    [((3, 5, 256), "float16"), ((48, 128), "int8"), ((2, 40), "float16")],
+    [((3, 5, 40), "float16")],
+)
+BAD_FIELDS = [
+    ({"group_size": 128}, "missing"),
+    ({"bits": 3, "group_size": 128}, "'bits' must be 4 or 8"),
+    ({"bits": 4, "group_size": 100}, "'group_size' must be 0 (per channel), 64 or 128"),
+    ({"bits": 4.0, "group_size": 0}, "INT32"),
+    ({"bits": 8, "group_size": 0, "has_bias": 2}, "has_bias"),
+]
 #: floating types input 0 may take (the other plugins also take float32)
 FLOAT_TYPES = ("float16", "bfloat16")
 
@@ -35,8 +42,9 @@ def dequantize(q: torch.Tensor, scales: torch.Tensor, group_size: int) -> torch.
     return q.double() * s.t().repeat_interleave(group_size, dim=1)
 
 
-def reference(x: torch.Tensor, q: torch.Tensor, scales: torch.Tensor, group_size: int,
-              bias: torch.Tensor | None = None) -> torch.Tensor:
+def reference(
+    x: torch.Tensor, q: torch.Tensor, scales: torch.Tensor, group_size: int, bias: torch.Tensor | None = None
+) -> torch.Tensor:
     """x (…, K) · dequantize(q, s)ᵀ (+ bias): dequantize, then matmul in float32 on x's device; float64 out."""
     w = dequantize(q, scales, group_size).float()
     y = x.float() @ w.t()
@@ -72,8 +80,11 @@ def plugin_linear(helper: NetworkHelper, qw: QuantizedWeight, x: ITensor, bias: 
     if reason is not None:
         raise ValueError(f"{helper.where()}: impl='plugin': {reason}")
     packed, scales = plugin_tensors(qw)
-    inputs = [x, addConstant(helper, packed, dtype=torch.int8, name="packed_weight"),
-              addConstant(helper, scales, dtype=dtype, name="scales")]
+    inputs = [
+        x,
+        addConstant(helper, packed, dtype=torch.int8, name="packed_weight"),
+        addConstant(helper, scales, dtype=dtype, name="scales"),
+    ]
     if bias is not None:
         inputs.append(addConstant(helper, bias, dtype=dtype, name="bias"))
     fields = {"bits": qw.bits, "group_size": qw.group_size or 0, "has_bias": int(bias is not None)}

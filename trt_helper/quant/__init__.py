@@ -14,5 +14,15 @@ from .calibrate import calibrate, collect_inputs
 from .fake import fake_quantized, quantize_linears
 from .weight import QuantizedWeight, pack_int4, quantize_weight, unpack_int4
 
-__all__ = ["QuantizedWeight", "quantize_weight", "pack_int4", "unpack_int4", "calibrate", "collect_inputs",
-           "awq_search", "awq_quantize", "quantize_linears", "fake_quantized"]
+__all__ = [
+    "QuantizedWeight",
+    "quantize_weight",
+    "pack_int4",
+    "unpack_int4",
+    "calibrate",
+    "collect_inputs",
+    "awq_search",
+    "awq_quantize",
+    "quantize_linears",
+    "fake_quantized",
+]

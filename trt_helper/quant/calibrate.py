@@ -18,11 +18,14 @@ from torch import nn
 def _hooks(model: nn.Module, types: tuple[type, ...], record: Callable[[str, torch.Tensor], None], output: bool):
     modules = [(path, module) for path, module in model.named_modules() if isinstance(module, types)]
     if output:
-        handles = [module.register_forward_hook(lambda m, args, out, path=path: record(path, out))
-                   for path, module in modules]
+        handles = [
+            module.register_forward_hook(lambda m, args, out, path=path: record(path, out)) for path, module in modules
+        ]
     else:
-        handles = [module.register_forward_pre_hook(lambda m, args, path=path: record(path, args[0]))
-                   for path, module in modules]
+        handles = [
+            module.register_forward_pre_hook(lambda m, args, path=path: record(path, args[0]))
+            for path, module in modules
+        ]
     try:
         yield
     finally:
@@ -30,8 +33,13 @@ def _hooks(model: nn.Module, types: tuple[type, ...], record: Callable[[str, tor
             handle.remove()
 
 
-def calibrate(model: nn.Module, run: Callable[[nn.Module], object], types: tuple[type, ...] = (nn.Linear,),
-              per_channel: bool = True, output: bool = False) -> dict[str, torch.Tensor]:
+def calibrate(
+    model: nn.Module,
+    run: Callable[[nn.Module], object],
+    types: tuple[type, ...] = (nn.Linear,),
+    per_channel: bool = True,
+    output: bool = False,
+) -> dict[str, torch.Tensor]:
     """{module path: absmax of its input (of its output with ``output=True``, e.g. for a KV cache)} over everything
     ``run(model)`` feeds it: per channel (last dim, shape (K,)) or per tensor (a 0-d tensor). Raises when ``run``
     reaches none of the modules.
@@ -53,8 +61,13 @@ def calibrate(model: nn.Module, run: Callable[[nn.Module], object], types: tuple
     return amax
 
 
-def collect_inputs(model: nn.Module, run: Callable[[nn.Module], object], types: tuple[type, ...] = (nn.Linear,),
-                   max_rows: int = 512, seed: int = 0) -> dict[str, torch.Tensor]:
+def collect_inputs(
+    model: nn.Module,
+    run: Callable[[nn.Module], object],
+    types: tuple[type, ...] = (nn.Linear,),
+    max_rows: int = 512,
+    seed: int = 0,
+) -> dict[str, torch.Tensor]:
     """{module path: (≤ max_rows, K) rows of its input}, a uniform sample over every call ``run(model)`` makes."""
     rows: dict[str, list[torch.Tensor]] = {}
     gen = torch.Generator().manual_seed(seed)

@@ -15,8 +15,11 @@ from .weight import QuantizedWeight, quantize_weight
 def quantize_linears(model: nn.Module, bits: int = 8, group_size: int | None = None) -> dict[str, QuantizedWeight]:
     """{path: round-to-nearest weight} for every ``nn.Linear`` of ``model`` (what ``NetworkHelper(weights=...)``
     makes for each linear it meets)."""
-    return {path: quantize_weight(module.weight, bits, group_size, where=f"quantize_linears at '{path}'")
-            for path, module in model.named_modules() if isinstance(module, nn.Linear)}
+    return {
+        path: quantize_weight(module.weight, bits, group_size, where=f"quantize_linears at '{path}'")
+        for path, module in model.named_modules()
+        if isinstance(module, nn.Linear)
+    }
 
 
 def _fake_quantize_input(act_scale: float):
@@ -39,8 +42,10 @@ def fake_quantized(model: nn.Module, quantized: Mapping[str, QuantizedWeight]) -
     for path, qw in quantized.items():
         module = modules.get(path)
         if not isinstance(module, nn.Linear) or tuple(module.weight.shape) != tuple(qw.values.shape):
-            raise ValueError(f"fake_quantized: '{path}' is not an nn.Linear of weight {tuple(qw.values.shape)} in "
-                             f"the model (got {type(module).__name__})")
+            raise ValueError(
+                f"fake_quantized: '{path}' is not an nn.Linear of weight {tuple(qw.values.shape)} in "
+                f"the model (got {type(module).__name__})"
+            )
         with torch.no_grad():
             module.weight.copy_(qw.dequantize())
         if qw.act_scale is not None:

@@ -106,8 +106,10 @@ def unpack(packed: torch.Tensor, bits: int, n: int, k: int) -> torch.Tensor:
     """Inverse of ``pack``: packed tensor → q int8 (N, K)."""
     n_pad, k_pad = _padded(n, k)
     if tuple(packed.shape) != (n_pad, k_pad * bits // 8) or packed.dtype != torch.int8:
-        raise ValueError(f"woq_layout.unpack: expected int8 {(n_pad, k_pad * bits // 8)} for N={n}, K={k}, "
-                         f"bits={bits}, got {packed.dtype} {tuple(packed.shape)}")
+        raise ValueError(
+            f"woq_layout.unpack: expected int8 {(n_pad, k_pad * bits // 8)} for N={n}, K={k}, "
+            f"bits={bits}, got {packed.dtype} {tuple(packed.shape)}"
+        )
     b = packed.reshape(-1).view(torch.uint8).to(torch.int32).reshape(-1, TILE_N * TILE_K * bits // 8)
     if bits == 4:
         b = torch.stack([b & 0xF, b >> 4], dim=-1).reshape(b.shape[0], -1)

@@ -12,23 +12,23 @@ Example:
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 
 from ..backend import get_backend
+from . import layers  # noqa: F401  (registers the evaluators)
 from .control import Executor
 from .dtypes import carrier
-from .registry import EVALUATORS, ReferenceError
-from . import layers  # noqa: F401  (registers the evaluators)
-
 from .layers.extern import register_plugin
+from .registry import EVALUATORS, ReferenceError
 
 __all__ = ["run", "ReferenceError", "EVALUATORS", "register_plugin"]
 
 
-def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device = "cpu",
-        debug: bool = False) -> dict[str, torch.Tensor]:
+def run(
+    network, inputs: Mapping[str, torch.Tensor], device: str | torch.device = "cpu", debug: bool = False
+) -> dict[str, torch.Tensor]:
     """Evaluate ``network`` on ``inputs`` (name → tensor).
 
     Returns the network outputs by name; with ``debug=True`` every tensor the network computes, by name.
@@ -43,12 +43,14 @@ def run(network, inputs: Mapping[str, torch.Tensor], device: str | torch.device 
         value = torch.as_tensor(inputs[tensor.name]).to(device)
         expected = carrier(tensor.dtype)
         if value.dtype != expected:
-            raise ReferenceError(f"reference: input '{tensor.name}' has dtype {value.dtype}, the network declares "
-                                 f"{expected}")
+            raise ReferenceError(
+                f"reference: input '{tensor.name}' has dtype {value.dtype}, the network declares {expected}"
+            )
         declared = tuple(tensor.shape)
         if len(declared) != value.dim() or any(d != -1 and d != v for d, v in zip(declared, value.shape)):
-            raise ReferenceError(f"reference: input '{tensor.name}' has shape {tuple(value.shape)}, the network "
-                                 f"declares {declared}")
+            raise ReferenceError(
+                f"reference: input '{tensor.name}' has shape {tuple(value.shape)}, the network declares {declared}"
+            )
         values[tensor.name] = value
     unknown = set(inputs) - set(values)
     if unknown:

@@ -49,15 +49,26 @@ def parse_args(argv):
 def export(args):
     common = dict(queue_delay_us=args.queue_delay_us, instances=args.instances, gpus=tuple(args.gpus))
     if args.model == "whisper":
-        return repository.export_whisper(args.repo, args.source, args.precision, args.executor,
-                                         max_batch=args.max_batch, **common)
+        return repository.export_whisper(
+            args.repo, args.source, args.precision, args.executor, max_batch=args.max_batch, **common
+        )
     if args.model == "conformer_moe":
-        return repository.export_conformer(args.repo, args.source, args.executor,
-                                           name=args.name or "conformer_moe", **common)
+        return repository.export_conformer(
+            args.repo, args.source, args.executor, name=args.name or "conformer_moe", **common
+        )
     if not args.name:
         raise SystemExit("export plan: --name is required")
-    return [repository.export_plan(args.repo, args.name, args.source, args.executor,
-                                   max_batch_size=args.max_batch_size, preferred=args.preferred, **common)]
+    return [
+        repository.export_plan(
+            args.repo,
+            args.name,
+            args.source,
+            args.executor,
+            max_batch_size=args.max_batch_size,
+            preferred=args.preferred,
+            **common,
+        )
+    ]
 
 
 def main(argv=None):

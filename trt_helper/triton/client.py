@@ -1,7 +1,7 @@
 """Clients of the exported models over ``tritonclient`` HTTP or gRPC (one client object per thread).
 
-    client = WhisperClient("127.0.0.1:8000", "http")
-    client.transcribe(audio=open("clip.flac", "rb").read())     # {"text": ..., "tokens": [...]}
+client = WhisperClient("127.0.0.1:8000", "http")
+client.transcribe(audio=open("clip.flac", "rb").read())     # {"text": ..., "tokens": [...]}
 """
 
 from __future__ import annotations

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TRITON_DTYPES = {"float32": "TYPE_FP32", "float16": "TYPE_FP16", "bfloat16": "TYPE_BF16", "int8": "TYPE_INT8",
-                 "uint8": "TYPE_UINT8", "int32": "TYPE_INT32", "int64": "TYPE_INT64", "bool": "TYPE_BOOL",
-                 "bytes": "TYPE_STRING"}
+TRITON_DTYPES = {
+    "float32": "TYPE_FP32",
+    "float16": "TYPE_FP16",
+    "bfloat16": "TYPE_BF16",
+    "int8": "TYPE_INT8",
+    "uint8": "TYPE_UINT8",
+    "int32": "TYPE_INT32",
+    "int64": "TYPE_INT64",
+    "bool": "TYPE_BOOL",
+    "bytes": "TYPE_STRING",
+}
 
 
 class Enum(str):
@@ -52,8 +60,10 @@ def tensor_entries(tensors, batched: bool) -> list[dict]:
     entries = []
     for tensor in tensors:
         if tensor["dtype"] not in TRITON_DTYPES:
-            raise ValueError(f"tensor '{tensor['name']}': dtype {tensor['dtype']!r} has no Triton type "
-                             f"(known: {sorted(TRITON_DTYPES)})")
+            raise ValueError(
+                f"tensor '{tensor['name']}': dtype {tensor['dtype']!r} has no Triton type "
+                f"(known: {sorted(TRITON_DTYPES)})"
+            )
         entry = {"name": tensor["name"], "data_type": Enum(TRITON_DTYPES[tensor["dtype"]])}
         dims = list(tensor["shape"][1:] if batched else tensor["shape"])
         if batched and not dims:
@@ -65,19 +75,33 @@ def tensor_entries(tensors, batched: bool) -> list[dict]:
     return entries
 
 
-def model_config(name: str, inputs: list[dict], outputs: list[dict], batching: Batching, *, platform: str = "",
-                 backend: str = "", parameters: dict | None = None) -> dict:
+def model_config(
+    name: str,
+    inputs: list[dict],
+    outputs: list[dict],
+    batching: Batching,
+    *,
+    platform: str = "",
+    backend: str = "",
+    parameters: dict | None = None,
+) -> dict:
     """The config as nested dicts (see :func:`to_pbtxt`); exactly one of ``platform`` / ``backend``."""
     if bool(platform) == bool(backend):
         raise ValueError(f"model '{name}': give exactly one of platform ({platform!r}) and backend ({backend!r})")
     batched = batching.max_batch_size > 0
-    config = {"name": name, **({"platform": platform} if platform else {"backend": backend}),
-              "max_batch_size": batching.max_batch_size,
-              "input": tensor_entries(inputs, batched), "output": tensor_entries(outputs, batched)}
+    config = {
+        "name": name,
+        **({"platform": platform} if platform else {"backend": backend}),
+        "max_batch_size": batching.max_batch_size,
+        "input": tensor_entries(inputs, batched),
+        "output": tensor_entries(outputs, batched),
+    }
     if batching.max_batch_size > 1:
         preferred = sorted({p for p in batching.preferred if 1 < p <= batching.max_batch_size})
-        config["dynamic_batching"] = {"preferred_batch_size": preferred,
-                                      "max_queue_delay_microseconds": batching.queue_delay_us}
+        config["dynamic_batching"] = {
+            "preferred_batch_size": preferred,
+            "max_queue_delay_microseconds": batching.queue_delay_us,
+        }
     group = {"count": batching.instances, "kind": Enum("KIND_CPU" if batching.gpus is None else "KIND_GPU")}
     if batching.gpus:
         group["gpus"] = list(batching.gpus)
@@ -89,20 +113,36 @@ def model_config(name: str, inputs: list[dict], outputs: list[dict], batching: B
     return config
 
 
-def plan_config(name: str, sidecar: dict, *, max_batch_size: int | None = None, preferred=None,
-                queue_delay_us: int = 2000, instances: int = 1, gpus=()) -> dict:
+def plan_config(
+    name: str,
+    sidecar: dict,
+    *,
+    max_batch_size: int | None = None,
+    preferred=None,
+    queue_delay_us: int = 2000,
+    instances: int = 1,
+    gpus=(),
+) -> dict:
     """A ``tensorrt_plan`` config for a plan's sidecar. ``max_batch_size`` caps the batch the profiles allow
     (default: all of it); ``preferred`` defaults to the profiles' opt batches and the maximum."""
     limit = batch_limit(sidecar)
     if max_batch_size is not None and max_batch_size > limit:
-        raise ValueError(f"model '{name}': max_batch_size {max_batch_size} is more than the plan accepts ({limit}: "
-                         + ("batch is not dim 0 of every input and output" if limit == 0 else "the profiles' max batch")
-                         + f"; inputs {[(t['name'], t['shape']) for t in sidecar['inputs']]})")
+        raise ValueError(
+            f"model '{name}': max_batch_size {max_batch_size} is more than the plan accepts ({limit}: "
+            + ("batch is not dim 0 of every input and output" if limit == 0 else "the profiles' max batch")
+            + f"; inputs {[(t['name'], t['shape']) for t in sidecar['inputs']]})"
+        )
     size = limit if max_batch_size is None else max_batch_size
     if preferred is None:
         preferred = [p[t["name"]]["opt"][0] for p in sidecar["profiles"] for t in sidecar["inputs"]] + [size]
-    batching = Batching(size, tuple(preferred), queue_delay_us, instances, tuple(gpus),
-                        tuple(str(i) for i in range(len(sidecar["profiles"]))))
+    batching = Batching(
+        size,
+        tuple(preferred),
+        queue_delay_us,
+        instances,
+        tuple(gpus),
+        tuple(str(i) for i in range(len(sidecar["profiles"]))),
+    )
     return model_config(name, sidecar["inputs"], sidecar["outputs"], batching, platform="tensorrt_plan")
 
 

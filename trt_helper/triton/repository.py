@@ -20,8 +20,10 @@ from .config import Batching, batch_limit, model_config, plan_config, to_pbtxt
 
 EXECUTORS = ("tensorrt", "torch", "reference")
 WHISPER_NETWORKS = ("encoder", "cross_kv", "decoder", "decoder_step")
-_MODEL_PY = '"""Triton Python-backend model: trt_helper.triton.backends.{module}."""\n\n' \
-            "from trt_helper.triton.backends.{module} import {cls} as TritonPythonModel  # noqa: F401\n"
+_MODEL_PY = (
+    '"""Triton Python-backend model: trt_helper.triton.backends.{module}."""\n\n'
+    "from trt_helper.triton.backends.{module} import {cls} as TritonPythonModel  # noqa: F401\n"
+)
 
 
 def write_model(repo, config: dict, files: dict | None = None) -> Path:
@@ -46,29 +48,64 @@ def _python_files(module: str, cls: str) -> dict:
     return {"model.py": _MODEL_PY.format(module=module, cls=cls)}
 
 
-def export_plan(repo, name: str, plan, executor: str = "tensorrt", parameters: dict | None = None, *,
-                max_batch_size: int | None = None, preferred=None, queue_delay_us: int = 2000, instances: int = 1,
-                gpus=()) -> Path:
+def export_plan(
+    repo,
+    name: str,
+    plan,
+    executor: str = "tensorrt",
+    parameters: dict | None = None,
+    *,
+    max_batch_size: int | None = None,
+    preferred=None,
+    queue_delay_us: int = 2000,
+    instances: int = 1,
+    gpus=(),
+) -> Path:
     """One plan as model ``name``: a ``tensorrt_plan`` model, or (``torch``/``reference``) a Python model with the
     plan's inputs and outputs that runs the network on CPU (``parameters`` tell it which)."""
     if executor not in EXECUTORS:
         raise ValueError(f"export_plan('{name}'): executor must be one of {EXECUTORS}, got {executor!r}")
     info = sidecar.read(plan)
-    config = plan_config(name, info, max_batch_size=max_batch_size, preferred=preferred,
-                         queue_delay_us=queue_delay_us, instances=instances, gpus=gpus)
+    config = plan_config(
+        name,
+        info,
+        max_batch_size=max_batch_size,
+        preferred=preferred,
+        queue_delay_us=queue_delay_us,
+        instances=instances,
+        gpus=gpus,
+    )
     if executor == "tensorrt":
         return write_model(repo, config, {"model.plan": Path(plan)})
-    config = model_config(name, info["inputs"], info["outputs"],
-                          Batching(config["max_batch_size"], tuple(config.get("dynamic_batching", {}).get(
-                              "preferred_batch_size", ())), queue_delay_us, instances),
-                          backend="python", parameters={"executor": executor, "plan": Path(plan).resolve(),
-                                                        **(parameters or {})})
+    config = model_config(
+        name,
+        info["inputs"],
+        info["outputs"],
+        Batching(
+            config["max_batch_size"],
+            tuple(config.get("dynamic_batching", {}).get("preferred_batch_size", ())),
+            queue_delay_us,
+            instances,
+        ),
+        backend="python",
+        parameters={"executor": executor, "plan": Path(plan).resolve(), **(parameters or {})},
+    )
     return write_model(repo, config, _python_files("network", "NetworkModel"))
 
 
-def export_whisper(repo, plans, precision: str = "fp32", executor: str = "tensorrt", *, model=None,
-                   max_batch: int | None = None, queue_delay_us: int = 20000, instances: int = 1, gpus=(),
-                   prefix: str = "whisper") -> list[Path]:
+def export_whisper(
+    repo,
+    plans,
+    precision: str = "fp32",
+    executor: str = "tensorrt",
+    *,
+    model=None,
+    max_batch: int | None = None,
+    queue_delay_us: int = 20000,
+    instances: int = 1,
+    gpus=(),
+    prefix: str = "whisper",
+) -> list[Path]:
     """Whisper: ``<prefix>_{encoder,cross_kv,decoder,decoder_step}`` from the plans in ``plans`` (written by
     ``models.whisper.build``) and ``<prefix>``, a Python model running the greedy loop over them through BLS.
 
@@ -85,41 +122,85 @@ def export_whisper(repo, plans, precision: str = "fp32", executor: str = "tensor
     written = []
     for network in WHISPER_NETWORKS:
         plan = plans / f"whisper_{network}_{precision}.plan"
-        written.append(export_plan(repo, f"{prefix}_{network}", plan, executor,
-                                   {"family": "whisper", "network": network, "weights": weights,
-                                    "precision": precision, "max_batch": manifest["max_batch"],
-                                    "opt_batch": manifest["opt_batch"]},
-                                   queue_delay_us=0, instances=instances, gpus=gpus))  # only BLS calls it
+        written.append(
+            export_plan(
+                repo,
+                f"{prefix}_{network}",
+                plan,
+                executor,
+                {
+                    "family": "whisper",
+                    "network": network,
+                    "weights": weights,
+                    "precision": precision,
+                    "max_batch": manifest["max_batch"],
+                    "opt_batch": manifest["opt_batch"],
+                },
+                queue_delay_us=0,
+                instances=instances,
+                gpus=gpus,
+            )
+        )  # only BLS calls it
     size = max_batch or manifest["max_batch"]
-    inputs = [{"name": "AUDIO", "dtype": "bytes", "shape": [-1, 1], "optional": True},
-              {"name": "SAMPLES", "dtype": "float32", "shape": [-1, -1], "optional": True,
-               "allow_ragged_batch": True}]
-    outputs = [{"name": "TEXT", "dtype": "bytes", "shape": [-1, 1]},
-               {"name": "TOKENS", "dtype": "int32", "shape": [-1, -1]}]
-    config = model_config(prefix, inputs, outputs, Batching(size, (size,), queue_delay_us, instances),
-                          backend="python", parameters={"tokenizer": tokenizer, "prefix": prefix, "max_batch": size})
+    inputs = [
+        {"name": "AUDIO", "dtype": "bytes", "shape": [-1, 1], "optional": True},
+        {"name": "SAMPLES", "dtype": "float32", "shape": [-1, -1], "optional": True, "allow_ragged_batch": True},
+    ]
+    outputs = [
+        {"name": "TEXT", "dtype": "bytes", "shape": [-1, 1]},
+        {"name": "TOKENS", "dtype": "int32", "shape": [-1, -1]},
+    ]
+    config = model_config(
+        prefix,
+        inputs,
+        outputs,
+        Batching(size, (size,), queue_delay_us, instances),
+        backend="python",
+        parameters={"tokenizer": tokenizer, "prefix": prefix, "max_batch": size},
+    )
     written.append(write_model(repo, config, _python_files("whisper", "WhisperModel")))
     return written
 
 
-def export_conformer(repo, plan, executor: str = "tensorrt", *, name: str = "conformer_moe",
-                     queue_delay_us: int = 20000, instances: int = 1, gpus=()) -> list[Path]:
+def export_conformer(
+    repo,
+    plan,
+    executor: str = "tensorrt",
+    *,
+    name: str = "conformer_moe",
+    queue_delay_us: int = 20000,
+    instances: int = 1,
+    gpus=(),
+) -> list[Path]:
     """The conformer-MoE plan as ``<name>_plan`` and ``<name>``, a Python model that takes one utterance's
     ``FEATURES`` (T, F) per request, pads a batch of them into the plan's ``feat``/``feat_len`` and returns each
     request's ``LOGITS`` (T', V) and ``OUT_LEN``."""
     info = sidecar.read(plan)
-    leaf = export_plan(repo, f"{name}_plan", plan, executor, {"family": "conformer_moe"},
-                       queue_delay_us=0, instances=instances, gpus=gpus)
+    leaf = export_plan(
+        repo,
+        f"{name}_plan",
+        plan,
+        executor,
+        {"family": "conformer_moe"},
+        queue_delay_us=0,
+        instances=instances,
+        gpus=gpus,
+    )
     feat = next(t for t in info["inputs"] if t["name"] == "feat")
     logits = next(t for t in info["outputs"] if t["name"] == "logits")
     size = batch_limit(info)
     profile = info["profiles"][0]["feat"]
-    inputs = [{"name": "FEATURES", "dtype": "float32", "shape": [-1, -1, feat["shape"][2]],
-               "allow_ragged_batch": True}]
-    outputs = [{"name": "LOGITS", "dtype": "float32", "shape": [-1, -1, logits["shape"][2]]},
-               {"name": "OUT_LEN", "dtype": "int32", "shape": [-1]}]
-    config = model_config(name, inputs, outputs, Batching(size, (size,), queue_delay_us, instances),
-                          backend="python", parameters={"plan_model": f"{name}_plan",
-                                                        "min_frames": profile["min"][1],
-                                                        "max_frames": profile["max"][1]})
+    inputs = [{"name": "FEATURES", "dtype": "float32", "shape": [-1, -1, feat["shape"][2]], "allow_ragged_batch": True}]
+    outputs = [
+        {"name": "LOGITS", "dtype": "float32", "shape": [-1, -1, logits["shape"][2]]},
+        {"name": "OUT_LEN", "dtype": "int32", "shape": [-1]},
+    ]
+    config = model_config(
+        name,
+        inputs,
+        outputs,
+        Batching(size, (size,), queue_delay_us, instances),
+        backend="python",
+        parameters={"plan_model": f"{name}_plan", "min_frames": profile["min"][1], "max_frames": profile["max"][1]},
+    )
     return [leaf, write_model(repo, config, _python_files("conformer", "ConformerModel"))]

@@ -42,8 +42,21 @@ def setup_stub_site() -> Path:
     site = stub_site()
     if (site / "numpy").is_dir():
         return site
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
-                    "--target", str(site), "numpy==1.26.4"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(site),
+            "numpy==1.26.4",
+        ],
+        check=True,
+    )
     return site
 
 
@@ -51,8 +64,10 @@ def bundled_server() -> Path:
     """The pytriton package directory holding ``tritonserver/``; a clear error when nvidia-pytriton is missing."""
     spec = importlib.util.find_spec("pytriton")  # finds the package without importing it (it wants numpy<2)
     if spec is None or spec.origin is None:
-        raise RuntimeError("the bundled Triton server needs nvidia-pytriton: pip install '.[serve]' "
-                           "(or: pip install --no-deps nvidia-pytriton==0.7.0)")
+        raise RuntimeError(
+            "the bundled Triton server needs nvidia-pytriton: pip install '.[serve]' "
+            "(or: pip install --no-deps nvidia-pytriton==0.7.0)"
+        )
     return Path(spec.origin).parent
 
 
@@ -69,8 +84,16 @@ class TritonServer:
     ``model.py`` files import trt_helper and models). ``log`` receives the server's output.
     """
 
-    def __init__(self, repo, *, http_port: int | None = None, grpc_port: int | None = None, log=None,
-                 extra_args=(), startup_timeout: float = 180.0):
+    def __init__(
+        self,
+        repo,
+        *,
+        http_port: int | None = None,
+        grpc_port: int | None = None,
+        log=None,
+        extra_args=(),
+        startup_timeout: float = 180.0,
+    ):
         self.repo = Path(repo).resolve()
         self.http_port = http_port or free_port()
         self.grpc_port = grpc_port or free_port()
@@ -104,8 +127,9 @@ class TritonServer:
         venv = Path(self._workdir) / "venv"
         (venv / "bin").mkdir(parents=True)
         (venv / "bin" / "python3").symlink_to(Path(sys.executable).resolve())
-        (venv / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).resolve().parent}\n"
-                                         "include-system-site-packages = true\n")
+        (venv / "pyvenv.cfg").write_text(
+            f"home = {Path(sys.executable).resolve().parent}\ninclude-system-site-packages = true\n"
+        )
         site = venv / "lib" / f"python{version}" / "site-packages"
         site.mkdir(parents=True)
         (site / "trt_helper_stub.pth").write_text(f"{stub_site()}\n{REPO_ROOT}\n")
@@ -114,27 +138,38 @@ class TritonServer:
     def environment(self, package: Path) -> dict:
         site = stub_site()
         if not (site / "numpy").is_dir():
-            raise RuntimeError(f"{site} has no numpy 1.x for the bundled server's Python stub (its 2.51 stub breaks "
-                               "under numpy 2); run: python -m trt_helper.triton setup")
+            raise RuntimeError(
+                f"{site} has no numpy 1.x for the bundled server's Python stub (its 2.51 stub breaks "
+                "under numpy 2); run: python -m trt_helper.triton setup"
+            )
         env = dict(os.environ)
         libs = [str(package.parent / "nvidia_pytriton.libs"), sysconfig.get_config_var("LIBDIR")]
         env["LD_LIBRARY_PATH"] = os.pathsep.join(libs + [p for p in [env.get("LD_LIBRARY_PATH")] if p])
         env["PATH"] = os.pathsep.join([str(Path(self._workdir) / "venv" / "bin"), env.get("PATH", "")])
         return env
 
-    def start(self) -> "TritonServer":
+    def start(self) -> TritonServer:
         package = bundled_server()
         self._cleanup()
         self._workdir = tempfile.mkdtemp(prefix="trt_helper-triton-")
         self._shm_prefix = f"trt_helper_{os.getpid()}_{self.http_port}_"
-        command = [str(package / "tritonserver" / "bin" / "tritonserver"), f"--model-repository={self.repo}",
-                   f"--backend-directory={self._backends(package)}", "--http-address=127.0.0.1",
-                   f"--http-port={self.http_port}", "--grpc-address=127.0.0.1", f"--grpc-port={self.grpc_port}",
-                   "--allow-metrics=false", "--exit-timeout-secs=10",
-                   f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}", *self.extra_args]
+        command = [
+            str(package / "tritonserver" / "bin" / "tritonserver"),
+            f"--model-repository={self.repo}",
+            f"--backend-directory={self._backends(package)}",
+            "--http-address=127.0.0.1",
+            f"--http-port={self.http_port}",
+            "--grpc-address=127.0.0.1",
+            f"--grpc-port={self.grpc_port}",
+            "--allow-metrics=false",
+            "--exit-timeout-secs=10",
+            f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}",
+            *self.extra_args,
+        ]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(command, env=self.environment(package), stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, env=self.environment(package), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.wait_ready()
         return self
 
@@ -142,8 +177,9 @@ class TritonServer:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"tritonserver exited with {self.process.returncode} while starting; "
-                                   f"log: {self.log_tail()}")
+                raise RuntimeError(
+                    f"tritonserver exited with {self.process.returncode} while starting; log: {self.log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(f"http://{self.http_url}/v2/health/ready", timeout=2) as answer:
                     if answer.status == 200:

@@ -3,15 +3,22 @@ dynamic encoder (max rel err <= 1e-4), and that the window's content length is f
 
 import torch
 
-from trt_helper import rel_error
-
 from models.whisper.dynamic import DynamicReferenceRunner, DynamicTorchRunner, content_frames, dynamic_frames, trim
 from models.whisper.long_form import whole_mel, window
+from trt_helper import rel_error
 
 
 def test_dynamic_frames_heuristic():
-    assert [dynamic_frames(n) for n in (0, 1, 20, 21, 2949, 2950, 2951, 3000)] == [50, 52, 70, 72, 3000, 3000,
-                                                                                   3000, 3000]
+    assert [dynamic_frames(n) for n in (0, 1, 20, 21, 2949, 2950, 2951, 3000)] == [
+        50,
+        52,
+        70,
+        72,
+        3000,
+        3000,
+        3000,
+        3000,
+    ]
 
 
 def test_content_length_of_windows(clip_audio):

@@ -11,12 +11,11 @@ espeak-ng speech is much harder for Whisper than flite's: the transcripts are co
 import pytest
 import torch
 
-from trt_helper import rel_error
-
 from models.whisper.audio import load_audio
 from models.whisper.decoding import TorchRunner
 from models.whisper.language import language_probs
 from models.whisper.long_form import TranscribeOptions, detection_window, transcribe_files, whole_mel
+from trt_helper import rel_error
 
 faster_whisper = pytest.importorskip("faster_whisper")
 
@@ -44,8 +43,9 @@ def test_transcribe_and_translate_like_faster_whisper(base_model, base_tokenizer
     path = data_dir / "espeak" / "es_01.flac"
     for task in ("transcribe", "translate"):
         ours = transcribe_files(TorchRunner(base_model), base_tokenizer, [path], TranscribeOptions(task=task))[0]
-        segments, info = base_peer.transcribe(str(path), task=task, beam_size=1, temperature=[0.0],
-                                              without_timestamps=True, vad_filter=False)
+        segments, info = base_peer.transcribe(
+            str(path), task=task, beam_size=1, temperature=[0.0], without_timestamps=True, vad_filter=False
+        )
         assert ours["language"] == info.language == "es"
         assert ours["text"] == "".join(s.text for s in segments).strip()
 
@@ -61,5 +61,7 @@ def test_base_matches_transformers(base_checkpoint, base_model, base_tokenizer, 
         features, hf_features = base_model.encoder(mel), hf.model.encoder(mel).last_hidden_state
         logits = base_model(mel, tokens)
         hf_logits = hf(input_features=mel, decoder_input_ids=tokens).logits
-    print(f"base vs HF eager: encoder {rel_error(features, hf_features):.2e}, logits {rel_error(logits, hf_logits):.2e}")
+    print(
+        f"base vs HF eager: encoder {rel_error(features, hf_features):.2e}, logits {rel_error(logits, hf_logits):.2e}"
+    )
     assert rel_error(features, hf_features) <= 1e-4 and rel_error(logits, hf_logits) <= 1e-4

@@ -30,13 +30,14 @@ def test_long_form_matches_faster_whisper(tiny_model, tokenizer, model_dir, mani
     reference = " ".join(c["text"] for c in clips)
     options = TranscribeOptions(long_audio="sequential", search=SearchOptions(timestamps=True))
     ours = transcribe_files(TorchRunner(tiny_model), tokenizer, [samples], options)[0]
-    segments, _ = faster_whisper_model(model_dir).transcribe(samples, beam_size=1, temperature=[0.0],
-                                                             vad_filter=False)
+    segments, _ = faster_whisper_model(model_dir).transcribe(samples, beam_size=1, temperature=[0.0], vad_filter=False)
     segments = list(segments)
     peer_text = "".join(s.text for s in segments).strip()
     ours_wer, peer_wer = word_error_rate([reference], [ours["text"]]), word_error_rate([reference], [peer_text])
-    print(f"long-form {len(samples) / SAMPLE_RATE:.1f} s: WER ours {ours_wer:.2f} %, faster-whisper {peer_wer:.2f} %, "
-          f"{len(ours['segments'])} / {len(segments)} segments")
+    print(
+        f"long-form {len(samples) / SAMPLE_RATE:.1f} s: WER ours {ours_wer:.2f} %, faster-whisper {peer_wer:.2f} %, "
+        f"{len(ours['segments'])} / {len(segments)} segments"
+    )
     assert ours_wer <= peer_wer + 1.0
     assert len(ours["segments"]) == len(segments)
     for a, b in zip(ours["segments"], segments):

@@ -45,13 +45,19 @@ def test_int8_kv_cache(tiny_model, state):
     scales = (float(k.abs().max()) / 127, float(v.abs().max()) / 127)
     inputs = {"cross_k": cross[0], "cross_v": cross[1]}
     prefix = decoder_network(tiny_model, torch.float32, kv_scales=scales).reference(
-        {"tokens": tokens[:, :-1].to(torch.int32), **inputs})
+        {"tokens": tokens[:, :-1].to(torch.int32), **inputs}
+    )
     assert prefix["present_k"].dtype == torch.int8
     for name, fp, scale in (("present_k", k[:, :, :-1], scales[0]), ("present_v", v[:, :, :-1], scales[1])):
         assert (prefix[name].float() - torch.round(fp / scale)).abs().max() <= 1, name  # quantized on write
     step = decoder_network(tiny_model, torch.float32, cache=True, kv_scales=scales).reference(
-        {"tokens": tokens[:, -1:].to(torch.int32), "past_k": prefix["present_k"], "past_v": prefix["present_v"],
-         **inputs})
+        {
+            "tokens": tokens[:, -1:].to(torch.int32),
+            "past_k": prefix["present_k"],
+            "past_v": prefix["present_v"],
+            **inputs,
+        }
+    )
     err = rel_error(step["logits"], logits[:, -1], "l2")
     assert 1e-5 < err <= 2e-2, err  # dequantized on read: close to the fp cache, not equal
     assert step["logits"].argmax(-1).tolist() == logits[:, -1].argmax(-1).tolist()

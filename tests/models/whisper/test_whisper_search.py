@@ -26,9 +26,17 @@ def peer(model_dir):
 def _peer_generate(peer, samples, prompt, tokenizer, **kwargs):
     features = peer.feature_extractor(samples)
     encoded = peer.encode(faster_whisper.transcribe.pad_or_trim(features[:, : features.shape[1] - 1]))
-    result = peer.model.generate(encoded, [prompt], max_length=448, return_scores=True, return_no_speech_prob=True,
-                                 suppress_blank=True, suppress_tokens=tokenizer.suppress_tokens(),
-                                 max_initial_timestamp_index=50, **kwargs)[0]
+    result = peer.model.generate(
+        encoded,
+        [prompt],
+        max_length=448,
+        return_scores=True,
+        return_no_speech_prob=True,
+        suppress_blank=True,
+        suppress_tokens=tokenizer.suppress_tokens(),
+        max_initial_timestamp_index=50,
+        **kwargs,
+    )[0]
     return result.sequences_ids[0], result.scores[0], result.no_speech_prob
 
 
@@ -40,10 +48,12 @@ def test_search_matches_ctranslate2(tiny_model, tokenizer, clip_audio, peer, bea
     for name in CLIPS:
         samples = clip_audio[name]
         mel = whole_mel(samples)
-        ours = search(runner, runner.audio_context(window(mel, 0, mel.shape[1] - 1)), [prompt], 0, tokenizer,
-                      options)[0]
-        tokens, score, no_speech = _peer_generate(peer, samples, prompt, tokenizer, beam_size=beam, patience=1.0,
-                                                  length_penalty=1.0)
+        ours = search(runner, runner.audio_context(window(mel, 0, mel.shape[1] - 1)), [prompt], 0, tokenizer, options)[
+            0
+        ]
+        tokens, score, no_speech = _peer_generate(
+            peer, samples, prompt, tokenizer, beam_size=beam, patience=1.0, length_penalty=1.0
+        )
         assert ours.tokens == tokens, (name, ours.tokens, tokens)
         assert abs(ours.avg_logprob - score * len(tokens) / (len(tokens) + 1)) < 1e-3
         assert abs(ours.no_speech_prob - no_speech) < 1e-4
@@ -57,18 +67,33 @@ def test_patience_and_length_penalty_follow_ctranslate2(tiny_model, tokenizer, c
     mel = whole_mel(samples)
     context = runner.audio_context(window(mel, 0, mel.shape[1] - 1))
     for patience, penalty in ((2.0, 1.0), (0.5, 0.0), (1.0, 2.0)):
-        ours = search(runner, context, [prompt], 0, tokenizer,
-                      SearchOptions(beam_size=4, patience=patience, length_penalty=penalty))[0]
-        tokens, _, _ = _peer_generate(peer, samples, prompt, tokenizer, beam_size=4, patience=patience,
-                                      length_penalty=penalty)
+        ours = search(
+            runner,
+            context,
+            [prompt],
+            0,
+            tokenizer,
+            SearchOptions(beam_size=4, patience=patience, length_penalty=penalty),
+        )[0]
+        tokens, _, _ = _peer_generate(
+            peer, samples, prompt, tokenizer, beam_size=4, patience=patience, length_penalty=penalty
+        )
         assert ours.tokens == tokens, (patience, penalty)
 
 
 def test_batch_of_eight_mixed_lengths_equals_singles(tiny_model, tokenizer, data_dir):
     """Rows of 0.2 s ... 29 s (silence included) finish at different steps and leave the batch; beam 2 with
     timestamps, so segments, seeking and the early exits are all exercised."""
-    names = ["long_29s.flac", "short_0p2s.flac", "sentence_00.flac", "silence_5s.flac", "sentence_23.flac",
-             "sentence_07.flac", "noise_floor_3s.flac", "sentence_16.flac"]
+    names = [
+        "long_29s.flac",
+        "short_0p2s.flac",
+        "sentence_00.flac",
+        "silence_5s.flac",
+        "sentence_23.flac",
+        "sentence_07.flac",
+        "noise_floor_3s.flac",
+        "sentence_16.flac",
+    ]
     runner = TorchRunner(tiny_model)
     options = TranscribeOptions(search=SearchOptions(beam_size=2, timestamps=True))
     paths = [data_dir / n for n in names]
@@ -84,14 +109,20 @@ def test_split_segments_matches_faster_whisper():
     host = type("Host", (), {"time_precision": 0.02, "input_stride": 2})()
     tokenizer = type("Tok", (), {"timestamp_begin": 50364})()
     b = 50364
-    cases = [[b, 1, 2, b + 50, b + 50, 3, b + 120], [b, 1, 2, b + 50, b + 60, 3, 4], [1, 2, 3], [b, 1, 2, b + 80],
-             [b + 10, 5, b + 40, b + 40, 6, b + 90, b + 90]]
+    cases = [
+        [b, 1, 2, b + 50, b + 50, 3, b + 120],
+        [b, 1, 2, b + 50, b + 60, 3, 4],
+        [1, 2, 3],
+        [b, 1, 2, b + 80],
+        [b + 10, 5, b + 40, b + 40, 6, b + 90, b + 90],
+    ]
     for tokens in cases:
         expected, seek, _ = split(host, tokenizer, tokens, 12.0, 2500, 25.0, 1200)
         ours, our_seek = split_segments(tokens, b, 12.0, 1200, 2500)
         assert our_seek == seek
         assert [(round(s, 6), round(e, 6), t) for s, e, t in ours] == [
-            (round(x["start"], 6), round(x["end"], 6), x["tokens"]) for x in expected]
+            (round(x["start"], 6), round(x["end"], 6), x["tokens"]) for x in expected
+        ]
 
 
 def test_compression_ratio_matches_faster_whisper():

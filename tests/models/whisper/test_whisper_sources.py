@@ -20,8 +20,13 @@ def test_base_is_assembled_once_and_checked(assembled):
     stamp = json.loads((assembled / "assembled.json").read_text())
     known = sources.KNOWN_BASE[stamp["version"]]
     assert stamp["sha256"] == known["sha256"] and (assembled / "model.bin").stat().st_size == known["size"]
-    assert sorted(p.name for p in assembled.iterdir()) == ["assembled.json", "config.json", "model.bin",
-                                                             "tokenizer.json", "vocabulary.txt"]
+    assert sorted(p.name for p in assembled.iterdir()) == [
+        "assembled.json",
+        "config.json",
+        "model.bin",
+        "tokenizer.json",
+        "vocabulary.txt",
+    ]
     mtime = (assembled / "model.bin").stat().st_mtime_ns
     assert sources.assemble_base(assembled.parents[1]) == assembled
     assert (assembled / "model.bin").stat().st_mtime_ns == mtime  # not written again

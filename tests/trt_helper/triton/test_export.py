@@ -34,8 +34,9 @@ def test_sidecar_describes_the_network(batched_plan):
     path, helper = batched_plan
     info = sidecar.read(path)
     network = helper.network
-    assert [(t["name"], t["shape"]) for t in info["inputs"]] == \
-        [(network.get_input(i).name, list(network.get_input(i).shape)) for i in range(network.num_inputs)]
+    assert [(t["name"], t["shape"]) for t in info["inputs"]] == [
+        (network.get_input(i).name, list(network.get_input(i).shape)) for i in range(network.num_inputs)
+    ]
     assert [t["dtype"] for t in info["inputs"] + info["outputs"]] == ["float32", "int32", "float32", "int32"]
     assert info["profiles"][1]["x"] == {"min": [1, 4], "opt": [8, 4], "max": [16, 4]}
     assert info["network"] == "tiny" and info["plan_bytes"] == path.stat().st_size
@@ -54,8 +55,12 @@ def test_batched_plan_config(batched_plan, parse_config, model_config_pb2, tmp_p
     assert config.platform == "tensorrt_plan" and config.max_batch_size == 16
     assert [(t.name, list(t.dims)) for t in config.input] == [("x", [4]), ("lengths", [1])]
     assert list(config.input[1].reshape.shape) == []  # (B,) is batch only
-    assert [type_name(t.data_type) for t in [*config.input, *config.output]] == \
-        ["TYPE_FP32", "TYPE_INT32", "TYPE_FP32", "TYPE_INT32"]
+    assert [type_name(t.data_type) for t in [*config.input, *config.output]] == [
+        "TYPE_FP32",
+        "TYPE_INT32",
+        "TYPE_FP32",
+        "TYPE_INT32",
+    ]
     assert list(config.dynamic_batching.preferred_batch_size) == [2, 8, 16]
     group = config.instance_group[0]
     assert (group.count, list(group.gpus), list(group.profile)) == (2, [0, 1], ["0", "1"])
@@ -72,8 +77,13 @@ def test_whisper_repository(whisper_plans, parse_config, model_config_pb2, tmp_p
     """Four tensorrt_plan models (K/V carry batch in dim 1: explicit batch) and the Python model over them."""
     export_whisper(tmp_path, whisper_plans, "fp32")
     configs = {d.name: parse_config((d / "config.pbtxt").read_text()) for d in tmp_path.iterdir()}
-    assert sorted(configs) == ["whisper", "whisper_cross_kv", "whisper_decoder", "whisper_decoder_step",
-                               "whisper_encoder"]
+    assert sorted(configs) == [
+        "whisper",
+        "whisper_cross_kv",
+        "whisper_decoder",
+        "whisper_decoder_step",
+        "whisper_encoder",
+    ]
     assert configs["whisper_encoder"].max_batch_size == 8 and configs["whisper_decoder_step"].max_batch_size == 0
     for name in ("encoder", "cross_kv", "decoder", "decoder_step"):
         info = sidecar.read(whisper_plans / f"whisper_{name}_fp32.plan")
@@ -101,8 +111,15 @@ def test_conformer_repository(conformer_plan, parse_config, tmp_path):
 def test_pbtxt_quotes_and_enums(parse_config):
     from trt_helper.triton.config import Enum
 
-    text = to_pbtxt({"name": 'a "quoted" \\ name', "max_batch_size": 0, "instance_group": [{"kind": Enum("KIND_CPU")}],
-                     "input": [{"name": "x", "data_type": Enum("TYPE_FP32"), "dims": [-1]}], "output": []})
+    text = to_pbtxt(
+        {
+            "name": 'a "quoted" \\ name',
+            "max_batch_size": 0,
+            "instance_group": [{"kind": Enum("KIND_CPU")}],
+            "input": [{"name": "x", "data_type": Enum("TYPE_FP32"), "dims": [-1]}],
+            "output": [],
+        }
+    )
     config = parse_config(text)
     assert config.name == 'a "quoted" \\ name' and config.input[0].dims == [-1]
 
@@ -111,8 +128,26 @@ def test_command_line_export(batched_plan, parse_config, tmp_path, capsys):
     from trt_helper.triton.__main__ import main
 
     path, _ = batched_plan
-    assert main(["export", "plan", str(path), str(tmp_path), "--name", "tiny", "--max-batch-size", "4",
-                 "--preferred", "2", "4", "--queue-delay-us", "500"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "plan",
+                str(path),
+                str(tmp_path),
+                "--name",
+                "tiny",
+                "--max-batch-size",
+                "4",
+                "--preferred",
+                "2",
+                "4",
+                "--queue-delay-us",
+                "500",
+            ]
+        )
+        == 0
+    )
     config = parse_config((tmp_path / "tiny" / "config.pbtxt").read_text())
     assert config.max_batch_size == 4 and list(config.dynamic_batching.preferred_batch_size) == [2, 4]
     assert config.dynamic_batching.max_queue_delay_microseconds == 500

@@ -40,8 +40,16 @@ def utterances(conformer_plan, tmp_path_factory):
     for frames in FRAMES:
         feat = rng.standard_normal((frames, 80)).astype(np.float32)
         np.save(out / f"feat{frames}.npy", feat)
-        infer_sh("conformer_moe", conformer_plan, "--runner", "reference", "--feat", out / f"feat{frames}.npy",
-                 "--out", out / f"ref{frames}.npz")
+        infer_sh(
+            "conformer_moe",
+            conformer_plan,
+            "--runner",
+            "reference",
+            "--feat",
+            out / f"feat{frames}.npy",
+            "--out",
+            out / f"ref{frames}.npz",
+        )
         reference = np.load(out / f"ref{frames}.npz")
         cases.append((feat, reference["logits"][0], int(reference["out_len"][0])))
     return cases

@@ -35,8 +35,10 @@ def server(whisper_plans, parse_config, tmp_path_factory):
 @pytest.fixture(scope="module")
 def expected():
     """{file name: {"text", "tokens"}} printed by infer.sh (our PyTorch model, the CLI users run)."""
-    return {row["audio"].rsplit("/", 1)[-1]: {"text": row["text"], "tokens": row["tokens"]}
-            for row in infer_sh("whisper", "--backend", "torch", *CLIPS)}
+    return {
+        row["audio"].rsplit("/", 1)[-1]: {"text": row["text"], "tokens": row["tokens"]}
+        for row in infer_sh("whisper", "--backend", "torch", *CLIPS)
+    }
 
 
 def stats(server):
@@ -74,8 +76,10 @@ def bad_cases(tmp_path):
     soundfile.write(long_wav, np.zeros(16000 * 31, np.float32), 16000)
     noise = np.random.default_rng(0).integers(0, 256, 10 * 2**20, dtype=np.uint8).tobytes()
     return [
-        ({"samples": np.zeros(16000, np.float64)},
-         "input 'SAMPLES' data-type is 'FP64', but model 'whisper' expects 'FP32'"),
+        (
+            {"samples": np.zeros(16000, np.float64)},
+            "input 'SAMPLES' data-type is 'FP64', but model 'whisper' expects 'FP32'",
+        ),
         ({"audio": b""}, "AUDIO \\(0 bytes\\): empty file"),
         ({"samples": np.zeros(0, np.float32)}, "SAMPLES is empty"),
         ({"audio": long_wav.read_bytes()}, "31.00 s is longer than Whisper's 30 s window; this model does not chunk"),

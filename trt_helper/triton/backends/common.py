@@ -63,8 +63,11 @@ class BlsError(RuntimeError):
 def bls(model: str, inputs: dict, outputs) -> dict:
     """Run ``model`` on ``{name: torch tensor}`` inside ``execute``; its ``outputs`` as torch tensors."""
     pb = pb_utils()
-    request = pb.InferenceRequest(model_name=model, requested_output_names=list(outputs),
-                                  inputs=[to_triton(name, tensor) for name, tensor in inputs.items()])
+    request = pb.InferenceRequest(
+        model_name=model,
+        requested_output_names=list(outputs),
+        inputs=[to_triton(name, tensor) for name, tensor in inputs.items()],
+    )
     answer = request.exec()
     if answer.has_error():
         raise BlsError(f"{model}: {answer.error().message()}")

@@ -24,8 +24,10 @@ class ConformerModel:
         if feat.dim() != 3 or feat.shape[0] != 1:
             raise ValueError(f"conformer_moe: FEATURES must be one utterance (1, T, F), got {tuple(feat.shape)}")
         if not self.min_frames <= feat.shape[1] <= self.max_frames:
-            raise ValueError(f"conformer_moe: {feat.shape[1]} frames is outside the plan's profile "
-                             f"[{self.min_frames}, {self.max_frames}]")
+            raise ValueError(
+                f"conformer_moe: {feat.shape[1]} frames is outside the plan's profile "
+                f"[{self.min_frames}, {self.max_frames}]"
+            )
         return feat[0]
 
     def execute(self, requests):
@@ -49,6 +51,7 @@ class ConformerModel:
         out_len = out["out_len"].reshape(-1)
         for row, (index, _) in enumerate(utterances):
             n = int(out_len[row])
-            responses[index] = response({"LOGITS": out["logits"][row: row + 1, :n].float(),
-                                         "OUT_LEN": out_len[row: row + 1].to(torch.int32)})
+            responses[index] = response(
+                {"LOGITS": out["logits"][row : row + 1, :n].float(), "OUT_LEN": out_len[row : row + 1].to(torch.int32)}
+            )
         return responses

@@ -10,8 +10,14 @@ import torch
 
 from .common import error_response, inputs_of, parameters, response
 
-TORCH_DTYPES = {"TYPE_FP32": torch.float32, "TYPE_FP16": torch.float16, "TYPE_BF16": torch.bfloat16,
-                "TYPE_INT32": torch.int32, "TYPE_INT64": torch.int64, "TYPE_BOOL": torch.bool}
+TORCH_DTYPES = {
+    "TYPE_FP32": torch.float32,
+    "TYPE_FP16": torch.float16,
+    "TYPE_BF16": torch.bfloat16,
+    "TYPE_INT32": torch.int32,
+    "TYPE_INT64": torch.int64,
+    "TYPE_BOOL": torch.bool,
+}
 
 
 def whisper_runner(params: dict):
@@ -33,9 +39,12 @@ def whisper_runner(params: dict):
         logits, present_k, present_v = decoder(inputs["tokens"].long(), inputs["cross_k"], inputs["cross_v"], *past)
         return {"logits": logits[:, -1], "present_k": present_k, "present_v": present_v}
 
-    runs = {"encoder": lambda inputs: {"audio_features": model.encoder(inputs["mel"].to(dtype))},
-            "cross_kv": lambda inputs: dict(zip(("cross_k", "cross_v"), decoder.cross_kv(inputs["audio_features"]))),
-            "decoder": decode, "decoder_step": decode}
+    runs = {
+        "encoder": lambda inputs: {"audio_features": model.encoder(inputs["mel"].to(dtype))},
+        "cross_kv": lambda inputs: dict(zip(("cross_k", "cross_v"), decoder.cross_kv(inputs["audio_features"]))),
+        "decoder": decode,
+        "decoder_step": decode,
+    }
     return runs[network]
 
 
@@ -89,11 +98,12 @@ class NetworkModel:
                 sizes = [one[self.inputs[0]].shape[0] for one in group] if self.batched else [None]
                 start = 0
                 for size in sizes:
-                    part = outputs if size is None else {k: v[start: start + size] for k, v in outputs.items()}
+                    part = outputs if size is None else {k: v[start : start + size] for k, v in outputs.items()}
                     responses.append(response(part))
                     start += size or 0
             except Exception as error:  # one bad batch answers its own requests with the error, the model lives on
                 shapes = {name: [tuple(one[name].shape) for one in group if name in one] for name in self.inputs}
-                responses.extend(error_response(f"{self.name}: {type(error).__name__}: {error} (inputs {shapes})")
-                                 for _ in group)
+                responses.extend(
+                    error_response(f"{self.name}: {type(error).__name__}: {error} (inputs {shapes})") for _ in group
+                )
         return responses

@@ -17,17 +17,21 @@ import torch
 
 from .common import bls, error_response, inputs_of, parameters, pb_utils, response
 
-NETWORK_OUTPUTS = {"encoder": ("audio_features",), "cross_kv": ("cross_k", "cross_v"),
-                   "decoder": ("logits", "present_k", "present_v"),
-                   "decoder_step": ("logits", "present_k", "present_v")}
+NETWORK_OUTPUTS = {
+    "encoder": ("audio_features",),
+    "cross_kv": ("cross_k", "cross_v"),
+    "decoder": ("logits", "present_k", "present_v"),
+    "decoder_step": ("logits", "present_k", "present_v"),
+}
 
 
 def bls_runner(prefix: str):
     """models.whisper's NetworkRunner whose four networks are Triton models called through BLS."""
     from models.whisper.networks import NetworkRunner
 
-    calls = {name: (lambda inputs, n=name: bls(f"{prefix}_{n}", inputs, NETWORK_OUTPUTS[n]))
-             for name in NETWORK_OUTPUTS}
+    calls = {
+        name: (lambda inputs, n=name: bls(f"{prefix}_{n}", inputs, NETWORK_OUTPUTS[n])) for name in NETWORK_OUTPUTS
+    }
     return NetworkRunner(calls, torch.float32, use_cache=True, name="triton-bls")
 
 
@@ -53,8 +57,10 @@ def request_samples(request) -> np.ndarray:
     pb = pb_utils()
     audio, samples = (pb.get_input_tensor_by_name(request, name) for name in ("AUDIO", "SAMPLES"))
     if (audio is None) == (samples is None):
-        raise ValueError("whisper: give exactly one of AUDIO (an encoded file's bytes, TYPE_STRING [1]) and SAMPLES "
-                         f"(16 kHz mono float32 [N]); got {'both' if audio is not None else 'neither'}")
+        raise ValueError(
+            "whisper: give exactly one of AUDIO (an encoded file's bytes, TYPE_STRING [1]) and SAMPLES "
+            f"(16 kHz mono float32 [N]); got {'both' if audio is not None else 'neither'}"
+        )
     if audio is not None:
         values = audio.as_numpy().reshape(-1)
         if values.size != 1:
@@ -69,8 +75,10 @@ def request_samples(request) -> np.ndarray:
     try:
         split_windows(wave, "error", name=name)
     except LongAudioError as error:
-        raise LongAudioError(str(error).split(";")[0] + "; this model does not chunk: send at most 30 s per request "
-                             "(or chunk with sh infer.sh whisper --long-audio chunk)") from None
+        raise LongAudioError(
+            str(error).split(";")[0] + "; this model does not chunk: send at most 30 s per request "
+            "(or chunk with sh infer.sh whisper --long-audio chunk)"
+        ) from None
     return wave
 
 
@@ -97,12 +105,16 @@ class WhisperModel:
                 responses[index] = error_response(str(error))
         if waves:
             try:
-                results = transcribe(self.runner, self.tokenizer, [wave for _, wave in waves], batch_size=len(waves),
-                                     rules=self.rules)
+                results = transcribe(
+                    self.runner, self.tokenizer, [wave for _, wave in waves], batch_size=len(waves), rules=self.rules
+                )
                 for (index, _), result in zip(waves, results):
-                    responses[index] = response({
-                        "TEXT": np.array([[result["text"].encode()]], dtype=np.object_),
-                        "TOKENS": torch.tensor([result["tokens"]], dtype=torch.int32)})
+                    responses[index] = response(
+                        {
+                            "TEXT": np.array([[result["text"].encode()]], dtype=np.object_),
+                            "TOKENS": torch.tensor([result["tokens"]], dtype=torch.int32),
+                        }
+                    )
             except Exception as error:  # a failing network model: every request of this batch says why
                 for index, _ in waves:
                     responses[index] = error_response(f"whisper: decoding failed: {type(error).__name__}: {error}")
