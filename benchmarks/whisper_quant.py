@@ -6,7 +6,8 @@ Each `ours-*` system builds the four Whisper networks (encoder, cross_kv, decode
 NetworkHelper's weight options (every nn.Linear weight-only quantized; convs, embeddings and the tied logits head
 stay in the network dtype), writes the TensorRT-RTX plans (AOT SM86/SM89/SM120) to measure their bytes, and decodes
 every clip greedily through the reference executor (a numeric oracle: its wall time is NOT a TensorRT latency).
-int4-g128-awq calibrates on the clips without a reference text (not in the WER).
+int4-g128-awq and kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) calibrate on the clips without a
+reference text (not in the WER); awq-search-* report the search's output error (calibration and held-out) only.
 Peers: faster-whisper (CTranslate2) float32 and int8 on the same clips and weights. WER as benchmarks/whisper_wer.py.
 The results file is rewritten after every system, so a partial run keeps what it measured.
 """
@@ -32,19 +33,17 @@ from models.whisper.networks import ReferenceRunner, all_networks  # noqa: E402
 from models.whisper.peers import faster_whisper_text, word_error_rate  # noqa: E402
 from models.whisper.tokenizer import WhisperTokenizer  # noqa: E402
 from models.whisper.weights import default_model_path, load_model  # noqa: E402
-from trt_helper.quant import collect_inputs, quantize_weight  # noqa: E402
+from trt_helper.quant import calibrate, collect_inputs, quantize_weight  # noqa: E402
 from trt_helper.quant.awq import awq_quantize  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
 #: system -> (network dtype, NetworkHelper weight options)
-OURS = {
-    "fp32": (torch.float32, {}),
-    "fp16": (torch.float16, {}),
-    "int8": (torch.float16, {"weights": "int8"}),
-    "int4-g128": (torch.float16, {"weights": "int4", "group_size": 128}),
-    "int4-g64": (torch.float16, {"weights": "int4", "group_size": 64}),
-    "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
-}
+OURS = {"fp32": (torch.float32, {}), "fp16": (torch.float16, {}),
+        "int8": (torch.float16, {"weights": "int8"}),
+        "int4-g128": (torch.float16, {"weights": "int4", "group_size": 128}),
+        "int4-g64": (torch.float16, {"weights": "int4", "group_size": 64}),
+        "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
+        "kv-int8": (torch.float16, {"kv_cache": "int8"})}
 PEERS = ("faster-whisper-float32", "faster-whisper-int8")
 SEARCHES = {"awq-search-g128": 128, "awq-search-g64": 64}  # the AWQ-style search's output error only, no decoding
 
@@ -81,6 +80,13 @@ def held_out_errors(model, quantized, group_size, run):
     }
 
 
+def kv_scales(model, run):
+    """Per-tensor int8 scales (k, v) of the decoder self-attention cache: absmax of the key / value projections'
+    outputs over every layer on the calibration clips, / 127."""
+    amax = calibrate(model.decoder, run=lambda decoder: run(model), per_channel=False, output=True)
+    return tuple(max(float(v) for p, v in amax.items() if p.endswith(f".attn.{kv}")) / 127 for kv in ("key", "value"))
+
+
 def plan_bytes(networks):
     with tempfile.TemporaryDirectory() as tmp:
         return {name: helper.build(Path(tmp) / f"{name}.plan").plan_bytes for name, helper in networks.items()}
@@ -114,6 +120,10 @@ def main(argv=None):
                     model, lambda m, c=calibration: transcribe(TorchRunner(m), tokenizer, c), 4, options["group_size"]
                 )
                 row["awq_output_error_vs_rtn"] = awq_summary(errors)
+            if options.pop("kv_cache", None):
+                calibration = [audio[n] for i, n in enumerate(names) if i not in with_text]
+                options["kv_scales"] = row["kv_scales"] = kv_scales(
+                    model, lambda m, c=calibration: transcribe(TorchRunner(m), tokenizer, c))
             networks = all_networks(model, dtype, **options)
             row["plan_bytes"] = plan_bytes(networks)
             runner = ReferenceRunner(model, dtype, networks=networks)
