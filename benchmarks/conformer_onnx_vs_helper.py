@@ -66,13 +66,23 @@ def measure(path_kind: str, config: str, precision: str, workdir: str) -> dict:
             raise SystemExit(f"OnnxParser failed on {onnx_path}: {errors}")
         f = helper.network.get_input(0).shape[2]
         helper.profiles[0] = {
-            "feat": ((profile.min_batch, profile.min_frames, f), (profile.opt_batch, profile.opt_frames, f),
-                     (profile.max_batch, profile.max_frames, f)),
-            "feat_len": ((profile.min_batch,), (profile.opt_batch,), (profile.max_batch,))}
+            "feat": (
+                (profile.min_batch, profile.min_frames, f),
+                (profile.opt_batch, profile.opt_frames, f),
+                (profile.max_batch, profile.max_frames, f),
+            ),
+            "feat_len": ((profile.min_batch,), (profile.opt_batch,), (profile.max_batch,)),
+        }
     figures["define_s"] = round(time.perf_counter() - start, 2)
     report = helper.build(os.path.join(workdir, f"{config}.{path_kind}.plan"))
-    figures.update(layers=report.layers, build_s=round(report.seconds, 2), plan_mb=round(report.plan_bytes / 2**20, 1),
-                   targets=list(report.targets), backend=report.backend, peak_rss_gb=round(_rss_gb(), 2))
+    figures.update(
+        layers=report.layers,
+        build_s=round(report.seconds, 2),
+        plan_mb=round(report.plan_bytes / 2**20, 1),
+        targets=list(report.targets),
+        backend=report.backend,
+        peak_rss_gb=round(_rss_gb(), 2),
+    )
     return figures
 
 
@@ -93,25 +103,39 @@ def main(argv=None) -> dict:
         pair = {}
         for kind in ("onnx", "helper"):
             with tempfile.TemporaryDirectory(prefix="cmoe_bench_") as workdir:
-                command = [sys.executable, os.path.abspath(__file__), "--child", kind, config, "fp32",
-                           "--workdir", workdir]
-                done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                      env={**os.environ, "PYTHONPATH": ROOT})
+                command = [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--child",
+                    kind,
+                    config,
+                    "fp32",
+                    "--workdir",
+                    workdir,
+                ]
+                done = subprocess.run(
+                    command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT}
+                )
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if done.returncode or not lines:
                 raise SystemExit(f"{kind} {config} failed (rc {done.returncode}):\n{done.stderr[-3000:]}")
-            pair[kind] = json.loads(lines[-1][len("RESULT "):])
+            pair[kind] = json.loads(lines[-1][len("RESULT ") :])
             rows.append(pair[kind])
             print(json.dumps(pair[kind]), file=sys.stderr, flush=True)
-        rows.append({"path": "ratio helper/onnx", "config": config,
-                     "layers": round(pair["helper"]["layers"] / pair["onnx"]["layers"], 3),
-                     "build_s": round(pair["helper"]["build_s"] / pair["onnx"]["build_s"], 3),
-                     "plan_mb": round(pair["helper"]["plan_mb"] / pair["onnx"]["plan_mb"], 3),
-                     "peak_rss_gb": round(pair["helper"]["peak_rss_gb"] / pair["onnx"]["peak_rss_gb"], 3)})
+        rows.append(
+            {
+                "path": "ratio helper/onnx",
+                "config": config,
+                "layers": round(pair["helper"]["layers"] / pair["onnx"]["layers"], 3),
+                "build_s": round(pair["helper"]["build_s"] / pair["onnx"]["build_s"], 3),
+                "plan_mb": round(pair["helper"]["plan_mb"] / pair["onnx"]["plan_mb"], 3),
+                "peak_rss_gb": round(pair["helper"]["peak_rss_gb"] / pair["onnx"]["peak_rss_gb"], 3),
+            }
+        )
     result = {
         "what": "conformer-MoE: torch.onnx.export + OnnxParser vs trt_helper network; TensorRT-RTX AOT build, fp32",
         "device": f"CPU only: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                  f"({platform.platform()})",
+        f"({platform.platform()})",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python3 " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, ROOT)] + sys.argv[1:]),
         "wall_s": round(time.time() - began, 1),

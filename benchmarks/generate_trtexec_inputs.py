@@ -15,8 +15,9 @@ import os
 import numpy as np
 
 
-def write_inputs(batch: int, frames: int, feat_dim: int, outdir: str = ".", lengths=None, seed: int = 0
-                 ) -> tuple[str, str]:
+def write_inputs(
+    batch: int, frames: int, feat_dim: int, outdir: str = ".", lengths=None, seed: int = 0
+) -> tuple[str, str]:
     """Write the two files; returns their paths (feat, feat_len)."""
     lengths = [frames] * batch if lengths is None else list(lengths)
     if len(lengths) != batch or not all(1 <= n <= frames for n in lengths):
@@ -31,11 +32,14 @@ def write_inputs(batch: int, frames: int, feat_dim: int, outdir: str = ".", leng
     return feat_path, len_path
 
 
-def trtexec_line(plan: str, batch: int, frames: int, feat_dim: int, feat_path: str, len_path: str,
-                 plugins: str | None = None) -> str:
+def trtexec_line(
+    plan: str, batch: int, frames: int, feat_dim: int, feat_path: str, len_path: str, plugins: str | None = None
+) -> str:
     """The trtexec command that runs ``plan`` on these files."""
-    line = (f"trtexec --loadEngine={plan} --shapes=feat:{batch}x{frames}x{feat_dim},feat_len:{batch} "
-            f"--loadInputs=feat:{feat_path},feat_len:{len_path}")
+    line = (
+        f"trtexec --loadEngine={plan} --shapes=feat:{batch}x{frames}x{feat_dim},feat_len:{batch} "
+        f"--loadInputs=feat:{feat_path},feat_len:{len_path}"
+    )
     return line + (f" --plugins={plugins}" if plugins else "")
 
 

@@ -39,7 +39,7 @@ def peer_steps(peer, ids, steps):
     for _ in range(steps):
         tokens = torch.cat([tokens, logits[-1].argmax()[None, None]], 1)
         logits.append(peer(tokens).logits[0, -1])
-    return prompt, torch.stack(logits[1:]), tokens[:, ids.shape[1]:]
+    return prompt, torch.stack(logits[1:]), tokens[:, ids.shape[1] :]
 
 
 def logits_figures(model, tokenizer, peer, runners, steps=8):
@@ -53,7 +53,7 @@ def logits_figures(model, tokenizer, peer, runners, steps=8):
         cache = (k, v)
         errors = []
         for step in range(steps):
-            logits, *cache = model(new[:, step: step + 1], *cache)
+            logits, *cache = model(new[:, step : step + 1], *cache)
             errors.append(rel_error(logits[0, -1], want_steps[step]))
         row["torch_steps_max"] = max(errors)
         pad = torch.zeros(1, dtype=torch.int64)
@@ -62,7 +62,7 @@ def logits_figures(model, tokenizer, peer, runners, steps=8):
             row[f"reference_{precision}_last_prompt"] = rel_error(logits[0], want_prompt[-1])
             errors = []
             for step in range(steps):
-                logits, cache = runner.step(new[:, step: step + 1], pad, cache)
+                logits, cache = runner.step(new[:, step : step + 1], pad, cache)
                 errors.append(rel_error(logits[0], want_steps[step]))
             row[f"reference_{precision}_steps_max"] = max(errors)
         print(json.dumps(row), flush=True)
@@ -81,8 +81,11 @@ def perplexity_figures(model, tokenizer, peer, tokens=None):
     fp32/fp16 prefill networks."""
     ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
     profile = Profile(max_batch=1, max_prompt=len(ids), opt_prompt=len(ids), max_length=len(ids) + 1)
-    values = {"tokens": len(ids), "peer": perplexity(peer(ids[None]).logits[0], ids),
-              "torch_fp32": perplexity(model(ids[None])[0][0], ids)}
+    values = {
+        "tokens": len(ids),
+        "peer": perplexity(peer(ids[None]).logits[0], ids),
+        "torch_fp32": perplexity(model(ids[None])[0][0], ids),
+    }
     for precision, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
         helper = network(model, "prefill", dtype, profile, logits="all")
         out = helper.reference({"input_ids": ids[None].int(), "pad": torch.zeros(1, dtype=torch.int32)})
@@ -97,10 +100,14 @@ def greedy_figures(runner, records, eos, max_new_tokens, compared=None):
     compared = compared or max_new_tokens
     got = []
     for start in range(0, len(records), 8):
-        got += generate(runner, [r["ids"] for r in records[start: start + 8]], eos, Sampling(compared))
+        got += generate(runner, [r["ids"] for r in records[start : start + 8]], eos, Sampling(compared))
     same = [g == r["peer_tokens"][:compared] for g, r in zip(got, records)]
-    return {"prompts": len(records), "identical": sum(same), "differing": [r["text"] for r, s in zip(records, same)
-                                                                          if not s], "tokens": got}
+    return {
+        "prompts": len(records),
+        "identical": sum(same),
+        "differing": [r["text"] for r, s in zip(records, same) if not s],
+        "tokens": got,
+    }
 
 
 SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized")
@@ -128,8 +135,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
     parser.add_argument("--reference-prompts", type=int, default=4, help="fixture prompts run through the networks")
-    parser.add_argument("--reference-tokens", type=int, default=None,
-                        help="new tokens compared through the networks (default: the fixtures' 32)")
+    parser.add_argument(
+        "--reference-tokens",
+        type=int,
+        default=None,
+        help="new tokens compared through the networks (default: the fixtures' 32)",
+    )
     parser.add_argument("--perplexity-tokens", type=int, default=None, help="first N tokens of the text (default all)")
     parser.add_argument("--variants", default="fp,int8,int4:64", help="perplexity_quantized: fp, int8, int4:G")
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
@@ -149,8 +160,9 @@ def main(argv=None):
     if "perplexity" in sections:
         result["perplexity"] = perplexity_figures(model, tokenizer, peer, args.perplexity_tokens)
     if "perplexity_quantized" in sections:
-        result["perplexity_quantized"] = quantized_perplexity_figures(model, tokenizer, args.perplexity_tokens,
-                                                                      args.variants.split(","))
+        result["perplexity_quantized"] = quantized_perplexity_figures(
+            model, tokenizer, args.perplexity_tokens, args.variants.split(",")
+        )
     if "greedy_torch" in sections:
         result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)
         print("torch", result["greedy_torch_fp32"]["identical"], flush=True)
@@ -158,16 +170,19 @@ def main(argv=None):
         subset = records[: args.reference_prompts]
         for precision, dtype in precisions.items():
             runner = ReferenceRunner(model, dtype, PROFILE)
-            result[f"greedy_reference_{precision}"] = greedy_figures(runner, subset, tokenizer.eos_token_id, max_new,
-                                                                     args.reference_tokens)
+            result[f"greedy_reference_{precision}"] = greedy_figures(
+                runner, subset, tokenizer.eos_token_id, max_new, args.reference_tokens
+            )
             print(precision, result[f"greedy_reference_{precision}"]["identical"], flush=True)
         fp32, fp16 = result["greedy_reference_fp32"]["tokens"], result["greedy_reference_fp16"]["tokens"]
         result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
-    result["meta"] = {"device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
-                      "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
-                      "date": datetime.date.today().isoformat(),
-                      "peer": f"transformers {transformers.__version__} float32",
-                      "seconds": round(time.time() - start)}
+    result["meta"] = {
+        "device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
+        "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
+        "date": datetime.date.today().isoformat(),
+        "peer": f"transformers {transformers.__version__} float32",
+        "seconds": round(time.time() - start),
+    }
     Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
 

@@ -1,6 +1,6 @@
 """Build time of a 24-layer d=1024 pre-LN transformer encoder written with the helper (CPU, TensorRT-RTX AOT).
 
-    python benchmarks/transformer_build.py --out benchmarks/results/transformer_build.json
+python benchmarks/transformer_build.py --out benchmarks/results/transformer_build.json
 """
 
 from __future__ import annotations
@@ -65,18 +65,25 @@ def main() -> None:
     model = Encoder(args.layers, args.d, args.heads).eval()
     start = time.perf_counter()
     helper = trt_helper.NetworkHelper(dtype, name="encoder")
-    x = helper.addInput("x", dtype, (-1, -1, args.d), min_shape=(1, 1, args.d), opt_shape=(1, 256, args.d),
-                        max_shape=(8, 1024, args.d))
+    x = helper.addInput(
+        "x", dtype, (-1, -1, args.d), min_shape=(1, 1, args.d), opt_shape=(1, 256, args.d), max_shape=(8, 1024, args.d)
+    )
     helper.markOutput(helper(model, x), "y")
     define_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         report = helper.build(os.path.join(tmp, "encoder.plan"))
     result = {
         "what": f"{args.layers}-layer d={args.d} transformer encoder ({args.dtype}) built with trt_helper",
-        "layers": report.layers, "define_seconds": round(define_s, 2), "build_seconds": round(report.seconds, 2),
-        "plan_mb": round(report.plan_bytes / 2**20, 1), "targets": report.targets, "backend": report.backend,
-        "backend_version": helper.backend.version, "cpu": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "date": datetime.date.today().isoformat(),
+        "layers": report.layers,
+        "define_seconds": round(define_s, 2),
+        "build_seconds": round(report.seconds, 2),
+        "plan_mb": round(report.plan_bytes / 2**20, 1),
+        "targets": report.targets,
+        "backend": report.backend,
+        "backend_version": helper.backend.version,
+        "cpu": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "date": datetime.date.today().isoformat(),
         "command": "python " + " ".join(sys.argv),
     }
     print(json.dumps(result, indent=1))

@@ -30,10 +30,10 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from models.whisper.audio import log_mel_spectrogram  # noqa: E402
-from models.whisper.decoding import TorchRunner  # noqa: E402
-from models.whisper.dims import ModelDimensions  # noqa: E402
-from models.whisper.model import Whisper, random_init_  # noqa: E402
+from models.whisper.audio import log_mel_spectrogram
+from models.whisper.decoding import TorchRunner
+from models.whisper.dims import ModelDimensions
+from models.whisper.model import Whisper, random_init_
 
 PROMPT = [50257, 50362]  # .en: sot, no_timestamps
 
@@ -74,10 +74,16 @@ def ours_transcribe(model, audio, steps, suppress):
 
 def hf_transcribe(model, audio, steps, suppress):
     mel = log_mel_spectrogram(audio).to(next(model.parameters()).dtype)
-    return model.generate(input_features=mel, decoder_input_ids=torch.tensor([PROMPT] * audio.shape[0],
-                                                                              device=audio.device),
-                          max_new_tokens=steps, min_new_tokens=steps, num_beams=1, do_sample=False,
-                          suppress_tokens=suppress, return_timestamps=False)
+    return model.generate(
+        input_features=mel,
+        decoder_input_ids=torch.tensor([PROMPT] * audio.shape[0], device=audio.device),
+        max_new_tokens=steps,
+        min_new_tokens=steps,
+        num_beams=1,
+        do_sample=False,
+        suppress_tokens=suppress,
+        return_timestamps=False,
+    )
 
 
 def main(argv=None):
@@ -101,17 +107,19 @@ def main(argv=None):
     torch.backends.cudnn.allow_tf32 = False
     dims = ModelDimensions.preset(args.size)
     base = random_init_(Whisper(dims), seed=0).eval()
-    notes = [f"{args.size} dimensions with random weights (seed 0): latency does not depend on weight values",
-             f"transcription decodes exactly {args.steps} new tokens per row after the 2-token prompt, "
-             f"from {args.audio_seconds:g} s of audio per row (mel computed on the device)"]
+    notes = [
+        f"{args.size} dimensions with random weights (seed 0): latency does not depend on weight values",
+        f"transcription decodes exactly {args.steps} new tokens per row after the 2-token prompt, "
+        f"from {args.audio_seconds:g} s of audio per row (mel computed on the device)",
+    ]
     hf_factory = None
     if not args.no_hf:
         try:
-            from models.whisper.peers import hf_model
-
             import transformers  # noqa: F401
 
-            hf_factory = lambda: hf_model(dims, base.state_dict(), attn_implementation="sdpa")  # noqa: E731
+            from models.whisper.peers import hf_model
+
+            hf_factory = lambda: hf_model(dims, base.state_dict(), attn_implementation="sdpa")
         except ImportError as error:
             notes.append(f"HF transformers skipped: not importable here ({error})")
     if device == "cpu":
@@ -124,8 +132,10 @@ def main(argv=None):
 
         filters = torch.rand(dims.n_mels, 201, generator=torch.Generator().manual_seed(2))
         audio_module.mel_filters = lambda n_mels=80: filters
-        notes.append("librosa not importable: a random (80, 201) mel filterbank stands in (latency does not depend "
-                     "on its values)")
+        notes.append(
+            "librosa not importable: a random (80, 201) mel filterbank stands in (latency does not depend "
+            "on its values)"
+        )
     generator = torch.Generator().manual_seed(1)
     suppress = [220, 50256]
     results = []
@@ -148,10 +158,15 @@ def main(argv=None):
                     encoder_ms = timed(lambda: encoder(mel), warmup, enc_iters, device)
                     run = ours_transcribe if impl == "ours" else hf_transcribe
                     transcribe_ms = timed(lambda: run(model, audio, args.steps, suppress), warmup, asr_iters, device)
-                row = {"impl": impl, "precision": dtype_name, "batch": batch,
-                       "encoder_ms_median": round(statistics.median(encoder_ms), 3),
-                       "transcribe_ms_median": round(statistics.median(transcribe_ms), 3),
-                       "encoder_iters": enc_iters, "transcribe_iters": asr_iters}
+                row = {
+                    "impl": impl,
+                    "precision": dtype_name,
+                    "batch": batch,
+                    "encoder_ms_median": round(statistics.median(encoder_ms), 3),
+                    "transcribe_ms_median": round(statistics.median(transcribe_ms), 3),
+                    "encoder_iters": enc_iters,
+                    "transcribe_iters": asr_iters,
+                }
                 results.append(row)
                 print(json.dumps(row), flush=True)
             impls.pop(impl)
@@ -161,12 +176,16 @@ def main(argv=None):
     report = {
         "device": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
         "capability": ".".join(map(str, torch.cuda.get_device_capability())) if device == "cuda" else None,
-        "torch": torch.__version__, "python": platform.python_version(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
-        "model": args.size, "decode_steps": args.steps, "audio_seconds": args.audio_seconds,
+        "model": args.size,
+        "decode_steps": args.steps,
+        "audio_seconds": args.audio_seconds,
         "timing": "median of CUDA-event timings" if device == "cuda" else "median of wall-clock timings (CPU)",
-        "notes": notes, "results": results,
+        "notes": notes,
+        "results": results,
     }
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -29,8 +29,7 @@ sys.path.insert(0, str(REPO))
 from models.whisper.audio import load_audio  # noqa: E402
 from models.whisper.decoding import TorchRunner, transcribe  # noqa: E402
 from models.whisper.networks import DTYPES, ReferenceRunner  # noqa: E402
-from models.whisper.peers import (faster_whisper_model, faster_whisper_text, hf_model,  # noqa: E402
-                                  word_error_rate)
+from models.whisper.peers import faster_whisper_model, faster_whisper_text, hf_model, word_error_rate  # noqa: E402
 from models.whisper.tokenizer import WhisperTokenizer  # noqa: E402
 from models.whisper.weights import default_model_path, load_checkpoint, load_model  # noqa: E402
 
@@ -60,8 +59,7 @@ def main(argv=None):
 
     def ours(runner, padding="mel", gate=True):
         kwargs = {} if gate else {"no_speech_threshold": None}
-        return [r["text"] for r in transcribe(runner, tokenizer, [audio[n] for n in names], padding=padding,
-                                              **kwargs)]
+        return [r["text"] for r in transcribe(runner, tokenizer, [audio[n] for n in names], padding=padding, **kwargs)]
 
     run("ours-torch", lambda: ours(TorchRunner(model)))
     if not args.skip_reference:
@@ -91,23 +89,35 @@ def main(argv=None):
     references = [clips[i]["text"] for i in with_text]
     table = []
     for system, hyps in texts.items():
-        table.append({"system": system, "wer_percent": round(word_error_rate(references, [hyps[i] for i in with_text]), 2),
-                      "identical_to_faster_whisper": sum(a == b for a, b in zip(hyps, texts["faster-whisper"])),
-                      "identical_to_ours_torch": sum(a == b for a, b in zip(hyps, texts["ours-torch"])),
-                      "clips": len(names), "cpu_wall_seconds": seconds[system]})
-    report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
-              "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}), torch {torch.__version__}",
-              "model": str(path), "wer_clips": len(with_text), "table": table,
-              "transcripts": {n: {s: texts[s][i] for s in texts} for i, n in enumerate(names)},
-              "references": {c["file"]: c["text"] for c in clips}}
+        table.append(
+            {
+                "system": system,
+                "wer_percent": round(word_error_rate(references, [hyps[i] for i in with_text]), 2),
+                "identical_to_faster_whisper": sum(a == b for a, b in zip(hyps, texts["faster-whisper"])),
+                "identical_to_ours_torch": sum(a == b for a, b in zip(hyps, texts["ours-torch"])),
+                "clips": len(names),
+                "cpu_wall_seconds": seconds[system],
+            }
+        )
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
+        "device": f"CPU ({os.cpu_count()} cores, {platform.machine()}), torch {torch.__version__}",
+        "model": str(path),
+        "wer_clips": len(with_text),
+        "table": table,
+        "transcripts": {n: {s: texts[s][i] for s in texts} for i, n in enumerate(names)},
+        "references": {c["file"]: c["text"] for c in clips},
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print("| system | WER % | identical to faster-whisper | identical to ours-torch | CPU wall s |")
     print("|---|---|---|---|---|")
     for row in table:
-        print(f"| {row['system']} | {row['wer_percent']:.2f} | {row['identical_to_faster_whisper']}/{row['clips']} | "
-              f"{row['identical_to_ours_torch']}/{row['clips']} | {row['cpu_wall_seconds']} |")
+        print(
+            f"| {row['system']} | {row['wer_percent']:.2f} | {row['identical_to_faster_whisper']}/{row['clips']} | "
+            f"{row['identical_to_ours_torch']}/{row['clips']} | {row['cpu_wall_seconds']} |"
+        )
 
 
 if __name__ == "__main__":

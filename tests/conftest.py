@@ -6,7 +6,7 @@ import torch
 
 from trt_helper import plugins
 
-pytest_plugins = ["tests.models.whisper.fixtures"]
+pytest_plugins = ["tests.models.whisper.fixtures", "tests.trt_helper.triton.fixtures"]
 
 
 @pytest.fixture(params=[torch.float32, torch.float16], ids=["fp32", "fp16"])

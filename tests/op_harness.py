@@ -51,8 +51,9 @@ def check_op(dtype, specs, make, reference, sizes, tmp_path, tol=None, cast_inpu
             assert tuple(g.shape) == tuple(w.shape), f"out{i}: shape {tuple(g.shape)} != {tuple(w.shape)}"
             if w.is_floating_point():
                 err = rel_error(g, w)
-                assert err <= tol, f"out{i}: rel err {err:.3e} > {tol:.0e} at input shapes " \
-                                   f"{[tuple(t.shape) for t in inputs.values()]}"
+                assert err <= tol, (
+                    f"out{i}: rel err {err:.3e} > {tol:.0e} at input shapes {[tuple(t.shape) for t in inputs.values()]}"
+                )
             else:
                 assert torch.equal(g.to(w.dtype), w), f"out{i}: integer/bool output differs"
     return helper

@@ -42,3 +42,28 @@ def test_the_op_example_registers_a_working_op():
     values = torch.randn(3, 5)
     want = values * torch.sigmoid(1.5 * values)
     assert trt_helper.rel_error(helper.reference({"x": values})["y"], want) <= 1e-6
+
+
+def leaf_table():
+    """The README's table of torch.nn classes ``helper(module)`` dispatches, one row per defining file."""
+    from trt_helper.core.registry import LEAF_MODULES
+
+    rows: dict[str, list[str]] = {}
+    for cls, add in LEAF_MODULES.items():
+        path = add.__module__.replace(".", "/") + ".py"
+        rows.setdefault(path, []).append(cls.__name__)
+    lines = ["| file | torch.nn classes |", "| --- | --- |"]
+    lines += [f"| `{path}` | {', '.join(sorted(names))} |" for path, names in sorted(rows.items())]
+    return "\n".join(lines)
+
+
+def test_module_table_is_the_dispatch_table():
+    """The README lists exactly the torch.nn classes helper(module) dispatches (regenerate with leaf_table())."""
+    from trt_helper.core.registry import LEAF_MODULES
+
+    text = README.read_text()
+    table = re.search(r"<!-- leaf-modules -->\n(.*?)\n<!-- /leaf-modules -->", text, flags=re.S)
+    assert table, "README.md has no <!-- leaf-modules --> table"
+    assert table.group(1) == leaf_table(), f"README's module table is stale; it should read:\n{leaf_table()}"
+    count = re.search(r"(\d+) torch\.nn classes", text)
+    assert count and int(count.group(1)) == len(LEAF_MODULES)

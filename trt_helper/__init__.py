@@ -15,5 +15,16 @@ from .core import NetworkHelper
 from .runtime import Engine
 
 __version__ = "0.1.0"
-__all__ = ["NetworkHelper", "BuildReport", "Engine", "compare", "capture", "rel_error", "reference", "get_backend",
-           "ops", "plugins", "__version__"]
+__all__ = [
+    "NetworkHelper",
+    "BuildReport",
+    "Engine",
+    "compare",
+    "capture",
+    "rel_error",
+    "reference",
+    "get_backend",
+    "ops",
+    "plugins",
+    "__version__",
+]

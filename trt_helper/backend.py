@@ -65,8 +65,16 @@ class Backend:
         """The torch dtype for a ``trt.DataType``."""
         import torch
 
-        for candidate in (torch.float32, torch.float16, torch.bfloat16, torch.int32, torch.int64,
-                          torch.int8, torch.uint8, torch.bool):
+        for candidate in (
+            torch.float32,
+            torch.float16,
+            torch.bfloat16,
+            torch.int32,
+            torch.int64,
+            torch.int8,
+            torch.uint8,
+            torch.bool,
+        ):
             if self.dtype(candidate) == trt_dtype:
                 return candidate
         raise TypeError(f"no torch dtype for TensorRT type {trt_dtype}")
@@ -87,7 +95,7 @@ def _import(name: str) -> Backend:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_backend() -> Backend:
     """Import and describe the TensorRT backend (cached).
 
@@ -103,5 +111,7 @@ def get_backend() -> Backend:
             return _import(name)
         except ImportError as error:  # also BackendUnavailable
             errors.append(f"{_MODULES[name]}: {error}")
-    raise BackendUnavailable("no TensorRT backend could be imported (" + "; ".join(errors) + "). "
-                             "Install one with `pip install tensorrt-rtx-cu13==1.7.1.116`.")
+    raise BackendUnavailable(
+        "no TensorRT backend could be imported (" + "; ".join(errors) + "). "
+        "Install one with `pip install tensorrt-rtx-cu13==1.7.1.116`."
+    )

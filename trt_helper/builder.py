@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -9,6 +10,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import refit, sidecar
 
 #: TensorRT-RTX's portable ahead-of-time targets: Ampere (GA10x), Ada, Blackwell (consumer).
 DEFAULT_RTX_TARGETS = ("SM86", "SM89", "SM120")
@@ -25,11 +28,15 @@ class BuildReport:
     targets: tuple[str, ...] = field(default_factory=tuple)
     backend: str = ""
     profiles: int = 0
+    weight_bytes: int = 0
+    strip_weights: bool = False
 
     def __str__(self) -> str:
         targets = ",".join(self.targets) or "this GPU"
-        return (f"{self.path}: {self.layers} layers, built in {self.seconds:.1f} s, "
-                f"{self.plan_bytes / 2**20:.1f} MB, targets {targets} ({self.backend})")
+        return (
+            f"{self.path}: {self.layers} layers, built in {self.seconds:.1f} s, "
+            f"{self.plan_bytes / 2**20:.1f} MB, targets {targets} ({self.backend})"
+        )
 
 
 @functools.cache
@@ -94,8 +101,16 @@ def _target(trt, target) -> tuple[str, object]:
     return text, value
 
 
-def build(helper, path, *, targets=None, workspace: int | None = None, timing_cache=None,
-          progress: bool | None = None) -> BuildReport:
+def build(
+    helper,
+    path,
+    *,
+    targets=None,
+    workspace: int | None = None,
+    timing_cache=None,
+    progress: bool | None = None,
+    strip_weights: bool = False,
+) -> BuildReport:
     """Build ``helper``'s network into ``path``.
 
     Args:
@@ -105,8 +120,14 @@ def build(helper, path, *, targets=None, workspace: int | None = None, timing_ca
         timing_cache: a timing cache file read before and written after the build (standard TensorRT; TensorRT-RTX
             has no build-time cache — its runtime cache belongs to :class:`trt_helper.Engine`).
         progress: show tqdm bars; default: only when stderr is a terminal.
+        strip_weights: write a weight-stripped plan (``STRIP_PLAN`` + ``REFIT_IDENTICAL``: as fast as a full one)
+            whose weights :class:`trt_helper.Engine` refits at load (``refit_from=`` the module or its state dict);
+            the sidecar maps each weights name to its state-dict key, and ``<plan>.constants.pt`` holds the
+            computed constants (folded norms, tables). TensorRT >= 10 and TensorRT-RTX; TensorRT-RTX 1.7 needs a
+            CUDA driver to build refittable plans.
 
-    The plan is written to a temporary file next to ``path`` and renamed, so ``path`` is never half-written.
+    The plan is streamed to a temporary file next to ``path`` (the builder's stream writer where the backend has
+    one) and renamed, so ``path`` is never half-written and no second copy of the plan is held in memory.
     """
     trt, backend = helper.trt, helper.backend
     network = helper.network
@@ -134,19 +155,76 @@ def build(helper, path, *, targets=None, workspace: int | None = None, timing_ca
         progress = sys.stderr.isatty()
     if progress:
         config.progress_monitor = _progress_monitor(trt)
+    if strip_weights:
+        if not hasattr(trt.BuilderFlag, "STRIP_PLAN"):
+            raise ValueError(
+                f"build('{path}', strip_weights=True): {backend.trt.__name__} {backend.version} cannot "
+                "strip weights (TensorRT >= 10 or TensorRT-RTX needed)"
+            )
+        config.set_flag(trt.BuilderFlag.STRIP_PLAN)
+        config.set_flag(trt.BuilderFlag.REFIT_IDENTICAL)
 
     start = time.perf_counter()
     mark = len(helper.logger.errors)  # only this build's errors are quoted
-    plan = helper.builder.build_serialized_network(network, config)
+    with _atomic_file(Path(path)) as handle:
+        plan_bytes = _serialize(helper, config, handle)
+        if plan_bytes is None:
+            hint = ""
+            if strip_weights and backend.has_aot_targets:
+                hint = " (TensorRT-RTX builds weight-stripped, refittable plans only where a CUDA driver is present)"
+            raise RuntimeError(
+                f"build('{path}'): TensorRT could not build network '{helper.name}'{hint}: {helper.errors_since(mark)}"
+            )
     seconds = time.perf_counter() - start
-    if plan is None:
-        errors = helper.errors_since(mark)
-        raise RuntimeError(f"build('{path}'): TensorRT could not build network '{helper.name}': {errors}")
-    _write_atomically(Path(path), plan)
     if cache is not None and timing_cache is not None:
-        _write_atomically(Path(timing_cache), config.get_timing_cache().serialize())
-    return BuildReport(str(path), network.num_layers, seconds, plan.nbytes, names, backend.trt.__name__,
-                       config.num_optimization_profiles)
+        with _atomic_file(Path(timing_cache)) as handle:
+            handle.write(memoryview(config.get_timing_cache().serialize()))
+    report = BuildReport(
+        str(path),
+        network.num_layers,
+        seconds,
+        plan_bytes,
+        names,
+        backend.trt.__name__,
+        config.num_optimization_profiles,
+        helper.weight_bytes,
+        strip_weights,
+    )
+    sidecar.written(helper, report)
+    refit.record(helper.refit_map, path, strip_weights)
+    return report
+
+
+def _serialize(helper, config, handle) -> int | None:
+    """Build and write the plan to ``handle``, through the builder's stream writer where the backend has one (the
+    plan is never held whole in memory), else from the one serialized copy. Returns its size, None on failure."""
+    trt, builder = helper.trt, helper.builder
+    if not hasattr(builder, "build_serialized_network_to_stream"):
+        plan = builder.build_serialized_network(helper.network, config)
+        if plan is None:
+            return None
+        handle.write(memoryview(plan))
+        return plan.nbytes
+
+    class Writer(trt.IStreamWriter):
+        def __init__(self):
+            trt.IStreamWriter.__init__(self)
+            self.size = 0
+            self.error: OSError | None = None
+
+        def write(self, data):
+            try:
+                self.size += handle.write(data)
+            except OSError as error:  # e.g. a full disk: TensorRT sees a short write and stops
+                self.error = error
+                return 0
+            return len(data)
+
+    writer = Writer()
+    built = builder.build_serialized_network_to_stream(helper.network, config, writer)
+    if writer.error is not None:
+        raise writer.error
+    return writer.size if built else None
 
 
 def _add_profiles(helper, config) -> None:
@@ -164,12 +242,15 @@ def _add_profiles(helper, config) -> None:
         config.add_optimization_profile(profile)
 
 
-def _write_atomically(path: Path, data) -> None:
+@contextlib.contextmanager
+def _atomic_file(path: Path):
+    """A binary file handle on a temporary file next to ``path``, renamed to ``path`` when the block ends without an
+    exception and removed otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(memoryview(data))
+            yield handle
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a plan is an ordinary file

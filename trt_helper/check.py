@@ -34,8 +34,10 @@ class Row:
 
     def __str__(self):
         mark = "ok " if not self.problem else "BAD"
-        text = (f"{mark} {self.op_type:<14} node '{self.node}' output '{self.tensor}' ← layer '{self.layer}' "
-                f"({self.layer_type})")
+        text = (
+            f"{mark} {self.op_type:<14} node '{self.node}' output '{self.tensor}' ← layer '{self.layer}' "
+            f"({self.layer_type})"
+        )
         return text + (f": {self.problem}" if self.problem else f" (max |diff| {self.max_abs:.3g})")
 
 
@@ -56,8 +58,9 @@ def random_inputs(model, shapes: dict[str, tuple], seed: int = 0) -> dict[str, n
         else:
             shape = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim)
             if -1 in shape:
-                raise ValueError(f"check: input '{value.name}' has dynamic dims {shape}: give --shapes "
-                                 f"{value.name}:min,opt,max")
+                raise ValueError(
+                    f"check: input '{value.name}' has dynamic dims {shape}: give --shapes {value.name}:min,opt,max"
+                )
         dtype = np.dtype(onnx_helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
         if dtype.kind == "f":
             feeds[value.name] = rng.standard_normal(shape).astype(dtype)
@@ -68,8 +71,14 @@ def random_inputs(model, shapes: dict[str, tuple], seed: int = 0) -> dict[str, n
     return feeds
 
 
-def check(model_path, inputs: dict[str, np.ndarray] | None = None, shapes: dict[str, tuple] | None = None,
-          rtol: float = 1e-3, atol: float = 1e-5, seed: int = 0) -> list[Row]:
+def check(
+    model_path,
+    inputs: dict[str, np.ndarray] | None = None,
+    shapes: dict[str, tuple] | None = None,
+    rtol: float = 1e-3,
+    atol: float = 1e-5,
+    seed: int = 0,
+) -> list[Row]:
     """Rows for every ONNX node output both sides compute, in graph order (see the module docstring)."""
     import onnx
     import onnxruntime
@@ -84,8 +93,10 @@ def check(model_path, inputs: dict[str, np.ndarray] | None = None, shapes: dict[
     declared = {network.get_input(i).name: network.get_input(i) for i in range(network.num_inputs)}
     from .reference.dtypes import carrier
 
-    values = helper.reference({name: torch.from_numpy(np.array(feeds[name])).to(carrier(tensor.dtype))
-                               for name, tensor in declared.items()}, debug=True)
+    values = helper.reference(
+        {name: torch.from_numpy(np.array(feeds[name])).to(carrier(tensor.dtype)) for name, tensor in declared.items()},
+        debug=True,
+    )
     producers = {}
     for index in range(network.num_layers):
         layer = network.get_layer(index)
@@ -97,8 +108,16 @@ def check(model_path, inputs: dict[str, np.ndarray] | None = None, shapes: dict[
         for name in node.output:
             if name in wanted and name in values:
                 max_abs, problem = _compare(values[name], wanted[name], rtol, atol)
-                rows.append(Row(node.name or f"#{list(model.graph.node).index(node)}", node.op_type, name,
-                                *producers.get(name, ("?", "?")), max_abs, problem))
+                rows.append(
+                    Row(
+                        node.name or f"#{list(model.graph.node).index(node)}",
+                        node.op_type,
+                        name,
+                        *producers.get(name, ("?", "?")),
+                        max_abs,
+                        problem,
+                    )
+                )
     return rows
 
 
@@ -132,16 +151,19 @@ def _compare(got: torch.Tensor, want: np.ndarray, rtol: float, atol: float) -> t
     if not bad.any():
         return max_abs, ""
     index = tuple(int(i) for i in np.argwhere(bad)[0])
-    return max_abs, (f"{int(bad.sum())} of {bad.size} elements differ, first at {index}: reference {a[index]:.6g}, "
-                     f"onnxruntime {b[index]:.6g} (max |diff| {max_abs:.3g})")
+    return max_abs, (
+        f"{int(bad.sum())} of {bad.size} elements differ, first at {index}: reference {a[index]:.6g}, "
+        f"onnxruntime {b[index]:.6g} (max |diff| {max_abs:.3g})"
+    )
 
 
 def _shape_arg(text: str) -> tuple[str, tuple]:
     name, _, dims = text.rpartition(":")
     parts = [tuple(int(d) for d in part.split("x")) for part in dims.split(",")]
     if not name or len(parts) != 3:
-        raise argparse.ArgumentTypeError(f"--shapes {text!r}: expected name:MIN,OPT,MAX with dims joined by x, "
-                                         f"e.g. x:1x3x8,4x3x8,16x3x8")
+        raise argparse.ArgumentTypeError(
+            f"--shapes {text!r}: expected name:MIN,OPT,MAX with dims joined by x, e.g. x:1x3x8,4x3x8,16x3x8"
+        )
     return name, tuple(parts)
 
 
@@ -149,8 +171,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trt_helper.check", description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
     parser.add_argument("--inputs", type=Path, help=".npz with one array per graph input (default: seeded random)")
-    parser.add_argument("--shapes", type=_shape_arg, nargs="*", default=[],
-                        help="name:MIN,OPT,MAX for dynamic inputs, dims joined by x (e.g. x:1x8,4x8,16x8)")
+    parser.add_argument(
+        "--shapes",
+        type=_shape_arg,
+        nargs="*",
+        default=[],
+        help="name:MIN,OPT,MAX for dynamic inputs, dims joined by x (e.g. x:1x8,4x8,16x8)",
+    )
     parser.add_argument("--rtol", type=float, default=1e-3)
     parser.add_argument("--atol", type=float, default=1e-5)
     parser.add_argument("--seed", type=int, default=0)
@@ -159,7 +186,7 @@ def main(argv=None) -> int:
     inputs = dict(np.load(args.inputs)) if args.inputs else None
     try:
         rows = check(args.model, inputs, dict(args.shapes), args.rtol, args.atol, args.seed)
-    except Exception as error:  # noqa: BLE001 — the CLI reports, the library raises
+    except Exception as error:
         print(f"check: {args.model}: {error}", file=sys.stderr)
         return 2
     bad = [row for row in rows if row.problem]
@@ -167,9 +194,11 @@ def main(argv=None) -> int:
         print(row)
     if bad:
         first = bad[0]
-        print(f"first difference: ONNX node '{first.node}' ({first.op_type}), TensorRT layer '{first.layer}' "
-              f"({first.layer_type}) — "
-              f"{len(bad)} of {len(rows)} compared outputs differ")
+        print(
+            f"first difference: ONNX node '{first.node}' ({first.op_type}), TensorRT layer '{first.layer}' "
+            f"({first.layer_type}) — "
+            f"{len(bad)} of {len(rows)} compared outputs differ"
+        )
         return 1
     print(f"agree: {len(rows)} ONNX node outputs compared (rtol {args.rtol}, atol {args.atol})")
     return 0

@@ -41,9 +41,11 @@ def capture(model: torch.nn.Module, *inputs, **kwargs) -> dict[str, torch.Tensor
     outputs: dict[str, torch.Tensor] = {}
     handles = []
     for path, module in model.named_modules():
+
         def hook(_module, _args, output, path=path or "<root>"):
             for key, value in _flatten(path, output):
                 outputs[key] = value.detach()
+
         handles.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():
@@ -95,8 +97,12 @@ def rel_error(got: torch.Tensor, want: torch.Tensor, norm: str = "max", valid: t
     return diff / scale if scale else diff
 
 
-def compare(model_outputs: Mapping[str, torch.Tensor], reference_tensors: Mapping[str, torch.Tensor],
-            rtol: float = 1e-4, valid=None) -> Report:
+def compare(
+    model_outputs: Mapping[str, torch.Tensor],
+    reference_tensors: Mapping[str, torch.Tensor],
+    rtol: float = 1e-4,
+    valid=None,
+) -> Report:
     """Compare tensors present in both mappings (model order), e.g. :func:`capture` output against
     ``helper.reference(..., debug=True)``.
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from . import refit, sidecar
 from .backend import get_backend
 
 
@@ -20,20 +21,37 @@ class Engine:
     Raises:
         RuntimeError: no CUDA GPU, or the backend cannot deserialize the plan on this GPU (TensorRT-RTX refuses
             compute capability 9.0, e.g. H100/H200).
+        refit_from: for a weight-stripped plan (``build(..., strip_weights=True)``): the PyTorch module, state dict
+            or checkpoint file whose weights are refitted into the engine, mapped by state-dict key (see
+            :mod:`trt_helper.refit`); the weights are checked before a GPU is asked for.
     """
 
-    def __init__(self, plan_path, runtime_cache=None):
+    def __init__(self, plan_path, runtime_cache=None, refit_from=None):
+        stripped = sidecar.path_of(plan_path).is_file() and bool(sidecar.read(plan_path).get("refit"))
+        if stripped and refit_from is None:
+            raise ValueError(
+                f"Engine('{plan_path}'): the plan is weight-stripped; pass refit_from= the module, state "
+                "dict or checkpoint it was built from"
+            )
+        weights = refit.weights_for(plan_path, refit_from) if refit_from is not None else None
         if not torch.cuda.is_available():
-            raise RuntimeError(f"Engine('{plan_path}'): a TensorRT engine needs a CUDA GPU and torch sees none; "
-                               f"use NetworkHelper.reference() to evaluate the network on CPU")
+            raise RuntimeError(
+                f"Engine('{plan_path}'): a TensorRT engine needs a CUDA GPU and torch sees none; "
+                f"use NetworkHelper.reference() to evaluate the network on CPU"
+            )
         self.backend = get_backend()
         trt = self.backend.trt
         self.runtime = trt.Runtime(self.backend.logger)
         self.engine = self.runtime.deserialize_cuda_engine(Path(plan_path).read_bytes())
         if self.engine is None:
-            raise RuntimeError(f"Engine('{plan_path}'): {self.backend.trt.__name__} {self.backend.version} could not "
-                               f"load the plan on {torch.cuda.get_device_name()} (compute capability "
-                               f"{'.'.join(map(str, torch.cuda.get_device_capability()))})")
+            raise RuntimeError(
+                f"Engine('{plan_path}'): {self.backend.trt.__name__} {self.backend.version} could not "
+                f"load the plan on {torch.cuda.get_device_name()} (compute capability "
+                f"{'.'.join(map(str, torch.cuda.get_device_capability()))})"
+            )
+        if weights is not None:
+            refit.apply(self.engine, weights, self.backend)
+            del weights
         self.runtime_cache_path = runtime_cache
         if self.backend.cache_kind == "runtime":
             config = self.engine.create_runtime_config()

@@ -5,7 +5,8 @@ dense cuBLAS matmul of the same FLOPs.
 Timing: CUDA events around each call, inputs rotated over several sets, warm-up first, median of --iters runs.
 These are plugin kernel times on the GPU through the harness — never a TensorRT engine latency.
 
-    python3 benchmarks/plugins/bench_plugins.py --out results.json [--iters 200] [--no-compile]
+    python3 benchmarks/plugins/bench_plugins.py --out results.json [--iters 200] [--no-compile] [--only-fmoe]
+    python3 benchmarks/plugins/bench_plugins.py --woq-out benchmarks/results/woq_gemm_h200.json   # WeightOnlyGemm only
 """
 
 from __future__ import annotations
@@ -69,11 +70,15 @@ class PluginCall:
         size = self.plugin.workspace_size(ins, outs)
         self.workspace = torch.empty(max(size, 1), dtype=torch.uint8, device="cuda")
         self.outputs = outputs
-        self.stream = torch.cuda.current_stream().cuda_stream
 
     def __call__(self, *inputs):
-        status = self.plugin.enqueue([bound_tensor(t) for t in inputs], [bound_tensor(t) for t in self.outputs],
-                                     self.workspace.data_ptr(), self.stream)
+        """Enqueues on the current stream (a capturing stream inside torch.cuda.graph)."""
+        status = self.plugin.enqueue(
+            [bound_tensor(t) for t in inputs],
+            [bound_tensor(t) for t in self.outputs],
+            self.workspace.data_ptr(),
+            torch.cuda.current_stream().cuda_stream,
+        )
         if status != 0:
             raise RuntimeError(f"{self.plugin.name}: enqueue returned {status}")
 
@@ -83,36 +88,50 @@ def compiled(fn, enabled):
         return None
     try:
         return torch.compile(fn, dynamic=False)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         print(f"torch.compile unavailable: {error}", file=sys.stderr)
         return None
 
 
 def row(results, name, shape, ms, baselines, work, unit, limit):
-    entry = {"op": name, "shape": shape, "plugin_ms": ms, unit: work / ms / (1e6 if unit == "GB/s" else 1e9),
-             "limit": limit, "fraction_of_limit": work / ms / (1e6 if unit == "GB/s" else 1e9) / limit}
+    entry = {
+        "op": name,
+        "shape": shape,
+        "plugin_ms": ms,
+        unit: work / ms / (1e6 if unit == "GB/s" else 1e9),
+        "limit": limit,
+        "fraction_of_limit": work / ms / (1e6 if unit == "GB/s" else 1e9) / limit,
+    }
     for key, value in baselines.items():
         if value is not None:
             entry[f"{key}_ms"] = value
             entry[f"speedup_vs_{key}"] = value / ms
     results.append(entry)
     extra = "  ".join(f"{k} {v:.4f} ms ({v / ms:.2f}x)" for k, v in baselines.items() if v is not None)
-    print(f"{name:22s} {str(shape):28s} plugin {ms:.4f} ms  {entry[unit]:8.1f} {unit} "
-          f"({100 * entry['fraction_of_limit']:.0f}% of {limit:.0f})  {extra}", flush=True)
+    print(
+        f"{name:22s} {str(shape):28s} plugin {ms:.4f} ms  {entry[unit]:8.1f} {unit} "
+        f"({100 * entry['fraction_of_limit']:.0f}% of {limit:.0f})  {extra}",
+        flush=True,
+    )
 
 
 def bench_layer_norm(lib, results, copy_gbs, iters, use_compile):
     rows, dim = 32768, 512
-    sets = [(torch.randn(rows, dim, device="cuda", dtype=torch.float16),
-             torch.randn(dim, device="cuda", dtype=torch.float16), torch.randn(dim, device="cuda", dtype=torch.float16))
-            for _ in range(ROTATE)]
+    sets = [
+        (
+            torch.randn(rows, dim, device="cuda", dtype=torch.float16),
+            torch.randn(dim, device="cuda", dtype=torch.float16),
+            torch.randn(dim, device="cuda", dtype=torch.float16),
+        )
+        for _ in range(ROTATE)
+    ]
     y = torch.empty(rows, dim, device="cuda", dtype=torch.float16)
     call = PluginCall(lib, "LayerNorm", {"eps": 1e-5}, sets[0], [y])
     ms = timed(call, sets, iters)
-    eager = lambda x, g, b: F.layer_norm(x, (dim,), g, b, 1e-5)  # noqa: E731
+    eager = lambda x, g, b: F.layer_norm(x, (dim,), g, b, 1e-5)
     comp = compiled(eager, use_compile)
     base = {"torch_eager": timed(eager, sets, iters), "torch_compile": timed(comp, sets, iters) if comp else None}
-    copy = lambda x, g, b: y.copy_(x)  # noqa: E731
+    copy = lambda x, g, b: y.copy_(x)
     base["copy_same_bytes"] = timed(copy, sets, iters)
     nbytes = 2 * rows * dim * 2
     row(results, "LayerNorm fp16", [rows, dim], ms, base, nbytes, "GB/s", copy_gbs)
@@ -121,22 +140,31 @@ def bench_layer_norm(lib, results, copy_gbs, iters, use_compile):
     gpu_ms = timed(call, sets, iters, queued=True)
     copy_gpu_ms = timed(copy, sets, iters, queued=True)
     entry = results[-1]
-    entry.update({
-        "copy_same_bytes_GB/s": nbytes / base["copy_same_bytes"] / 1e6,
-        "fraction_of_same_bytes_copy": base["copy_same_bytes"] / ms,
-        "copy_same_bytes_fraction_of_1GiB_copy": nbytes / base["copy_same_bytes"] / 1e6 / copy_gbs,
-        "plugin_ms_gpu_only": gpu_ms, "copy_same_bytes_ms_gpu_only": copy_gpu_ms,
-        "GB/s_gpu_only": nbytes / gpu_ms / 1e6,
-        "fraction_of_limit_gpu_only": nbytes / gpu_ms / 1e6 / copy_gbs,
-        "fraction_of_same_bytes_copy_gpu_only": copy_gpu_ms / gpu_ms,
-        "copy_same_bytes_fraction_of_1GiB_copy_gpu_only": nbytes / copy_gpu_ms / 1e6 / copy_gbs})
-    print(f"{'':22s} same-bytes copy {base['copy_same_bytes']:.4f} ms = "
-          f"{100 * entry['copy_same_bytes_fraction_of_1GiB_copy']:.0f}% of 1 GiB copy; LayerNorm = "
-          f"{100 * entry['fraction_of_same_bytes_copy']:.0f}% of it", flush=True)
-    print(f"{'':22s} GPU-only: plugin {gpu_ms:.4f} ms ({100 * entry['fraction_of_limit_gpu_only']:.0f}% of 1 GiB copy), "
-          f"same-bytes copy {copy_gpu_ms:.4f} ms ({100 * entry['copy_same_bytes_fraction_of_1GiB_copy_gpu_only']:.0f}% "
-          f"of 1 GiB copy); LayerNorm = {100 * entry['fraction_of_same_bytes_copy_gpu_only']:.0f}% of same-bytes copy",
-          flush=True)
+    entry.update(
+        {
+            "copy_same_bytes_GB/s": nbytes / base["copy_same_bytes"] / 1e6,
+            "fraction_of_same_bytes_copy": base["copy_same_bytes"] / ms,
+            "copy_same_bytes_fraction_of_1GiB_copy": nbytes / base["copy_same_bytes"] / 1e6 / copy_gbs,
+            "plugin_ms_gpu_only": gpu_ms,
+            "copy_same_bytes_ms_gpu_only": copy_gpu_ms,
+            "GB/s_gpu_only": nbytes / gpu_ms / 1e6,
+            "fraction_of_limit_gpu_only": nbytes / gpu_ms / 1e6 / copy_gbs,
+            "fraction_of_same_bytes_copy_gpu_only": copy_gpu_ms / gpu_ms,
+            "copy_same_bytes_fraction_of_1GiB_copy_gpu_only": nbytes / copy_gpu_ms / 1e6 / copy_gbs,
+        }
+    )
+    print(
+        f"{'':22s} same-bytes copy {base['copy_same_bytes']:.4f} ms = "
+        f"{100 * entry['copy_same_bytes_fraction_of_1GiB_copy']:.0f}% of 1 GiB copy; LayerNorm = "
+        f"{100 * entry['fraction_of_same_bytes_copy']:.0f}% of it",
+        flush=True,
+    )
+    print(
+        f"{'':22s} GPU-only: plugin {gpu_ms:.4f} ms ({100 * entry['fraction_of_limit_gpu_only']:.0f}% of 1 GiB copy), "
+        f"same-bytes copy {copy_gpu_ms:.4f} ms ({100 * entry['copy_same_bytes_fraction_of_1GiB_copy_gpu_only']:.0f}% "
+        f"of 1 GiB copy); LayerNorm = {100 * entry['fraction_of_same_bytes_copy_gpu_only']:.0f}% of same-bytes copy",
+        flush=True,
+    )
 
 
 def bench_masked_softmax(lib, results, copy_gbs, iters, use_compile):
@@ -157,14 +185,27 @@ def bench_masked_softmax(lib, results, copy_gbs, iters, use_compile):
 
     comp = compiled(eager, use_compile)
     base = {"torch_eager": timed(eager, sets, iters), "torch_compile": timed(comp, sets, iters) if comp else None}
-    row(results, f"AttMaskedSoftmax fp16 ({100 * padding:.0f}% pad)", [b, h, t, t], ms, base, 2 * b * h * t * t * 2,
-        "GB/s", copy_gbs)
+    row(
+        results,
+        f"AttMaskedSoftmax fp16 ({100 * padding:.0f}% pad)",
+        [b, h, t, t],
+        ms,
+        base,
+        2 * b * h * t * t * 2,
+        "GB/s",
+        copy_gbs,
+    )
 
 
 def bench_masked_fill(lib, results, copy_gbs, iters, use_compile):
     b, c, t = 8, 512, 1024
-    sets = [(torch.randn(b, c, t, device="cuda", dtype=torch.float16),
-             torch.randint(t // 2, t + 1, (b,), dtype=torch.int32, device="cuda")) for _ in range(ROTATE)]
+    sets = [
+        (
+            torch.randn(b, c, t, device="cuda", dtype=torch.float16),
+            torch.randint(t // 2, t + 1, (b,), dtype=torch.int32, device="cuda"),
+        )
+        for _ in range(ROTATE)
+    ]
     y = torch.empty(b, c, t, device="cuda", dtype=torch.float16)
     call = PluginCall(lib, "MaskedFill", {"fill": 0.0, "layout": 0}, sets[0], [y])
     ms = timed(call, sets, iters)
@@ -185,15 +226,28 @@ def bench_rel_pos(lib, results, copy_gbs, iters):
     pos = torch.empty(1, t, d, device="cuda", dtype=torch.float16)
     call = PluginCall(lib, "RelPositionalEncoding", {"scale": math.sqrt(d)}, sets[0], [y, pos])
     ms = timed(call, sets, iters)
-    eager = lambda x, p: (x * math.sqrt(d), p[:, :t].contiguous())  # noqa: E731
-    row(results, "RelPositionalEncoding fp16", [b, t, d], ms, {"torch_eager": timed(eager, sets, iters)},
-        (2 * b * t * d + 2 * t * d) * 2, "GB/s", copy_gbs)
+    eager = lambda x, p: (x * math.sqrt(d), p[:, :t].contiguous())
+    row(
+        results,
+        "RelPositionalEncoding fp16",
+        [b, t, d],
+        ms,
+        {"torch_eager": timed(eager, sets, iters)},
+        (2 * b * t * d + 2 * t * d) * 2,
+        "GB/s",
+        copy_gbs,
+    )
 
 
 def bench_router(lib, results, copy_gbs, iters):
     b, t, e = 8, 1024, 32
-    sets = [(torch.randn(b, t, e, device="cuda", dtype=torch.float16),
-             torch.randint(t // 2, t + 1, (b,), dtype=torch.int32, device="cuda")) for _ in range(ROTATE)]
+    sets = [
+        (
+            torch.randn(b, t, e, device="cuda", dtype=torch.float16),
+            torch.randint(t // 2, t + 1, (b,), dtype=torch.int32, device="cuda"),
+        )
+        for _ in range(ROTATE)
+    ]
     value = torch.empty(b, t, 1, device="cuda", dtype=torch.float16)
     index = torch.empty(b, t, 1, device="cuda", dtype=torch.int32)
     call = PluginCall(lib, "SoftmaxTopK", {}, sets[0], [value, index])
@@ -204,8 +258,16 @@ def bench_router(lib, results, copy_gbs, iters):
         valid = (torch.arange(t, device="cuda")[None, :] < lengths[:, None])[..., None]
         return v.masked_fill(~valid, 0), i.masked_fill(~valid, 0)
 
-    row(results, "SoftmaxTopK fp16", [b, t, e], ms, {"torch_eager": timed(eager, sets, iters)},
-        b * t * (e * 2 + 2 + 4), "GB/s", copy_gbs)
+    row(
+        results,
+        "SoftmaxTopK fp16",
+        [b, t, e],
+        ms,
+        {"torch_eager": timed(eager, sets, iters)},
+        b * t * (e * 2 + 2 + 4),
+        "GB/s",
+        copy_gbs,
+    )
 
 
 def fastmoe_loop(x, idx, w1, b1, w2, b2):
@@ -219,15 +281,31 @@ def fastmoe_loop(x, idx, w1, b1, w2, b2):
     start = 0
     for e, n in enumerate(counts):
         if n:
-            h = F.silu(F.linear(xs[start:start + n], w1[e], b1[e]))
-            out[start:start + n] = F.linear(h, w2[e], b2[e])
+            h = F.silu(F.linear(xs[start : start + n], w1[e], b1[e]))
+            out[start : start + n] = F.linear(h, w2[e], b2[e])
         start += n
     y = torch.empty_like(flat)
     y[order] = out
     return y.view_as(x)
 
 
+def graph_of(fn, *args):
+    """fn(*args) captured in a CUDA graph after a warm-up call on a side stream."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        fn(*args)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, capture_error_mode="global"):
+        fn(*args)
+    return graph
+
+
 def bench_fmoe(lib, results, iters, profile_dir=None):
+    """E 32, D 512, fp16, uniform random routing. Plugin vs dense cuBLAS of the same FLOPs (two matmuls) and the
+    FastMoE-style loop, timed both ways: with the host launch path (GPU idle at the start event) and GPU-only
+    (queued behind a spin kernel); plus the plugin replayed from a CUDA graph."""
     experts, dim = 32, 512
     for hidden in (1024, 2048):
         for tokens in (2048, 8192):
@@ -235,12 +313,23 @@ def bench_fmoe(lib, results, iters, profile_dir=None):
             b1 = torch.randn(experts, hidden, device="cuda", dtype=torch.float16) * 0.1
             w2 = torch.randn(experts, dim, hidden, device="cuda", dtype=torch.float16) / math.sqrt(hidden)
             b2 = torch.randn(experts, dim, device="cuda", dtype=torch.float16) * 0.1
-            sets = [(torch.randn(1, tokens, dim, device="cuda", dtype=torch.float16),
-                     torch.randint(0, experts, (1, tokens), dtype=torch.int32, device="cuda"), w1, b1, w2, b2)
-                    for _ in range(ROTATE)]
+            sets = [
+                (
+                    torch.randn(1, tokens, dim, device="cuda", dtype=torch.float16),
+                    torch.randint(0, experts, (1, tokens), dtype=torch.int32, device="cuda"),
+                    w1,
+                    b1,
+                    w2,
+                    b2,
+                )
+                for _ in range(ROTATE)
+            ]
             y = torch.empty(1, tokens, dim, device="cuda", dtype=torch.float16)
             call = PluginCall(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0}, sets[0], [y])
             ms = timed(call, sets, iters)
+            gpu_ms = timed(call, sets, iters, queued=True)
+            graph = graph_of(call, *sets[0])
+            graph_ms = timed(graph.replay, [()], iters, queued=True)
             check = fastmoe_loop(*sets[0])
             call(*sets[0])
             torch.cuda.synchronize()
@@ -250,33 +339,100 @@ def bench_fmoe(lib, results, iters, profile_dir=None):
             a = [torch.randn(tokens, dim, device="cuda", dtype=torch.float16) for _ in range(ROTATE)]
             wd1 = torch.randn(dim, hidden, device="cuda", dtype=torch.float16)
             wd2 = torch.randn(hidden, dim, device="cuda", dtype=torch.float16)
-            dense_ms = timed(lambda t: torch.matmul(torch.matmul(t, wd1), wd2), [(t,) for t in a], iters)
-            dense_tflops = flops / dense_ms / 1e9
-            row(results, f"FMoEExpert fp16 H={hidden}", [tokens, dim, hidden, experts], ms,
-                {"fastmoe_loop": loop_ms, "dense_cublas_same_flops": dense_ms}, flops, "TFLOP/s", dense_tflops)
-            results[-1]["rel_err_vs_fastmoe_loop"] = err
+            dense = lambda t, wd1=wd1, wd2=wd2: torch.matmul(torch.matmul(t, wd1), wd2)
+            dense_ms = timed(dense, [(t,) for t in a], iters)
+            dense_gpu_ms = timed(dense, [(t,) for t in a], iters, queued=True)
+            row(
+                results,
+                f"FMoEExpert fp16 H={hidden}",
+                [tokens, dim, hidden, experts],
+                ms,
+                {"fastmoe_loop": loop_ms, "dense_cublas_same_flops": dense_ms},
+                flops,
+                "TFLOP/s",
+                flops / dense_ms / 1e9,
+            )
+            entry = results[-1]
+            entry.update(
+                {
+                    "rel_err_vs_fastmoe_loop": err,
+                    "plugin_gpu_only_ms": gpu_ms,
+                    "plugin_graph_replay_gpu_only_ms": graph_ms,
+                    "dense_gpu_only_ms": dense_gpu_ms,
+                    "fraction_of_dense_gpu_only": dense_gpu_ms / gpu_ms,
+                    "fraction_of_dense_graph": dense_gpu_ms / graph_ms,
+                }
+            )
+            print(
+                f"    GPU-only: plugin {gpu_ms:.4f} ms, graph replay {graph_ms:.4f} ms, dense {dense_gpu_ms:.4f} ms "
+                f"-> {100 * dense_gpu_ms / gpu_ms:.0f}% of dense ({100 * dense_gpu_ms / graph_ms:.0f}% from the "
+                f"graph); rel err vs loop {err:.2e}",
+                flush=True,
+            )
             if profile_dir and (tokens, hidden) in ((8192, 2048), (2048, 1024)):
-                profile_fmoe(call, sets, f"{profile_dir}/fmoe_profile_{tokens}x{hidden}")
+                entry["host_waits_per_enqueue"] = profile_fmoe(
+                    call, sets, f"{profile_dir}/fmoe_profile_{tokens}x{hidden}"
+                )
 
 
-def profile_fmoe(call, sets, path):
-    """Per-kernel CUDA time of 20 FMoEExpert calls (CUPTI through torch.profiler): where the time goes."""
-    from torch.profiler import ProfilerActivity, profile
+HOST_WAITS = (
+    "cudaStreamSynchronize",
+    "cudaEventSynchronize",
+    "cudaDeviceSynchronize",
+    "cudaMemcpy",
+    "cudaMemcpy2D",
+    "cudaMemset",
+    "cudaStreamQuery",
+    "cudaEventQuery",
+    "cuStreamSynchronize",
+    "cuEventSynchronize",
+    "cuCtxSynchronize",
+    "cuMemcpyDtoH_v2",
+    "cuMemcpyHtoD_v2",
+)
+
+
+def profile_fmoe(call, sets, path, calls=20):
+    """CUDA runtime/driver API calls made inside `calls` FMoEExpert enqueues (CUPTI through torch.profiler, each
+    enqueue in a record_function range) and the per-kernel CUDA time. Returns host waits per enqueue: calls named
+    in HOST_WAITS that start inside an enqueue range."""
+    from torch.profiler import ProfilerActivity, profile, record_function
 
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
-        for i in range(20):
-            call(*sets[i % len(sets)])
+        for i in range(calls):
+            with record_function("fmoe_enqueue"):
+                call(*sets[i % len(sets)])
         torch.cuda.synchronize()
+    events = prof.events()
+    cpu = torch.autograd.DeviceType.CPU
+    ranges = [e.time_range for e in events if e.name == "fmoe_enqueue" and e.device_type == cpu]
+    inside = [
+        e
+        for e in events
+        if e.name.startswith("cu")
+        and e.device_type == cpu
+        and any(r.start <= e.time_range.start <= r.end for r in ranges)
+    ]
+    api_counts = {}
+    for e in inside:
+        api_counts[e.name] = api_counts.get(e.name, 0) + 1
+    waits = sum(n for name, n in api_counts.items() if name in HOST_WAITS)
+    summary = (
+        f"{len(ranges)} enqueues; API calls inside them: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(api_counts.items()))
+        + f"\nhost waits (any of {', '.join(HOST_WAITS)}) per enqueue: {waits / max(len(ranges), 1):g}\n"
+    )
     table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=15, max_name_column_width=60)
     with open(path + ".txt", "w") as f:
-        f.write(table)
+        f.write(summary + table)
     prof.export_chrome_trace(path + ".trace.json")
-    print(table, flush=True)
+    print(summary + table, flush=True)
+    return waits / max(len(ranges), 1)
 
 
 def bench_sync_bubble(results, iters):
     """What one host wait on an event costs the GPU timeline: the gap between a recorded event and the next
-    launch after the host waited for it (FMoEExpert waits once per call to read the expert counts)."""
+    launch after the host waited for it (what FMoEExpert paid per call before it stopped reading the counts)."""
     times = []
     x = torch.empty(1, device="cuda")
     for _ in range(iters):
@@ -306,22 +462,31 @@ def original_clone_cost(results):
     free1 = torch.cuda.mem_get_info()[0]
     per_manager = free0 - free1
     weights_fp32 = 32 * (512 * 1024 * 2) * 4
-    entry = {"op": "original design per plugin copy", "streams_handles_bytes": per_manager,
-             "copies_per_layer_at_build": 3, "layers": 18,
-             "handles_total_bytes": per_manager * 3 * 18,
-             "weights_as_fields_bytes_per_copy": weights_fp32,
-             "weights_total_bytes": weights_fp32 * 3 * 18}
+    entry = {
+        "op": "original design per plugin copy",
+        "streams_handles_bytes": per_manager,
+        "copies_per_layer_at_build": 3,
+        "layers": 18,
+        "handles_total_bytes": per_manager * 3 * 18,
+        "weights_as_fields_bytes_per_copy": weights_fp32,
+        "weights_total_bytes": weights_fp32 * 3 * 18,
+    }
     results.append(entry)
-    print(f"original design: {per_manager / 2**20:.1f} MiB of device memory per copy for 8 streams + 8 cuBLAS "
-          f"handles/workspaces; x3 copies x18 layers = {per_manager * 54 / 2**30:.2f} GiB; weights as fields "
-          f"{weights_fp32 * 54 / 2**30:.2f} GiB", flush=True)
+    print(
+        f"original design: {per_manager / 2**20:.1f} MiB of device memory per copy for 8 streams + 8 cuBLAS "
+        f"handles/workspaces; x3 copies x18 layers = {per_manager * 54 / 2**30:.2f} GiB; weights as fields "
+        f"{weights_fp32 * 54 / 2**30:.2f} GiB",
+        flush=True,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
+    parser.add_argument("--woq-out", help="run only the WeightOnlyGemm benchmark (bench_woq.py) and write it here")
     parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--only-fmoe", action="store_true", help="only the FMoEExpert cases (and the sync bubble)")
     parser.add_argument("--profile-dir", help="write a per-kernel profile of FMoEExpert (8192 tokens, H=2048) here")
     args = parser.parse_args()
     harness = plugins.load_harness()
@@ -330,22 +495,44 @@ def main():
         sys.exit("the plugin library / harness is not built")
     lib = harness.Library(str(path))
     torch.manual_seed(0)
+    if args.woq_out:
+        from bench_woq import bench_woq  # same folder (sys.path[0] when run as a script)
+
+        meta = {
+            "device": torch.cuda.get_device_name(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv),
+            "torch": torch.__version__,
+        }
+        with open(args.woq_out, "w") as f:
+            json.dump({**meta, **bench_woq(lib, args.iters)}, f, indent=1)
+        return
+    if not args.out:
+        parser.error("--out is required (or --woq-out)")
     results = []
-    copy_gbs = copy_bandwidth(args.iters)
-    print(f"device-to-device copy: {copy_gbs:.0f} GB/s (read + write)", flush=True)
-    results.append({"op": "copy bandwidth", "GB/s": copy_gbs})
-    bench_layer_norm(lib, results, copy_gbs, args.iters, not args.no_compile)
-    bench_masked_softmax(lib, results, copy_gbs, args.iters, not args.no_compile)
-    bench_masked_fill(lib, results, copy_gbs, args.iters, not args.no_compile)
-    bench_rel_pos(lib, results, copy_gbs, args.iters)
-    bench_router(lib, results, copy_gbs, args.iters)
+    if not args.only_fmoe:
+        copy_gbs = copy_bandwidth(args.iters)
+        print(f"device-to-device copy: {copy_gbs:.0f} GB/s (read + write)", flush=True)
+        results.append({"op": "copy bandwidth", "GB/s": copy_gbs})
+        bench_layer_norm(lib, results, copy_gbs, args.iters, not args.no_compile)
+        bench_masked_softmax(lib, results, copy_gbs, args.iters, not args.no_compile)
+        bench_masked_fill(lib, results, copy_gbs, args.iters, not args.no_compile)
+        bench_rel_pos(lib, results, copy_gbs, args.iters)
+        bench_router(lib, results, copy_gbs, args.iters)
     bench_fmoe(lib, results, args.iters, args.profile_dir)
     bench_sync_bubble(results, args.iters)
-    original_clone_cost(results)
-    meta = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cuda": torch.version.cuda,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv), "python": platform.python_version(), "iters": args.iters,
-            "timing": "median of CUDA-event times, inputs rotated over 4 sets, 20 warm-up calls"}
+    if not args.only_fmoe:
+        original_clone_cost(results)
+    meta = {
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "python": platform.python_version(),
+        "iters": args.iters,
+        "timing": "median of CUDA-event times, inputs rotated over 4 sets, 20 warm-up calls",
+    }
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
 

@@ -164,15 +164,20 @@ int main()
     double const copyRef = 2.0 * big / median(bigT) / 1e6;
     std::printf("1 GiB cudaMemcpyAsync D2D: %.4f ms = %.0f GB/s (read + write)\n", median(bigT), copyRef);
 
-    timeIt("cudaMemcpyAsync same bytes (32MB)", [&](int i) {
-        CK(cudaMemcpyAsync(y, xs[i % kSets], n * 2, cudaMemcpyDeviceToDevice));
-    }, bytes, copyRef);
-    timeIt("copy kernel 16B same bytes", [&](int i) {
-        copyVec<<<static_cast<unsigned>(n * 2 / 16 / 256), 256>>>(
-            reinterpret_cast<uint4 const*>(xs[i % kSets]), reinterpret_cast<uint4*>(y), n * 2 / 16);
-    }, bytes, copyRef);
+    timeIt(
+        "cudaMemcpyAsync same bytes (32MB)",
+        [&](int i) { CK(cudaMemcpyAsync(y, xs[i % kSets], n * 2, cudaMemcpyDeviceToDevice)); }, bytes, copyRef);
+    timeIt(
+        "copy kernel 16B same bytes",
+        [&](int i)
+        {
+            copyVec<<<static_cast<unsigned>(n * 2 / 16 / 256), 256>>>(
+                reinterpret_cast<uint4 const*>(xs[i % kSets]), reinterpret_cast<uint4*>(y), n * 2 / 16);
+        },
+        bytes, copyRef);
 
-    auto check = [&](char const* name) {
+    auto check = [&](char const* name)
+    {
         std::vector<__half> h1(n), h2(n);
         CK(cudaMemcpy(h1.data(), y, n * 2, cudaMemcpyDeviceToHost));
         CK(cudaMemcpy(h2.data(), yRef, n * 2, cudaMemcpyDeviceToHost));
@@ -193,36 +198,36 @@ int main()
         CK((launchWarp<__half, 2, R, W>(xs[0], g, b, y, rows, dim, 1e-5F, 0)));                                        \
         CK(cudaDeviceSynchronize());                                                                                   \
         check("warp rows=" #R " warps=" #W);                                                                           \
-        timeIt("LN warp rows/warp=" #R " warps/blk=" #W, [&](int i) {                                                  \
-            CK((launchWarp<__half, 2, R, W>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)));                            \
-        }, bytes, copyRef);                                                                                            \
+        timeIt(                                                                                                        \
+            "LN warp rows/warp=" #R " warps/blk=" #W, [&](int i)                                                       \
+            { CK((launchWarp<__half, 2, R, W>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0))); }, bytes, copyRef);      \
     } while (0)
     VARIANT(1, 4);
     VARIANT(2, 4);
     VARIANT(4, 4);
     VARIANT(1, 8);
     VARIANT(2, 8);
-        VARIANT(2, 2);
+    VARIANT(2, 2);
     // register cap so that 14 blocks of 4 warps (56 warps) fit
     CK((launchWarp<__half, 2, 1, 4, 14>(xs[0], g, b, y, rows, dim, 1e-5F, 0)));
     CK(cudaDeviceSynchronize());
     check("warp rows=1 warps=4 minBlocks=14");
-    timeIt("LN warp rows=1 warps=4 minBlocks=14", [&](int i) {
-        CK((launchWarp<__half, 2, 1, 4, 14>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)));
-    }, bytes, copyRef);
+    timeIt(
+        "LN warp rows=1 warps=4 minBlocks=14", [&](int i)
+        { CK((launchWarp<__half, 2, 1, 4, 14>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0))); }, bytes, copyRef);
     CK(launchLayerNorm(ElemType::kFLOAT16, xs[0], g, b, y, rows, dim, 1e-5F, 0));
     CK(cudaDeviceSynchronize());
     check("launchLayerNorm (new)");
-    timeIt("launchLayerNorm (new, as shipped)", [&](int i) {
-        CK(launchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0));
-    }, bytes, copyRef);
+    timeIt(
+        "launchLayerNorm (new, as shipped)", [&](int i)
+        { CK(launchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)); }, bytes, copyRef);
 #ifdef LN_OLD
     CK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[0], g, b, y, rows, dim, 1e-5F, 0));
     CK(cudaDeviceSynchronize());
     check("old persistent kernel");
-    timeIt("old persistent kernel (HEAD)", [&](int i) {
-        CK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0));
-    }, bytes, copyRef);
+    timeIt(
+        "old persistent kernel (HEAD)", [&](int i)
+        { CK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)); }, bytes, copyRef);
 #endif
     std::printf("done\n");
     return 0;

@@ -1,35 +1,60 @@
 #!/usr/bin/env bash
-# T3 on a lent GPU machine, from the repository root: build the plugin library in place (editable install), run
-# the GPU tests, compute-sanitizer memcheck + racecheck on them, and the benchmarks. Logs and results go to $OUT.
-#   OUT=/tmp/t3 STEPS="build tests sanitize bench" bash benchmarks/plugins/run_gpu.sh
+# T3 on a lent GPU machine, from the repository root: build the plugin library and harness with CMake into
+# build/gpu (or only the harness when PREBUILT_LIB names a libtrtplugin++.so built elsewhere for sm_90), run the GPU
+# tests (T3, CUDA-graph capture tests included), compute-sanitizer memcheck + racecheck on them (not the clone-memory
+# test: the sanitizer allocates device memory of its own), and the benchmarks.
+# Logs and results go to $OUT.
+#   OUT=/tmp/t3 STEPS="build tests bench block sm80 sanitize" [PREBUILT_LIB=...] bash benchmarks/plugins/run_gpu.sh
+# Env: TRT_INCLUDE_DIR (default $PWD/tensorrt-include), CUTLASS_DIR, BENCH_ARGS / BLOCK_ARGS (extra arguments of
+# bench_plugins.py / bench_moe_block.py), SANITIZE_K (pytest -k of the sanitizer runs), SANITIZE_TIMEOUT (s per tool).
 set -o pipefail
 OUT=${OUT:-/tmp/t3}
-STEPS=${STEPS:-"build tests sanitize bench"}
+STEPS=${STEPS:-"build tests bench block sm80 sanitize"}
 mkdir -p "$OUT"
 export TRT_INCLUDE_DIR=${TRT_INCLUDE_DIR:-$PWD/tensorrt-include} TRT_HELPER_CUDA_ARCHS=${TRT_HELPER_CUDA_ARCHS:-90}
-export PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 status=0
 
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 if step build; then
-  (time python3 -m pip install --no-build-isolation --no-deps -v -e .) > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  target=()
+  [ -n "$PREBUILT_LIB" ] && target=(--target _plugin_harness)
+  { cmake -S . -B build/gpu -DTRT_INCLUDE_DIR="$TRT_INCLUDE_DIR" -DTRT_HELPER_CUDA_ARCHS="$TRT_HELPER_CUDA_ARCHS" \
+      -DCMAKE_BUILD_TYPE=Release \
+      && time cmake --build build/gpu -j"$(nproc)" "${target[@]}"; } > "$OUT/build.log" 2>&1 \
+    || { tail -40 "$OUT/build.log"; exit 1; }
   grep -E "trt_helper:|warning" "$OUT/build.log" | head -20
-  python3 -c "from trt_helper import plugins; print('library', plugins.find_plugin_library(), 'harness', plugins.load_harness())"
+  cp build/gpu/plugins/_plugin_harness*.so trt_helper/
 fi
+export TRT_HELPER_PLUGIN_LIB=${PREBUILT_LIB:-$PWD/build/gpu/plugins/libtrtplugin++.so}
+python3 -c "from trt_helper import plugins; print('library', plugins.find_plugin_library(), 'harness', plugins.load_harness())"
 if step tests; then
-  timeout 240 python3 -m pytest -q -rs -s tests/plugins -p no:cacheprovider 2>&1 | tee "$OUT/t3_tests.log" | grep -vE "^generator seed" | tail -25 || status=1
+  timeout 300 python3 -m pytest -q -rs -s -m gpu tests/plugins -p no:cacheprovider 2>&1 | tee "$OUT/t3_tests.log" \
+    | grep -vE "^generator seed" | tail -25 || status=1
 fi
 if step bench; then
-  timeout 300 python3 benchmarks/plugins/bench_plugins.py --out "$OUT/bench.json" --profile-dir "$OUT" 2>&1 | tee "$OUT/bench.log" || status=1
+  timeout 300 python3 benchmarks/plugins/bench_plugins.py --out "$OUT/bench.json" --profile-dir "$OUT" $BENCH_ARGS 2>&1 \
+    | tee "$OUT/bench.log" || status=1
+fi
+if step block; then
+  timeout 240 python3 benchmarks/plugins/bench_moe_block.py --out "$OUT/moe_block.json" $BLOCK_ARGS 2>&1 \
+    | tee "$OUT/moe_block.log" || status=1
+fi
+if step sm80; then
+  # the Ampere grouped-GEMM kernels on the same GPU (the Hopper ones are the default on compute capability 9.0)
+  TRT_HELPER_FMOE_GEMM=sm80 timeout 200 python3 -m pytest -q -rs -m gpu tests/plugins -k fmoe -p no:cacheprovider \
+    2>&1 | tee "$OUT/t3_tests_sm80.log" | tail -3 || status=1
+  TRT_HELPER_FMOE_GEMM=sm80 timeout 200 python3 benchmarks/plugins/bench_plugins.py --only-fmoe \
+    --out "$OUT/bench_sm80.json" $BENCH_ARGS 2>&1 | tee "$OUT/bench_sm80.log" | grep -E "FMoE|GPU-only" || status=1
 fi
 if step sanitize; then
   : > "$OUT/sanitizer.log"
   for tool in memcheck racecheck; do
     echo "=== compute-sanitizer --tool $tool" >> "$OUT/sanitizer.log"
-    timeout 170 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
-      tests/plugins/test_plugin_enqueue_gpu.py tests/plugins/test_plugin_clones_gpu.py -k "not bf16" \
+    timeout "${SANITIZE_TIMEOUT:-170}" compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
+      tests/plugins/test_plugin_enqueue_gpu.py tests/plugins/test_plugin_graphs_gpu.py -k "${SANITIZE_K:-not bf16 and not 8x1024}" \
       >> "$OUT/sanitizer.log" 2>&1
     echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
   done

@@ -41,8 +41,10 @@ class RelPositionMultiHeadedAttention(nn.Module):
         """Self-attention of x (B,T,D) over keys t < lengths[b]; pos_emb (1,T,D) → (B,T,D)."""
         b, t, d = x.shape
         if pos_emb.shape != (1, t, d):
-            raise ValueError(f"RelPositionMultiHeadedAttention: pos_emb must be (1, {t}, {d}) for x "
-                             f"{tuple(x.shape)}, got {tuple(pos_emb.shape)}")
+            raise ValueError(
+                f"RelPositionMultiHeadedAttention: pos_emb must be (1, {t}, {d}) for x "
+                f"{tuple(x.shape)}, got {tuple(pos_emb.shape)}"
+            )
         q = self._heads(self.linear_q(x))
         k = self._heads(self.linear_k(x)).transpose(1, 2)
         v = self._heads(self.linear_v(x)).transpose(1, 2)
@@ -63,13 +65,16 @@ class RelPositionMultiHeadedAttention(nn.Module):
         k = self._heads_trt(helper, helper(self.linear_k, x), "k")
         v = self._heads_trt(helper, helper(self.linear_v, x), "v")
         p = self._heads_trt(helper, helper(self.linear_pos, pos_emb), "p")
-        q_u = helper.addTranspose(helper.addAdd(q, helper.addConstant(self.pos_bias_u, name="pos_bias_u")), 1, 2,
-                                  name="q_with_bias_u")
-        q_v = helper.addTranspose(helper.addAdd(q, helper.addConstant(self.pos_bias_v, name="pos_bias_v")), 1, 2,
-                                  name="q_with_bias_v")
+        q_u = helper.addTranspose(
+            helper.addAdd(q, helper.addConstant(self.pos_bias_u, name="pos_bias_u")), 1, 2, name="q_with_bias_u"
+        )
+        q_v = helper.addTranspose(
+            helper.addAdd(q, helper.addConstant(self.pos_bias_v, name="pos_bias_v")), 1, 2, name="q_with_bias_v"
+        )
         matrix_ac = helper.addMatMul(q_u, k, transpose_b=True, name="matrix_ac")
         matrix_bd = helper.addMatMul(q_v, p, transpose_b=True, name="matrix_bd")
-        attn = helper.addAttMaskedSoftmax(helper.addAdd(matrix_ac, matrix_bd, name="scores"), lengths,
-                                          1.0 / math.sqrt(self.d_k))
+        attn = helper.addAttMaskedSoftmax(
+            helper.addAdd(matrix_ac, matrix_bd, name="scores"), lengths, 1.0 / math.sqrt(self.d_k)
+        )
         context = helper.addTranspose(helper.addMatMul(attn, v, name="context"), 1, 2)
         return helper(self.linear_out, helper.addFlatten(context, 2))

@@ -23,8 +23,7 @@ class ConformerBlock(nn.Module):
 
     ff_scale = 0.5
 
-    def __init__(self, d_model: int, heads: int, kernel_size: int, macaron_hidden: int,
-                 feed_forward: nn.Module):
+    def __init__(self, d_model: int, heads: int, kernel_size: int, macaron_hidden: int, feed_forward: nn.Module):
         super().__init__()
         self.self_attn = RelPositionMultiHeadedAttention(heads, d_model)
         self.feed_forward = feed_forward
@@ -38,15 +37,16 @@ class ConformerBlock(nn.Module):
         self.concat_linear = nn.Linear(2 * d_model, d_model)
 
     @classmethod
-    def dense(cls, d_model: int, heads: int, kernel_size: int, hidden: int) -> "ConformerBlock":
+    def dense(cls, d_model: int, heads: int, kernel_size: int, hidden: int) -> ConformerBlock:
         """The embed-net block: both feed-forwards dense, width ``hidden``."""
         return cls(d_model, heads, kernel_size, hidden, PositionwiseFeedForward(d_model, hidden))
 
     def _second_feed_forward(self, x: torch.Tensor, embed: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         return self.feed_forward(x)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, pos_emb: torch.Tensor,
-                embed: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor, pos_emb: torch.Tensor, embed: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """x (B,T,D), lengths (B,), pos_emb (1,T,D) [, embed (B,T,D) for MoE blocks] → (B,T,D)."""
         x = x + self.ff_scale * self.feed_forward_macaron(self.norm_ff_macaron(x))
         x = x + self.self_attn(self.norm_mha(x), lengths, pos_emb)
@@ -72,10 +72,19 @@ class ConformerBlock(nn.Module):
 class MoEConformerBlock(ConformerBlock):
     """3m-asr FmoeConformerLayer: the second feed-forward is the cat-embed MoE."""
 
-    def __init__(self, d_model: int, heads: int, kernel_size: int, num_experts: int, hidden: int,
-                 embed_dim: int, router_bias: bool = False):
-        super().__init__(d_model, heads, kernel_size, hidden,
-                         MoEFeedForward(d_model, embed_dim, num_experts, hidden, router_bias))
+    def __init__(
+        self,
+        d_model: int,
+        heads: int,
+        kernel_size: int,
+        num_experts: int,
+        hidden: int,
+        embed_dim: int,
+        router_bias: bool = False,
+    ):
+        super().__init__(
+            d_model, heads, kernel_size, hidden, MoEFeedForward(d_model, embed_dim, num_experts, hidden, router_bias)
+        )
 
     def _second_feed_forward(self, x: torch.Tensor, embed: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         if embed is None:

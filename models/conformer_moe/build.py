@@ -9,12 +9,14 @@ rebuild the same network for the reference executor.
 from __future__ import annotations
 
 import argparse
-import json
+import gc
 import os
 import sys
 import time
 
 import torch
+
+from trt_helper import sidecar
 
 from .config import CONFIGS, get_config
 from .encoder import build_model
@@ -48,47 +50,98 @@ def load_model(config: str, seed: int = 0, weights: str | None = None):
     return model
 
 
-def build_one(config: str, precision: str, outdir: str, seed: int = 0, weights: str | None = None,
-              profile: Profile = Profile(), impl: str = "auto", targets=None, model=None):
-    """Build one plan and write its sidecar; returns the BuildReport."""
-    model = model if model is not None else load_model(config, seed, weights)
+def in_plan_dtype(model, precision: str):
+    """``model`` with its weights converted in place to the plan's dtype, so the network reads them without a cast
+    copy (the weights are held once, not in fp32 and fp16)."""
+    return model.to(PRECISIONS[precision])
+
+
+def build_one(
+    config: str,
+    precision: str,
+    outdir: str,
+    seed: int = 0,
+    weights: str | None = None,
+    profile: Profile = Profile(),
+    impl: str = "auto",
+    targets=None,
+    model=None,
+    strip_weights: bool = False,
+):
+    """Build one plan and write its sidecar; returns the BuildReport. Without ``model`` the weights are loaded
+    straight into the plan's dtype; a given ``model`` is left as it is (the network casts a copy)."""
+    model = model if model is not None else in_plan_dtype(load_model(config, seed, weights), precision)
     with torch.no_grad():
         helper = make_helper(model, precision, profile, impl)
     path = plan_path(outdir, config, precision)
-    report = helper.build(path, targets=targets)
-    sidecar = {"model": "conformer_moe", "config": config, "precision": precision, "seed": seed,
-               "weights": os.path.abspath(weights) if weights else None, "profile": str(profile), "impl": impl,
-               "layers": report.layers, "build_s": round(report.seconds, 2), "plan_bytes": report.plan_bytes,
-               "targets": list(report.targets), "backend": report.backend,
-               "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with open(path + ".json", "w") as f:
-        json.dump(sidecar, f, indent=1)
+    report = helper.build(path, targets=targets, strip_weights=strip_weights)
+    del helper, model
+    gc.collect()  # the network and its TensorRT objects go before the next plan is built
+    extra = {
+        "model": "conformer_moe",
+        "config": config,
+        "precision": precision,
+        "seed": seed,
+        "weights": os.path.abspath(weights) if weights else None,
+        "profile": str(profile),
+        "impl": impl,
+        "build_s": round(report.seconds, 2),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    sidecar.update(path, extra)  # next to the I/O and profiles the builder wrote
     return report
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.conformer_moe.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", nargs="+", default=list(DEFAULT_CONFIGS), choices=sorted(CONFIGS),
-                        help="configs to build (default: small litleo-18l)")
+    parser.add_argument(
+        "--config",
+        nargs="+",
+        default=list(DEFAULT_CONFIGS),
+        choices=sorted(CONFIGS),
+        help="configs to build (default: small litleo-18l)",
+    )
     parser.add_argument("--precision", nargs="+", default=["fp32", "fp16"], choices=sorted(PRECISIONS))
     parser.add_argument("--weights", help="3m-asr/WeNet checkpoint (torch.save state dict); default: random weights")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     parser.add_argument("--outdir", default="plans")
-    parser.add_argument("--profile", type=Profile.parse, default=Profile(),
-                        help="min:opt:max as BxT each (default 1x7:1x206:6x6100)")
-    parser.add_argument("--impl", default="auto", choices=["auto", "native", "plugin"],
-                        help="plugin or native layers for ops that have both (auto: plugin where possible)")
+    parser.add_argument(
+        "--profile", type=Profile.parse, default=Profile(), help="min:opt:max as BxT each (default 1x7:1x206:6x6100)"
+    )
+    parser.add_argument(
+        "--impl",
+        default="auto",
+        choices=["auto", "native", "plugin"],
+        help="plugin or native layers for ops that have both (auto: plugin where possible)",
+    )
     parser.add_argument("--targets", nargs="+", help="TensorRT-RTX compute capabilities (default SM86 SM89 SM120)")
+    parser.add_argument(
+        "--strip-weights",
+        action="store_true",
+        help="weight-stripped plans, refitted at load from the checkpoint (Engine(refit_from=...))",
+    )
     args = parser.parse_args(argv)
     if args.weights and len(args.config) != 1:
         parser.error("--weights belongs to one config; pass a single --config")
+    widest_first = sorted(args.precision, key=lambda p: -PRECISIONS[p].itemsize)
     for config in args.config:
         model = load_model(config, args.seed, args.weights)
-        for precision in args.precision:
-            report = build_one(config, precision, args.outdir, args.seed, args.weights, args.profile, args.impl,
-                               args.targets, model=model)
+        for precision in widest_first:  # fp32 then fp16: the model is converted once, in place, between them
+            report = build_one(
+                config,
+                precision,
+                args.outdir,
+                args.seed,
+                args.weights,
+                args.profile,
+                args.impl,
+                args.targets,
+                model=in_plan_dtype(model, precision),
+                strip_weights=args.strip_weights,
+            )
             print(f"conformer_moe {config} {precision}: {report}", flush=True)
         del model
+        gc.collect()
     return 0
 
 

@@ -49,34 +49,70 @@ class ConformerMoEConfig:
 
     def __post_init__(self):
         if self.d_model % self.heads or self.d_model % self.embed_heads:
-            raise ValueError(f"config {self.name}: d_model={self.d_model} must divide by heads={self.heads} "
-                             f"and embed_heads={self.embed_heads}")
+            raise ValueError(
+                f"config {self.name}: d_model={self.d_model} must divide by heads={self.heads} "
+                f"and embed_heads={self.embed_heads}"
+            )
         if self.kernel_size % 2 == 0:
             raise ValueError(f"config {self.name}: kernel_size={self.kernel_size} must be odd (symmetric padding)")
         if self.input_dim < 7:
-            raise ValueError(f"config {self.name}: input_dim={self.input_dim} < 7 leaves no frequency bins "
-                             "after Conv2dSubsampling4")
+            raise ValueError(
+                f"config {self.name}: input_dim={self.input_dim} < 7 leaves no frequency bins after Conv2dSubsampling4"
+            )
 
     @property
     def subsampled_dim(self) -> int:
         """F′ = ((F−1)//2−1)//2, the frequency bins left after Conv2dSubsampling4."""
         return ((self.input_dim - 1) // 2 - 1) // 2
 
-    def with_(self, **changes) -> "ConformerMoEConfig":
+    def with_(self, **changes) -> ConformerMoEConfig:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
 
 CONFIGS: dict[str, ConformerMoEConfig] = {
     "small": ConformerMoEConfig(
-        name="small", input_dim=80, d_model=64, heads=4, moe_blocks=2, num_experts=4, expert_hidden=128,
-        embed_blocks=2, embed_heads=4, embed_ffn=128, kernel_size=15, vocab=32),
+        name="small",
+        input_dim=80,
+        d_model=64,
+        heads=4,
+        moe_blocks=2,
+        num_experts=4,
+        expert_hidden=128,
+        embed_blocks=2,
+        embed_heads=4,
+        embed_ffn=128,
+        kernel_size=15,
+        vocab=32,
+    ),
     "3m-asr": ConformerMoEConfig(
-        name="3m-asr", input_dim=80, d_model=512, heads=8, moe_blocks=12, num_experts=32, expert_hidden=2048,
-        embed_blocks=6, embed_heads=8, embed_ffn=2048, kernel_size=15, vocab=5538),
+        name="3m-asr",
+        input_dim=80,
+        d_model=512,
+        heads=8,
+        moe_blocks=12,
+        num_experts=32,
+        expert_hidden=2048,
+        embed_blocks=6,
+        embed_heads=8,
+        embed_ffn=2048,
+        kernel_size=15,
+        vocab=5538,
+    ),
     "litleo-18l": ConformerMoEConfig(
-        name="litleo-18l", input_dim=40, d_model=512, heads=8, moe_blocks=18, num_experts=32, expert_hidden=1024,
-        embed_blocks=6, embed_heads=4, embed_ffn=1024, kernel_size=15, vocab=1434),
+        name="litleo-18l",
+        input_dim=40,
+        d_model=512,
+        heads=8,
+        moe_blocks=18,
+        num_experts=32,
+        expert_hidden=1024,
+        embed_blocks=6,
+        embed_heads=4,
+        embed_ffn=1024,
+        kernel_size=15,
+        vocab=1434,
+    ),
 }
 
 

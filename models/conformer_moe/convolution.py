@@ -18,8 +18,9 @@ class ConvolutionModule(nn.Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"ConvolutionModule: kernel_size={kernel_size} must be odd")
         self.pointwise_conv1 = nn.Conv1d(channels, 2 * channels, 1)
-        self.depthwise_conv = nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2,
-                                        groups=channels)
+        self.depthwise_conv = nn.Conv1d(
+            channels, channels, kernel_size, padding=(kernel_size - 1) // 2, groups=channels
+        )
         self.norm = nn.LayerNorm(channels)
         self.activation = nn.SiLU()
         self.pointwise_conv2 = nn.Conv1d(channels, channels, 1)

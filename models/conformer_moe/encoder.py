@@ -17,8 +17,7 @@ def check_features(owner: str, feat: torch.Tensor, feat_len: torch.Tensor, input
     if feat.dim() != 3 or feat.shape[2] != input_dim or not feat.dtype.is_floating_point:
         raise ValueError(f"{owner}: feat must be float (B, T, {input_dim}), got {tuple(feat.shape)} {feat.dtype}")
     if feat.shape[1] < MIN_FRAMES:
-        raise ValueError(f"{owner}: feat has {feat.shape[1]} frames; Conv2dSubsampling4 needs at least "
-                         f"{MIN_FRAMES}")
+        raise ValueError(f"{owner}: feat has {feat.shape[1]} frames; Conv2dSubsampling4 needs at least {MIN_FRAMES}")
     check_lengths(owner + " feat_len", feat_len, feat.shape[0], feat.shape[1], min_len=MIN_FRAMES)
 
 
@@ -35,7 +34,8 @@ class EmbedNet(nn.Module):
         self.pos_enc = RelPositionalEncoding(d, config.max_len)
         self.blocks = nn.ModuleList(
             ConformerBlock.dense(d, config.embed_heads, config.kernel_size, config.embed_ffn)
-            for _ in range(config.embed_blocks))
+            for _ in range(config.embed_blocks)
+        )
         self.after_norm = nn.LayerNorm(d, eps=LAYER_NORM_EPS)
         self.out_linear = nn.Linear(d, config.vocab)
 
@@ -71,9 +71,11 @@ class ConformerMoEEncoder(nn.Module):
         self.pos_enc = RelPositionalEncoding(d, config.max_len)
         self.embed = EmbedNet(config)
         self.blocks = nn.ModuleList(
-            MoEConformerBlock(d, config.heads, config.kernel_size, config.num_experts, config.expert_hidden, d,
-                              config.router_bias)
-            for _ in range(config.moe_blocks))
+            MoEConformerBlock(
+                d, config.heads, config.kernel_size, config.num_experts, config.expert_hidden, d, config.router_bias
+            )
+            for _ in range(config.moe_blocks)
+        )
         self.after_norm = nn.LayerNorm(d, eps=LAYER_NORM_EPS)
         self.out_linear = nn.Linear(d, config.vocab)
 
@@ -99,8 +101,9 @@ class ConformerMoEEncoder(nn.Module):
         return helper(self.out_linear, helper(self.after_norm, x)), lengths
 
 
-def build_model(config: ConformerMoEConfig | str, seed: int = 0,
-                dtype: torch.dtype = torch.float32) -> ConformerMoEEncoder:
+def build_model(
+    config: ConformerMoEConfig | str, seed: int = 0, dtype: torch.dtype = torch.float32
+) -> ConformerMoEEncoder:
     """A randomly initialised encoder in eval mode; the same seed gives the same weights."""
     if isinstance(config, str):
         config = get_config(config)

@@ -25,8 +25,10 @@ def read_sidecar(plan: str) -> dict:
         with open(plan + ".json") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise SystemExit(f"conformer_moe.infer: {plan}.json not found; build plans with "
-                         "`python -m models.conformer_moe.build` (it writes the sidecar)") from None
+        raise SystemExit(
+            f"conformer_moe.infer: {plan}.json not found; build plans with "
+            "`python -m models.conformer_moe.build` (it writes the sidecar)"
+        ) from None
 
 
 def load_features(args, input_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,8 +39,9 @@ def load_features(args, input_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     else:
         feat = torch.randn(args.batch, args.frames, input_dim, generator=torch.Generator().manual_seed(args.seed))
     if feat.dim() != 3 or feat.shape[2] != input_dim:
-        raise SystemExit(f"conformer_moe.infer: features must be (T, {input_dim}) or (B, T, {input_dim}), "
-                         f"got {tuple(feat.shape)}")
+        raise SystemExit(
+            f"conformer_moe.infer: features must be (T, {input_dim}) or (B, T, {input_dim}), got {tuple(feat.shape)}"
+        )
     lengths = args.lengths or [feat.shape[1]] * feat.shape[0]
     if len(lengths) != feat.shape[0]:
         raise SystemExit(f"conformer_moe.infer: {len(lengths)} lengths for a batch of {feat.shape[0]}")
@@ -75,8 +78,9 @@ def main(argv=None) -> int:
     model = load_model(meta["config"], meta["seed"], meta["weights"])
     feat, feat_len = load_features(args, model.config.input_dim)
 
-    outputs, ran = (None, "reference runner requested") if args.runner == "reference" else \
-        run_engine(args.plan, feat, feat_len)
+    outputs, ran = (
+        (None, "reference runner requested") if args.runner == "reference" else run_engine(args.plan, feat, feat_len)
+    )
     if outputs is None:
         if args.runner == "engine":
             raise SystemExit(f"conformer_moe.infer: no TensorRT engine can run here: {ran}")
@@ -87,15 +91,21 @@ def main(argv=None) -> int:
     logits, out_len = outputs["logits"], outputs["out_len"]
     print(f"ran: {ran}")
     print(f"plan: {args.plan} ({meta['config']}, {meta['precision']})")
-    print(f"logits {tuple(logits.shape)}, out_len {out_len.tolist()}, "
-          f"sum over valid frames {sum(float(logits[b, :n].sum()) for b, n in enumerate(out_len.tolist())):.6g}")
+    print(
+        f"logits {tuple(logits.shape)}, out_len {out_len.tolist()}, "
+        f"sum over valid frames {sum(float(logits[b, :n].sum()) for b, n in enumerate(out_len.tolist())):.6g}"
+    )
     if args.check:
         with torch.no_grad():
             expected, expected_len = model(feat, feat_len)
-        worst = max(float((logits[b, :n] - expected[b, :n]).abs().max() / expected[b, :n].abs().max())
-                    for b, n in enumerate(expected_len.tolist()))
-        print(f"check vs PyTorch fp32: out_len equal {torch.equal(out_len, expected_len)}, "
-              f"max|diff|/max|ref| over valid frames {worst:.3e}")
+        worst = max(
+            float((logits[b, :n] - expected[b, :n]).abs().max() / expected[b, :n].abs().max())
+            for b, n in enumerate(expected_len.tolist())
+        )
+        print(
+            f"check vs PyTorch fp32: out_len equal {torch.equal(out_len, expected_len)}, "
+            f"max|diff|/max|ref| over valid frames {worst:.3e}"
+        )
     if args.out:
         np.savez(args.out, logits=logits.numpy(), out_len=out_len.numpy())
     return 0

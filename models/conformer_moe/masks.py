@@ -40,8 +40,9 @@ def check_lengths(owner: str, lengths: torch.Tensor, batch: int, max_len: int, m
     if lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
         raise ValueError(f"{owner}: lengths must be an integer tensor, got {lengths.dtype}")
     if batch and (int(lengths.min()) < min_len or int(lengths.max()) > max_len):
-        raise ValueError(f"{owner}: lengths {lengths.tolist()} must lie in [{min_len}, {max_len}] "
-                         f"for an input of {max_len} frames")
+        raise ValueError(
+            f"{owner}: lengths {lengths.tolist()} must lie in [{min_len}, {max_len}] for an input of {max_len} frames"
+        )
 
 
 def masked_softmax(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

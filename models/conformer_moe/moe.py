@@ -10,7 +10,6 @@ from torch import nn
 from .masks import valid_mask
 
 
-
 class ExpertLinear(nn.Module):
     """E linears in FastMoE's FMoELinear layout: weight (E, out, in), bias (E, out)."""
 
@@ -77,10 +76,15 @@ class MoEFeedForward(nn.Module):
     def forward(self, x: torch.Tensor, embed: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """x (B,T,D), embed (B,T,De) → (B,T,D); with lengths (B,), padded tokens (t ≥ lengths[b]) give 0, as in
         the network. Runs :meth:`all_experts` when traced for export."""
-        if x.dim() != 3 or embed.shape[:2] != x.shape[:2] \
-                or embed.shape[2] + x.shape[2] != self.router_weights.shape[0]:
-            raise ValueError(f"MoEFeedForward: x (B,T,D) and embed (B,T,De) with D+De="
-                             f"{self.router_weights.shape[0]} expected, got {tuple(x.shape)} and {tuple(embed.shape)}")
+        if (
+            x.dim() != 3
+            or embed.shape[:2] != x.shape[:2]
+            or embed.shape[2] + x.shape[2] != self.router_weights.shape[0]
+        ):
+            raise ValueError(
+                f"MoEFeedForward: x (B,T,D) and embed (B,T,De) with D+De="
+                f"{self.router_weights.shape[0]} expected, got {tuple(x.shape)} and {tuple(embed.shape)}"
+            )
         gate_value, gate_idx = self.route(x, embed)
         rows, flat_idx = x.reshape(-1, x.shape[-1]), gate_idx.reshape(-1)
         exporting = torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
@@ -98,8 +102,11 @@ class MoEFeedForward(nn.Module):
 
     def trt_forward(self, helper, x, embed, lengths):
         """Network version of :meth:`forward`; lengths int32 (B,)."""
-        logits = helper.addMatMul(helper.addConcat([embed, x], -1, name="router_inputs"),
-                                  helper.addConstant(self.router_weights, name="router_weights"), name="router_logits")
+        logits = helper.addMatMul(
+            helper.addConcat([embed, x], -1, name="router_inputs"),
+            helper.addConstant(self.router_weights, name="router_weights"),
+            name="router_logits",
+        )
         if self.router_bias is not None:
             logits = helper.addAdd(logits, helper.addConstant(self.router_bias, name="router_bias"))
         gate_value, gate_idx = helper.addSoftmaxTopK(logits, lengths, name="gate")

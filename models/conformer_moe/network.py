@@ -33,23 +33,31 @@ class Profile:
     max_frames: int = 6100
 
     @classmethod
-    def parse(cls, text: str) -> "Profile":
+    def parse(cls, text: str) -> Profile:
         """``"1x7:1x206:6x6100"`` (min:opt:max, each BxT)."""
         try:
             parts = [tuple(int(v) for v in part.split("x")) for part in text.split(":")]
             (b0, t0), (b1, t1), (b2, t2) = parts
         except ValueError:
-            raise ValueError(f"profile {text!r}: expected MINBxMINT:OPTBxOPTT:MAXBxMAXT, "
-                             "e.g. 1x7:1x206:6x6100") from None
+            raise ValueError(
+                f"profile {text!r}: expected MINBxMINT:OPTBxOPTT:MAXBxMAXT, e.g. 1x7:1x206:6x6100"
+            ) from None
         profile = cls(b0, t0, b1, t1, b2, t2)
         if not (1 <= b0 <= b1 <= b2 and MIN_FRAMES <= t0 <= t1 <= t2):
-            raise ValueError(f"profile {text!r}: need 1 <= min <= opt <= max batch and {MIN_FRAMES} <= min <= opt <= "
-                             "max frames")
+            raise ValueError(
+                f"profile {text!r}: need 1 <= min <= opt <= max batch and {MIN_FRAMES} <= min <= opt <= max frames"
+            )
         return profile
 
     def __str__(self):
-        return ":".join(f"{b}x{t}" for b, t in ((self.min_batch, self.min_frames), (self.opt_batch, self.opt_frames),
-                                                 (self.max_batch, self.max_frames)))
+        return ":".join(
+            f"{b}x{t}"
+            for b, t in (
+                (self.min_batch, self.min_frames),
+                (self.opt_batch, self.opt_frames),
+                (self.max_batch, self.max_frames),
+            )
+        )
 
 
 def define_network(helper, model: ConformerMoEEncoder, profile: Profile = Profile()):
@@ -58,14 +66,27 @@ def define_network(helper, model: ConformerMoEEncoder, profile: Profile = Profil
     config = model.config
     frames_after = ((profile.max_frames - 1) // 2 - 1) // 2
     if frames_after > config.max_len:
-        raise ValueError(f"ConformerMoEEncoder({config.name}): profile max {profile.max_frames} frames gives "
-                         f"{frames_after} subsampled frames, more than the positional table's {config.max_len}")
+        raise ValueError(
+            f"ConformerMoEEncoder({config.name}): profile max {profile.max_frames} frames gives "
+            f"{frames_after} subsampled frames, more than the positional table's {config.max_len}"
+        )
     f = config.input_dim
-    feat = helper.addInput("feat", torch.float32, (-1, -1, f), min_shape=(profile.min_batch, profile.min_frames, f),
-                           opt_shape=(profile.opt_batch, profile.opt_frames, f),
-                           max_shape=(profile.max_batch, profile.max_frames, f))
-    feat_len = helper.addInput("feat_len", torch.int32, (-1,), min_shape=(profile.min_batch,),
-                               opt_shape=(profile.opt_batch,), max_shape=(profile.max_batch,))
+    feat = helper.addInput(
+        "feat",
+        torch.float32,
+        (-1, -1, f),
+        min_shape=(profile.min_batch, profile.min_frames, f),
+        opt_shape=(profile.opt_batch, profile.opt_frames, f),
+        max_shape=(profile.max_batch, profile.max_frames, f),
+    )
+    feat_len = helper.addInput(
+        "feat_len",
+        torch.int32,
+        (-1,),
+        min_shape=(profile.min_batch,),
+        opt_shape=(profile.opt_batch,),
+        max_shape=(profile.max_batch,),
+    )
     logits, out_len = helper(model, helper.addCast(feat, helper.dtype, name="feat_cast"), feat_len)
     logits = helper.markOutput(helper.addCast(logits, torch.float32, name="logits_fp32"), "logits")
     out_len = helper.markOutput(out_len, "out_len")

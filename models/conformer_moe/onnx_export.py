@@ -23,8 +23,18 @@ def export_onnx(model: ConformerMoEEncoder, path: str | os.PathLike, frames: int
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python checks
         torch.onnx.export(
-            model, (feat, feat_len), str(path), dynamo=False, opset_version=opset,
-            input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-            dynamic_axes={"feat": {0: "B", 1: "T"}, "feat_len": {0: "B"}, "logits": {0: "B", 1: "T_sub"},
-                          "out_len": {0: "B"}})
+            model,
+            (feat, feat_len),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={
+                "feat": {0: "B", 1: "T"},
+                "feat_len": {0: "B"},
+                "logits": {0: "B", 1: "T_sub"},
+                "out_len": {0: "B"},
+            },
+        )
     return str(path)

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 
-
 def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
     """(1, max_len, D): sin(pos·ω_i) on even dims, cos on odd, ω_i = 10000^(−2i/D)."""
     position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
@@ -32,8 +31,9 @@ class RelPositionalEncoding(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B,T,D) → x·√D (B,T,D), pos_emb (1,T,D)."""
         if x.dim() != 3 or x.shape[2] != self.d_model or x.shape[1] > self.max_len:
-            raise ValueError(f"RelPositionalEncoding: input must be (B, T<={self.max_len}, {self.d_model}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"RelPositionalEncoding: input must be (B, T<={self.max_len}, {self.d_model}), got {tuple(x.shape)}"
+            )
         return x * self.xscale, self.pe[:, : x.shape[1]].to(x.dtype)
 
     def trt_forward(self, helper, x):

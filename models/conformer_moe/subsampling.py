@@ -28,8 +28,9 @@ class Conv2dSubsampling4(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B,T,F), lengths (B,) → (B,T′,D), lengths′ (B,) with T′ = ((T−1)//2−1)//2."""
         if x.dim() != 3 or x.shape[2] != self.input_dim or x.shape[1] < MIN_FRAMES:
-            raise ValueError(f"Conv2dSubsampling4: input must be (B, T>={MIN_FRAMES}, {self.input_dim}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"Conv2dSubsampling4: input must be (B, T>={MIN_FRAMES}, {self.input_dim}), got {tuple(x.shape)}"
+            )
         x = self.conv(x.unsqueeze(1))
         b, c, t, f = x.shape
         x = self.out(x.transpose(1, 2).reshape(b, t, c * f))

@@ -30,8 +30,10 @@ def _unwrap(state: Mapping) -> Mapping:
     return state
 
 
-def load_3m_asr_state_dict(model: ConformerMoEEncoder, state: Mapping[str, torch.Tensor] | str | os.PathLike,
-                           ) -> list[str]:
+def load_3m_asr_state_dict(
+    model: ConformerMoEEncoder,
+    state: Mapping[str, torch.Tensor] | str | os.PathLike,
+) -> list[str]:
     """Copy a 3m-asr/WeNet state dict (or a ``torch.save`` file of one) into ``model``.
 
     Accepts keys with or without the ``encoder.`` prefix; decoder/CTC-criterion keys are skipped.
@@ -44,16 +46,19 @@ def load_3m_asr_state_dict(model: ConformerMoEEncoder, state: Mapping[str, torch
     own = model.state_dict()
     loaded, skipped = {}, []
     for key, tensor in state.items():
-        name = key[len(ENCODER_PREFIX):] if key.startswith(ENCODER_PREFIX) else key
+        name = key[len(ENCODER_PREFIX) :] if key.startswith(ENCODER_PREFIX) else key
         if key.startswith(IGNORED_PREFIXES) or name in IGNORED_KEYS:
             skipped.append(key)
             continue
         if name not in own:
-            raise ValueError(f"ConformerMoEEncoder({model.config.name}): checkpoint key {key!r} has no place "
-                             "in the model")
+            raise ValueError(
+                f"ConformerMoEEncoder({model.config.name}): checkpoint key {key!r} has no place in the model"
+            )
         if tuple(tensor.shape) != tuple(own[name].shape):
-            raise ValueError(f"ConformerMoEEncoder({model.config.name}): {key!r} has shape {tuple(tensor.shape)}, "
-                             f"the model expects {tuple(own[name].shape)}")
+            raise ValueError(
+                f"ConformerMoEEncoder({model.config.name}): {key!r} has shape {tuple(tensor.shape)}, "
+                f"the model expects {tuple(own[name].shape)}"
+            )
         loaded[name] = tensor
     missing = sorted(set(own) - set(loaded))
     if missing:

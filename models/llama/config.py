@@ -31,14 +31,24 @@ class LlamaConfig:
     pad_token_id: int | None = None
 
     def __post_init__(self):
-        for name in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-                     "num_key_value_heads", "head_dim", "max_position_embeddings"):
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "head_dim",
+            "max_position_embeddings",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"LlamaConfig.{name} must be a positive int, got {value!r}")
         if self.num_attention_heads % self.num_key_value_heads:
-            raise ConfigError(f"LlamaConfig: num_attention_heads {self.num_attention_heads} is not a multiple of "
-                              f"num_key_value_heads {self.num_key_value_heads}")
+            raise ConfigError(
+                f"LlamaConfig: num_attention_heads {self.num_attention_heads} is not a multiple of "
+                f"num_key_value_heads {self.num_key_value_heads}"
+            )
         if self.head_dim % 2:
             raise ConfigError(f"LlamaConfig: head_dim must be even for RoPE, got {self.head_dim}")
 
@@ -60,25 +70,32 @@ class LlamaConfig:
         arch = metadata.get("general.architecture")
         if arch != "llama":
             raise ConfigError(f"GGUF general.architecture is {arch!r}; this port reads 'llama'")
+
         def key(name, default=None):
             value = metadata.get(f"llama.{name}", default)
             if value is None:
                 raise ConfigError(f"GGUF metadata has no llama.{name}")
             return value
+
         heads = int(key("attention.head_count"))
         hidden = int(key("embedding_length"))
         vocab = metadata.get("llama.vocab_size") or len(metadata.get("tokenizer.ggml.tokens", ()))
-        return cls(vocab_size=int(vocab), hidden_size=hidden, intermediate_size=int(key("feed_forward_length")),
-                   num_hidden_layers=int(key("block_count")), num_attention_heads=heads,
-                   num_key_value_heads=int(key("attention.head_count_kv", heads)),
-                   head_dim=int(key("rope.dimension_count", hidden // heads)),
-                   rope_theta=float(key("rope.freq_base", 10000.0)),
-                   rms_norm_eps=float(key("attention.layer_norm_rms_epsilon")),
-                   max_position_embeddings=int(key("context_length")),
-                   tie_word_embeddings=not metadata.get("has_output_weight", False),
-                   bos_token_id=metadata.get("tokenizer.ggml.bos_token_id"),
-                   eos_token_id=metadata.get("tokenizer.ggml.eos_token_id"),
-                   pad_token_id=metadata.get("tokenizer.ggml.padding_token_id"))
+        return cls(
+            vocab_size=int(vocab),
+            hidden_size=hidden,
+            intermediate_size=int(key("feed_forward_length")),
+            num_hidden_layers=int(key("block_count")),
+            num_attention_heads=heads,
+            num_key_value_heads=int(key("attention.head_count_kv", heads)),
+            head_dim=int(key("rope.dimension_count", hidden // heads)),
+            rope_theta=float(key("rope.freq_base", 10000.0)),
+            rms_norm_eps=float(key("attention.layer_norm_rms_epsilon")),
+            max_position_embeddings=int(key("context_length")),
+            tie_word_embeddings=not metadata.get("has_output_weight", False),
+            bos_token_id=metadata.get("tokenizer.ggml.bos_token_id"),
+            eos_token_id=metadata.get("tokenizer.ggml.eos_token_id"),
+            pad_token_id=metadata.get("tokenizer.ggml.padding_token_id"),
+        )
 
     @classmethod
     def from_hf(cls, config):

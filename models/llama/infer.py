@@ -34,8 +34,12 @@ def parse_args(argv):
     parser.add_argument("--chat", action="store_true", help="apply the model's chat template to each prompt")
     parser.add_argument("--backend", choices=("auto", "trt", "reference", "torch"), default="auto")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
-    parser.add_argument("--weights", choices=("fp", "int8", "int4"), default="fp",
-                        help="weight-only quantized linears (networks only; int4 in blocks of --group-size)")
+    parser.add_argument(
+        "--weights",
+        choices=("fp", "int8", "int4"),
+        default="fp",
+        help="weight-only quantized linears (networks only; int4 in blocks of --group-size)",
+    )
     parser.add_argument("--group-size", type=int, default=64)
     parser.add_argument("--plans", default="plans/llama", help="plan directory for --backend trt/auto")
     parser.add_argument("--batch", type=int, default=1, help="prompts generated together (left padded)")
@@ -62,14 +66,17 @@ def make_runner(args, model, profile):
         except (RuntimeError, FileNotFoundError, ImportError) as error:
             if args.backend == "trt":
                 raise SystemExit(f"--backend trt: {error}") from None
-            print(f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
-                  file=sys.stderr)
+            print(
+                f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
+                file=sys.stderr,
+            )
     if args.backend == "torch":
         if args.weights != "fp":
             raise SystemExit("--weights int8/int4 needs the networks (--backend reference, trt or auto)")
         return TorchRunner(model.to(dtype))
-    return ReferenceRunner(model, dtype, profile, weights=args.weights,
-                           group_size=args.group_size if args.weights == "int4" else None)
+    return ReferenceRunner(
+        model, dtype, profile, weights=args.weights, group_size=args.group_size if args.weights == "int4" else None
+    )
 
 
 def check_prompt(ids, max_prompt, max_length):
@@ -92,9 +99,13 @@ def main(argv=None):
         raise SystemExit(f"llama: {error}") from None
     if tokenizer is None:
         raise SystemExit(f"llama: no tokenizer.json beside {args.model}")
-    profile = Profile(max_batch=max(args.batch, 1), opt_batch=1, max_prompt=args.max_prompt,
-                      opt_prompt=min(32, args.max_prompt),
-                      max_length=min(model.config.max_position_embeddings, args.max_prompt + args.max_new_tokens))
+    profile = Profile(
+        max_batch=max(args.batch, 1),
+        opt_batch=1,
+        max_prompt=args.max_prompt,
+        opt_prompt=min(32, args.max_prompt),
+        max_length=min(model.config.max_position_embeddings, args.max_prompt + args.max_new_tokens),
+    )
     runner = make_runner(args, model, profile)
     results, ready = {}, []
     for index, prompt in enumerate(prompts):
@@ -105,13 +116,13 @@ def main(argv=None):
         else:
             ready.append((index, ids))
     for start in range(0, len(ready), args.batch):
-        group = ready[start: start + args.batch]
+        group = ready[start : start + args.batch]
         outputs = generate(runner, [ids for _, ids in group], tokenizer.eos_token_id, args.sampling)
-        results.update({index: {"text": tokenizer.decode(tokens), "tokens": tokens}
-                        for (index, _), tokens in zip(group, outputs)})
+        results.update(
+            {index: {"text": tokenizer.decode(tokens), "tokens": tokens} for (index, _), tokens in zip(group, outputs)}
+        )
     for index, prompt in enumerate(prompts):
-        print(json.dumps({"prompt": prompt, **results[index], "backend": runner.name}, ensure_ascii=False),
-              flush=True)
+        print(json.dumps({"prompt": prompt, **results[index], "backend": runner.name}, ensure_ascii=False), flush=True)
     return int(any("error" in result for result in results.values()))
 
 

@@ -24,8 +24,9 @@ from .weights import smollm2_path
 def prompt_ids(tokenizer, prompt):
     """The peer tokenizer's ids of a prompt (through its chat template when ``chat``)."""
     if prompt["chat"]:
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt["text"]}], tokenize=False,
-                                             add_generation_prompt=True)
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt["text"]}], tokenize=False, add_generation_prompt=True
+        )
     else:
         text = prompt["text"]
     return tokenizer(text, add_special_tokens=False).input_ids
@@ -43,16 +44,21 @@ def main(argv=None):
     model, tokenizer = hf_peer(path)
     records = []
     for start in range(0, len(PROMPTS), args.batch):
-        group = PROMPTS[start: start + args.batch]
+        group = PROMPTS[start : start + args.batch]
         ids = [prompt_ids(tokenizer, prompt) for prompt in group]
         for prompt, row, tokens in zip(group, ids, hf_greedy(model, ids, args.max_new_tokens, tokenizer.eos_token_id)):
             records.append({**prompt, "ids": row, "peer_tokens": tokens, "peer_text": tokenizer.decode(tokens)})
             print(json.dumps(records[-1]["peer_text"]), flush=True)
-    meta = {"peer": f"transformers {transformers.__version__} LlamaForCausalLM float32 greedy generate, CPU, "
-                    f"batches of {args.batch} left padded",
-            "weights": path.name, "max_new_tokens": args.max_new_tokens, "eos_token_id": tokenizer.eos_token_id,
-            "date": datetime.date.today().isoformat(), "python": platform.python_version(),
-            "torch": torch.__version__}
+    meta = {
+        "peer": f"transformers {transformers.__version__} LlamaForCausalLM float32 greedy generate, CPU, "
+        f"batches of {args.batch} left padded",
+        "weights": path.name,
+        "max_new_tokens": args.max_new_tokens,
+        "eos_token_id": tokenizer.eos_token_id,
+        "date": datetime.date.today().isoformat(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
     Path(args.out).write_text(json.dumps({"meta": meta, "prompts": records}, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
 

@@ -70,8 +70,9 @@ class Attention(nn.Module):
         if past_k is not None:
             k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
         groups = self.heads // self.kv_heads  # query head h reads key/value head h // groups (HF's repeat_kv)
-        out = F.scaled_dot_product_attention(q, k.repeat_interleave(groups, 1), v.repeat_interleave(groups, 1),
-                                             attn_mask=mask)
+        out = F.scaled_dot_product_attention(
+            q, k.repeat_interleave(groups, 1), v.repeat_interleave(groups, 1), attn_mask=mask
+        )
         return self.o_proj(out.transpose(1, 2).reshape(batch, length, -1)), k, v
 
     def trt_forward(self, helper, x, cos, sin, mask, past_k=None, past_v=None):
@@ -88,8 +89,9 @@ class Attention(nn.Module):
         if past_k is not None:
             k = helper.addConcat([past_k, k], 2, name="present_k")
             v = helper.addConcat([past_v, v], 2, name="present_v")
-        q = helper.addMul(helper.addUnflatten(q, 1, (self.kv_heads, groups), name="q_groups"), self.head_dim ** -0.5,
-                          name="scale_q")
+        q = helper.addMul(
+            helper.addUnflatten(q, 1, (self.kv_heads, groups), name="q_groups"), self.head_dim**-0.5, name="scale_q"
+        )
         scores = helper.addMatMul(q, helper.addUnsqueeze(k, 2, name="k_groups"), transpose_b=True, name="scores")
         weights = helper.addSoftmax(helper.addAdd(scores, mask, name="mask"), -1, name="softmax")
         out = helper.addMatMul(weights, helper.addUnsqueeze(v, 2, name="v_groups"), name="context")
@@ -157,8 +159,9 @@ class LlamaForCausalLM(nn.Module):
             raise TypeError(f"LlamaForCausalLM: config must be a LlamaConfig, got {type(config).__name__}")
         self.config = config
         self.model = LlamaModel(config)
-        self.lm_head = None if config.tie_word_embeddings else nn.Linear(config.hidden_size, config.vocab_size,
-                                                                         bias=False)
+        self.lm_head = (
+            None if config.tie_word_embeddings else nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        )
 
     def head_weight(self):
         return self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
@@ -181,8 +184,9 @@ class LlamaForCausalLM(nn.Module):
         mask = visible(query_pos, key_pos, pad)[:, None].to(x.device)
         present_k, present_v = [], []
         for i, layer in enumerate(self.model.layers):
-            x, k, v = layer(x, cos, sin, mask, None if past_k is None else past_k[i],
-                            None if past_v is None else past_v[i])
+            x, k, v = layer(
+                x, cos, sin, mask, None if past_k is None else past_k[i], None if past_v is None else past_v[i]
+            )
             present_k.append(k)
             present_v.append(v)
         logits = (self.model.norm(x) @ self.head_weight().to(x.dtype).t()).float()
@@ -205,28 +209,46 @@ class LlamaForCausalLM(nn.Module):
         if offset is not None:
             query_pos = helper.addAdd(query_pos, helper.addCast(offset, torch.int32), name="query_pos_offset")
             key_pos = helper.addArange(helper.addAdd(offset, length, name="key_length"), name="key_pos")
-        positions = helper.addMaximum(helper.addSub(helper.addUnsqueeze(query_pos, 0), helper.addUnsqueeze(pad, 1),
-                                                    name="positions"), 0, name="positions_clamp")
-        cos, sin = (helper.addUnsqueeze(t, 1, name=f"{n}_heads")
-                    for t, n in zip(helper(self.model.rotary_emb, positions, helper.dtype), ("cos", "sin")))
-        mask = helper.addWhere(trt_visible(helper, query_pos, key_pos, pad), 0.0,
-                               helper.addConstant(torch.full((1, 1, 1), float("-inf"))), name="additive_mask")
+        positions = helper.addMaximum(
+            helper.addSub(helper.addUnsqueeze(query_pos, 0), helper.addUnsqueeze(pad, 1), name="positions"),
+            0,
+            name="positions_clamp",
+        )
+        cos, sin = (
+            helper.addUnsqueeze(t, 1, name=f"{n}_heads")
+            for t, n in zip(helper(self.model.rotary_emb, positions, helper.dtype), ("cos", "sin"))
+        )
+        mask = helper.addWhere(
+            trt_visible(helper, query_pos, key_pos, pad),
+            0.0,
+            helper.addConstant(torch.full((1, 1, 1), float("-inf"))),
+            name="additive_mask",
+        )
         mask = helper.addUnsqueeze(mask, [1, 2], name="mask_heads")  # (B, 1, 1, T, S)
         present_k, present_v = [], []
         for i, layer in enumerate(self.model.layers):
-            x, k, v = helper(layer, x, cos, sin, mask, _layer_cache(helper, past_k, i, "past_k"),
-                             _layer_cache(helper, past_v, i, "past_v"))
+            x, k, v = helper(
+                layer,
+                x,
+                cos,
+                sin,
+                mask,
+                _layer_cache(helper, past_k, i, "past_k"),
+                _layer_cache(helper, past_v, i, "past_v"),
+            )
             present_k.append(helper.addUnsqueeze(k, 0, name=f"present_k_{i}"))
             present_v.append(helper.addUnsqueeze(v, 0, name=f"present_v_{i}"))
-        return (helper(self.model.norm, x), helper.addConcat(present_k, 0, name="present_k"),
-                helper.addConcat(present_v, 0, name="present_v"))
+        return (
+            helper(self.model.norm, x),
+            helper.addConcat(present_k, 0, name="present_k"),
+            helper.addConcat(present_v, 0, name="present_v"),
+        )
 
     def trt_head(self, helper, x):
         """Float32 logits of normalised hidden states; a tied head shares the embedding's constant."""
         weight = self.head_weight()
         table = self._trt_table(helper, weight, "embed_tokens" if self.lm_head is None else "lm_head")
-        logits = helper.addMatMul(x, helper.addUnsqueeze(table, 0, name="head_batch"), transpose_b=True,
-                                  name="logits")
+        logits = helper.addMatMul(x, helper.addUnsqueeze(table, 0, name="head_batch"), transpose_b=True, name="logits")
         return helper.addCast(logits, torch.float32, name="logits_fp32")
 
     def _trt_table(self, helper, weight, name):

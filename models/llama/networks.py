@@ -40,19 +40,31 @@ class Profile:
 def _inputs(helper, model, profile, length_range):
     """input_ids (B, T) and pad (B,) int32 inputs."""
     lo, opt, hi = profile.batch(*((n,) for n in length_range))
-    input_ids = helper.addInput("input_ids", torch.int32, (-1, -1 if length_range[0] != length_range[2] else 1),
-                                min_shape=lo, opt_shape=opt, max_shape=hi)
-    pad = helper.addInput("pad", torch.int32, (-1,), min_shape=(1,), opt_shape=(profile.opt_batch,),
-                          max_shape=(profile.max_batch,))
+    input_ids = helper.addInput(
+        "input_ids",
+        torch.int32,
+        (-1, -1 if length_range[0] != length_range[2] else 1),
+        min_shape=lo,
+        opt_shape=opt,
+        max_shape=hi,
+    )
+    pad = helper.addInput(
+        "pad", torch.int32, (-1,), min_shape=(1,), opt_shape=(profile.opt_batch,), max_shape=(profile.max_batch,)
+    )
     return input_ids, pad
 
 
 def _cache_input(helper, model, name, profile):
     config = model.config
     layers, heads, dim = config.num_hidden_layers, config.num_key_value_heads, config.head_dim
-    return helper.addInput(name, helper.dtype, (layers, -1, heads, -1, dim), min_shape=(layers, 1, heads, 1, dim),
-                           opt_shape=(layers, profile.opt_batch, heads, profile.opt_prompt, dim),
-                           max_shape=(layers, profile.max_batch, heads, profile.max_length - 1, dim))
+    return helper.addInput(
+        name,
+        helper.dtype,
+        (layers, -1, heads, -1, dim),
+        min_shape=(layers, 1, heads, 1, dim),
+        opt_shape=(layers, profile.opt_batch, heads, profile.opt_prompt, dim),
+        max_shape=(layers, profile.max_batch, heads, profile.max_length - 1, dim),
+    )
 
 
 def network(model, name, dtype=torch.float32, profile=Profile(), logits="last", weights="fp", group_size=None):
@@ -98,13 +110,20 @@ class NetworkRunner(Runner):
         self.calls, self.name, self.device = calls, name, device
 
     def prefill(self, input_ids, pad):
-        out = self.calls["prefill"]({"input_ids": input_ids.to(self.device, torch.int32),
-                                     "pad": pad.to(self.device, torch.int32)})
+        out = self.calls["prefill"](
+            {"input_ids": input_ids.to(self.device, torch.int32), "pad": pad.to(self.device, torch.int32)}
+        )
         return out["logits"].float().cpu(), (out["present_k"], out["present_v"])
 
     def step(self, input_ids, pad, cache):
-        out = self.calls["decode"]({"input_ids": input_ids.to(self.device, torch.int32),
-                                    "pad": pad.to(self.device, torch.int32), "past_k": cache[0], "past_v": cache[1]})
+        out = self.calls["decode"](
+            {
+                "input_ids": input_ids.to(self.device, torch.int32),
+                "pad": pad.to(self.device, torch.int32),
+                "past_k": cache[0],
+                "past_v": cache[1],
+            }
+        )
         return out["logits"].float().cpu(), (out["present_k"], out["present_v"])
 
 
@@ -112,10 +131,13 @@ class ReferenceRunner(NetworkRunner):
     """The networks evaluated by trt_helper's reference executor (a numeric oracle, not a runtime: never time it)."""
 
     def __init__(self, model, dtype=torch.float32, profile=Profile(), device="cpu", weights="fp", group_size=None):
-        self.networks = {name: network(model, name, dtype, profile, weights=weights, group_size=group_size)
-                         for name in NETWORKS}
-        calls = {name: (lambda inputs, h=helper: h.reference(inputs, device=device))
-                 for name, helper in self.networks.items()}
+        self.networks = {
+            name: network(model, name, dtype, profile, weights=weights, group_size=group_size) for name in NETWORKS
+        }
+        calls = {
+            name: (lambda inputs, h=helper: h.reference(inputs, device=device))
+            for name, helper in self.networks.items()
+        }
         super().__init__(calls, "reference", device)
 
 
@@ -128,8 +150,10 @@ class EngineRunner(NetworkRunner):
         paths = {name: Path(plan_dir) / plan_name(name, precision, weights) for name in NETWORKS}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
-            raise FileNotFoundError(f"EngineRunner: missing plans {missing}; build them with "
-                                    f"python3 -m models.llama.build --out {plan_dir}")
+            raise FileNotFoundError(
+                f"EngineRunner: missing plans {missing}; build them with python3 -m models.llama.build --out {plan_dir}"
+            )
         engines = {name: trt_helper.Engine(path) for name, path in paths.items()}
-        super().__init__({name: (lambda inputs, e=engine: e(**inputs)) for name, engine in engines.items()}, "trt",
-                         "cuda")
+        super().__init__(
+            {name: (lambda inputs, e=engine: e(**inputs)) for name, engine in engines.items()}, "trt", "cuda"
+        )

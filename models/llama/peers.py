@@ -23,7 +23,13 @@ def hf_greedy(model, prompts, max_new_tokens, eos_token_id):
     length = max(len(p) for p in prompts)
     ids = torch.tensor([[eos_token_id] * (length - len(p)) + list(p) for p in prompts])
     mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts])
-    out = model.generate(ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                         eos_token_id=eos_token_id, pad_token_id=eos_token_id)
+    out = model.generate(
+        ids,
+        attention_mask=mask,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=eos_token_id,
+        pad_token_id=eos_token_id,
+    )
     rows = out[:, length:].tolist()
     return [row[: row.index(eos_token_id)] if eos_token_id in row else row for row in rows]

@@ -26,13 +26,14 @@ class LlamaTokenizer:
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
         if metadata.get("tokenizer.ggml.model") != "gpt2":
-            raise ValueError(f"GGUF tokenizer.ggml.model is {metadata.get('tokenizer.ggml.model')!r}; this port "
-                             "reads byte-level BPE ('gpt2')")
+            raise ValueError(
+                f"GGUF tokenizer.ggml.model is {metadata.get('tokenizer.ggml.model')!r}; this port "
+                "reads byte-level BPE ('gpt2')"
+            )
         tokens = list(metadata["tokenizer.ggml.tokens"])
         merges = [tuple(m.split(" ", 1)) for m in metadata["tokenizer.ggml.merges"]]
         kinds = list(metadata.get("tokenizer.ggml.token_type", [1] * len(tokens)))
-        bpe = models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, fuse_unk=False,
-                         byte_fallback=False)
+        bpe = models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, fuse_unk=False, byte_fallback=False)
         tokenizer = Tokenizer(bpe)
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         tokenizer.decoder = decoders.ByteLevel()
@@ -40,8 +41,7 @@ class LlamaTokenizer:
         tokenizer.add_special_tokens(specials)
         eos = metadata.get("tokenizer.ggml.eos_token_id")
         bos = metadata.get("tokenizer.ggml.bos_token_id")
-        return cls(tokenizer, eos, bos, metadata.get("tokenizer.chat_template"),
-                   {t: tokens.index(t) for t in specials})
+        return cls(tokenizer, eos, bos, metadata.get("tokenizer.chat_template"), {t: tokens.index(t) for t in specials})
 
     @classmethod
     def from_hf(cls, directory):
@@ -73,7 +73,8 @@ class LlamaTokenizer:
             raise ValueError("this tokenizer has no chat template")
         import jinja2
 
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user",
-                                                                                   "content": user_text}]
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": user_text}
+        ]
         template = jinja2.Environment(trim_blocks=True, lstrip_blocks=True).from_string(self.chat_template)
         return template.render(messages=messages, add_generation_prompt=True)

@@ -13,9 +13,17 @@ from .model import LlamaForCausalLM
 from .tokenizer import LlamaTokenizer
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_GGUF_NAMES = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
-               "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
-               "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+_GGUF_NAMES = {
+    "attn_norm": "input_layernorm",
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "ffn_norm": "post_attention_layernorm",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+}
 _GGUF_GLOBAL = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
 
 
@@ -68,8 +76,9 @@ def read_gguf(path):
         values = gguf.dequantize(tensor.data, tensor.tensor_type)  # (out, in), nn.Linear's layout
         values = np.asarray(values, dtype=np.float32).reshape(tuple(int(d) for d in reversed(tensor.shape)))
         if parts[-1] in ("attn_q", "attn_k"):
-            values = unpermute_qk(values, config.num_attention_heads if parts[-1] == "attn_q"
-                                  else config.num_key_value_heads)
+            values = unpermute_qk(
+                values, config.num_attention_heads if parts[-1] == "attn_q" else config.num_key_value_heads
+            )
         state[name] = torch.tensor(values)  # a copy: the reader's arrays are read-only views of the file
     return config, state, metadata
 
@@ -124,7 +133,9 @@ def model_from_state(config, state, path):
         raise WeightError(f"{path}: missing tensors {missing[:5]}, unknown tensors {unknown[:5]}")
     for name, value in state.items():
         if tuple(value.shape) != tuple(expected[name].shape):
-            raise WeightError(f"{path}: tensor {name} has shape {tuple(value.shape)}, the config expects "
-                              f"{tuple(expected[name].shape)}")
+            raise WeightError(
+                f"{path}: tensor {name} has shape {tuple(value.shape)}, the config expects "
+                f"{tuple(expected[name].shape)}"
+            )
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model.eval()

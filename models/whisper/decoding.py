@@ -79,9 +79,14 @@ class DecodingRules:
 
     @classmethod
     def from_tokenizer(cls, tokenizer, max_new_tokens=224):
-        return cls(prompt=tuple(tokenizer.sot_sequence()), eot=tokenizer.eot,
-                   suppress=tuple(tokenizer.suppress_tokens()), begin_suppress=tuple(tokenizer.begin_suppress_tokens()),
-                   no_speech=tokenizer.no_speech, max_new_tokens=max_new_tokens)
+        return cls(
+            prompt=tuple(tokenizer.sot_sequence()),
+            eot=tokenizer.eot,
+            suppress=tuple(tokenizer.suppress_tokens()),
+            begin_suppress=tuple(tokenizer.begin_suppress_tokens()),
+            no_speech=tokenizer.no_speech,
+            max_new_tokens=max_new_tokens,
+        )
 
 
 @dataclass
@@ -105,11 +110,14 @@ def greedy_decode(runner, mel, rules):
     context = runner.audio_context(mel)
     prompt = torch.tensor([rules.prompt] * batch, dtype=torch.int64)
     logits, cache = runner.prefix(context, prompt[:, :1])
-    no_speech_prob = (logits.softmax(dim=-1)[:, rules.no_speech] if rules.no_speech is not None
-                      else torch.full((batch,), float("nan")))
+    no_speech_prob = (
+        logits.softmax(dim=-1)[:, rules.no_speech]
+        if rules.no_speech is not None
+        else torch.full((batch,), float("nan"))
+    )
     for length in range(2, prompt.shape[1] + 1):
         if runner.use_cache:
-            logits, cache = runner.step(context, prompt[:, length - 1: length], cache)
+            logits, cache = runner.step(context, prompt[:, length - 1 : length], cache)
         else:
             logits, cache = runner.prefix(context, prompt[:, :length])
     tokens = prompt
@@ -136,8 +144,9 @@ def greedy_decode(runner, mel, rules):
         if bool(finished.all()):
             break
     results = []
-    for row, total, no_speech in zip(tokens[:, len(rules.prompt):].tolist(), sum_logprobs.tolist(),
-                                     no_speech_prob.tolist()):
+    for row, total, no_speech in zip(
+        tokens[:, len(rules.prompt) :].tolist(), sum_logprobs.tolist(), no_speech_prob.tolist()
+    ):
         row = row[: row.index(rules.eot)] if rules.eot in row else row
         results.append(Decoded(row, total / (len(row) + 1), no_speech))
     return results
@@ -152,13 +161,24 @@ def split_windows(samples, long_audio, name="audio"):
     if len(samples) <= N_SAMPLES:
         return [samples]
     if long_audio != "chunk":
-        raise LongAudioError(f"{name}: {len(samples) / SAMPLE_RATE:.2f} s is longer than Whisper's 30 s window; "
-                             "pass long_audio='chunk' (--long-audio chunk) to cut it into consecutive 30 s windows")
-    return [samples[start: start + N_SAMPLES] for start in range(0, len(samples), N_SAMPLES)]
+        raise LongAudioError(
+            f"{name}: {len(samples) / SAMPLE_RATE:.2f} s is longer than Whisper's 30 s window; "
+            "pass long_audio='chunk' (--long-audio chunk) to cut it into consecutive 30 s windows"
+        )
+    return [samples[start : start + N_SAMPLES] for start in range(0, len(samples), N_SAMPLES)]
 
 
-def transcribe(runner, tokenizer, audios, batch_size=1, long_audio="error", rules=None, no_speech_threshold=0.6,
-               logprob_threshold=-1.0, padding="mel"):
+def transcribe(
+    runner,
+    tokenizer,
+    audios,
+    batch_size=1,
+    long_audio="error",
+    rules=None,
+    no_speech_threshold=0.6,
+    logprob_threshold=-1.0,
+    padding="mel",
+):
     """Transcribe paths or 16 kHz float32 arrays; one dict {"text", "tokens", ...} per input, in order.
 
     long_audio: "error" (default) raises LongAudioError for inputs over 30 s; "chunk" decodes consecutive 30 s
@@ -182,8 +202,9 @@ def transcribe(runner, tokenizer, audios, batch_size=1, long_audio="error", rule
             owners.append(index)
     decoded = []
     for start in range(0, len(windows), batch_size):
-        decoded.extend(greedy_decode(runner, log_mel_spectrogram(windows[start: start + batch_size], padding=padding),
-                                     rules))
+        decoded.extend(
+            greedy_decode(runner, log_mel_spectrogram(windows[start : start + batch_size], padding=padding), rules)
+        )
     return merge_windows(decoded, owners, len(audios), tokenizer, no_speech_threshold, logprob_threshold)
 
 
@@ -193,8 +214,11 @@ def merge_windows(decoded, owners, count, tokenizer, no_speech_threshold=0.6, lo
     results = [{"text": "", "tokens": []} for _ in range(count)]
     for owner, window in zip(owners, decoded):
         result = results[owner]
-        silent = (no_speech_threshold is not None and window.no_speech_prob > no_speech_threshold
-                  and window.avg_logprob < logprob_threshold)
+        silent = (
+            no_speech_threshold is not None
+            and window.no_speech_prob > no_speech_threshold
+            and window.avg_logprob < logprob_threshold
+        )
         if silent:
             result["no_speech"] = True
         else:

@@ -27,8 +27,10 @@ class ModelDimensions:
             value = getattr(self, field.name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"ModelDimensions.{field.name} must be a positive int, got {value!r}")
-        for state, head, side in ((self.n_audio_state, self.n_audio_head, "audio"),
-                                  (self.n_text_state, self.n_text_head, "text")):
+        for state, head, side in (
+            (self.n_audio_state, self.n_audio_head, "audio"),
+            (self.n_text_state, self.n_text_head, "text"),
+        ):
             if state % head:
                 raise ValueError(f"ModelDimensions: n_{side}_state {state} is not divisible by n_{side}_head {head}")
 
@@ -52,12 +54,20 @@ class ModelDimensions:
         """Dimensions for tiny/base/small/medium (".en" gives the 51864-token English vocabulary)."""
         size, english = (name[:-3], True) if name.endswith(".en") else (name, False)
         if size not in _SIZES:
-            raise ValueError(f"unknown Whisper size {name!r}; known: "
-                             + ", ".join(f"{s}, {s}.en" for s in _SIZES))
+            raise ValueError(f"unknown Whisper size {name!r}; known: " + ", ".join(f"{s}, {s}.en" for s in _SIZES))
         state, head, layer = _SIZES[size]
-        return cls(n_mels=80, n_audio_ctx=1500, n_audio_state=state, n_audio_head=head, n_audio_layer=layer,
-                   n_vocab=51864 if english else 51865, n_text_ctx=448, n_text_state=state, n_text_head=head,
-                   n_text_layer=layer)
+        return cls(
+            n_mels=80,
+            n_audio_ctx=1500,
+            n_audio_state=state,
+            n_audio_head=head,
+            n_audio_layer=layer,
+            n_vocab=51864 if english else 51865,
+            n_text_ctx=448,
+            n_text_state=state,
+            n_text_head=head,
+            n_text_layer=layer,
+        )
 
 
 # size: (n_state, n_head, n_layer), the same for encoder and decoder (research/whisper.md §1.1)

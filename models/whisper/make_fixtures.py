@@ -82,8 +82,16 @@ def main(argv=None):
         path = out / f"{name}.{fmt.lower()}"
         sf.write(path, audio, rate, format=fmt, subtype="PCM_16")
         channels = 1 if audio.ndim == 1 else audio.shape[1]
-        clips.append({"file": path.name, "kind": kind, "text": text, "sample_rate": rate,
-                      "channels": channels, "duration": round(len(audio) / rate, 3)})
+        clips.append(
+            {
+                "file": path.name,
+                "kind": kind,
+                "text": text,
+                "sample_rate": rate,
+                "channels": channels,
+                "duration": round(len(audio) / rate, 3),
+            }
+        )
 
     with tempfile.TemporaryDirectory() as workdir:
         spoken = [speak(text, workdir) for text in SENTENCES]
@@ -97,7 +105,7 @@ def main(argv=None):
         write("noise_floor_3s", noise, SAMPLE_RATE, "silence", None)
         word = speak("Yes.", workdir)
         onset = int(np.argmax(np.abs(word) > 0.02))
-        write("short_0p2s", word[onset:onset + SAMPLE_RATE // 5], SAMPLE_RATE, "short", None)
+        write("short_0p2s", word[onset : onset + SAMPLE_RATE // 5], SAMPLE_RATE, "short", None)
         long_indices = [12, 13, 16, 23]
         gap = np.zeros(SAMPLE_RATE // 4, np.float32)
         long_audio = np.concatenate([part for i in long_indices for part in (gap, spoken[i])])

@@ -29,8 +29,9 @@ class LayerNorm(nn.LayerNorm):
     """LayerNorm whose statistics are computed in float32 whatever the input dtype (as openai does)."""
 
     def forward(self, x):
-        return F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(),
-                            self.eps).to(x.dtype)
+        return F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps).to(
+            x.dtype
+        )
 
     def trt_forward(self, helper, x):
         return helper.addLayerNorm(self, x)  # statistics in fp32 inside fp16 networks (the helper's fp32 islands)
@@ -73,13 +74,16 @@ class MultiHeadAttention(nn.Module):
         """Network version of forward. causal_offset: None (no mask) or an int; the (T, S) additive mask is made
         once per network (every layer of a decoder shares T and S)."""
         head_dim = self.query.out_features // self.n_head
-        q = helper.addMul(helper(self.query, x), head_dim ** -0.5, name="scale_q")
-        q, k, v = (helper.addTranspose(helper.addUnflatten(t, -1, (self.n_head, head_dim)), 1, 2, name=f"{what}_heads")
-                   for t, what in ((q, "q"), (k, "k"), (v, "v")))
+        q = helper.addMul(helper(self.query, x), head_dim**-0.5, name="scale_q")
+        q, k, v = (
+            helper.addTranspose(helper.addUnflatten(t, -1, (self.n_head, head_dim)), 1, 2, name=f"{what}_heads")
+            for t, what in ((q, "q"), (k, "k"), (v, "v"))
+        )
         scores = helper.addMatMul(q, k, transpose_b=True, name="scores")  # (B, H, T, S)
         if causal_offset is not None:
-            mask = helper.memo(("whisper_causal_mask", causal_offset),
-                               lambda: _trt_causal_mask(helper, x, k, causal_offset))
+            mask = helper.memo(
+                ("whisper_causal_mask", causal_offset), lambda: _trt_causal_mask(helper, x, k, causal_offset)
+            )
             scores = helper.addAdd(scores, mask, name="causal_mask")
         weights = helper.addSoftmax(scores, -1, name="softmax")
         out = helper.addMatMul(weights, v, name="context")  # (B, H, T, dh)
@@ -149,8 +153,9 @@ class DecoderBlock(nn.Module):
         if past_k is not None:
             k = helper.addConcat([past_k, k], 1, name="self_k")
             v = helper.addConcat([past_v, v], 1, name="self_v")
-        x = helper.addAdd(x, helper(self.attn, a, k, v, causal_offset=0 if past_k is None else None),
-                          name="attn_residual")
+        x = helper.addAdd(
+            x, helper(self.attn, a, k, v, causal_offset=0 if past_k is None else None), name="attn_residual"
+        )
         c = helper(self.cross_attn_ln, x)
         x = helper.addAdd(x, helper(self.cross_attn, c, cross_k, cross_v), name="cross_residual")
         return helper.addAdd(x, helper(self.mlp, helper(self.mlp_ln, x)), name="mlp_residual"), k, v
@@ -187,8 +192,9 @@ class AudioEncoder(nn.Module):
         x = helper.addGELU(helper(self.conv1, mel), name="conv1_gelu")
         x = helper.addGELU(helper(self.conv2, x), name="conv2_gelu")
         x = helper.addTranspose(x, 1, 2, name="to_time_major")
-        x = helper.addAdd(x, helper.addConstant(self.positional_embedding[None], name="positional_embedding"),
-                          name="add_positions")
+        x = helper.addAdd(
+            x, helper.addConstant(self.positional_embedding[None], name="positional_embedding"), name="add_positions"
+        )
         for block in self.blocks:
             x = helper(block, x)
         return helper(self.ln_post, x)
@@ -221,13 +227,16 @@ class TextDecoder(nn.Module):
             raise ValueError("TextDecoder: give both past_k and past_v or neither")
         offset = 0 if past_k is None else past_k.shape[2]
         if offset + tokens.shape[1] > self.n_ctx:
-            raise ValueError(f"TextDecoder: {offset} cached + {tokens.shape[1]} new tokens exceed n_text_ctx {self.n_ctx}")
-        x = self.token_embedding(tokens) + self.positional_embedding[offset: offset + tokens.shape[1]]
+            raise ValueError(
+                f"TextDecoder: {offset} cached + {tokens.shape[1]} new tokens exceed n_text_ctx {self.n_ctx}"
+            )
+        x = self.token_embedding(tokens) + self.positional_embedding[offset : offset + tokens.shape[1]]
         x = x.to(cross_k.dtype)
         present_k, present_v = [], []
         for i, block in enumerate(self.blocks):
-            x, k, v = block(x, cross_k[i], cross_v[i],
-                            None if past_k is None else past_k[i], None if past_v is None else past_v[i])
+            x, k, v = block(
+                x, cross_k[i], cross_v[i], None if past_k is None else past_k[i], None if past_v is None else past_v[i]
+            )
             present_k.append(k)
             present_v.append(v)
         return self.head(self.ln(x)), torch.stack(present_k), torch.stack(present_v)
@@ -257,20 +266,37 @@ class TextDecoder(nn.Module):
         length = helper.addShapeOf(tokens, 1, name="new_tokens")
         start = 0 if past_k is None else helper.addShapeOf(past_k, 2, name="cache_length")
         end = length if past_k is None else helper.addAdd(start, length, name="positions_end")
-        positions = helper.addSlice(helper.addConstant(self.positional_embedding, name="position_table"), 0, start,
-                                    end, name="positions")
+        positions = helper.addSlice(
+            helper.addConstant(self.positional_embedding, name="position_table"), 0, start, end, name="positions"
+        )
         x = helper.addAdd(x, helper.addUnsqueeze(positions, 0), name="add_positions")
         present_k, present_v = [], []
         for i, block in enumerate(self.blocks):
+
             def layer(stacked, what):
-                return None if stacked is None else helper.addSqueeze(
-                    helper.addSlice(stacked, 0, i, i + 1, name=f"{what}_{i}"), 0, name=f"{what}_{i}_squeeze")
-            x, k, v = helper(block, x, layer(cross_k, "cross_k"), layer(cross_v, "cross_v"),
-                             layer(past_k, "past_k"), layer(past_v, "past_v"))
+                return (
+                    None
+                    if stacked is None
+                    else helper.addSqueeze(
+                        helper.addSlice(stacked, 0, i, i + 1, name=f"{what}_{i}"), 0, name=f"{what}_{i}_squeeze"
+                    )
+                )
+
+            x, k, v = helper(
+                block,
+                x,
+                layer(cross_k, "cross_k"),
+                layer(cross_v, "cross_v"),
+                layer(past_k, "past_k"),
+                layer(past_v, "past_v"),
+            )
             present_k.append(helper.addUnsqueeze(k, 0, name=f"present_k_{i}"))
             present_v.append(helper.addUnsqueeze(v, 0, name=f"present_v_{i}"))
-        return (helper(self.ln, x), helper.addConcat(present_k, 0, name="present_k"),
-                helper.addConcat(present_v, 0, name="present_v"))
+        return (
+            helper(self.ln, x),
+            helper.addConcat(present_k, 0, name="present_k"),
+            helper.addConcat(present_v, 0, name="present_v"),
+        )
 
     def trt_head(self, helper, x):
         """Network version of :meth:`head`."""
@@ -279,8 +305,9 @@ class TextDecoder(nn.Module):
 
     def _trt_token_table(self, helper):
         """The token embedding as one constant shared by the lookup and the tied head."""
-        return helper.memo(("token_table", id(self)),
-                           lambda: helper.addConstant(self.token_embedding.weight, name="token_table"))
+        return helper.memo(
+            ("token_table", id(self)), lambda: helper.addConstant(self.token_embedding.weight, name="token_table")
+        )
 
 
 class Whisper(nn.Module):
@@ -291,10 +318,12 @@ class Whisper(nn.Module):
         if not isinstance(dims, ModelDimensions):
             raise TypeError(f"Whisper: dims must be ModelDimensions, got {type(dims).__name__}")
         self.dims = dims
-        self.encoder = AudioEncoder(dims.n_mels, dims.n_audio_ctx, dims.n_audio_state, dims.n_audio_head,
-                                    dims.n_audio_layer)
-        self.decoder = TextDecoder(dims.n_vocab, dims.n_text_ctx, dims.n_text_state, dims.n_text_head,
-                                   dims.n_text_layer)
+        self.encoder = AudioEncoder(
+            dims.n_mels, dims.n_audio_ctx, dims.n_audio_state, dims.n_audio_head, dims.n_audio_layer
+        )
+        self.decoder = TextDecoder(
+            dims.n_vocab, dims.n_text_ctx, dims.n_text_state, dims.n_text_head, dims.n_text_layer
+        )
 
     def forward(self, mel, tokens):
         """Logits (B, T, n_vocab) of the whole token prefix, without a cache (openai's `Whisper.forward`)."""

@@ -37,15 +37,21 @@ def hf_generate(model, tokenizer, mel, max_new_tokens=224):
     config.no_timestamps_token_id = tokenizer.no_timestamps
     config.is_multilingual = tokenizer.is_multilingual
     config.max_length = model.config.max_target_positions
-    sequences = model.generate(input_features=mel, generation_config=config, max_new_tokens=max_new_tokens,
-                               return_timestamps=False, num_beams=1, do_sample=False,
-                               attention_mask=torch.ones(mel.shape[0], mel.shape[-1], dtype=torch.long))
+    sequences = model.generate(
+        input_features=mel,
+        generation_config=config,
+        max_new_tokens=max_new_tokens,
+        return_timestamps=False,
+        num_beams=1,
+        do_sample=False,
+        attention_mask=torch.ones(mel.shape[0], mel.shape[-1], dtype=torch.long),
+    )
     sequences = getattr(sequences, "sequences", sequences).tolist()
     prompt = tokenizer.sot_sequence()
     rows = []
     for row in sequences:
         if row[: len(prompt)] == prompt:
-            row = row[len(prompt):]
+            row = row[len(prompt) :]
         rows.append(row[: row.index(tokenizer.eot)] if tokenizer.eot in row else row)
     return rows
 
@@ -59,8 +65,15 @@ def faster_whisper_model(ct2_dir, threads=2):
 
 def faster_whisper_text(model, samples):
     """Text of 16 kHz samples with beam 1, temperature 0 only, no timestamps, no VAD, no previous-text prompt."""
-    segments, _ = model.transcribe(samples, beam_size=1, best_of=1, temperature=[0.0], without_timestamps=True,
-                                   vad_filter=False, condition_on_previous_text=False)
+    segments, _ = model.transcribe(
+        samples,
+        beam_size=1,
+        best_of=1,
+        temperature=[0.0],
+        without_timestamps=True,
+        vad_filter=False,
+        condition_on_previous_text=False,
+    )
     return "".join(segment.text for segment in segments).strip()
 
 

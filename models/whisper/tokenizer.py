@@ -3,8 +3,10 @@
 from pathlib import Path
 
 # openai/whisper tokenizer.py `non_speech_tokens`: symbols whose tokens are suppressed while sampling.
-_SYMBOLS = list('"#()*+/:;<=>@[\\]^_`{|}~「」『』') + \
-    "<< >> <<< >>> -- --- -( -[ (' (\" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪".split()
+_SYMBOLS = (
+    list('"#()*+/:;<=>@[\\]^_`{|}~「」『』')
+    + "<< >> <<< >>> -- --- -( -[ (' (\" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪".split()
+)
 _MISCELLANEOUS = set("♩♪♫♬♭♮♯")
 
 
@@ -33,6 +35,15 @@ class WhisperTokenizer:
         self.no_speech = self._tok.token_to_id("<|nospeech|>") or self._tok.token_to_id("<|nocaptions|>")
         # Language tokens sit between sot and translate; .en vocabularies have them too but never use them.
         self.is_multilingual = self.eot != 50256
+        self.timestamp_begin = self.no_timestamps + 1
+        self.languages = {}  # code -> token id, in vocabulary order (openai's LANGUAGES order)
+        for token_id in range(self.sot + 1, self.translate):
+            token = self._tok.id_to_token(token_id)
+            if token is None or not (token.startswith("<|") and token.endswith("|>")):
+                raise ValueError(
+                    f"{self.path}: token {token_id} between sot and translate is {token!r}, not a language token"
+                )
+            self.languages[token[2:-2]] = token_id
 
     def _special(self, text):
         token_id = self._tok.token_to_id(text)
@@ -47,14 +58,15 @@ class WhisperTokenizer:
         """Text of the ids, special tokens (>= eot) left out."""
         return self._tok.decode([int(i) for i in ids if int(i) < self.eot], skip_special_tokens=False)
 
-    def sot_sequence(self, language="en", without_timestamps=True):
-        """The decoder prompt: [sot] for .en models, [sot, <|lang|>, transcribe] for multilingual ones."""
+    def sot_sequence(self, language="en", without_timestamps=True, task="transcribe"):
+        """The decoder prompt: [sot] for .en models, [sot, <|lang|>, <|task|>] for multilingual ones."""
         prompt = [self.sot]
         if self.is_multilingual:
-            lang = self._tok.token_to_id(f"<|{language}|>")
-            if lang is None:
-                raise ValueError(f"{self.path}: unknown language {language!r}")
-            prompt += [lang, self.transcribe]
+            if language not in self.languages:
+                raise ValueError(f"{self.path}: unknown language {language!r}; known: {', '.join(self.languages)}")
+            if task not in ("transcribe", "translate"):
+                raise ValueError(f"task must be 'transcribe' or 'translate', got {task!r}")
+            prompt += [self.languages[language], self.transcribe if task == "transcribe" else self.translate]
         if without_timestamps:
             prompt.append(self.no_timestamps)
         return prompt

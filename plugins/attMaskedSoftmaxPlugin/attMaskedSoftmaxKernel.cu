@@ -13,7 +13,7 @@ __device__ __forceinline__ int32_t clampedLength(int32_t const* lengths, int64_t
 }
 
 // One warp per row, row held in registers; vectors entirely past len are neither read nor exponentiated.
-template <typename T, int kIters>
+template<typename T, int kIters>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32) maskedSoftmaxWarpKernel(T const* __restrict__ x,
     int32_t const* __restrict__ lengths, T* __restrict__ y, int64_t rows, int64_t rowsPerBatch, int32_t tk, float scale)
 {
@@ -82,10 +82,9 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) maskedSoftmaxWarpKernel(T
 }
 
 // Any Tk, any alignment: one block per row, reading only k < len (three passes, re-read from cache).
-template <typename T>
-__global__ void maskedSoftmaxBlockKernel(
-    T const* __restrict__ x, int32_t const* __restrict__ lengths, T* __restrict__ y, int64_t rowsPerBatch, int32_t tk,
-    float scale)
+template<typename T>
+__global__ void maskedSoftmaxBlockKernel(T const* __restrict__ x, int32_t const* __restrict__ lengths,
+    T* __restrict__ y, int64_t rowsPerBatch, int32_t tk, float scale)
 {
     __shared__ float scratch[32];
     int64_t const row = blockIdx.x;
@@ -111,12 +110,13 @@ __global__ void maskedSoftmaxBlockKernel(
     }
 }
 
-template <typename T, int kIters>
+template<typename T, int kIters>
 void launchWarp(T const* x, int32_t const* lengths, T* y, int64_t rows, int64_t rowsPerBatch, int32_t tk, float scale,
     cudaStream_t s)
 {
     auto const blocks = static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
-    maskedSoftmaxWarpKernel<T, kIters><<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, lengths, y, rows, rowsPerBatch, tk, scale);
+    maskedSoftmaxWarpKernel<T, kIters>
+        <<<blocks, kWarpsPerBlock * 32, 0, s>>>(x, lengths, y, rows, rowsPerBatch, tk, scale);
 }
 } // namespace
 
@@ -132,34 +132,36 @@ cudaError_t launchAttMaskedSoftmax(ElemType type, void const* x, int32_t const* 
     {
         return cudaErrorInvalidValue;
     }
-    return dispatchElemType(type, [&](auto tag) {
-        using T = decltype(tag);
-        auto const* xt = static_cast<T const*>(x);
-        auto* yt = static_cast<T*>(y);
-        int const nbVec = tk / kVec<T>;
-        bool const vectorised = tk % kVec<T> == 0 && aligned16(x) && aligned16(y);
-        if (vectorised && nbVec <= 32)
+    return dispatchElemType(type,
+        [&](auto tag)
         {
-            launchWarp<T, 1>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
-        }
-        else if (vectorised && nbVec <= 64)
-        {
-            launchWarp<T, 2>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
-        }
-        else if (vectorised && nbVec <= 128)
-        {
-            launchWarp<T, 4>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
-        }
-        else if (vectorised && nbVec <= 256)
-        {
-            launchWarp<T, 8>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
-        }
-        else
-        {
-            maskedSoftmaxBlockKernel<T>
-                <<<static_cast<unsigned>(rows), 256, 0, stream>>>(xt, lengths, yt, rowsPerBatch, tk, scale);
-        }
-        return cudaGetLastError();
-    });
+            using T = decltype(tag);
+            auto const* xt = static_cast<T const*>(x);
+            auto* yt = static_cast<T*>(y);
+            int const nbVec = tk / kVec<T>;
+            bool const vectorised = tk % kVec<T> == 0 && aligned16(x) && aligned16(y);
+            if (vectorised && nbVec <= 32)
+            {
+                launchWarp<T, 1>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
+            }
+            else if (vectorised && nbVec <= 64)
+            {
+                launchWarp<T, 2>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
+            }
+            else if (vectorised && nbVec <= 128)
+            {
+                launchWarp<T, 4>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
+            }
+            else if (vectorised && nbVec <= 256)
+            {
+                launchWarp<T, 8>(xt, lengths, yt, rows, rowsPerBatch, tk, scale, stream);
+            }
+            else
+            {
+                maskedSoftmaxBlockKernel<T>
+                    <<<static_cast<unsigned>(rows), 256, 0, stream>>>(xt, lengths, yt, rowsPerBatch, tk, scale);
+            }
+            return cudaGetLastError();
+        });
 }
 } // namespace trt_helper

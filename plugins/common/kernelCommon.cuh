@@ -3,54 +3,54 @@
 
 #include "kernelTypes.h"
 
+#include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <cstdint>
 
 namespace trt_helper
 {
-template <typename T>
+template<typename T>
 __device__ __forceinline__ float toFloat(T v);
-template <>
+template<>
 __device__ __forceinline__ float toFloat<float>(float v)
 {
     return v;
 }
-template <>
+template<>
 __device__ __forceinline__ float toFloat<__half>(__half v)
 {
     return __half2float(v);
 }
-template <>
+template<>
 __device__ __forceinline__ float toFloat<__nv_bfloat16>(__nv_bfloat16 v)
 {
     return __bfloat162float(v);
 }
 
-template <typename T>
+template<typename T>
 __device__ __forceinline__ T fromFloat(float v);
-template <>
+template<>
 __device__ __forceinline__ float fromFloat<float>(float v)
 {
     return v;
 }
-template <>
+template<>
 __device__ __forceinline__ __half fromFloat<__half>(float v)
 {
     return __float2half_rn(v);
 }
-template <>
+template<>
 __device__ __forceinline__ __nv_bfloat16 fromFloat<__nv_bfloat16>(float v)
 {
     return __float2bfloat16_rn(v);
 }
 
 //! Number of elements of T in one 16-byte access.
-template <typename T>
+template<typename T>
 constexpr int kVec = 16 / sizeof(T);
 
 //! Widens the kVec<T> elements packed in 16 bytes to float.
-template <typename T>
+template<typename T>
 __device__ __forceinline__ void unpack(uint4 raw, float (&out)[kVec<T>])
 {
     union
@@ -67,7 +67,7 @@ __device__ __forceinline__ void unpack(uint4 raw, float (&out)[kVec<T>])
 }
 
 //! Narrows kVec<T> floats to T, packed in 16 bytes.
-template <typename T>
+template<typename T>
 __device__ __forceinline__ uint4 pack(float const (&in)[kVec<T>])
 {
     union
@@ -84,14 +84,14 @@ __device__ __forceinline__ uint4 pack(float const (&in)[kVec<T>])
 }
 
 //! Loads kVec<T> elements (16 bytes, must be 16-byte aligned) and widens them to float.
-template <typename T>
+template<typename T>
 __device__ __forceinline__ void loadVec(T const* p, float (&out)[kVec<T>])
 {
     unpack<T>(__ldg(reinterpret_cast<uint4 const*>(p)), out);
 }
 
 //! Narrows kVec<T> floats to T and stores them with one 16-byte store (p must be 16-byte aligned).
-template <typename T>
+template<typename T>
 __device__ __forceinline__ void storeVec(T* p, float const (&in)[kVec<T>])
 {
     *reinterpret_cast<uint4*>(p) = pack<T>(in);
@@ -118,7 +118,7 @@ __device__ __forceinline__ float warpMax(float v)
 }
 
 //! Block-wide sum or max; every thread gets the result. `scratch` holds 32 floats; blockDim.x is a multiple of 32.
-template <bool kMax>
+template<bool kMax>
 __device__ __forceinline__ float blockReduce(float v, float* scratch)
 {
     int const lane = threadIdx.x & 31;
@@ -142,7 +142,7 @@ inline bool aligned16(void const* p)
 }
 
 //! Calls f.template operator()<T>() with T the CUDA type of `type`; returns cudaErrorInvalidValue for an unknown type.
-template <typename F>
+template<typename F>
 cudaError_t dispatchElemType(ElemType type, F&& f)
 {
     switch (type)

@@ -122,7 +122,9 @@ bool supportsType(int32_t pos, DynamicPluginTensorDesc const* inOut, TypeRule ru
     switch (rule)
     {
     case TypeRule::kFLOATING: return isFloatType(d.type);
+    case TypeRule::kHALF: return d.type == DataType::kHALF || d.type == DataType::kBF16;
     case TypeRule::kINT32: return d.type == DataType::kINT32;
+    case TypeRule::kINT8: return d.type == DataType::kINT8;
     case TypeRule::kAS_INPUT0: return d.type == inOut[0].desc.type;
     }
     return false;
@@ -244,7 +246,7 @@ PluginFieldCollection const* FieldValues::collection()
     for (size_t i = 0; i < mSpecs.size(); ++i)
     {
         void const* data = mSpecs[i].type == PluginFieldType::kINT32 ? static_cast<void const*>(&mInts[i])
-                                                                      : static_cast<void const*>(&mFloats[i]);
+                                                                     : static_cast<void const*>(&mFloats[i]);
         mFields.emplace_back(mSpecs[i].name, data, mSpecs[i].type, 1);
     }
     mCollection.nbFields = static_cast<int32_t>(mFields.size());

@@ -42,7 +42,9 @@ std::string checkLengths(nvinfer1::Dims const& x, nvinfer1::Dims const& lengths)
 enum class TypeRule
 {
     kFLOATING,  //!< fp32, fp16 or bf16
+    kHALF,      //!< fp16 or bf16
     kINT32,     //!< int32
+    kINT8,      //!< int8 (packed quantized weights)
     kAS_INPUT0, //!< the type of input 0
 };
 
@@ -170,7 +172,7 @@ protected:
 #define TRTH_PLUGIN_OVERRIDES                                                                                          \
     nvinfer1::IPluginV3* clone() noexcept override;                                                                    \
     int32_t getNbOutputs() const noexcept override;                                                                    \
-    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs)  \
+    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) \
         const noexcept override;                                                                                       \
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,                                       \
         nvinfer1::DimsExprs const* shapeInputs, int32_t nbShapeInputs, nvinfer1::DimsExprs* outputs,                   \
@@ -198,7 +200,7 @@ protected:
 
 //! Creator for plugin P. P provides: static constexpr char const* kNAME; static std::vector<FieldSpec> fieldSpecs();
 //! static std::string validate(FieldValues const&) (empty when valid); a constructor P(std::string, FieldValues).
-template <typename P>
+template<typename P>
 class PluginCreator : public nvinfer1::IPluginCreatorV3One
 {
 public:

@@ -9,6 +9,12 @@
 #include "maskedFillPlugin.h"
 #include "relPositionalEncodingPlugin.h"
 #include "softmaxTopKPlugin.h"
+#include "weightOnlyGemmPlugin.h"
+
+namespace trt_helper
+{
+void releaseAutoRegistration() noexcept; // pluginAutoRegister.cpp
+} // namespace trt_helper
 
 // The library is built with hidden visibility; the version script keeps exactly these two.
 #define TRTH_EXPORT __attribute__((visibility("default")))
@@ -21,6 +27,7 @@ extern "C" TRTH_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
 extern "C" TRTH_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
 {
     using namespace trt_helper;
+    releaseAutoRegistration(); // the caller registers them itself
     static PluginCreator<LayerNormPlugin> sLayerNorm;
     static PluginCreator<AttMaskedSoftmaxPlugin> sAttMaskedSoftmax;
     static PluginCreator<MaskedFillPlugin> sMaskedFill;
@@ -28,8 +35,9 @@ extern "C" TRTH_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int
     static PluginCreator<RelPositionalEncodingPlugin> sRelPositionalEncoding;
     static PluginCreator<FMoEExpertPlugin> sFMoEExpert;
     static PluginCreator<SoftmaxTopKPlugin> sSoftmaxTopK;
+    static PluginCreator<WeightOnlyGemmPlugin> sWeightOnlyGemm;
     static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&sLayerNorm, &sAttMaskedSoftmax, &sMaskedFill,
-        &sMaskConv2dSubsample, &sRelPositionalEncoding, &sFMoEExpert, &sSoftmaxTopK};
+        &sMaskConv2dSubsample, &sRelPositionalEncoding, &sFMoEExpert, &sSoftmaxTopK, &sWeightOnlyGemm};
     nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
     return kCreators;
 }

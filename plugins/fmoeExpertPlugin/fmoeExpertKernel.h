@@ -2,16 +2,16 @@
 //   y[n] = (act(x[n] . W1[e]^T + b1[e]) . W2[e]^T + b2[e]) * score[n]
 // W1 (E, H, D), b1 (E, H), W2 (E, D, H), b2 (E, D): FMoELinear's (num_expert, out_feat, in_feat) layout.
 // Tokens past their utterance length (when lengths are given) get y = 0; tokens with an expert id outside [0, E)
-// are counted as invalid, never read as memory, and get y = NaN.
-// Routing (histogram, offsets, permutation, cuBLAS pointer arrays) runs on the device in one block; the host reads
-// the E + 3 offsets it wrote to mapped pinned memory once per call (one event wait) to size the expert GEMMs: one strided-batched GEMM over a padded
-// layout when the routing is balanced enough, else a grouped GEMM of the exact per-expert sizes.
+// are never read as memory and get y = NaN.
+// Everything runs on the device with no host synchronisation (every call can be captured in a CUDA graph):
+// routing in one block writes the per-expert problem sizes and pointers of two grouped GEMMs (fmoeGroupedGemm.h)
+// into the workspace; scatter -> GEMM1 (+ b1, activation) -> GEMM2 (+ b2) -> gather (x score).
 #pragma once
 
 #include "kernelTypes.h"
 
-#include <cublas_v2.h>
 #include <cstddef>
+#include <string>
 
 namespace trt_helper
 {
@@ -28,10 +28,10 @@ struct FMoEProblem
     MoeActivation act;
     int64_t batch;
     int64_t time;
-    int32_t dim;     //!< D
-    int32_t hidden;  //!< H
-    int32_t experts; //!< E
-    void const* x;   //!< (batch * time, D)
+    int32_t dim;              //!< D
+    int32_t hidden;           //!< H
+    int32_t experts;          //!< E
+    void const* x;            //!< (batch * time, D)
     int32_t const* expertIdx; //!< (batch * time)
     void const* score;        //!< (batch * time) or null
     int32_t const* lengths;   //!< (batch) or null
@@ -42,21 +42,13 @@ struct FMoEProblem
     void* y; //!< (batch * time, D)
 };
 
-//! What the host keeps between calls on one device: a cuBLAS handle, an event and a mapped pinned buffer that the
-//! routing kernel writes the expert offsets into.
-struct FMoEHostResources
-{
-    cublasHandle_t cublas;
-    cudaEvent_t countsReady;
-    int32_t* hostOffsets;       //!< mapped pinned memory, at least experts + 3 ints (host address)
-    int32_t* hostOffsetsDevice; //!< the same memory's device address
-};
-
-//! Device workspace bytes needed for a problem of `tokens` tokens (includes the cuBLAS workspace).
+//! Device workspace bytes needed for a problem of `tokens` tokens.
 size_t fmoeWorkspaceSize(ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts);
 
-//! Runs the whole layer on `stream`. Returns cudaSuccess, or the first CUDA error; cuBLAS failures come back as
-//! cudaErrorUnknown with *cublasStatus set. *invalidTokens receives the number of out-of-range expert ids.
-cudaError_t fmoeForward(FMoEProblem const& p, FMoEHostResources const& res, void* workspace, size_t workspaceSize,
-    cudaStream_t stream, int64_t* invalidTokens, cublasStatus_t* cublasStatus);
+//! "" when the GEMM kernels of `type` take these sizes, else the reason (16-bit types need D and H multiples of 8).
+std::string fmoeCheckSizes(ElemType type, int64_t dim, int64_t hidden, int64_t experts);
+
+//! Runs the whole layer on `stream` without waiting on the host. Returns cudaSuccess or the first launch error;
+//! cudaErrorInvalidValue for a short workspace or misaligned 16-bit weights.
+cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceSize, cudaStream_t stream);
 } // namespace trt_helper

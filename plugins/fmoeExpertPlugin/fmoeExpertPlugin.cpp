@@ -100,9 +100,9 @@ bool FMoEExpertPlugin::supportsFormatCombination(
     {
         return false;
     }
-    TypeRule const rule = pos == 0 ? TypeRule::kFLOATING
+    TypeRule const rule = pos == 0                           ? TypeRule::kFLOATING
         : pos == position(kIDX) || pos == position(kLENGTHS) ? TypeRule::kINT32
-                                                              : TypeRule::kAS_INPUT0;
+                                                             : TypeRule::kAS_INPUT0;
     return supportsType(pos, inOut, rule);
 }
 
@@ -119,7 +119,8 @@ std::string FMoEExpertPlugin::checkShapes(PluginTensorDesc const* in) const
     int64_t const e = mExperts;
     int64_t const h = mHidden;
     auto known = [](int64_t v) { return v >= 0; };
-    auto expect = [&](Input input, int64_t want, char const* what) -> std::string {
+    auto expect = [&](Input input, int64_t want, char const* what) -> std::string
+    {
         int32_t const p = position(input);
         if (p < 0 || !known(want))
         {
@@ -133,7 +134,8 @@ std::string FMoEExpertPlugin::checkShapes(PluginTensorDesc const* in) const
         }
         return {};
     };
-    auto expectDims = [&](Input input, int64_t d0, int64_t d1, int64_t d2, char const* what) -> std::string {
+    auto expectDims = [&](Input input, int64_t d0, int64_t d1, int64_t d2, char const* what) -> std::string
+    {
         nvinfer1::Dims const& w = in[position(input)].dims;
         auto differs = [&](int64_t got, int64_t want) { return known(got) && known(want) && got != want; };
         if (w.nbDims != 3 || differs(w.d[0], d0) || differs(w.d[1], d1) || differs(w.d[2], d2))
@@ -171,7 +173,13 @@ int32_t FMoEExpertPlugin::configurePlugin(
     {
         descs.push_back(in[i].desc);
     }
-    return failOn(checkShapes(descs.data()));
+    std::string reason = checkShapes(descs.data());
+    ElemType type;
+    if (reason.empty() && toElemType(in[kX].desc.type, type) && in[kX].desc.dims.nbDims == 3)
+    {
+        reason = fmoeCheckSizes(type, in[kX].desc.dims.d[2], mHidden, mExperts);
+    }
+    return failOn(reason);
 }
 
 size_t FMoEExpertPlugin::getWorkspaceSize(
@@ -186,21 +194,8 @@ size_t FMoEExpertPlugin::getWorkspaceSize(
     return fmoeWorkspaceSize(type, x.d[0] * x.d[1], static_cast<int32_t>(x.d[2]), mHidden, mExperts);
 }
 
-char const* FMoEExpertPlugin::getMetadataString() noexcept
-{
-    try
-    {
-        mMetadata = FMoEDeviceResources::stats();
-        return mMetadata.c_str();
-    }
-    catch (...)
-    {
-        return nullptr;
-    }
-}
-
-int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,
-    void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
+int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*, void const* const* inputs,
+    void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
     try
     {
@@ -217,21 +212,6 @@ int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTenso
         if (x.d[0] * x.d[1] > INT32_MAX || x.d[2] > INT32_MAX)
         {
             return fail("too many tokens for int32 routing: " + dimsToString(x));
-        }
-        if (!mResources)
-        {
-            mResources = FMoEDeviceResources::acquire();
-            if (!mResources)
-            {
-                return fail("could not create the per-device cuBLAS handle / event");
-            }
-        }
-        int device = -1;
-        TRTH_CUDA_RETURN(cudaGetDevice(&device));
-        if (device != mResources->device())
-        {
-            return fail("enqueue on device " + std::to_string(device) + " but this plugin's resources live on device "
-                + std::to_string(mResources->device()));
         }
         FMoEProblem p{};
         p.type = type;
@@ -251,26 +231,17 @@ int32_t FMoEExpertPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTenso
         p.b2 = inputs[position(kB2)];
         p.y = outputs[0];
 
-        std::lock_guard<std::mutex> lock(mResources->mutex);
-        if (!mResources->reserveCounts(mExperts + 3))
+        if (int32_t const status = failOn(fmoeCheckSizes(type, p.dim, p.hidden, p.experts)))
         {
-            return fail("could not allocate the pinned count buffer");
+            return status;
         }
         size_t const needed = fmoeWorkspaceSize(type, p.batch * p.time, p.dim, p.hidden, p.experts);
-        int64_t invalid = 0;
-        cublasStatus_t cublasStatus = CUBLAS_STATUS_SUCCESS;
-        cudaError_t const status
-            = fmoeForward(p, mResources->view(), workspace, needed, stream, &invalid, &cublasStatus);
-        if (cublasStatus != CUBLAS_STATUS_SUCCESS)
+        cudaError_t const status = fmoeForward(p, workspace, needed, stream);
+        if (status == cudaErrorInvalidValue)
         {
-            return fail(std::string("cuBLAS failed: ") + cublasGetStatusString(cublasStatus));
+            return fail("null workspace or weights not 16-byte aligned");
         }
         TRTH_CUDA_RETURN(status);
-        if (invalid > 0)
-        {
-            return fail(std::to_string(invalid) + " token(s) have an expert id outside [0, "
-                + std::to_string(mExperts) + "); their output rows are NaN");
-        }
         return 0;
     }
     catch (std::exception const& e)

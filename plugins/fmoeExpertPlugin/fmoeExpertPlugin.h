@@ -2,9 +2,10 @@
 // Inputs: x (B, T, D), expert_idx (B*T values, int32), [score (B*T values)], [lengths (B) int32],
 //         w1 (E, H, D), b1 (E, H), w2 (E, D, H), b2 (E, D). Output: y (B, T, D).
 // Fields: num_experts, hidden, act (0 swish, 1 relu, 2 gelu), has_score (0/1), has_lengths (0/1).
+// Holds fields only: no CUDA resource, no device memory (the workspace holds everything); enqueue never waits.
 #pragma once
 
-#include "fmoeResources.h"
+#include "fmoeExpertKernel.h"
 #include "pluginCommon.h"
 
 namespace trt_helper
@@ -21,8 +22,6 @@ public:
     TRTH_PLUGIN_OVERRIDES;
     size_t getWorkspaceSize(DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
         DynamicPluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override;
-    //! The process-wide resource counters (see FMoEDeviceResources::stats), for tests and profiling.
-    char const* getMetadataString() noexcept override;
 
 private:
     enum Input : int32_t
@@ -46,7 +45,5 @@ private:
     int32_t mAct;
     bool mHasScore;
     bool mHasLengths;
-    std::shared_ptr<FMoEDeviceResources> mResources; //!< shared with every clone; created at the first enqueue
-    std::string mMetadata;
 };
 } // namespace trt_helper

@@ -112,9 +112,10 @@ struct FieldTypeName
     PluginFieldType type;
     size_t size;
 };
-constexpr FieldTypeName kFieldTypes[] = {{"int32", PluginFieldType::kINT32, 4}, {"float32", PluginFieldType::kFLOAT32, 4},
-    {"float64", PluginFieldType::kFLOAT64, 8}, {"int64", PluginFieldType::kINT64, 8}, {"int8", PluginFieldType::kINT8, 1},
-    {"int16", PluginFieldType::kINT16, 2}, {"char", PluginFieldType::kCHAR, 1}, {"float16", PluginFieldType::kFLOAT16, 2}};
+constexpr FieldTypeName kFieldTypes[] = {{"int32", PluginFieldType::kINT32, 4},
+    {"float32", PluginFieldType::kFLOAT32, 4}, {"float64", PluginFieldType::kFLOAT64, 8},
+    {"int64", PluginFieldType::kINT64, 8}, {"int8", PluginFieldType::kINT8, 1}, {"int16", PluginFieldType::kINT16, 2},
+    {"char", PluginFieldType::kCHAR, 1}, {"float16", PluginFieldType::kFLOAT16, 2}};
 
 std::string fieldTypeName(PluginFieldType type)
 {
@@ -191,8 +192,8 @@ public:
         }
         for (size_t i = 0; i < mNames.size(); ++i)
         {
-            mFields.emplace_back(mNames[i].c_str(), mBytes[i].empty() ? nullptr : mBytes[i].data(), mTypes[i].first,
-                mTypes[i].second);
+            mFields.emplace_back(
+                mNames[i].c_str(), mBytes[i].empty() ? nullptr : mBytes[i].data(), mTypes[i].first, mTypes[i].second);
         }
         mCollection.nbFields = static_cast<int32_t>(mFields.size());
         mCollection.fields = mFields.data();
@@ -203,7 +204,7 @@ public:
     }
 
 private:
-    template <typename T>
+    template<typename T>
     static void append(std::vector<char>& bytes, T v)
     {
         char raw[sizeof(T)];
@@ -235,7 +236,7 @@ py::object fieldValue(PluginField const& f)
     return py::make_tuple(fieldTypeName(f.type), values);
 }
 
-using TensorSpec = std::pair<std::vector<int64_t>, std::string>;          // (dims, type)
+using TensorSpec = std::pair<std::vector<int64_t>, std::string>;              // (dims, type)
 using BoundTensor = std::tuple<uintptr_t, std::vector<int64_t>, std::string>; // (pointer, dims, type)
 
 std::vector<DynamicPluginTensorDesc> dynamicDescs(std::vector<TensorSpec> const& specs)
@@ -330,14 +331,15 @@ public:
         }
         return out;
     }
-    bool supportsFormatCombination(int32_t pos, std::vector<std::string> const& types, int32_t nbInputs,
-        std::vector<std::string> const& formats)
+    bool supportsFormatCombination(
+        int32_t pos, std::vector<std::string> const& types, int32_t nbInputs, std::vector<std::string> const& formats)
     {
         std::vector<DynamicPluginTensorDesc> descs(types.size());
         for (size_t i = 0; i < types.size(); ++i)
         {
             descs[i].desc.type = parseType(types[i]);
-            descs[i].desc.format = formats.empty() || formats[i] == "linear" ? TensorFormat::kLINEAR : TensorFormat::kCHW32;
+            descs[i].desc.format
+                = formats.empty() || formats[i] == "linear" ? TensorFormat::kLINEAR : TensorFormat::kCHW32;
             descs[i].desc.dims.nbDims = 0;
         }
         return mBuild->supportsFormatCombination(
@@ -364,22 +366,25 @@ public:
     {
         auto const i = dynamicDescs(in);
         auto const o = dynamicDescs(out);
-        return mBuild->configurePlugin(i.data(), static_cast<int32_t>(i.size()), o.data(), static_cast<int32_t>(o.size()));
+        return mBuild->configurePlugin(
+            i.data(), static_cast<int32_t>(i.size()), o.data(), static_cast<int32_t>(o.size()));
     }
     size_t workspaceSize(std::vector<TensorSpec> const& in, std::vector<TensorSpec> const& out)
     {
         auto const i = dynamicDescs(in);
         auto const o = dynamicDescs(out);
-        return mBuild->getWorkspaceSize(i.data(), static_cast<int32_t>(i.size()), o.data(), static_cast<int32_t>(o.size()));
+        return mBuild->getWorkspaceSize(
+            i.data(), static_cast<int32_t>(i.size()), o.data(), static_cast<int32_t>(o.size()));
     }
     int32_t onShapeChange(std::vector<TensorSpec> const& in, std::vector<TensorSpec> const& out)
     {
         auto const i = staticDescs(in);
         auto const o = staticDescs(out);
-        return mRuntime->onShapeChange(i.data(), static_cast<int32_t>(i.size()), o.data(), static_cast<int32_t>(o.size()));
+        return mRuntime->onShapeChange(
+            i.data(), static_cast<int32_t>(i.size()), o.data(), static_cast<int32_t>(o.size()));
     }
-    int32_t enqueue(std::vector<BoundTensor> const& in, std::vector<BoundTensor> const& out, uintptr_t workspace,
-        uintptr_t stream)
+    int32_t enqueue(
+        std::vector<BoundTensor> const& in, std::vector<BoundTensor> const& out, uintptr_t workspace, uintptr_t stream)
     {
         std::vector<TensorSpec> inSpecs;
         std::vector<TensorSpec> outSpecs;
@@ -415,7 +420,7 @@ private:
     IPluginV3OneRuntime* mRuntime;
 };
 
-using GetCreatorsFn = IPluginCreatorInterface* const* (*) (int32_t&);
+using GetCreatorsFn = IPluginCreatorInterface* const* (*)(int32_t&);
 using SetLoggerFinderFn = void (*)(ILoggerFinder*);
 
 class Library : public std::enable_shared_from_this<Library>
@@ -535,8 +540,7 @@ PYBIND11_MODULE(_plugin_harness, m)
         .def_property_readonly("nb_outputs", &Plugin::nbOutputs)
         .def("interface_kinds", &Plugin::interfaceKinds)
         .def("clone", &Plugin::clone)
-        .def("fields_to_serialize", &Plugin::fieldsToSerialize,
-            "getFieldsToSerialize() as {name: (type, [values])}")
+        .def("fields_to_serialize", &Plugin::fieldsToSerialize, "getFieldsToSerialize() as {name: (type, [values])}")
         .def("supports_format_combination", &Plugin::supportsFormatCombination, py::arg("pos"), py::arg("types"),
             py::arg("nb_inputs"), py::arg("formats") = std::vector<std::string>{})
         .def("output_data_types", &Plugin::outputDataTypes, "getOutputDataTypes -> (status, [type names])")

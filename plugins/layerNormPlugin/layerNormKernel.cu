@@ -26,7 +26,7 @@ __device__ __forceinline__ void storeStreaming(void* p, uint4 v)
 // registers (x is read once, with streaming hints), and the kRows reductions are interleaved so their shuffles
 // overlap. Statistics in fp32, the variance as the exact two-pass sum of squared deviations over the registers.
 // gamma / beta are read after the statistics (they stay in L1/L2), so they cost no registers during the loads.
-template <typename T, int kIters, int kRows, int kWarps, int kMinBlocks>
+template<typename T, int kIters, int kRows, int kWarps, int kMinBlocks>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) layerNormWarpKernel(T const* __restrict__ x,
     T const* __restrict__ gamma, T const* __restrict__ beta, T* __restrict__ y, int64_t rows, int32_t dim, float eps)
 {
@@ -151,7 +151,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks) layerNormWarpKernel(T
 }
 
 // Any dim, any alignment: one block per row, three passes over the row (it is re-read from cache).
-template <typename T>
+template<typename T>
 __global__ void layerNormBlockKernel(T const* __restrict__ x, T const* __restrict__ gamma, T const* __restrict__ beta,
     T* __restrict__ y, int32_t dim, float eps)
 {
@@ -180,7 +180,7 @@ __global__ void layerNormBlockKernel(T const* __restrict__ x, T const* __restric
 
 // No device queries here (the launch path is part of every call's latency). kMinBlocks = 0: no register cap (a cap
 // for 14 blocks/SM spilled and ran slower on an H200; benchmarks/results/plugins_ln_variants_h200.log).
-template <typename T, int kIters, int kRows, int kWarps = kWarpsPerBlock, int kMinBlocks = 0>
+template<typename T, int kIters, int kRows, int kWarps = kWarpsPerBlock, int kMinBlocks = 0>
 cudaError_t launchWarp(T const* x, T const* g, T const* b, T* y, int64_t rows, int32_t dim, float eps, cudaStream_t s)
 {
     int64_t const rowsPerBlock = int64_t{kRows} * kWarps;
@@ -206,41 +206,44 @@ cudaError_t launchLayerNorm(ElemType type, void const* x, void const* gamma, voi
     {
         return cudaErrorInvalidValue;
     }
-    return dispatchElemType(type, [&](auto tag) {
-        using T = decltype(tag);
-        auto const* xt = static_cast<T const*>(x);
-        auto const* gt = static_cast<T const*>(gamma);
-        auto const* bt = static_cast<T const*>(beta);
-        auto* yt = static_cast<T*>(y);
-        int const nbVec = dim / kVec<T>;
-        bool const vectorised = dim % kVec<T> == 0 && aligned16(x) && aligned16(gamma) && aligned16(beta) && aligned16(y);
-        // rows per warp: about two 16-byte loads per lane in flight, measured best at fp16 D = 512 on an H200
-        // (1 row/warp 0.0191 ms, 2: 0.0196, 4: 0.0218; benchmarks/plugins/ln_variants.cu)
-        if (vectorised && nbVec <= 32)
+    return dispatchElemType(type,
+        [&](auto tag)
         {
-            return launchWarp<T, 1, 2>(xt, gt, bt, yt, rows, dim, eps, stream);
-        }
-        else if (vectorised && nbVec <= 64)
-        {
-            return launchWarp<T, 2, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
-        }
-        else if (vectorised && nbVec <= 128)
-        {
-            return launchWarp<T, 4, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
-        }
-        else if (vectorised && nbVec <= 256)
-        {
-            return launchWarp<T, 8, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
-        }
-        else if (rows > 0x7fffffff)
-        {
-            return cudaErrorInvalidValue;
-        }
-        else
-        {
-            layerNormBlockKernel<T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(xt, gt, bt, yt, dim, eps);
-        }
-        return cudaGetLastError();
-    });
+            using T = decltype(tag);
+            auto const* xt = static_cast<T const*>(x);
+            auto const* gt = static_cast<T const*>(gamma);
+            auto const* bt = static_cast<T const*>(beta);
+            auto* yt = static_cast<T*>(y);
+            int const nbVec = dim / kVec<T>;
+            bool const vectorised
+                = dim % kVec<T> == 0 && aligned16(x) && aligned16(gamma) && aligned16(beta) && aligned16(y);
+            // rows per warp: about two 16-byte loads per lane in flight, measured best at fp16 D = 512 on an H200
+            // (1 row/warp 0.0191 ms, 2: 0.0196, 4: 0.0218; benchmarks/plugins/ln_variants.cu)
+            if (vectorised && nbVec <= 32)
+            {
+                return launchWarp<T, 1, 2>(xt, gt, bt, yt, rows, dim, eps, stream);
+            }
+            else if (vectorised && nbVec <= 64)
+            {
+                return launchWarp<T, 2, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
+            }
+            else if (vectorised && nbVec <= 128)
+            {
+                return launchWarp<T, 4, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
+            }
+            else if (vectorised && nbVec <= 256)
+            {
+                return launchWarp<T, 8, 1>(xt, gt, bt, yt, rows, dim, eps, stream);
+            }
+            else if (rows > 0x7fffffff)
+            {
+                return cudaErrorInvalidValue;
+            }
+            else
+            {
+                layerNormBlockKernel<T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(xt, gt, bt, yt, dim, eps);
+            }
+            return cudaGetLastError();
+        });
 }
 } // namespace trt_helper

@@ -75,8 +75,8 @@ int32_t LayerNormPlugin::configurePlugin(
         int64_t const n = volume(in[i].desc.dims);
         if (dim >= 0 && n >= 0 && n != dim)
         {
-            return fail("gamma/beta must hold D = " + std::to_string(dim) + " values, got "
-                + dimsToString(in[i].desc.dims));
+            return fail(
+                "gamma/beta must hold D = " + std::to_string(dim) + " values, got " + dimsToString(in[i].desc.dims));
         }
     }
     return 0;

@@ -11,11 +11,11 @@ __device__ __forceinline__ int32_t convLength(int32_t len, int32_t kernel, int32
     return len < kernel ? 0 : (len - kernel) / stride + 1;
 }
 
-__global__ void subsampleLengthsKernel(int32_t const* __restrict__ lengths, int32_t* __restrict__ out, int64_t count,
-    int32_t factor)
+__global__ void subsampleLengthsKernel(
+    int32_t const* __restrict__ lengths, int32_t* __restrict__ out, int64_t count, int32_t factor)
 {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
-         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     {
         int32_t len = convLength(lengths[i], 3, 2);
         if (factor == 6)

@@ -77,8 +77,8 @@ int32_t MaskedFillPlugin::configurePlugin(
     return failOn(checkLengths(in[0].desc.dims, in[1].desc.dims));
 }
 
-int32_t MaskedFillPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,
-    void const* const* inputs, void* const* outputs, void*, cudaStream_t stream) noexcept
+int32_t MaskedFillPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*, void const* const* inputs,
+    void* const* outputs, void*, cudaStream_t stream) noexcept
 {
     nvinfer1::Dims const& d = inputDesc[0].dims;
     ElemType type;

@@ -7,10 +7,10 @@ namespace
 {
 constexpr int kWarpsPerBlock = 4;
 
-template <typename T>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32) softmaxTop1Kernel(T const* __restrict__ logits,
-    int32_t const* __restrict__ lengths, T* __restrict__ value, int32_t* __restrict__ index, int64_t tokens,
-    int64_t time, int32_t experts)
+template<typename T>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    softmaxTop1Kernel(T const* __restrict__ logits, int32_t const* __restrict__ lengths, T* __restrict__ value,
+        int32_t* __restrict__ index, int64_t tokens, int64_t time, int32_t experts)
 {
     int64_t const token = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
     if (token >= tokens)
@@ -80,12 +80,14 @@ cudaError_t launchSoftmaxTop1(ElemType type, void const* logits, int32_t const* 
     {
         return cudaErrorInvalidValue;
     }
-    return dispatchElemType(type, [&](auto tag) {
-        using T = decltype(tag);
-        auto const blocks = static_cast<unsigned>((tokens + kWarpsPerBlock - 1) / kWarpsPerBlock);
-        softmaxTop1Kernel<T><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(static_cast<T const*>(logits), lengths,
-            static_cast<T*>(value), index, tokens, time, experts);
-        return cudaGetLastError();
-    });
+    return dispatchElemType(type,
+        [&](auto tag)
+        {
+            using T = decltype(tag);
+            auto const blocks = static_cast<unsigned>((tokens + kWarpsPerBlock - 1) / kWarpsPerBlock);
+            softmaxTop1Kernel<T><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(
+                static_cast<T const*>(logits), lengths, static_cast<T*>(value), index, tokens, time, experts);
+            return cudaGetLastError();
+        });
 }
 } // namespace trt_helper

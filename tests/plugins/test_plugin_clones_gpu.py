@@ -1,5 +1,5 @@
-"""T3 (GPU): FMoEExpert clones share one cuBLAS handle / event / pinned buffer per device and allocate no device
-memory: create, enqueue, clone x50, enqueue from every clone, and measure free device memory around it."""
+"""T3 (GPU): FMoEExpert clones allocate no device memory (the plugin holds fields only; everything lives in the
+workspace): create, enqueue, clone x50, enqueue from every clone, and measure free device memory around it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,7 @@ from .test_plugin_enqueue_gpu import fmoe_inputs, fmoe_plugin_inputs
 pytestmark = pytest.mark.gpu
 
 
-def counters(plugin) -> dict[str, int]:
-    return {k: int(v) for k, v in (item.split("=") for item in plugin.metadata().split())}
-
-
-def test_fmoe_clones_share_resources_and_allocate_nothing(lib, cuda, gen):
+def test_fmoe_clones_allocate_nothing(lib, cuda, gen):
     shape, experts, hidden = (4, 64, 128), 8, 256
     tensors = fmoe_inputs(shape, experts, hidden, torch.float16, cuda, gen, True, True)
     inputs = fmoe_plugin_inputs(*tensors)
@@ -29,8 +25,6 @@ def test_fmoe_clones_share_resources_and_allocate_nothing(lib, cuda, gen):
     assert harness_enqueue(plugin, inputs, [y], workspace=workspace) == 0
     torch.cuda.synchronize()
     first = y.clone()
-    before = counters(plugin)
-    assert before["devices_live"] == 1 and before["streams_created"] == 0
     free_before = torch.cuda.mem_get_info()[0]
 
     clones = [plugin.clone() for _ in range(50)]
@@ -42,10 +36,10 @@ def test_fmoe_clones_share_resources_and_allocate_nothing(lib, cuda, gen):
         torch.cuda.synchronize()
         assert torch.equal(out, first), "a clone computed something else"
     free_after = torch.cuda.mem_get_info()[0]
-    after = counters(plugin)
 
-    print(f"clone memory: {free_before - free_after_clone} bytes for 50 clones, {free_before - free_after} bytes "
-          f"after 50 enqueues from clones; counters {before} -> {after}")
+    print(
+        f"clone memory: {free_before - free_after_clone} bytes for 50 clones, {free_before - free_after} bytes "
+        f"after 50 enqueues from clones"
+    )
     assert free_before - free_after_clone == 0
     assert free_before - free_after == 0
-    assert after == before, "clones created handles, events or pinned buffers"

@@ -9,11 +9,17 @@ import math
 import pytest
 import torch
 
-from trt_helper.plugins import harness_enqueue
-
 from trt_helper import rel_error
-from trt_helper.plugins import (AttMaskedSoftmax, FMoEExpert, LayerNorm, MaskConv2dSubsample, MaskedFill,
-                                RelPositionalEncoding, SoftmaxTopK)
+from trt_helper.plugins import (
+    AttMaskedSoftmax,
+    FMoEExpert,
+    LayerNorm,
+    MaskConv2dSubsample,
+    MaskedFill,
+    RelPositionalEncoding,
+    SoftmaxTopK,
+    harness_enqueue,
+)
 from trt_helper.plugins.common import pad_mask
 
 pytestmark = pytest.mark.gpu
@@ -179,38 +185,60 @@ def fmoe_plugin_inputs(x, idx, score, lengths, w1, b1, w2, b2):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 @pytest.mark.parametrize("act", [0, 1, 2], ids=["swish", "relu", "gelu"])
-@pytest.mark.parametrize("case", [((8, 33, 64), 5, 128, True, True), ((3, 5, 24), 7, 40, False, True),
-                                  ((2, 16, 64), 3, 96, True, False), ((1, 1, 8), 2, 16, False, False)],
-                         ids=["score+len", "len-odd", "score", "one-token"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        ((8, 33, 64), 5, 128, True, True),
+        ((3, 5, 24), 7, 40, False, True),
+        ((2, 16, 64), 3, 96, True, False),
+        ((1, 1, 8), 2, 16, False, False),
+    ],
+    ids=["score+len", "len-odd", "score", "one-token"],
+)
 def test_fmoe_expert(lib, cuda, gen, dtype, act, case):
     shape, experts, hidden, with_score, with_lengths = case
-    x, idx, score, lengths, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, with_score,
-                                                         with_lengths)
-    fields = {"num_experts": experts, "hidden": hidden, "act": act, "has_score": int(with_score),
-              "has_lengths": int(with_lengths)}
+    x, idx, score, lengths, w1, b1, w2, b2 = fmoe_inputs(
+        shape, experts, hidden, dtype, cuda, gen, with_score, with_lengths
+    )
+    fields = {
+        "num_experts": experts,
+        "hidden": hidden,
+        "act": act,
+        "has_score": int(with_score),
+        "has_lengths": int(with_lengths),
+    }
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "FMoEExpert", fields, fmoe_plugin_inputs(x, idx, score, lengths, w1, b1, w2, b2), [y]) == 0
-    cpu = lambda t: None if t is None else t.cpu()  # noqa: E731
-    want = FMoEExpert.reference(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), act, cpu(score), cpu(lengths),
-                    round_hidden=None if dtype == torch.float32 else dtype)
+    cpu = lambda t: None if t is None else t.cpu()
+    want = FMoEExpert.reference(
+        x.cpu(),
+        idx.cpu(),
+        w1.cpu(),
+        b1.cpu(),
+        w2.cpu(),
+        b2.cpu(),
+        act,
+        cpu(score),
+        cpu(lengths),
+        round_hidden=None if dtype == torch.float32 else dtype,
+    )
     check(y, want, dtype, f"FMoEExpert {shape}")
     if lengths is not None:
         padded = ~pad_mask(lengths.cpu(), shape[1])
         assert (y.cpu()[padded] == 0).all(), "padded tokens must give exactly 0"
 
 
-def test_fmoe_rejects_out_of_range_expert_ids(lib, cuda, gen, harness):
+def test_fmoe_out_of_range_expert_ids_give_nan_rows(lib, cuda, gen):
+    """Ids outside [0, E) are never used as addresses: their rows are NaN, the others exact. Enqueue cannot report
+    them (that would need a host wait), so it returns 0."""
     shape, experts, hidden = (2, 9, 16), 4, 32
     x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, torch.float32, cuda, gen, False, False)
     idx[0, 3] = experts
     idx[1, 5] = -1
     idx[1, 6] = 1 << 30
-    y = poisoned(shape, torch.float32, cuda)
-    harness.take_log()
-    status = run(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0},
-                 [x, idx, w1, b1, w2, b2], [y])
-    assert status != 0
-    assert any("3 token(s)" in m for _, m in harness.take_log())
+    y = torch.zeros(shape, dtype=torch.float32, device=cuda)  # the NaNs must come from the plugin
+    status = run(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0}, [x, idx, w1, b1, w2, b2], [y])
+    assert status == 0
     bad = torch.zeros(shape[:2], dtype=torch.bool)
     bad[0, 3] = bad[1, 5] = bad[1, 6] = True
     assert torch.isnan(y.cpu()[bad]).all()
@@ -222,13 +250,23 @@ def test_fmoe_rejects_out_of_range_expert_ids(lib, cuda, gen, harness):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
 def test_fmoe_expert_skewed_routing(lib, cuda, gen, dtype):
-    """Most tokens on one expert: the exact-size (grouped GEMM) layout rather than the padded one."""
+    """Most tokens on one expert, the others with a few rows or none."""
     shape, experts, hidden = (8, 40, 32), 8, 64
     x, idx, score, lengths, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, True, True)
     idx = torch.where(torch.rand(idx.shape, generator=gen).to(cuda) < 0.9, torch.full_like(idx, 2), idx)
     fields = {"num_experts": experts, "hidden": hidden, "act": 0, "has_score": 1, "has_lengths": 1}
     y = poisoned(shape, dtype, cuda)
     assert run(lib, "FMoEExpert", fields, [x, idx, score, lengths, w1, b1, w2, b2], [y]) == 0
-    want = FMoEExpert.reference(x.cpu(), idx.cpu(), w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0, score.cpu(), lengths.cpu(),
-                    round_hidden=None if dtype == torch.float32 else dtype)
+    want = FMoEExpert.reference(
+        x.cpu(),
+        idx.cpu(),
+        w1.cpu(),
+        b1.cpu(),
+        w2.cpu(),
+        b2.cpu(),
+        0,
+        score.cpu(),
+        lengths.cpu(),
+        round_hidden=None if dtype == torch.float32 else dtype,
+    )
     check(y, want, dtype, "FMoEExpert skewed")

@@ -84,6 +84,9 @@ def test_formats_follow_the_data_type(lib, name, dtype):
     fields, inputs, outputs = PLUGINS[name]
     plugin = lib.create(name, fields)
     types = [dtype if t == "float16" else t for _, t in inputs + outputs]
+    if dtype not in getattr(plugins.PLUGINS[name], "FLOAT_TYPES", (dtype,)):
+        assert not plugin.supports_format_combination(0, types, len(inputs))
+        return
     for pos in range(len(types)):
         assert plugin.supports_format_combination(pos, types, len(inputs)), (pos, types)
         if pos == 0 and types[pos] != "int32":
@@ -96,24 +99,50 @@ def test_formats_follow_the_data_type(lib, name, dtype):
 def test_shape_errors_are_reported_at_configure(lib, harness):
     harness.take_log()
     rel = lib.create("RelPositionalEncoding", {"scale": 4.0})
-    assert rel.configure([((2, 50, 16), "float16"), ((1, 40, 16), "float16")],
-                         [((2, 50, 16), "float16"), ((1, 50, 16), "float16")]) != 0
+    assert (
+        rel.configure(
+            [((2, 50, 16), "float16"), ((1, 40, 16), "float16")], [((2, 50, 16), "float16"), ((1, 50, 16), "float16")]
+        )
+        != 0
+    )
     assert any("max_len" in m for _, m in harness.take_log())
     ln = lib.create("LayerNorm", {"eps": 1e-5})
     assert ln.configure([((4, 32), "float32"), ((16,), "float32"), ((32,), "float32")], [((4, 32), "float32")]) != 0
     moe = lib.create("FMoEExpert", {"num_experts": 4, "hidden": 8, "act": 0, "has_lengths": 1})
-    assert moe.configure([((2, 3, 16), "float16"), ((2, 3), "int32"), ((2,), "int32"), ((5, 8, 16), "float16"),
-                          ((5, 8), "float16"), ((5, 16, 8), "float16"), ((5, 16), "float16")],
-                         [((2, 3, 16), "float16")]) != 0
+    assert (
+        moe.configure(
+            [
+                ((2, 3, 16), "float16"),
+                ((2, 3), "int32"),
+                ((2,), "int32"),
+                ((5, 8, 16), "float16"),
+                ((5, 8), "float16"),
+                ((5, 16, 8), "float16"),
+                ((5, 16), "float16"),
+            ],
+            [((2, 3, 16), "float16")],
+        )
+        != 0
+    )
     assert any("w1" in m for _, m in harness.take_log())
 
 
-def test_fmoe_clones_allocate_nothing(lib):
+def test_fmoe_rejects_unaligned_16bit_sizes(lib, harness):
+    """The 16-bit tensor-core GEMMs need D and hidden to be multiples of 8: configure says so; fp32 takes any size."""
+    harness.take_log()
     moe = lib.create("FMoEExpert", {"num_experts": 4, "hidden": 8, "act": 0})
-    before = moe.metadata()
-    clones = [moe.clone() for _ in range(50)]
-    assert len(clones) == 50
-    assert moe.metadata() == before  # no handle, event or pinned buffer was created by construction or clone()
+    odd = [
+        ((2, 3, 12), "float16"),
+        ((2, 3), "int32"),
+        ((4, 8, 12), "float16"),
+        ((4, 8), "float16"),
+        ((4, 12, 8), "float16"),
+        ((4, 12), "float16"),
+    ]
+    assert moe.configure(odd, [((2, 3, 12), "float16")]) != 0
+    assert any("multiples of 8" in m and "D = 12" in m for _, m in harness.take_log())
+    fp32 = [(dims, "int32" if t == "int32" else "float32") for dims, t in odd]
+    assert moe.configure(fp32, [((2, 3, 12), "float32")]) == 0
 
 
 def test_registry_loads_library_and_creates_every_plugin(library_path):

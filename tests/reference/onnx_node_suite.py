@@ -3,7 +3,8 @@
 Each case is one ONNX node with inputs and the outputs ONNX expects. :func:`run_case` parses the model with
 ``NetworkHelper.fromOnnx``, evaluates the network with ``helper.reference`` and compares every output with
 ONNX's expected data (the tolerance ONNX's own backend test uses: ``rtol=1e-3, atol=1e-7``, or the case's).
-``python tests/reference/onnx_node_suite.py [--jobs N] [--write]`` runs every case and prints the counts.
+``python tests/reference/onnx_node_suite.py [--jobs N] [--json results.json] [case ...]`` runs every case (or the
+named ones) and prints the counts.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def run_case(case) -> tuple[str, str]:
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             helper = trt_helper.NetworkHelper.fromOnnx(model, name=case.name)
-    except Exception as error:  # noqa: BLE001 — a refusal is data here
+    except Exception as error:
         return "refused", _first_line(error)
     inputs, expected = case.data_sets[0]
     graph = case.model.graph
@@ -67,10 +68,12 @@ def run_case(case) -> tuple[str, str]:
     given = dict(zip(names, inputs))
     unmatched = iter([value for name, value in given.items() if name not in declared])
     try:
-        feeds = {name: to_torch(given[name] if name in given else next(unmatched), carrier(tensor.dtype))
-                 for name, tensor in declared.items()}
+        feeds = {
+            name: to_torch(given[name] if name in given else next(unmatched), carrier(tensor.dtype))
+            for name, tensor in declared.items()
+        }
         got = helper.reference(feeds)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return "fail", _first_line(error)
     problems = []
     for info, want in zip(graph.output, expected):
@@ -79,7 +82,7 @@ def run_case(case) -> tuple[str, str]:
             continue
         try:
             problem = compare(got[info.name], want, case.rtol, case.atol)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             return "fail", f"comparing {info.name}: {_first_line(error)}"
         if problem:
             problems.append(f"{info.name}: {problem}")
@@ -105,8 +108,10 @@ def compare(got: torch.Tensor, want, rtol: float, atol: float) -> str:
             index = tuple(int(i) for i in bad)
             return f"max |diff| {np.nanmax(np.abs(a - b)):.3g} (first at {index}: {a[index]:.6g} vs {b[index]:.6g})"
         return ""
-    if not np.array_equal(got_array.astype(np.int64) if got_array.dtype != bool else got_array,
-                          want.astype(np.int64) if want.dtype != bool else want):
+    if not np.array_equal(
+        got_array.astype(np.int64) if got_array.dtype != bool else got_array,
+        want.astype(np.int64) if want.dtype != bool else want,
+    ):
         index = tuple(int(i) for i in np.argwhere(got_array != want)[0])
         return f"values differ (first at {index}: {got_array[index]} vs {want[index]})"
     return ""
@@ -123,8 +128,10 @@ def fingerprint(network) -> list:
     rows = []
     for index in range(network.num_layers):
         layer, kind = downcast(trt, network.get_layer(index))
-        sources = [None if t is None else produced.get(t.name, inputs.get(t.name))
-                   for t in (layer.get_input(i) for i in range(layer.num_inputs))]
+        sources = [
+            None if t is None else produced.get(t.name, inputs.get(t.name))
+            for t in (layer.get_input(i) for i in range(layer.num_inputs))
+        ]
         attributes = _attributes(trt, layer, depth=1)
         rows.append((kind, sources, sorted(attributes.items())))
         for i in range(layer.num_outputs):
@@ -141,7 +148,7 @@ def _attributes(trt, obj, depth) -> dict:
             continue
         try:
             value = getattr(obj, attribute)
-        except Exception:  # noqa: BLE001 — some getters refuse for this layer's configuration
+        except Exception:
             continue
         if callable(value):
             continue
@@ -192,12 +199,14 @@ def main(argv=None):
     parser.add_argument("names", nargs="*")
     args = parser.parse_args(argv)
     names = args.names or sorted(load_cases())
-    chunks = [names[i::args.jobs] for i in range(args.jobs)]
+    chunks = [names[i :: args.jobs] for i in range(args.jobs)]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = sorted(row for part in pool.map(_worker, chunks) for row in part)
     counts = {status: sum(1 for row in rows if row[1] == status) for status in STATUSES}
-    print(f"{len(rows)} cases: parsed {len(rows) - counts['refused']}, " + ", ".join(
-        f"{status} {count}" for status, count in counts.items()))
+    print(
+        f"{len(rows)} cases: parsed {len(rows) - counts['refused']}, "
+        + ", ".join(f"{status} {count}" for status, count in counts.items())
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({name: [status, detail] for name, status, detail in rows}, f, indent=0, sort_keys=True)

@@ -35,8 +35,16 @@ class _Block(torch.nn.Module):
 def block_onnx(tmp_path_factory):
     """A conv / GELU / layer-norm / attention-like block exported with a dynamic batch and time."""
     path = tmp_path_factory.mktemp("check") / "block.onnx"
-    torch.onnx.export(_Block().eval(), (torch.randn(2, 3, 7),), str(path), opset_version=17, dynamo=False,
-                      input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch", 2: "time"}})
+    torch.onnx.export(
+        _Block().eval(),
+        (torch.randn(2, 3, 7),),
+        str(path),
+        opset_version=17,
+        dynamo=False,
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {0: "batch", 2: "time"}},
+    )
     return path
 
 

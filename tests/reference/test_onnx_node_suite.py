@@ -5,8 +5,8 @@ data; present, the case is refused by the parser or differs, for the recorded re
 that this test re-checks (``twin``: the model with the listed attributes changed builds the very same network;
 ``unused_input``: no layer reads that ONNX input; ``output_shape`` / ``output_dtype``: the network declares
 another shape / type than ONNX; ``max_abs``: a tolerance case stays within it; ``same_rows``: the same rows in
-another order). By default every refused and non-matching case runs, plus every third matching one (about
-20 s on 2 cores after the ~15 s collection); ``TRT_HELPER_ONNX_SUITE=full`` runs all of them.
+another order). By default every refused and non-matching case runs, plus every third matching one (about 17 s of
+CPU with the ~10 s collection); ``TRT_HELPER_ONNX_SUITE=full`` runs all of them (about 22 s).
 """
 
 import json
@@ -78,9 +78,11 @@ def _proved(case, proof):
         return "" if same else f"the twin {proof['twin']} builds another network"
     if "unused_input" in proof:
         name = proof["unused_input"]
-        read = any(layer.get_input(i) is not None and layer.get_input(i).name == name
-                   for layer in (network.get_layer(j) for j in range(network.num_layers))
-                   for i in range(layer.num_inputs))
+        read = any(
+            layer.get_input(i) is not None and layer.get_input(i).name == name
+            for layer in (network.get_layer(j) for j in range(network.num_layers))
+            for i in range(layer.num_inputs)
+        )
         return "" if not read else f"a layer reads input {name}"
     outputs = {network.get_output(i).name: network.get_output(i) for i in range(network.num_outputs)}
     onnx_outputs = {o.name: o.type.tensor_type for o in model.graph.output}
@@ -109,9 +111,11 @@ def _evaluate(case):
     helper = trt_helper.NetworkHelper.fromOnnx(case.model.SerializeToString())
     network = helper.network
     names = [v.name for v in case.model.graph.input]
-    feeds = {network.get_input(i).name: to_torch(value, trt_helper.reference.dtypes.carrier(
-        network.get_input(i).dtype)) for i, value in zip(range(network.num_inputs), case.data_sets[0][0])
-             if network.get_input(i).name in names}
+    feeds = {
+        network.get_input(i).name: to_torch(value, trt_helper.reference.dtypes.carrier(network.get_input(i).dtype))
+        for i, value in zip(range(network.num_inputs), case.data_sets[0][0])
+        if network.get_input(i).name in names
+    }
     return helper.reference(feeds)
 
 

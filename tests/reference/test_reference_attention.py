@@ -16,8 +16,9 @@ def helper():
 def _attention(helper, shapes, causal="NONE"):
     trt = helper.trt
     q, k, v = (helper.addInput(name, torch.float32, shape) for name, shape in zip("qkv", shapes))
-    return helper.network.add_attention_v2(q, k, v, trt.AttentionNormalizationOp.SOFTMAX,
-                                           getattr(trt.CausalMaskKind, causal))
+    return helper.network.add_attention_v2(
+        q, k, v, trt.AttentionNormalizationOp.SOFTMAX, getattr(trt.CausalMaskKind, causal)
+    )
 
 
 @pytest.mark.parametrize("causal", ["NONE", "UPPER_LEFT", "LOWER_RIGHT"])
@@ -36,8 +37,9 @@ def test_attention_gqa_causal_or_bool_mask(helper, causal):
         keep &= torch.ones(3, 5, dtype=torch.bool).tril(2 if causal == "LOWER_RIGHT" else 0)
     helper.markOutput(attention.get_output(0), "y")
     got = helper.reference(feeds)["y"]
-    want = F.scaled_dot_product_attention(q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1), attn_mask=keep,
-                                          scale=1.0)
+    want = F.scaled_dot_product_attention(
+        q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1), attn_mask=keep, scale=1.0
+    )
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -100,8 +102,11 @@ def test_moe_sums_the_selected_gated_experts(helper):
     gate, up, down = torch.randn(3, 4, 5), torch.randn(3, 4, 5), torch.randn(3, 5, 4)
     layer.set_gated_weights(*(helper.addConstant(w) for w in (gate, up, down)), trt.MoEActType.SILU)
     helper.markOutput(layer.get_output(0), "y")
-    h, chosen, weight = torch.randn(1, 3, 4), torch.tensor([[[0, 2], [1, 0], [2, 1]]], dtype=torch.int32), \
-        torch.rand(1, 3, 2)
+    h, chosen, weight = (
+        torch.randn(1, 3, 4),
+        torch.tensor([[[0, 2], [1, 0], [2, 1]]], dtype=torch.int32),
+        torch.rand(1, 3, 2),
+    )
     got = helper.reference({"h": h, "experts": chosen, "scores": weight})["y"]
     want = torch.zeros(1, 3, 4)
     for t in range(3):

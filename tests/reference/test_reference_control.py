@@ -28,8 +28,9 @@ def test_count_loop_with_iterator_recurrence_and_every_output_kind(helper):
     step = loop.add_iterator(x, 0, False).get_output(0)
     back = loop.add_iterator(x, 0, True).get_output(0)
     acc = loop.add_recurrence(init)
-    half = network.add_elementwise(acc.get_output(0), helper.addConstant(np.full((3,), 0.5, np.float32)),
-                                   trt.ElementWiseOperation.PROD).get_output(0)
+    half = network.add_elementwise(
+        acc.get_output(0), helper.addConstant(np.full((3,), 0.5, np.float32)), trt.ElementWiseOperation.PROD
+    ).get_output(0)
     nxt = network.add_elementwise(half, step, trt.ElementWiseOperation.SUM).get_output(0)
     acc.set_input(1, nxt)
     last = loop.add_loop_output(acc.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0)
@@ -60,8 +61,9 @@ def test_while_loop_stops_before_the_trip_whose_condition_is_false(helper):
     limit = helper.addConstant(np.array(100.0, np.float32))
     below = network.add_elementwise(value.get_output(0), limit, trt.ElementWiseOperation.LESS).get_output(0)
     loop.add_trip_limit(below, trt.TripLimit.WHILE)
-    value.set_input(1, network.add_elementwise(value.get_output(0), value.get_output(0),
-                                               trt.ElementWiseOperation.SUM).get_output(0))
+    value.set_input(
+        1, network.add_elementwise(value.get_output(0), value.get_output(0), trt.ElementWiseOperation.SUM).get_output(0)
+    )
     helper.markOutput(loop.add_loop_output(value.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y")
     for start in (3.0, 150.0):
         expected = start
@@ -80,8 +82,9 @@ def test_nested_loops_run_the_inner_loop_each_outer_trip(helper):
     inner = network.add_loop()
     inner.add_trip_limit(_scalar(helper, 3), trt.TripLimit.COUNT)
     inner_state = inner.add_recurrence(state.get_output(0))
-    inner_state.set_input(1, network.add_elementwise(inner_state.get_output(0), x,
-                                                     trt.ElementWiseOperation.SUM).get_output(0))
+    inner_state.set_input(
+        1, network.add_elementwise(inner_state.get_output(0), x, trt.ElementWiseOperation.SUM).get_output(0)
+    )
     inner_out = inner.add_loop_output(inner_state.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0)
     state.set_input(1, inner_out)
     helper.markOutput(outer.add_loop_output(state.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y")

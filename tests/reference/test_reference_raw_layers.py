@@ -107,8 +107,7 @@ def test_single_rank_collective_returns_its_input():
     helper = trt_helper.NetworkHelper(torch.float32)
     trt = helper.trt
     x = helper.addInput("x", torch.float32, (4,))
-    layer = helper.network.add_dist_collective(x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, -1,
-                                               [])
+    layer = helper.network.add_dist_collective(x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, -1, [])
     helper.markOutput(layer.get_output(0), "y")
     values = torch.randn(4)
     assert torch.equal(helper.reference({"x": values})["y"], values)
@@ -130,3 +129,17 @@ def test_plugin_layers_use_the_registered_reference():
         assert torch.equal(doubled, torch.full((2,), 2.0))
     finally:
         del PLUGIN_REFERENCES[("TwiceTest", "1")]
+
+
+def test_scale_layer_per_channel():
+    """``(x · scale + shift) ^ power`` with one scale/shift/power per channel (axis 1)."""
+    helper = trt_helper.NetworkHelper(torch.float32)
+    trt = helper.trt
+    x = helper.addInput("x", torch.float32, (2, 3, 4))
+    # addScaleNd takes shift, scale, power (in that order); the arrays outlive the network in this test
+    weights = [np.array(v, np.float32) for v in ([1.0, 0.0, 3.0], [0.5, 2.0, -1.0], [2.0, 1.0, 1.0])]
+    layer = helper.network.add_scale_nd(x, trt.ScaleMode.CHANNEL, *(trt.Weights(w) for w in weights), 1)
+    helper.markOutput(layer.get_output(0), "y")
+    values = torch.randn(2, 3, 4)
+    shift, scale, power = (torch.from_numpy(w).reshape(1, 3, 1) for w in weights)
+    torch.testing.assert_close(helper.reference({"x": values})["y"], torch.pow(values * scale + shift, power))

@@ -58,6 +58,9 @@ def test_only_backend_module_imports_tensorrt():
 
     root = pathlib.Path(backend_module.__file__).parents[1]
     pattern = re.compile(r"^\s*(import|from)\s+tensorrt(_rtx)?\b", re.M)
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if "tests" not in p.parts and p.name != "backend.py" and pattern.search(p.read_text())]
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if "tests" not in p.parts and p.name != "backend.py" and pattern.search(p.read_text())
+    ]
     assert not offenders, offenders

@@ -26,7 +26,7 @@ def test_build_writes_plan_and_report(tmp_path):
     assert report.seconds > 0
     if helper.backend.has_aot_targets:
         assert report.targets == DEFAULT_RTX_TARGETS
-    assert os.listdir(tmp_path / "sub") == ["ffn.plan"]  # no temporary file left
+    assert sorted(os.listdir(tmp_path / "sub")) == ["ffn.plan", "ffn.plan.json"]  # the sidecar, no temporary file
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
@@ -120,3 +120,30 @@ def test_progress_bars_and_bf16(tmp_path, capsys):
     want = torch.softmax(module(values), -1)
     got = helper.reference({"x": values})["y"]
     assert (got - want).abs().max() / want.abs().max() < 3e-2
+
+
+def test_write_error_leaves_nothing(tmp_path, monkeypatch):
+    """A plan that cannot be written (a full disk) raises the OS error and leaves no file behind."""
+    import errno
+
+    import trt_helper.builder as builder
+
+    real_fdopen = builder.os.fdopen
+
+    class FullDisk:
+        def __init__(self, fd, mode):
+            self.file = real_fdopen(fd, mode)
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(builder.os, "fdopen", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        _ffn_helper().build(tmp_path / "ffn.plan")
+    assert not any(tmp_path.iterdir())

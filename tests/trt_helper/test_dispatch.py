@@ -43,8 +43,7 @@ class Encoder(nn.Module):
 def built():
     model = Encoder().eval()
     helper = trt_helper.NetworkHelper(torch.float32, name="encoder")
-    x = helper.addInput("x", torch.float32, (-1, -1, 8), min_shape=(1, 1, 8), opt_shape=(2, 5, 8),
-                        max_shape=(4, 50, 8))
+    x = helper.addInput("x", torch.float32, (-1, -1, 8), min_shape=(1, 1, 8), opt_shape=(2, 5, 8), max_shape=(4, 50, 8))
     helper.markOutput(helper(model, x), "y")
     return model, helper
 

@@ -3,7 +3,6 @@
 import pytest
 import torch
 import torch.nn.functional as F
-
 from op_harness import check_op, randn, spec
 
 CASES = {
@@ -21,12 +20,12 @@ CASES = {
     "erf": (lambda h, x: h.addErf(x), torch.erf),
     "clamp": (lambda h, x: h.addClamp(x, -0.5, 0.7), lambda x: x.clamp(-0.5, 0.7)),
     "clamp_min": (lambda h, x: h.addClamp(x, min=0.1), lambda x: x.clamp(min=0.1)),
-    "pow_scalar": (lambda h, x: h.addPow(x, 2.0), lambda x: x ** 2),
+    "pow_scalar": (lambda h, x: h.addPow(x, 2.0), lambda x: x**2),
 }
 POSITIVE = {
     "sqrt": (lambda h, x: h.addSqrt(x), torch.sqrt),
     "log": (lambda h, x: h.addLog(x), torch.log),
-    "pow_tensor": (lambda h, x: h.addPow(x, x), lambda x: x ** x),
+    "pow_tensor": (lambda h, x: h.addPow(x, x), lambda x: x**x),
     "recip": (lambda h, x: h.addRecip(x), torch.reciprocal),
 }
 
@@ -34,8 +33,10 @@ POSITIVE = {
 @pytest.mark.parametrize("case", list(CASES) + list(POSITIVE))
 def test_pointwise(dtype, gen, tmp_path, case):
     make, reference = {**CASES, **POSITIVE}[case]
+
     def draw(*shape):
         x = randn(gen, *shape)
         return x.abs() + 0.1 if case in POSITIVE else x
+
     sizes = [{"x": draw(2, 6, 8)}, {"x": draw(5, 6, 8)}]
     check_op(dtype, {"x": spec((2, 6, 8), (0,))}, make, reference, sizes, tmp_path)

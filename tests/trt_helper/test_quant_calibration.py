@@ -42,6 +42,8 @@ def test_awq_quantize_model(gen):
     model, batches = _model_and_batches(gen)
     quantized, errors = awq_quantize(model, lambda m: [m(b) for b in batches], bits=4, group_size=None)
     assert set(quantized) == {"0", "2"} and all(awq <= rtn for awq, rtn in errors.values())
-    with pytest.raises(ValueError, match=re.escape("awq_search: calibration rows (4, 15) do not match weight "
-                                                   "(8, 16) (expected (M, 16))")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("awq_search: calibration rows (4, 15) do not match weight (8, 16) (expected (M, 16))"),
+    ):
         awq_search(torch.ones(8, 16), torch.ones(4, 15))

@@ -42,11 +42,14 @@ def test_int4_packing_matches_onnx(gen):
     assert torch.equal(unpack_int4(pack_int4(values), values.numel()).reshape(3, 7), values)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(bits=3), "bits=3 is not supported (8 or 4) for weight (8, 64)"),
-    (dict(bits=4, group_size=48), "group_size=48 is not supported"),
-    (dict(bits=4, group_size=128), "K=64 of weight (8, 64) is not divisible by group_size=128"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(bits=3), "bits=3 is not supported (8 or 4) for weight (8, 64)"),
+        (dict(bits=4, group_size=48), "group_size=48 is not supported"),
+        (dict(bits=4, group_size=128), "K=64 of weight (8, 64) is not divisible by group_size=128"),
+    ],
+)
 def test_bad_spec(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         quantize_weight(torch.ones(8, 64), **kwargs)

@@ -8,8 +8,11 @@ from torch import nn
 import trt_helper
 
 
-@pytest.mark.parametrize("eps,affine,shape", [(1e-5, True, (16,)), (None, True, (16,)), (1e-6, False, (16,)),
-                                              (1e-5, True, (4, 16))], ids=["eps", "eps_none", "no_weight", "2d"])
+@pytest.mark.parametrize(
+    "eps,affine,shape",
+    [(1e-5, True, (16,)), (None, True, (16,)), (1e-6, False, (16,)), (1e-5, True, (4, 16))],
+    ids=["eps", "eps_none", "no_weight", "2d"],
+)
 def test_rms_norm(dtype, gen, tmp_path, eps, affine, shape):
     module = nn.RMSNorm(shape, eps=eps, elementwise_affine=affine)
     if affine:
@@ -24,16 +27,23 @@ def test_rms_norm_eps_matters(gen, tmp_path):
     module = nn.RMSNorm(32, eps=1e-2)
     x = randn(gen, 3, 32) * 1e-3
     assert trt_helper.rel_error(module(x), nn.RMSNorm(32, eps=1e-6)(x)) > 0.5
-    check_op(torch.float32, {"x": spec((3, 32), (0,))}, lambda h, t: h.addRMSNorm(module, t), module, [{"x": x}],
-             tmp_path)
+    check_op(
+        torch.float32, {"x": spec((3, 32), (0,))}, lambda h, t: h.addRMSNorm(module, t), module, [{"x": x}], tmp_path
+    )
 
 
 def test_rms_norm_fp16_statistics_in_fp32(gen, tmp_path):
     """Values around 300 overflow x² in fp16 (65504): the mean square must run in fp32."""
     module = nn.RMSNorm(64, eps=1e-5)
     x = randn(gen, 2, 3, 64) + 300.0
-    helper = check_op(torch.float16, {"x": spec((2, 3, 64), (0,))}, lambda h, t: h.addRMSNorm(module, t),
-                      lambda t: module(t.half().float()), [{"x": x}], tmp_path)
+    helper = check_op(
+        torch.float16,
+        {"x": spec((2, 3, 64), (0,))},
+        lambda h, t: h.addRMSNorm(module, t),
+        lambda t: module(t.half().float()),
+        [{"x": x}],
+        tmp_path,
+    )
     names = [helper.network.get_layer(i).name for i in range(helper.network.num_layers)]
     assert any("to_fp32" in n for n in names)
 

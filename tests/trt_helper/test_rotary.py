@@ -18,8 +18,9 @@ def hf_rope(x, positions, inv_freq, rotary_dim):
     return torch.cat([rotated, x[..., rotary_dim:]], -1)
 
 
-@pytest.mark.parametrize("rotary_dim,per_row", [(16, False), (16, True), (8, False)],
-                         ids=["full", "per_row", "partial"])
+@pytest.mark.parametrize(
+    "rotary_dim,per_row", [(16, False), (16, True), (8, False)], ids=["full", "per_row", "partial"]
+)
 def test_rotary(dtype, gen, tmp_path, rotary_dim, per_row):
     """x (B, H, T, 16); positions (T,) shared by the batch or (B, T) per row (as with left padding)."""
     inv_freq = 1e4 ** -(torch.arange(0, rotary_dim, 2).float() / rotary_dim)
@@ -37,11 +38,12 @@ def test_rotary(dtype, gen, tmp_path, rotary_dim, per_row):
     pos_shape = (2, 5) if per_row else (5,)
     sizes = []
     for batch, length in ((2, 5), (3, 9)):
-        positions = torch.randint(0, 2000, (batch, length) if per_row else (length,), generator=gen,
-                                  dtype=torch.int32)
+        positions = torch.randint(0, 2000, (batch, length) if per_row else (length,), generator=gen, dtype=torch.int32)
         sizes.append({"x": randn(gen, batch, 3, length, 16), "positions": positions})
-    specs = {"x": spec((2, 3, 5, 16), (0, 2)),
-             "positions": spec(pos_shape, (0, 1) if per_row else (0,), dtype=torch.int32)}
+    specs = {
+        "x": spec((2, 3, 5, 16), (0, 2)),
+        "positions": spec(pos_shape, (0, 1) if per_row else (0,), dtype=torch.int32),
+    }
     check_op(dtype, specs, make, reference, sizes, tmp_path, tol=1e-5 if dtype == torch.float32 else 2e-2)
 
 

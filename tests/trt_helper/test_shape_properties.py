@@ -3,7 +3,6 @@
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from op_harness import build_op, spec
 
 

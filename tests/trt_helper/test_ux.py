@@ -7,8 +7,11 @@ from trt_helper import NetworkHelper
 
 
 def test_every_public_helper_method_is_documented():
-    missing = [name for name, member in inspect.getmembers(NetworkHelper, callable)
-               if not name.startswith("_") and not inspect.getdoc(member)]
+    missing = [
+        name
+        for name, member in inspect.getmembers(NetworkHelper, callable)
+        if not name.startswith("_") and not inspect.getdoc(member)
+    ]
     assert not missing, f"undocumented NetworkHelper methods: {missing}"
 
 

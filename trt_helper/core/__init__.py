@@ -4,5 +4,15 @@ from .base import FLOAT_DTYPES, NetworkCore, Scope
 from .helper import NetworkHelper
 from .registry import LEAF_MODULES, OPS, ITensor, deprecated_alias, leaf, op
 
-__all__ = ["NetworkHelper", "NetworkCore", "Scope", "ITensor", "op", "leaf", "deprecated_alias", "OPS",
-           "LEAF_MODULES", "FLOAT_DTYPES"]
+__all__ = [
+    "NetworkHelper",
+    "NetworkCore",
+    "Scope",
+    "ITensor",
+    "op",
+    "leaf",
+    "deprecated_alias",
+    "OPS",
+    "LEAF_MODULES",
+    "FLOAT_DTYPES",
+]

@@ -43,6 +43,20 @@ class Scope:
 
 
 @dataclass
+class WeightSource:
+    """Where a network weight's values come from: a state-dict ``key`` of the registered model (``shape`` is the
+    parameter's; the network holds it reshaped to ``view`` in ``dtype`` at ``data_ptr``), or, for a computed
+    constant, ``key`` None and the ``value`` itself."""
+
+    key: str | None
+    shape: tuple[int, ...]
+    view: tuple[int, ...]
+    dtype: torch.dtype
+    data_ptr: int
+    value: torch.Tensor | None = None
+
+
+@dataclass
 class _Frame:
     op: str
     base: str  # layer-name stem under the scope path ("" = the path itself)
@@ -54,9 +68,16 @@ class NetworkCore:
     """The network and the bookkeeping shared by every op; :class:`~trt_helper.NetworkHelper` adds inputs,
     outputs, module dispatch, build and reference on top."""
 
-    def __init__(self, dtype: torch.dtype = torch.float32, name: str = "network", impl: str = "auto",
-                 fp32_islands: bool = True, weights: str = "fp", group_size: int | None = None,
-                 quantized: Mapping[str, QuantizedWeight] | None = None):
+    def __init__(
+        self,
+        dtype: torch.dtype = torch.float32,
+        name: str = "network",
+        impl: str = "auto",
+        fp32_islands: bool = True,
+        weights: str = "fp",
+        group_size: int | None = None,
+        quantized: Mapping[str, QuantizedWeight] | None = None,
+    ):
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"NetworkHelper(dtype={dtype}): expected one of {list(FLOAT_DTYPES)}")
         if impl not in IMPLS:
@@ -82,6 +103,12 @@ class NetworkCore:
         self.quantized: dict[str, QuantizedWeight] = dict(quantized or {})  # module path -> weight (e.g. AWQ)
         self.module_outputs: dict[str, Any] = {}
         self._buffers: list[Any] = []  # host memory TensorRT reads until the plan is built
+        self._casts: dict[tuple, torch.Tensor] = {}  # one host copy per (source tensor, dtype)
+        self._params: dict[tuple[int, int], tuple[str, tuple[int, ...]]] = {}  # (data_ptr, numel) -> state-dict key
+        self._sources: dict[int, tuple[Any, WeightSource]] = {}  # id(trt.Weights) -> (weights, source)
+        self._counted: set[int] = set()
+        self.weight_bytes = 0  # bytes of the distinct host buffers handed to TensorRT
+        self.refit_map: dict[str, WeightSource] = {}  # weights name -> where its values come from
         self._module_paths: dict[int, str] = {}
         self._scopes: list[Scope] = []
         self._frames: list[_Frame] = []
@@ -104,6 +131,9 @@ class NetworkCore:
         """Name layers of ``model``'s submodules by their paths in it (``encoder.layers.3.feed_forward.w_1``)."""
         for path, module in model.named_modules(prefix=prefix):
             self._module_paths.setdefault(id(module), path or self.name)
+        for key, tensor in model.state_dict(keep_vars=True).items():
+            if tensor.numel() and tensor.is_contiguous():
+                self._params.setdefault((tensor.data_ptr(), tensor.numel()), (key, tuple(tensor.shape)))
 
     def module_path(self, module: nn.Module) -> str:
         """The module's path in the registered model, or a fresh name under the current scope."""
@@ -136,8 +166,13 @@ class NetworkCore:
         per-layer timings read like the model), when that layer belongs to the module and is not already named
         after a submodule."""
         layer = self._producers.get(output.name) if self.is_tensor(output) else None
-        if (layer is None or layer.num_outputs != 1 or not layer.name.startswith(path + ".")
-                or layer.name in self._module_names or path in self._used_names):
+        if (
+            layer is None
+            or layer.num_outputs != 1
+            or not layer.name.startswith(path + ".")
+            or layer.name in self._module_names
+            or path in self._used_names
+        ):
             return
         self._used_names.add(path)
         self._module_names.add(path)
@@ -175,8 +210,10 @@ class NetworkCore:
         if layer is None:
             mark = self._frames[-1].error_mark if self._frames else len(self.logger.errors)
             errors = "; ".join(self.logger.errors[mark:]) or "no TensorRT error message"
-            raise ValueError(f"{self.where()}: TensorRT could not add the layer for input shapes "
-                             f"{[self.shape(t) for t in inputs]}: {errors}")
+            raise ValueError(
+                f"{self.where()}: TensorRT could not add the layer for input shapes "
+                f"{[self.shape(t) for t in inputs]}: {errors}"
+            )
         stem = self._frames[-1].base if self._frames else "layer"
         path = self.current_path()
         layer.name = self.unique(f"{path}.{stem}" if stem else path)
@@ -214,9 +251,49 @@ class NetworkCore:
         return tensor.to(device="cpu", dtype=host_dtype).contiguous()
 
     def weights(self, value: Any, dtype: torch.dtype) -> Any:
-        """``trt.Weights`` over ``value`` in ``dtype`` (bf16 not allowed here), kept alive for TensorRT."""
-        tensor = self.keep_alive(self.host_tensor(value, dtype))
-        return self.trt.Weights(tensor.numpy()) if tensor.numel() else self.trt.Weights(self.trt_dtype(dtype))
+        """``trt.Weights`` over ``value`` in ``dtype`` (bf16 not allowed here), kept alive for TensorRT: the tensor's
+        own memory when it is a contiguous CPU tensor of ``dtype``, else one converted copy per source tensor and
+        dtype. Name them with :meth:`name_weights` once the layer that reads them is added."""
+        tensor = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+        if not tensor.numel():
+            return self.trt.Weights(self.trt_dtype(dtype))
+        cast_key = (tensor.data_ptr(), tensor.numel(), tuple(tensor.stride()), tensor.dtype, tensor.device, dtype)
+        host = self._casts.get(cast_key)
+        if host is None:
+            host = self.host_tensor(tensor, dtype)
+            if host.data_ptr() != tensor.data_ptr():  # a converted copy: one per source tensor and dtype
+                self._casts[cast_key] = host
+            if host.data_ptr() not in self._counted:
+                self._counted.add(host.data_ptr())
+                self.weight_bytes += host.nbytes
+        host = self.keep_alive(host.view(tensor.shape))
+        weights = self.trt.Weights(host.numpy())
+        param = self._params.get((tensor.data_ptr(), tensor.numel())) if tensor.is_contiguous() else None
+        view = tuple(tensor.shape)
+        source = (
+            WeightSource(param[0], param[1], view, dtype, host.data_ptr())
+            if param is not None
+            else WeightSource(None, view, view, dtype, host.data_ptr(), host)
+        )
+        self._sources[id(weights)] = (weights, source)
+        return weights
+
+    def name_weights(self, weights: Any, name: str) -> None:
+        """Name ``weights`` (just used by a layer) for refitting: the state-dict key of the model parameter they
+        view (``blocks.0.feed_forward.w_1.weight``), else ``name`` (the layer's)."""
+        entry = self._sources.pop(id(weights), None)
+        if entry is None:  # empty weights
+            return
+        source = entry[1]
+        known = self.refit_map.get(source.key) if source.key else None
+        if known is not None and known.dtype == source.dtype:
+            return  # the same parameter again: TensorRT names every use of one pointer, count and type at once
+        mark = len(self.logger.errors)
+        for candidate in (source.key, name):
+            if candidate and candidate not in self.refit_map and self.network.set_weights_name(weights, candidate):
+                self.refit_map[candidate] = source
+                return
+        raise ValueError(f"{self.where()}: TensorRT refused the weights name '{name}': {self.errors_since(mark)}")
 
     # ------------------------------------------------------------------ dtypes, shapes, checks
     def shape(self, tensor: ITensor) -> tuple[int, ...]:
@@ -247,22 +324,26 @@ class NetworkCore:
         """``tensor`` is a network tensor of one of ``ranks``, else an error with its shape."""
         self.check_tensor(tensor, what)
         if len(tensor.shape) not in ranks:
-            raise ValueError(f"{self.where()}: {what} must have rank {' or '.join(map(str, ranks))}, "
-                             f"got shape {self.shape(tensor)}")
+            raise ValueError(
+                f"{self.where()}: {what} must have rank {' or '.join(map(str, ranks))}, got shape {self.shape(tensor)}"
+            )
 
     def check_float(self, tensor: Any, what: str = "input") -> None:
         """``tensor`` is a floating network tensor, else a TypeError with its dtype and shape."""
         self.check_tensor(tensor, what)
         if self.torch_dtype(tensor) not in FLOAT_DTYPES:
-            raise TypeError(f"{self.where()}: {what} must be a floating tensor, got {self.torch_dtype(tensor)} "
-                            f"with shape {self.shape(tensor)}")
+            raise TypeError(
+                f"{self.where()}: {what} must be a floating tensor, got {self.torch_dtype(tensor)} "
+                f"with shape {self.shape(tensor)}"
+            )
 
     def check_lengths(self, lengths: Any) -> None:
         """``lengths`` is an int32 (B,) tensor (positions ``t >= lengths[b]`` are padding)."""
         self.check_rank(lengths, (1,), "lengths")
         if self.torch_dtype(lengths) != torch.int32:
-            raise TypeError(f"{self.where()}: lengths must be int32 (B,), got {self.torch_dtype(lengths)} "
-                            f"{self.shape(lengths)}")
+            raise TypeError(
+                f"{self.where()}: lengths must be int32 (B,), got {self.torch_dtype(lengths)} {self.shape(lengths)}"
+            )
 
     def dim(self, x: ITensor, dim: int) -> int:
         """``dim`` of ``x`` made non-negative; a ValueError when out of range."""

@@ -48,11 +48,25 @@ class NetworkHelper(NetworkCore):
         >>> helper.markOutput(helper(torch.nn.Linear(8, 4), x), "y")
     """
 
-    def __init__(self, dtype: torch.dtype = torch.float32, name: str = "network", impl: str = "auto",
-                 fp32_islands: bool = True, weights: str = "fp", group_size: int | None = None,
-                 quantized: Mapping[str, Any] | None = None):
-        super().__init__(dtype, name=name, impl=impl, fp32_islands=fp32_islands, weights=weights,
-                         group_size=group_size, quantized=quantized)
+    def __init__(
+        self,
+        dtype: torch.dtype = torch.float32,
+        name: str = "network",
+        impl: str = "auto",
+        fp32_islands: bool = True,
+        weights: str = "fp",
+        group_size: int | None = None,
+        quantized: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(
+            dtype,
+            name=name,
+            impl=impl,
+            fp32_islands=fp32_islands,
+            weights=weights,
+            group_size=group_size,
+            quantized=quantized,
+        )
         self.profiles: list[dict[str, tuple[tuple[int, ...], ...]]] = [{}]
 
     @classmethod
@@ -74,8 +88,15 @@ class NetworkHelper(NetworkCore):
         return helper
 
     # ----------------------------------------------------------------- inputs, outputs
-    def addInput(self, name: str, dtype: torch.dtype, shape: Sequence[int], min_shape: Sequence[int] | None = None,
-                 opt_shape: Sequence[int] | None = None, max_shape: Sequence[int] | None = None) -> ITensor:
+    def addInput(
+        self,
+        name: str,
+        dtype: torch.dtype,
+        shape: Sequence[int],
+        min_shape: Sequence[int] | None = None,
+        opt_shape: Sequence[int] | None = None,
+        max_shape: Sequence[int] | None = None,
+    ) -> ITensor:
         """Declare a network input. ``-1`` marks a dynamic dim, which needs ``min/opt/max_shape``
         (profile 0; add more profiles with :meth:`addProfile`)."""
         shape = tuple(int(d) for d in shape)
@@ -85,13 +106,16 @@ class NetworkHelper(NetworkCore):
                 raise ValueError(f"addInput('{name}'): shape {shape} has a dim below -1")
             given = [s is not None for s in (min_shape, opt_shape, max_shape)]
             if -1 in shape and not all(given):
-                raise ValueError(f"addInput('{name}'): shape {shape} has dynamic dims (-1), so min_shape, opt_shape "
-                                 f"and max_shape are all needed")
+                raise ValueError(
+                    f"addInput('{name}'): shape {shape} has dynamic dims (-1), so min_shape, opt_shape "
+                    f"and max_shape are all needed"
+                )
             mark = len(self.logger.errors)
             tensor = self.network.add_input(name, trt_dtype, shape)
             if tensor is None:
-                raise ValueError(f"addInput('{name}', shape={shape}): TensorRT refused the input: "
-                                 f"{self.errors_since(mark)}")
+                raise ValueError(
+                    f"addInput('{name}', shape={shape}): TensorRT refused the input: {self.errors_since(mark)}"
+                )
         if all(given):
             self._set_profile(0, name, shape, min_shape, opt_shape, max_shape)
         return tensor
@@ -161,16 +185,34 @@ class NetworkHelper(NetworkCore):
             trt_forward = getattr(module, "trt_forward", None)
             if trt_forward is not None:
                 return scope.record(trt_forward(self, *inputs, **kwargs))
-            raise TypeError(f"helper(module) at '{scope.path}': {type(module).__name__} is not a torch.nn leaf "
-                            f"module the helper knows and has no trt_forward(helper, ...) method")
+            raise TypeError(
+                f"helper(module) at '{scope.path}': {type(module).__name__} is not a torch.nn leaf "
+                f"module the helper knows and has no trt_forward(helper, ...) method"
+            )
 
     # ----------------------------------------------------------------- build and evaluate
-    def build(self, path: str | Path, *, targets: Sequence[Any] | None = None, workspace: int | None = None,
-              timing_cache: str | Path | None = None, progress: bool | None = None) -> BuildReport:
-        """Write the network to a ``.plan`` atomically; see :func:`trt_helper.builder.build`. Returns a
+    def build(
+        self,
+        path: str | Path,
+        *,
+        targets: Sequence[Any] | None = None,
+        workspace: int | None = None,
+        timing_cache: str | Path | None = None,
+        progress: bool | None = None,
+        strip_weights: bool = False,
+    ) -> BuildReport:
+        """Write the network to a ``.plan`` atomically (``strip_weights=True``: without its weights, refitted at
+        load by ``Engine(plan, refit_from=module_or_checkpoint)``); see :func:`trt_helper.builder.build`. Returns a
         :class:`~trt_helper.builder.BuildReport`."""
-        return build_plan(self, path, targets=targets, workspace=workspace, timing_cache=timing_cache,
-                          progress=progress)
+        return build_plan(
+            self,
+            path,
+            targets=targets,
+            workspace=workspace,
+            timing_cache=timing_cache,
+            progress=progress,
+            strip_weights=strip_weights,
+        )
 
     def reference(self, inputs: dict, device: str | torch.device = "cpu", debug: bool = False) -> dict:
         """Evaluate the network with the reference executor. ``debug=True`` returns every tensor by name, plus

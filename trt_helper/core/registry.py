@@ -19,7 +19,7 @@ import functools
 import inspect
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from torch import nn
 
@@ -68,9 +68,10 @@ def op(fn: F | None = None, *, module: type | tuple[type, ...] | None = None) ->
             target = args[0] if args else None
             if not isinstance(target, module):
                 expected = module.__name__ if isinstance(module, type) else " or ".join(m.__name__ for m in module)
-                raise TypeError(f"{op_name} at '{helper.current_path()}': expected a {expected}, got "
-                                f"{type(target).__name__}")
-            with helper.scope(target, name) as scope, helper.op_frame(op_name, None, module_op=True):
+                raise TypeError(
+                    f"{op_name} at '{helper.current_path()}': expected a {expected}, got {type(target).__name__}"
+                )
+            with helper.scope(cast(nn.Module, target), name) as scope, helper.op_frame(op_name, None, module_op=True):
                 return scope.record(fn(helper, *args, **kwargs))
 
         parameters = list(inspect.signature(fn).parameters.values())

@@ -9,8 +9,9 @@ from .binary import addMul
 from .split import addChunk
 
 
-def activation(helper: NetworkHelper, x: ITensor, kind: str, alpha: float | None = None,
-               beta: float | None = None) -> ITensor:
+def activation(
+    helper: NetworkHelper, x: ITensor, kind: str, alpha: float | None = None, beta: float | None = None
+) -> ITensor:
     """One IActivationLayer of ``kind`` (a ``trt.ActivationType`` name) on a floating tensor."""
     helper.check_float(x)
     layer = helper.network.add_activation(x, getattr(helper.trt.ActivationType, kind))
@@ -83,4 +84,7 @@ leaf(nn.Tanh, lambda helper, module, x: addTanh(helper, x))
 leaf(nn.GELU, lambda helper, module, x: addGELU(helper, x, module.approximate))
 leaf(nn.GLU, lambda helper, module, x: addGLU(helper, x, module.dim))
 leaf(nn.Dropout, lambda helper, module, x: x)
+leaf(nn.Dropout1d, lambda helper, module, x: x)
+leaf(nn.Dropout2d, lambda helper, module, x: x)
+leaf(nn.AlphaDropout, lambda helper, module, x: x)
 leaf(nn.Identity, lambda helper, module, x: x)

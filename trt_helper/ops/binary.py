@@ -24,14 +24,17 @@ def elementwise(helper: NetworkHelper, a: Operand, b: Operand, operation: str) -
     """One IElementWiseLayer ``operation`` (a ``trt.ElementWiseOperation`` name) on broadcast operands."""
     if not helper.is_tensor(a):
         if not helper.is_tensor(b):
-            raise TypeError(f"{helper.where()}: first operand must be a network tensor (ITensor), got "
-                            f"{type(a).__name__}")
+            raise TypeError(
+                f"{helper.where()}: first operand must be a network tensor (ITensor), got {type(a).__name__}"
+            )
         a = scalar_like(helper, a, b)
     if not helper.is_tensor(b):
         b = scalar_like(helper, b, a)
     if a.dtype != b.dtype:
-        raise TypeError(f"{helper.where()}: operands have different dtypes {helper.torch_dtype(a)} {helper.shape(a)} "
-                        f"and {helper.torch_dtype(b)} {helper.shape(b)}; cast one with addCast")
+        raise TypeError(
+            f"{helper.where()}: operands have different dtypes {helper.torch_dtype(a)} {helper.shape(a)} "
+            f"and {helper.torch_dtype(b)} {helper.shape(b)}; cast one with addCast"
+        )
     a, b = broadcast_ranks(helper, a, b)
     for x, y in zip(helper.shape(a), helper.shape(b)):
         if x != y and -1 not in (x, y) and 1 not in (x, y):

@@ -22,13 +22,17 @@ def addConstant(helper: NetworkHelper, value: Any, dtype: torch.dtype | None = N
     tensor = value.detach() if isinstance(value, torch.Tensor) else torch.as_tensor(value)
     if dtype is None:
         dtype = helper.dtype if tensor.is_floating_point() else tensor.dtype
-    host = helper.host_tensor(tensor, dtype)
-    key = ("constant", str(dtype), tuple(host.shape), host.numpy().tobytes()) if host.numel() <= 16 else None
-    cached = helper.memo(key) if key is not None else None
-    if cached is not None:
-        return cached
-    weights = helper.weights(host, host.dtype)
-    out = helper.finish(helper.network.add_constant(tuple(host.shape), weights)).get_output(0)
+    host_dtype = torch.float32 if dtype == torch.bfloat16 else dtype  # numpy has no bf16: cast in the network
+    key = None
+    if tensor.numel() <= 16:
+        key = ("constant", str(dtype), tuple(tensor.shape), helper.host_tensor(tensor, dtype).numpy().tobytes())
+        cached = helper.memo(key)
+        if cached is not None:
+            return cached
+    weights = helper.weights(tensor, host_dtype)
+    layer = helper.finish(helper.network.add_constant(tuple(tensor.shape), weights))
+    helper.name_weights(weights, layer.name)
+    out = layer.get_output(0)
     out = addCast(helper, out, dtype)
     return helper.memo(key, lambda: out) if key is not None else out
 

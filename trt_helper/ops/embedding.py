@@ -19,8 +19,12 @@ def addEmbedding(helper: NetworkHelper, module: nn.Embedding, ids: ITensor) -> I
     """
     helper.check_tensor(ids, "ids")
     if helper.torch_dtype(ids) not in (torch.int32, torch.int64):
-        raise TypeError(f"{helper.where()}: ids must be int32/int64, got {helper.torch_dtype(ids)} "
-                        f"{helper.shape(ids)}")
+        raise TypeError(f"{helper.where()}: ids must be int32/int64, got {helper.torch_dtype(ids)} {helper.shape(ids)}")
+    if module.max_norm is not None:
+        raise ValueError(
+            f"{helper.where()}: Embedding(max_norm={module.max_norm}) renormalizes the table while "
+            f"looking up; not supported"
+        )
     return addIndexSelect(helper, addConstant(helper, module.weight, name="weight"), 0, ids)
 
 

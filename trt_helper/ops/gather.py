@@ -19,11 +19,12 @@ def addIndexSelect(helper: NetworkHelper, x: ITensor, dim: int, index: ITensor |
         >>> rows = helper.addIndexSelect(table, 0, token_ids)
     """
     helper.check_tensor(x)
-    if not helper.is_tensor(index):
-        index = addConstant(helper, torch.tensor(index, dtype=torch.int64), name="index")
-    if helper.torch_dtype(index) not in (torch.int32, torch.int64):
-        raise TypeError(f"{helper.where()}: index must be int32/int64, got {helper.torch_dtype(index)}")
-    return helper.finish(helper.network.add_gather(x, index, helper.dim(x, dim)), x, index).get_output(0)
+    ids = (
+        index if helper.is_tensor(index) else addConstant(helper, torch.tensor(index, dtype=torch.int64), name="index")
+    )
+    if helper.torch_dtype(ids) not in (torch.int32, torch.int64):
+        raise TypeError(f"{helper.where()}: index must be int32/int64, got {helper.torch_dtype(ids)}")
+    return helper.finish(helper.network.add_gather(x, ids, helper.dim(x, dim)), x, ids).get_output(0)
 
 
 @op

@@ -6,6 +6,8 @@ from torch import nn
 
 from ..core import ITensor, NetworkHelper, leaf, op
 from ..core.base import WEIGHT_FORMATS
+from ..plugins import WeightOnlyGemm
+from ..plugins.library import resolve_impl
 from ..quant.weight import QuantizedWeight, quantize_weight
 from .binary import addAdd, addMul
 from .constant import addConstant
@@ -19,39 +21,54 @@ def check_features(helper: NetworkHelper, x: ITensor, dim: int, expected: int, w
     """Dim ``dim`` of ``x`` (when static) is the module's ``expected`` size."""
     size = helper.shape(x)[dim]
     if size != -1 and size != expected:
-        raise ValueError(f"{helper.where()}: input shape {helper.shape(x)} has {size} {what} in dim {dim}, "
-                         f"the module expects {expected}")
+        raise ValueError(
+            f"{helper.where()}: input shape {helper.shape(x)} has {size} {what} in dim {dim}, "
+            f"the module expects {expected}"
+        )
 
 
-def linear_weight(helper: NetworkHelper, module: nn.Linear, weights: str | None,
-                  group_size: int | None | str) -> QuantizedWeight | None:
+def linear_weight(
+    helper: NetworkHelper, module: nn.Linear, weights: str | None, group_size: int | None | str
+) -> QuantizedWeight | None:
     """The module's quantized weight for this call (None: fp): the helper's ``quantized`` entry for its path,
     else round-to-nearest in ``weights`` format (default: the helper's)."""
     if weights is None and group_size == _NETWORK_DEFAULT:
         given = helper.quantized.get(helper.current_path())
         if given is not None:
             if tuple(given.values.shape) != tuple(module.weight.shape):
-                raise ValueError(f"{helper.where()}: quantized weight {tuple(given.values.shape)} does not match the "
-                                 f"module's weight {tuple(module.weight.shape)}")
+                raise ValueError(
+                    f"{helper.where()}: quantized weight {tuple(given.values.shape)} does not match the "
+                    f"module's weight {tuple(module.weight.shape)}"
+                )
             return given
     weights = helper.weight_format if weights is None else weights
     group_size = helper.group_size if group_size == _NETWORK_DEFAULT else group_size
     if weights not in WEIGHT_FORMATS:
-        raise ValueError(f"{helper.where()}: weights={weights!r} is not one of {list(WEIGHT_FORMATS)} (weight "
-                         f"{tuple(module.weight.shape)})")
+        raise ValueError(
+            f"{helper.where()}: weights={weights!r} is not one of {list(WEIGHT_FORMATS)} (weight "
+            f"{tuple(module.weight.shape)})"
+        )
     bits = WEIGHT_FORMATS[weights]
     return None if bits is None else quantize_weight(module.weight, bits, group_size, where=helper.where())  # type: ignore[arg-type]
 
 
 @op(module=nn.Linear)
-def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str | None = None,
-              group_size: int | None | str = _NETWORK_DEFAULT) -> ITensor:
+def addLinear(
+    helper: NetworkHelper,
+    module: nn.Linear,
+    x: ITensor,
+    weights: str | None = None,
+    group_size: int | None | str = _NETWORK_DEFAULT,
+    impl: str | None = None,
+) -> ITensor:
     """``module(x)`` for ``torch.nn.Linear``: ``x @ W.T + b`` for x of rank >= 2 (…, in_features).
 
     ``weights``: ``"fp"``, ``"int8"`` or ``"int4"`` (weight-only: quantized constants and a dequantize layer feed
     the matmul, so TensorRT picks its weight-only kernels and the plan stores 1 or ½ byte per weight); default
     the helper's ``weights`` option. ``group_size``: None (per output channel) or 32 / 64 / 128 (block-wise
-    along K); default the helper's.
+    along K); default the helper's. ``impl`` (quantized weights only): ``"plugin"`` runs the WeightOnlyGemm
+    plugin (fp16/bf16, per channel/g64/g128), ``"native"`` the dequantize form, ``"auto"`` the plugin where the
+    backend adds plugin layers and the weight fits it; default the helper's ``impl``.
 
     Example:
         >>> h = helper.addLinear(self.w_1, x)                  # layers named like self.w_1's module path
@@ -62,22 +79,42 @@ def addLinear(helper: NetworkHelper, module: nn.Linear, x: ITensor, weights: str
     check_features(helper, x, -1, module.in_features, "features")
     rank, dtype = len(x.shape), helper.torch_dtype(x)
     qw = linear_weight(helper, module, weights, group_size)
+    if qw is not None and _use_plugin(helper, qw, dtype, impl):
+        return WeightOnlyGemm.plugin_linear(helper, qw, x, module.bias)
     if qw is None:
-        weight = addConstant(helper, module.weight.reshape((1,) * (rank - 2) + tuple(module.weight.shape)),
-                             dtype=dtype, name="weight")
+        weight = addConstant(
+            helper, module.weight.reshape((1,) * (rank - 2) + tuple(module.weight.shape)), dtype=dtype, name="weight"
+        )
     else:
         if qw.input_scale is not None:
-            x = addMul(helper, x, addConstant(helper, (1 / qw.input_scale).reshape((1,) * (rank - 1) + (-1,)),
-                                              dtype=dtype, name="input_scale"))
+            x = addMul(
+                helper,
+                x,
+                addConstant(
+                    helper, (1 / qw.input_scale).reshape((1,) * (rank - 1) + (-1,)), dtype=dtype, name="input_scale"
+                ),
+            )
         if qw.act_scale is not None:
-            x = addDequantize(helper, addQuantize(helper, x, qw.act_scale, "int8", name="input_q"), qw.act_scale,
-                              dtype, name="input_dq")
+            x = addDequantize(
+                helper,
+                addQuantize(helper, x, qw.act_scale, "int8", name="input_q"),
+                qw.act_scale,
+                dtype,
+                name="input_dq",
+            )
         weight = dequantized_weight(helper, qw, rank, dtype)
     out = addMatMul(helper, x, weight, transpose_b=True)
     if module.bias is None:
         return out
     bias = addConstant(helper, module.bias.reshape((1,) * (rank - 1) + (-1,)), dtype=dtype, name="bias")
     return addAdd(helper, out, bias)
+
+
+def _use_plugin(helper: NetworkHelper, qw: QuantizedWeight, dtype, impl: str | None) -> bool:
+    """``impl="plugin"`` always (errors say why it cannot), ``"auto"`` where the plugin takes this weight."""
+    if resolve_impl(helper, impl) != "plugin":
+        return False
+    return (helper.impl if impl is None else impl) == "plugin" or WeightOnlyGemm.unsupported(qw, dtype) is None
 
 
 leaf(nn.Linear, addLinear)

@@ -33,8 +33,9 @@ def _scale(helper: NetworkHelper, x: ITensor, scale: Any, axis: int | None, dtyp
     value = torch.as_tensor(scale, dtype=torch.float32).detach().cpu()
     shape = helper.shape(x)
     if not torch.isfinite(value).all() or (value <= 0).any():
-        raise ValueError(f"{helper.where()}: scales must be finite and > 0, got min {value.min().item():.3g} for "
-                         f"input {shape}")
+        raise ValueError(
+            f"{helper.where()}: scales must be finite and > 0, got min {value.min().item():.3g} for input {shape}"
+        )
     if value.dim() == 0 or value.numel() == 1 and value.dim() <= 1:
         # shape (1,), not (): TensorRT-RTX 1.7.1's builder crashes (SIGSEGV) on a 0-d quantize scale of a 2-D weight
         return addConstant(helper, value.reshape(1), dtype=dtype, name="scale"), -1
@@ -43,13 +44,19 @@ def _scale(helper: NetworkHelper, x: ITensor, scale: Any, axis: int | None, dtyp
             raise ValueError(f"{helper.where()}: a per-axis scale {tuple(value.shape)} needs axis= (input {shape})")
         axis = helper.dim(x, axis)
         if shape[axis] not in (-1, value.numel()):
-            raise ValueError(f"{helper.where()}: per-axis scale has {value.numel()} values, input {shape} has "
-                             f"{shape[axis]} in dim {axis}")
+            raise ValueError(
+                f"{helper.where()}: per-axis scale has {value.numel()} values, input {shape} has "
+                f"{shape[axis]} in dim {axis}"
+            )
         return addConstant(helper, value, dtype=dtype, name="scale"), axis
-    blocked = [d for d in range(len(shape)) if value.shape[d:d + 1] != (shape[d],)] if value.dim() == len(shape) else []
+    blocked = (
+        [d for d in range(len(shape)) if value.shape[d : d + 1] != (shape[d],)] if value.dim() == len(shape) else []
+    )
     if len(blocked) != 1 or shape[blocked[0]] == -1 or shape[blocked[0]] % value.shape[blocked[0]]:
-        raise ValueError(f"{helper.where()}: scale {tuple(value.shape)} is neither per tensor, per axis nor per "
-                         f"block of input {shape} (a block scale has the input's rank and one dim dividing it)")
+        raise ValueError(
+            f"{helper.where()}: scale {tuple(value.shape)} is neither per tensor, per axis nor per "
+            f"block of input {shape} (a block scale has the input's rank and one dim dividing it)"
+        )
     return addConstant(helper, value, dtype=dtype, name="scale"), blocked[0]
 
 
@@ -70,8 +77,9 @@ def addQuantize(helper: NetworkHelper, x: ITensor, scale: Any, dtype: str = "int
 
 
 @op
-def addDequantize(helper: NetworkHelper, q: ITensor, scale: Any, dtype: torch.dtype | None = None,
-                  axis: int | None = None) -> ITensor:
+def addDequantize(
+    helper: NetworkHelper, q: ITensor, scale: Any, dtype: torch.dtype | None = None, axis: int | None = None
+) -> ITensor:
     """``q · scale`` for an int8 / int4 / fp8 tensor ``q``, in ``dtype`` (default: the network dtype).
 
     Example:
@@ -79,8 +87,9 @@ def addDequantize(helper: NetworkHelper, q: ITensor, scale: Any, dtype: torch.dt
     """
     helper.check_tensor(q)
     if q.dtype not in [getattr(helper.trt, t) for t in QUANTIZED_TYPES.values() if hasattr(helper.trt, t)]:
-        raise TypeError(f"{helper.where()}: input must be int8, int4 or fp8, got {q.dtype} with shape "
-                        f"{helper.shape(q)}")
+        raise TypeError(
+            f"{helper.where()}: input must be int8, int4 or fp8, got {q.dtype} with shape {helper.shape(q)}"
+        )
     dtype = dtype or helper.dtype
     scale_tensor, axis = _scale(helper, q, scale, axis, dtype)
     layer = helper.finish(helper.network.add_dequantize(q, scale_tensor, helper.trt_dtype(dtype)), q)
@@ -101,8 +110,9 @@ def dequantized_weight(helper: NetworkHelper, qw: QuantizedWeight, rank: int, dt
     if qw.bits == 8:
         q = addConstant(helper, values, dtype=torch.int8, name="weight")
     else:
-        q = addQuantize(helper, addConstant(helper, values, dtype=dtype, name="weight"), 1.0, "int4",
-                        name="weight_int4")
+        q = addQuantize(
+            helper, addConstant(helper, values, dtype=dtype, name="weight"), 1.0, "int4", name="weight_int4"
+        )
     if qw.group_size is None:
         return addDequantize(helper, q, qw.scales, dtype, axis=rank - 2, name="weight_dq")
     return addDequantize(helper, q, qw.scales.reshape(lead + tuple(qw.scales.shape)), dtype, name="weight_dq")

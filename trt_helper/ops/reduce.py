@@ -13,8 +13,7 @@ def reduce(helper: NetworkHelper, x: ITensor, dim: Dims, keepdim: bool, operatio
     """One IReduceLayer ``operation`` (a ``trt.ReduceOperation`` name) over ``dim`` (None = every dim)."""
     helper.check_tensor(x)
     dims = list(range(len(x.shape))) if dim is None else dim
-    layer = helper.network.add_reduce(x, getattr(helper.trt.ReduceOperation, operation), helper.axes(x, dims),
-                                      keepdim)
+    layer = helper.network.add_reduce(x, getattr(helper.trt.ReduceOperation, operation), helper.axes(x, dims), keepdim)
     return helper.finish(layer, x).get_output(0)
 
 

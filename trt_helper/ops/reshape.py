@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..core import ITensor, NetworkHelper, op
+from torch import nn
+
+from ..core import ITensor, NetworkHelper, leaf, op
 from .shape_of import Dim, dim_source, dims_of, shape_tensor
 
 
@@ -105,3 +107,7 @@ def addUnflatten(helper: NetworkHelper, x: ITensor, dim: int, sizes: Sequence[in
     if sizes.count(-1) > 1 or (size != -1 and (size % fixed if -1 in sizes else size != fixed)):
         raise ValueError(f"{helper.where()}: cannot unflatten dim {dim} of {helper.shape(x)} into {sizes}")
     return _regroup(helper, x, dim, dim + 1, sizes)
+
+
+leaf(nn.Flatten, lambda helper, module, x: addFlatten(helper, x, module.start_dim, module.end_dim))
+leaf(nn.Unflatten, lambda helper, module, x: addUnflatten(helper, x, module.dim, module.unflattened_size))

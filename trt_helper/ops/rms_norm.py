@@ -26,7 +26,7 @@ def addRMSNorm(helper: NetworkHelper, module: nn.RMSNorm, x: ITensor) -> ITensor
     """
     helper.check_float(x)
     shape = tuple(module.normalized_shape)
-    if len(x.shape) < len(shape) or any(a != b and a != -1 for a, b in zip(helper.shape(x)[-len(shape):], shape)):
+    if len(x.shape) < len(shape) or any(a != b and a != -1 for a, b in zip(helper.shape(x)[-len(shape) :], shape)):
         raise ValueError(f"{helper.where()}: input shape {helper.shape(x)} does not end with normalized_shape {shape}")
     dtype = helper.torch_dtype(x)
     eps = torch.finfo(dtype).eps if module.eps is None else float(module.eps)

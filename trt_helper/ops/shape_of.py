@@ -60,8 +60,10 @@ def shape_tensor(helper: NetworkHelper, dims: Sequence[Dim]) -> ITensor:
             parts.append(addConstant(helper, torch.tensor(ints, dtype=torch.int64), name="dims"))
             ints = []
         if helper.torch_dtype(d) not in (torch.int32, torch.int64) or len(d.shape) > 1:
-            raise TypeError(f"{helper.where()}: a run-time dim must be a 0-d or 1-element int tensor, got "
-                            f"{helper.torch_dtype(d)} {helper.shape(d)}")
+            raise TypeError(
+                f"{helper.where()}: a run-time dim must be a 0-d or 1-element int tensor, got "
+                f"{helper.torch_dtype(d)} {helper.shape(d)}"
+            )
         d = addCast(helper, d, torch.int64)
         parts.append(d if len(d.shape) == 1 else addUnsqueeze(helper, d, 0))
     if ints:

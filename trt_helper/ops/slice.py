@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -15,8 +15,9 @@ from .squeeze import addSqueeze
 
 
 @op
-def addSlice(helper: NetworkHelper, x: ITensor, dim: int, start: Dim = 0, end: Dim | None = None,
-             step: int = 1) -> ITensor:
+def addSlice(
+    helper: NetworkHelper, x: ITensor, dim: int, start: Dim = 0, end: Dim | None = None, step: int = 1
+) -> ITensor:
     """``x[..., start:end:step, ...]`` along ``dim`` with python semantics (negative and out-of-range bounds
     clamp). ``start``/``end`` may be int scalar tensors (taken as non-negative, ``end`` clamped to the dim's
     size). ``step`` must be a positive int.
@@ -29,7 +30,7 @@ def addSlice(helper: NetworkHelper, x: ITensor, dim: int, start: Dim = 0, end: D
     if not isinstance(step, int) or step < 1:
         raise ValueError(f"{helper.where()}: step must be a positive int, got {step!r}")
     length = helper.shape(x)[dim]
-    if not any(helper.is_tensor(b) for b in (start, end)) and length != -1:
+    if not helper.is_tensor(start) and not helper.is_tensor(end) and length != -1:
         picked = range(length)[slice(start, end, step)]
         return slice_dims(helper, x, [dim], [picked.start if len(picked) else 0], [len(picked)], [step])
     size_now = addShapeOf(helper, x, dim)
@@ -42,17 +43,29 @@ def addSlice(helper: NetworkHelper, x: ITensor, dim: int, start: Dim = 0, end: D
 
 def _clamp_bound(helper: NetworkHelper, bound: Dim, length: ITensor) -> ITensor:
     if helper.is_tensor(bound):
-        bound = addCast(helper, bound, torch.int64)
-        if len(bound.shape) == 1:
-            bound = addSqueeze(helper, bound, 0)
-        return addMinimum(helper, bound, length, name="bound")
+        value = addCast(helper, bound, torch.int64)
+        if len(value.shape) == 1:
+            value = addSqueeze(helper, value, 0)
+        return addMinimum(helper, value, length, name="bound")
     if bound < 0:
         return addMaximum(helper, addAdd(helper, length, int(bound)), 0, name="bound")
     return addMinimum(helper, length, int(bound), name="bound")
 
 
-def slice_dims(helper: NetworkHelper, x: ITensor, dims: Sequence[int], starts: Sequence[Dim],
-               sizes: Sequence[Dim], steps: Sequence[int], mode: Any = None, fill: ITensor | None = None) -> ITensor:
+def _static(helper: NetworkHelper, values: Sequence[Dim]) -> bool:
+    return not any(helper.is_tensor(v) for v in values)
+
+
+def slice_dims(
+    helper: NetworkHelper,
+    x: ITensor,
+    dims: Sequence[int],
+    starts: Sequence[Dim],
+    sizes: Sequence[Dim],
+    steps: Sequence[int],
+    mode: Any = None,
+    fill: ITensor | None = None,
+) -> ITensor:
     """One ISliceLayer over ``dims`` of ``x`` (starts/sizes may mix ints and int scalar tensors). Where the
     backend's slice layer has no ``axes``, every dim is listed (run-time sizes from the shape)."""
     if not hasattr(helper.trt.ISliceLayer, "axes"):
@@ -62,12 +75,12 @@ def slice_dims(helper: NetworkHelper, x: ITensor, dims: Sequence[int], starts: S
         sizes = [chosen[d][1] if d in chosen else full[d] for d in range(len(full))]
         steps = [chosen[d][2] if d in chosen else 1 for d in range(len(full))]
         dims = list(range(len(full)))
-    start_tensor = None if not any(helper.is_tensor(s) for s in starts) else shape_tensor(helper, starts)
-    size_tensor = None if not any(helper.is_tensor(s) for s in sizes) else shape_tensor(helper, sizes)
+    start_tensor = None if _static(helper, starts) else shape_tensor(helper, starts)
+    size_tensor = None if _static(helper, sizes) else shape_tensor(helper, sizes)
     count = len(dims)
-    layer = helper.network.add_slice(x, [0] * count if start_tensor is not None else [int(s) for s in starts],
-                                     [1] * count if size_tensor is not None else [int(s) for s in sizes],
-                                     [int(s) for s in steps])
+    static_starts = [0] * count if start_tensor is not None else [int(cast(int, s)) for s in starts]
+    static_sizes = [1] * count if size_tensor is not None else [int(cast(int, s)) for s in sizes]
+    layer = helper.network.add_slice(x, static_starts, static_sizes, [int(s) for s in steps])
     if layer is None:
         return helper.finish(layer, x)
     if hasattr(layer, "axes"):

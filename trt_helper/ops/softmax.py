@@ -1,12 +1,14 @@
-"""Softmax and log-softmax, in fp32 islands inside fp16/bf16 networks."""
+"""Softmax, log-softmax and softmin (and their torch.nn modules), in fp32 islands inside fp16/bf16 networks."""
 
 from __future__ import annotations
 
-from ..core import ITensor, NetworkHelper, op
+from torch import nn
+
+from ..core import ITensor, NetworkHelper, leaf, op
 from .binary import addSub
 from .cast import in_fp32
 from .reduce import addMax, addSum
-from .unary import addExp, addLog
+from .unary import addExp, addLog, addNeg
 
 
 @op
@@ -40,3 +42,28 @@ def addLogSoftmax(helper: NetworkHelper, x: ITensor, dim: int) -> ITensor:
         return addSub(helper, shifted, addLog(helper, total))
 
     return in_fp32(helper, x, log_softmax)
+
+
+@op
+def addSoftmin(helper: NetworkHelper, x: ITensor, dim: int) -> ITensor:
+    """``torch.softmin(x, dim)`` = ``softmax(-x, dim)``.
+
+    Example:
+        >>> weights = helper.addSoftmin(distances, -1)
+    """
+    return addSoftmax(helper, addNeg(helper, x), dim)
+
+
+def _dim(helper: NetworkHelper, module: nn.Softmax | nn.LogSoftmax | nn.Softmin) -> int:
+    if module.dim is None:
+        raise ValueError(
+            f"helper(module) at '{helper.current_path()}': {type(module).__name__}(dim=None) picks the "
+            f"dim implicitly from the input rank; give dim explicitly"
+        )
+    return module.dim
+
+
+leaf(nn.Softmax, lambda helper, module, x: addSoftmax(helper, x, _dim(helper, module)))
+leaf(nn.LogSoftmax, lambda helper, module, x: addLogSoftmax(helper, x, _dim(helper, module)))
+leaf(nn.Softmin, lambda helper, module, x: addSoftmin(helper, x, _dim(helper, module)))
+leaf(nn.Softmax2d, lambda helper, module, x: addSoftmax(helper, x, -3))

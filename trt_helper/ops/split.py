@@ -9,8 +9,9 @@ from .slice import addSlice
 
 
 @op
-def addSplit(helper: NetworkHelper, x: ITensor, split_size_or_sections: int | Sequence[int],
-             dim: int = 0) -> tuple[ITensor, ...]:
+def addSplit(
+    helper: NetworkHelper, x: ITensor, split_size_or_sections: int | Sequence[int], dim: int = 0
+) -> tuple[ITensor, ...]:
     """``torch.split(x, split_size_or_sections, dim)`` → tuple. Needs a static size along ``dim``.
 
     Example:

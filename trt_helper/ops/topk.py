@@ -7,8 +7,7 @@ from .squeeze import addSqueeze
 
 
 @op
-def addTopK(helper: NetworkHelper, x: ITensor, k: int, dim: int = -1,
-            largest: bool = True) -> tuple[ITensor, ITensor]:
+def addTopK(helper: NetworkHelper, x: ITensor, k: int, dim: int = -1, largest: bool = True) -> tuple[ITensor, ITensor]:
     """``torch.topk(x, k, dim)`` → ``(values, indices)``; indices are int32 (TensorRT's index type).
 
     Example:

@@ -28,6 +28,8 @@ def addWhere(helper: NetworkHelper, condition: ITensor, a: ITensor | float | int
     if a.dtype != b.dtype:
         raise TypeError(f"{helper.where()}: a {helper.torch_dtype(a)} and b {helper.torch_dtype(b)} differ in dtype")
     rank = max(len(t.shape) for t in (condition, a, b))
-    condition, a, b = (t if len(t.shape) == rank else addUnsqueeze(helper, t, list(range(rank - len(t.shape))))
-                       for t in (condition, a, b))
-    return helper.finish(helper.network.add_select(condition, a, b), condition, a, b).get_output(0)
+    operands = [
+        t if len(t.shape) == rank else addUnsqueeze(helper, t, list(range(rank - len(t.shape))))
+        for t in (condition, a, b)
+    ]
+    return helper.finish(helper.network.add_select(*operands), *operands).get_output(0)

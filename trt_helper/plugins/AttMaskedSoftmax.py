@@ -34,8 +34,9 @@ def reference(scores: torch.Tensor, lengths: torch.Tensor, scale: float) -> torc
 
 
 @op
-def addAttMaskedSoftmax(helper: NetworkHelper, scores: ITensor, lengths: ITensor, scale: float,
-                        impl: str | None = None) -> ITensor:
+def addAttMaskedSoftmax(
+    helper: NetworkHelper, scores: ITensor, lengths: ITensor, scale: float, impl: str | None = None
+) -> ITensor:
     """Attention softmax with a key-length mask: ``softmax(scale * scores)`` over keys ``k < lengths[b]`` of
     scores (B, ..., Tk), exactly 0 for the other keys; a row with no valid key is all zeros (never NaN).
     Lengths beyond Tk count as Tk. Softmax runs in fp32 inside fp16/bf16 networks (``fp32_islands``).

@@ -26,14 +26,26 @@ from .common import pad_mask
 from .library import add_plugin_layer, resolve_impl
 
 NAME = "FMoEExpert"
-EXAMPLE = ({"num_experts": 4, "hidden": 8, "act": 0},
-           [((2, 3, 16), "float16"), ((2, 3), "int32"), ((4, 8, 16), "float16"), ((4, 8), "float16"),
-            ((4, 16, 8), "float16"), ((4, 16), "float16")],
-           [((2, 3, 16), "float16")])
-BAD_FIELDS = [({"num_experts": 4, "hidden": 8}, "missing"), ({"num_experts": -4, "hidden": 8, "act": 0}, "num_experts"),
-              ({"num_experts": 4, "hidden": 0, "act": 0}, "hidden"), ({"num_experts": 4, "hidden": 8, "act": 3}, "act"),
-              ({"num_experts": 4, "hidden": 8.0, "act": 0}, "INT32"),
-              ({"num_experts": 4, "hidden": 8, "act": 0, "has_score": 2}, "has_score")]
+EXAMPLE = (
+    {"num_experts": 4, "hidden": 8, "act": 0},
+    [
+        ((2, 3, 16), "float16"),
+        ((2, 3), "int32"),
+        ((4, 8, 16), "float16"),
+        ((4, 8), "float16"),
+        ((4, 16, 8), "float16"),
+        ((4, 16), "float16"),
+    ],
+    [((2, 3, 16), "float16")],
+)
+BAD_FIELDS = [
+    ({"num_experts": 4, "hidden": 8}, "missing"),
+    ({"num_experts": -4, "hidden": 8, "act": 0}, "num_experts"),
+    ({"num_experts": 4, "hidden": 0, "act": 0}, "hidden"),
+    ({"num_experts": 4, "hidden": 8, "act": 3}, "act"),
+    ({"num_experts": 4, "hidden": 8.0, "act": 0}, "INT32"),
+    ({"num_experts": 4, "hidden": 8, "act": 0, "has_score": 2}, "has_score"),
+]
 #: ``act`` field per activation module type
 ACTIVATIONS = {nn.SiLU: 0, nn.ReLU: 1, nn.GELU: 2}
 REFERENCE_ACTIVATIONS = {0: lambda h: h * torch.sigmoid(h), 1: torch.relu, 2: torch.nn.functional.gelu}
@@ -70,8 +82,9 @@ def _experts(helper: NetworkHelper, moe_module: nn.Module) -> tuple[Any, Any, in
     experts = getattr(moe_module, "experts", moe_module)
     w_1, w_2 = getattr(experts, "w_1", None), getattr(experts, "w_2", None)
     if w_1 is None or w_2 is None or w_1.weight.dim() != 3 or w_2.weight.dim() != 3:
-        raise TypeError(f"{helper.where()}: expected experts with w_1/w_2 weights (E, out, in), got "
-                        f"{type(experts).__name__}")
+        raise TypeError(
+            f"{helper.where()}: expected experts with w_1/w_2 weights (E, out, in), got {type(experts).__name__}"
+        )
     num_experts, hidden, dim = w_1.weight.shape
     if tuple(w_2.weight.shape) != (num_experts, dim, hidden):
         raise ValueError(f"{helper.where()}: w_2 must be {(num_experts, dim, hidden)}, got {tuple(w_2.weight.shape)}")
@@ -82,19 +95,24 @@ def _experts(helper: NetworkHelper, moe_module: nn.Module) -> tuple[Any, Any, in
     return w_1, w_2, act
 
 
-def _gate_inputs(helper: NetworkHelper, x: ITensor, expert_idx: ITensor,
-                 score: ITensor | None) -> tuple[ITensor, ITensor | None]:
+def _gate_inputs(
+    helper: NetworkHelper, x: ITensor, expert_idx: ITensor, score: ITensor | None
+) -> tuple[ITensor, ITensor | None]:
     helper.check_tensor(expert_idx, "expert_idx")
     if helper.torch_dtype(expert_idx) != torch.int32 or len(expert_idx.shape) not in (2, 3):
-        raise TypeError(f"{helper.where()}: expert_idx must be int32 (B, T) or (B, T, 1), got "
-                        f"{helper.torch_dtype(expert_idx)} {helper.shape(expert_idx)}")
+        raise TypeError(
+            f"{helper.where()}: expert_idx must be int32 (B, T) or (B, T, 1), got "
+            f"{helper.torch_dtype(expert_idx)} {helper.shape(expert_idx)}"
+        )
     index = expert_idx if len(expert_idx.shape) == 3 else addUnsqueeze(helper, expert_idx, 2, name="expert_idx")
     if score is None:
         return index, None
     helper.check_float(score, "score")
     if score.dtype != x.dtype or len(score.shape) not in (2, 3):
-        raise TypeError(f"{helper.where()}: score must be (B, T) or (B, T, 1) of x's dtype {helper.torch_dtype(x)}, "
-                        f"got {helper.torch_dtype(score)} {helper.shape(score)}")
+        raise TypeError(
+            f"{helper.where()}: score must be (B, T) or (B, T, 1) of x's dtype {helper.torch_dtype(x)}, "
+            f"got {helper.torch_dtype(score)} {helper.shape(score)}"
+        )
     return index, score if len(score.shape) == 3 else addUnsqueeze(helper, score, 2, name="score")
 
 
@@ -102,12 +120,22 @@ def _all_experts(helper: NetworkHelper, x: ITensor, index: ITensor, w_1: Any, w_
     """Every expert on every token, (E, B, T, ·), then each token's own expert: (B, T, D)."""
     dtype = helper.torch_dtype(x)
     rows = addUnsqueeze(helper, x, 0, name="rows")  # (1, B, T, D) against (E, 1, H, D)
-    hidden = addMatMul(helper, rows, addConstant(helper, w_1.weight.unsqueeze(1), dtype=dtype, name="w_1"),
-                       transpose_b=True, name="w_1")
+    hidden = addMatMul(
+        helper,
+        rows,
+        addConstant(helper, w_1.weight.unsqueeze(1), dtype=dtype, name="w_1"),
+        transpose_b=True,
+        name="w_1",
+    )
     hidden = addAdd(helper, hidden, addConstant(helper, w_1.bias[:, None, None], dtype=dtype, name="b_1"))
     hidden = (addSiLU, addReLU, addGELU)[act](helper, hidden, name="activation")
-    out = addMatMul(helper, hidden, addConstant(helper, w_2.weight.unsqueeze(1), dtype=dtype, name="w_2"),
-                    transpose_b=True, name="w_2")
+    out = addMatMul(
+        helper,
+        hidden,
+        addConstant(helper, w_2.weight.unsqueeze(1), dtype=dtype, name="w_2"),
+        transpose_b=True,
+        name="w_2",
+    )
     out = addAdd(helper, out, addConstant(helper, w_2.bias[:, None, None], dtype=dtype, name="b_2"))
     num_experts = w_1.weight.shape[0]
     ids = addConstant(helper, torch.arange(num_experts, dtype=torch.int32).view(-1, 1, 1, 1), name="expert_ids")
@@ -116,8 +144,15 @@ def _all_experts(helper: NetworkHelper, x: ITensor, index: ITensor, w_1: Any, w_
 
 
 @op(module=nn.Module)
-def addFMoEExpert(helper: NetworkHelper, moe_module: nn.Module, x: ITensor, expert_idx: ITensor,
-                  score: ITensor | None = None, lengths: ITensor | None = None, impl: str | None = None) -> ITensor:
+def addFMoEExpert(
+    helper: NetworkHelper,
+    moe_module: nn.Module,
+    x: ITensor,
+    expert_idx: ITensor,
+    score: ITensor | None = None,
+    lengths: ITensor | None = None,
+    impl: str | None = None,
+) -> ITensor:
     """Top-1 mixture-of-experts feed-forward, FastMoE semantics: for each token,
     ``y = (act(x·W1[e]ᵀ + b1[e])·W2[e]ᵀ + b2[e]) * score``, e = ``expert_idx``; padded tokens give 0.
 
@@ -141,11 +176,18 @@ def addFMoEExpert(helper: NetworkHelper, moe_module: nn.Module, x: ITensor, expe
         helper.check_lengths(lengths)
     if resolve_impl(helper, impl) == "plugin":
         dtype = helper.torch_dtype(x)
-        weights = [addConstant(helper, t, dtype=dtype, name=n) for t, n in
-                   ((w_1.weight, "w_1"), (w_1.bias, "b_1"), (w_2.weight, "w_2"), (w_2.bias, "b_2"))]
+        weights = [
+            addConstant(helper, t, dtype=dtype, name=n)
+            for t, n in ((w_1.weight, "w_1"), (w_1.bias, "b_1"), (w_2.weight, "w_2"), (w_2.bias, "b_2"))
+        ]
         inputs = [x, index] + ([gate] if gate is not None else []) + ([lengths] if lengths is not None else [])
-        fields = {"num_experts": int(num_experts), "hidden": int(hidden), "act": act,
-                  "has_score": int(gate is not None), "has_lengths": int(lengths is not None)}
+        fields = {
+            "num_experts": int(num_experts),
+            "hidden": int(hidden),
+            "act": act,
+            "has_score": int(gate is not None),
+            "has_lengths": int(lengths is not None),
+        }
         return add_plugin_layer(helper, NAME, fields, inputs + weights)[0]
     out = _all_experts(helper, x, index, w_1, w_2, act)
     if gate is not None:

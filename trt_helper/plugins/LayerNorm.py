@@ -15,11 +15,15 @@ from .library import add_plugin_layer, resolve_impl
 
 NAME = "LayerNorm"
 #: valid fields, example input (dims, type) list and output list at fp16 (what the plugin tests instantiate)
-EXAMPLE = ({"eps": 1e-5}, [((4, 7, 32), "float16"), ((32,), "float16"), ((32,), "float16")],
-           [((4, 7, 32), "float16")])
+EXAMPLE = ({"eps": 1e-5}, [((4, 7, 32), "float16"), ((32,), "float16"), ((32,), "float16")], [((4, 7, 32), "float16")])
 #: fields the creator must reject, with words its logged reason contains
-BAD_FIELDS = [({}, "missing"), ({"eps": 1}, "FLOAT32"), ({"eps": -1.0}, ">= 0"), ({"eps": 1e-5, "dim": 3}, "unknown"),
-              ({"eps": ("float32", [1e-5, 1e-6])}, "length")]
+BAD_FIELDS = [
+    ({}, "missing"),
+    ({"eps": 1}, "FLOAT32"),
+    ({"eps": -1.0}, ">= 0"),
+    ({"eps": 1e-5, "dim": 3}, "unknown"),
+    ({"eps": ("float32", [1e-5, 1e-6])}, "length"),
+]
 
 
 def reference(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> torch.Tensor:
@@ -53,24 +57,32 @@ def _native(helper: NetworkHelper, module: nn.LayerNorm, x: ITensor) -> ITensor:
 def addLayerNorm(helper: NetworkHelper, module: nn.LayerNorm, x: ITensor, impl: str | None = None) -> ITensor:
     """``module(x)`` for ``torch.nn.LayerNorm`` (eps honoured). Statistics run in fp32 inside fp16/bf16 networks
     (``fp32_islands``). ``impl``: ``"native"`` (INormalizationLayer), ``"plugin"`` (the LayerNorm plugin, last
-    dim only) or ``"auto"``; default: the helper's ``impl``.
+    dim only) or ``"auto"`` (native when normalizing several trailing dims); default: the helper's ``impl``.
 
     Example:
         >>> x = helper.addLayerNorm(self.norm_ff, x)
     """
     helper.check_float(x)
     shape = tuple(module.normalized_shape)
-    if len(x.shape) < len(shape) or any(a != b and a != -1 for a, b in zip(helper.shape(x)[-len(shape):], shape)):
+    if len(x.shape) < len(shape) or any(a != b and a != -1 for a, b in zip(helper.shape(x)[-len(shape) :], shape)):
         raise ValueError(f"{helper.where()}: input shape {helper.shape(x)} does not end with normalized_shape {shape}")
-    if resolve_impl(helper, impl) == "native":
+    chosen = helper.impl if impl is None else impl
+    if len(shape) != 1 and chosen == "auto":  # the plugin normalises the last dim only
+        chosen = "native"
+    if resolve_impl(helper, chosen) == "native":
         return in_fp32(helper, x, lambda t: _native(helper, module, t))
     if len(shape) != 1:
-        raise ValueError(f"{helper.where()}: the LayerNorm plugin normalises the last dim only; normalized_shape "
-                         f"{shape} needs impl='native'")
+        raise ValueError(
+            f"{helper.where()}: the LayerNorm plugin normalises the last dim only; normalized_shape "
+            f"{shape} needs impl='native'"
+        )
     dtype = helper.torch_dtype(x)
     gamma, beta = _affine(module)
-    inputs = [x, addConstant(helper, gamma, dtype=dtype, name="gamma"),
-              addConstant(helper, beta, dtype=dtype, name="beta")]
+    inputs = [
+        x,
+        addConstant(helper, gamma, dtype=dtype, name="gamma"),
+        addConstant(helper, beta, dtype=dtype, name="beta"),
+    ]
     return add_plugin_layer(helper, NAME, {"eps": float(module.eps)}, inputs)[0]
 
 

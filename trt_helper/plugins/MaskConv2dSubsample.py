@@ -31,8 +31,9 @@ def reference(lengths: torch.Tensor, factor: int) -> torch.Tensor:
 
 
 @op
-def addMaskConv2dSubsample(helper: NetworkHelper, lengths: ITensor, factor: int = 4,
-                           impl: str | None = None) -> ITensor:
+def addMaskConv2dSubsample(
+    helper: NetworkHelper, lengths: ITensor, factor: int = 4, impl: str | None = None
+) -> ITensor:
     """Lengths after WeNet's Conv2dSubsampling{4,6,8}: ``((L - 1) // 2 - 1) // 2`` for ×4 (each convolution
     maps L to ``max(0, (L - kernel) // stride + 1)``). int32 (B,) → int32 (B,).
 

@@ -16,8 +16,11 @@ from .library import add_plugin_layer, resolve_impl
 
 NAME = "MaskedFill"
 EXAMPLE = ({"fill": 0.0, "layout": 0}, [((2, 8, 5), "float16"), ((2,), "int32")], [((2, 8, 5), "float16")])
-BAD_FIELDS = [({"fill": 0.0}, "missing"), ({"fill": 0.0, "layout": 2}, "layout"),
-              ({"fill": 0.0, "layout": 1.0}, "INT32")]
+BAD_FIELDS = [
+    ({"fill": 0.0}, "missing"),
+    ({"fill": 0.0, "layout": 2}, "layout"),
+    ({"fill": 0.0, "layout": 1.0}, "INT32"),
+]
 LAYOUTS = {"BCT": 0, "BTC": 1}
 
 
@@ -30,8 +33,9 @@ def reference(x: torch.Tensor, lengths: torch.Tensor, value: float, layout: int)
 
 
 @op
-def addMaskedFill(helper: NetworkHelper, x: ITensor, lengths: ITensor, value: float, layout: str = "BCT",
-                  impl: str | None = None) -> ITensor:
+def addMaskedFill(
+    helper: NetworkHelper, x: ITensor, lengths: ITensor, value: float, layout: str = "BCT", impl: str | None = None
+) -> ITensor:
     """``x.masked_fill(t >= lengths[b], value)`` for x (B, C, T) (``layout="BCT"``) or (B, T, C) (``"BTC"``).
 
     Example:

@@ -19,8 +19,11 @@ from ..ops.slice import addSlice
 from .library import add_plugin_layer, resolve_impl
 
 NAME = "RelPositionalEncoding"
-EXAMPLE = ({"scale": 8.0}, [((2, 5, 16), "float16"), ((1, 40, 16), "float16")],
-           [((2, 5, 16), "float16"), ((1, 5, 16), "float16")])
+EXAMPLE = (
+    {"scale": 8.0},
+    [((2, 5, 16), "float16"), ((1, 40, 16), "float16")],
+    [((2, 5, 16), "float16"), ((1, 5, 16), "float16")],
+)
 BAD_FIELDS = [({}, "missing"), ({"scale": 1}, "FLOAT32")]
 
 
@@ -40,8 +43,9 @@ def sinusoid_table(max_len: int, dim: int) -> torch.Tensor:
 
 
 @op(module=nn.Module)
-def addRelPositionalEncoding(helper: NetworkHelper, module: nn.Module, x: ITensor,
-                             impl: str | None = None) -> tuple[ITensor, ITensor]:
+def addRelPositionalEncoding(
+    helper: NetworkHelper, module: nn.Module, x: ITensor, impl: str | None = None
+) -> tuple[ITensor, ITensor]:
     """WeNet's RelPositionalEncoding at inference: x (B, T, D) → ``(x * module.xscale, module.pe[:, :T])``;
     ``module.pe`` is the (1, max_len, D) table. T > max_len fails at run time (plugin) or in the slice.
 
@@ -52,8 +56,10 @@ def addRelPositionalEncoding(helper: NetworkHelper, module: nn.Module, x: ITenso
     helper.check_float(x)
     pe = getattr(module, "pe", None)
     if not isinstance(pe, torch.Tensor) or pe.dim() != 3 or pe.shape[0] != 1:
-        raise TypeError(f"{helper.where()}: module needs a (1, max_len, D) tensor 'pe', got "
-                        f"{type(module).__name__} with pe={getattr(pe, 'shape', pe)}")
+        raise TypeError(
+            f"{helper.where()}: module needs a (1, max_len, D) tensor 'pe', got "
+            f"{type(module).__name__} with pe={getattr(pe, 'shape', pe)}"
+        )
     dim = helper.shape(x)[2]
     if dim != -1 and dim != pe.shape[2]:
         raise ValueError(f"{helper.where()}: x {helper.shape(x)} has D={dim}, the table has {pe.shape[2]}")

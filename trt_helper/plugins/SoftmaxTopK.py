@@ -30,8 +30,9 @@ def reference(logits: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor
 
 
 @op
-def addSoftmaxTopK(helper: NetworkHelper, logits: ITensor, lengths: ITensor,
-                   impl: str | None = None) -> tuple[ITensor, ITensor]:
+def addSoftmaxTopK(
+    helper: NetworkHelper, logits: ITensor, lengths: ITensor, impl: str | None = None
+) -> tuple[ITensor, ITensor]:
     """Top-1 router gate: ``softmax(logits).max(-1, keepdim=True)`` for logits (B, T, E) → (value (B, T, 1),
     int32 index (B, T, 1)); padded tokens get value 0 and index 0. Softmax in fp32 inside fp16 networks.
 

@@ -14,24 +14,38 @@ from types import ModuleType
 
 from .harness import bound_tensor, harness_enqueue, tensor_spec
 from .library import (
-                      LIBRARY_NAME,
-                      PLUGIN_NAMESPACE,
-                      PLUGIN_VERSION,
-                      add_plugin_layer,
-                      create_plugin,
-                      find_plugin_library,
-                      load_harness,
-                      plugin_fields,
-                      plugin_library_available,
-                      resolve_impl,
+    LIBRARY_NAME,
+    PLUGIN_NAMESPACE,
+    PLUGIN_VERSION,
+    add_plugin_layer,
+    create_plugin,
+    find_plugin_library,
+    load_harness,
+    plugin_fields,
+    plugin_library_available,
+    resolve_impl,
 )
 
 #: plugin name -> its module (plugin modules are the ones named like their C++ plugin, starting upper-case)
 PLUGINS: dict[str, ModuleType] = {
     info.name: importlib.import_module(f"{__name__}.{info.name}")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name) if info.name[0].isupper()
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+    if info.name[0].isupper()
 }
 
-__all__ = ["PLUGINS", "LIBRARY_NAME", "PLUGIN_NAMESPACE", "PLUGIN_VERSION", "find_plugin_library", "load_harness",
-           "plugin_library_available", "resolve_impl", "plugin_fields", "create_plugin", "add_plugin_layer",
-           "tensor_spec", "bound_tensor", "harness_enqueue"]
+__all__ = [
+    "PLUGINS",
+    "LIBRARY_NAME",
+    "PLUGIN_NAMESPACE",
+    "PLUGIN_VERSION",
+    "find_plugin_library",
+    "load_harness",
+    "plugin_library_available",
+    "resolve_impl",
+    "plugin_fields",
+    "create_plugin",
+    "add_plugin_layer",
+    "tensor_spec",
+    "bound_tensor",
+    "harness_enqueue",
+]

@@ -8,8 +8,16 @@ from typing import Any
 
 import torch
 
-_TYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16", torch.int32: "int32",
-               torch.int64: "int64", torch.int8: "int8", torch.bool: "bool", torch.uint8: "uint8"}
+_TYPE_NAMES = {
+    torch.float32: "float32",
+    torch.float16: "float16",
+    torch.bfloat16: "bfloat16",
+    torch.int32: "int32",
+    torch.int64: "int64",
+    torch.int8: "int8",
+    torch.bool: "bool",
+    torch.uint8: "uint8",
+}
 
 
 def tensor_spec(tensor: torch.Tensor) -> tuple[tuple[int, ...], str]:
@@ -25,8 +33,13 @@ def bound_tensor(tensor: torch.Tensor) -> tuple[int, tuple[int, ...], str]:
     return tensor.data_ptr(), dims, type_name
 
 
-def harness_enqueue(plugin: Any, inputs: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor], stream: Any = None,
-                    workspace: torch.Tensor | None = None) -> int:
+def harness_enqueue(
+    plugin: Any,
+    inputs: Sequence[torch.Tensor],
+    outputs: Sequence[torch.Tensor],
+    stream: Any = None,
+    workspace: torch.Tensor | None = None,
+) -> int:
     """Run a harness ``Plugin`` on torch CUDA tensors: configurePlugin, onShapeChange, getWorkspaceSize (a
     workspace is allocated when none is given), enqueue. Returns enqueue's status (configure/shape failures are
     returned as they come)."""
@@ -43,5 +56,9 @@ def harness_enqueue(plugin: Any, inputs: Sequence[torch.Tensor], outputs: Sequen
         device = outputs[0].device if outputs else inputs[0].device
         workspace = torch.empty(max(size, 1), dtype=torch.uint8, device=device) if size else None
     stream = torch.cuda.current_stream() if stream is None else stream
-    return plugin.enqueue([bound_tensor(t) for t in inputs], [bound_tensor(t) for t in outputs],
-                          workspace.data_ptr() if workspace is not None else 0, stream.cuda_stream)
+    return plugin.enqueue(
+        [bound_tensor(t) for t in inputs],
+        [bound_tensor(t) for t in outputs],
+        workspace.data_ptr() if workspace is not None else 0,
+        stream.cuda_stream,
+    )

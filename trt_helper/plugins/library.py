@@ -91,9 +91,11 @@ def resolve_impl(helper: NetworkHelper, impl: str | None) -> str:
     backend = helper.backend
     if not backend.can_add_plugin_layers:
         if impl == "plugin":
-            raise RuntimeError(f"{helper.where()}: impl='plugin' needs a backend with plugin layers; "
-                               f"{backend.trt.__name__} {backend.version} has no add_plugin_v3 "
-                               f"(use impl='native' or install standard TensorRT)")
+            raise RuntimeError(
+                f"{helper.where()}: impl='plugin' needs a backend with plugin layers; "
+                f"{backend.trt.__name__} {backend.version} has no add_plugin_v3 "
+                f"(use impl='native' or install standard TensorRT)"
+            )
         return "native"
     available = plugin_library_available()
     if impl == "plugin" and not available:
@@ -108,8 +110,7 @@ def plugin_fields(trt: Any, fields: Mapping[str, int | float]) -> Any:
         if isinstance(value, (bool, int)):
             collection.append(trt.PluginField(name, np.array([int(value)], dtype=np.int32), trt.PluginFieldType.INT32))
         elif isinstance(value, float):
-            collection.append(trt.PluginField(name, np.array([value], dtype=np.float32),
-                                              trt.PluginFieldType.FLOAT32))
+            collection.append(trt.PluginField(name, np.array([value], dtype=np.float32), trt.PluginFieldType.FLOAT32))
         else:
             raise TypeError(f"plugin field '{name}': expected int or float, got {type(value).__name__}")
     return trt.PluginFieldCollection(collection)
@@ -120,25 +121,30 @@ def create_plugin(name: str, fields: Mapping[str, int | float], layer_name: str)
     name and fields when the creator is missing or rejects the fields."""
     trt = get_backend().trt
     if not plugin_library_available():
-        raise RuntimeError(f"plugin {name}: {LIBRARY_NAME} was not found or did not load "
-                           f"(set TRT_HELPER_PLUGIN_LIB or reinstall with TRT_INCLUDE_DIR set)")
+        raise RuntimeError(
+            f"plugin {name}: {LIBRARY_NAME} was not found or did not load "
+            f"(set TRT_HELPER_PLUGIN_LIB or reinstall with TRT_INCLUDE_DIR set)"
+        )
     creator = trt.get_plugin_registry().get_creator(name, PLUGIN_VERSION, PLUGIN_NAMESPACE)
     if creator is None:
         raise RuntimeError(f"plugin {name}: no creator {PLUGIN_NAMESPACE}::{name} v{PLUGIN_VERSION} in the registry")
     plugin = creator.create_plugin(layer_name, plugin_fields(trt, fields), trt.TensorRTPhase.BUILD)
     if plugin is None:
-        raise ValueError(f"plugin {name} at '{layer_name}': the creator rejected fields {dict(fields)} "
-                         f"(the TensorRT log says why)")
+        raise ValueError(
+            f"plugin {name} at '{layer_name}': the creator rejected fields {dict(fields)} (the TensorRT log says why)"
+        )
     return plugin
 
 
-def add_plugin_layer(helper: NetworkHelper, plugin: str, fields: Mapping[str, int | float],
-                     inputs: Sequence[ITensor]) -> list[ITensor]:
+def add_plugin_layer(
+    helper: NetworkHelper, plugin: str, fields: Mapping[str, int | float], inputs: Sequence[ITensor]
+) -> list[ITensor]:
     """Add plugin ``plugin`` on ``inputs`` to ``helper``'s network (named like the current op's layers);
     returns its outputs."""
     if not hasattr(helper.network, "add_plugin_v3"):
-        raise RuntimeError(f"{helper.where()}: backend {helper.backend.name} cannot add plugin layers "
-                           f"(plugin {plugin})")
+        raise RuntimeError(
+            f"{helper.where()}: backend {helper.backend.name} cannot add plugin layers (plugin {plugin})"
+        )
     instance = create_plugin(plugin, fields, f"{helper.current_path()}.{plugin}")
     layer = helper.finish(helper.network.add_plugin_v3(list(inputs), [], instance), *inputs)
     return [layer.get_output(i) for i in range(layer.num_outputs)]

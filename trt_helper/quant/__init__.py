@@ -3,12 +3,26 @@
 - :mod:`.weight`: symmetric round-to-nearest int8 / int4 weights, per channel or block-wise
   (:func:`quantize_weight`, :class:`QuantizedWeight`, the INT4 packing);
 - :mod:`.calibrate`: per-tensor / per-channel absmax and input samples from the PyTorch model;
-- :mod:`.awq`: the activation-aware scale search for weight-only int4/int8.
+- :mod:`.awq`: the activation-aware scale search for weight-only int4/int8;
+- :mod:`.smoothquant`: SmoothQuant W8A8;
+- :mod:`.fake`: the PyTorch model with the same quantized weights;
+- :mod:`.woq_layout`: the packed weight layout of the WeightOnlyGemm plugin (``addLinear(impl="plugin")``).
 """
 
 from .awq import awq_quantize, awq_search
 from .calibrate import calibrate, collect_inputs
+from .fake import fake_quantized, quantize_linears
 from .weight import QuantizedWeight, pack_int4, quantize_weight, unpack_int4
 
-__all__ = ["QuantizedWeight", "quantize_weight", "pack_int4", "unpack_int4", "calibrate", "collect_inputs",
-           "awq_search", "awq_quantize"]
+__all__ = [
+    "QuantizedWeight",
+    "quantize_weight",
+    "pack_int4",
+    "unpack_int4",
+    "calibrate",
+    "collect_inputs",
+    "awq_search",
+    "awq_quantize",
+    "quantize_linears",
+    "fake_quantized",
+]

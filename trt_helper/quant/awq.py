@@ -26,8 +26,9 @@ def _output_error(x: torch.Tensor, w: torch.Tensor, qw: QuantizedWeight) -> floa
     return float(((x @ qw.dequantize().T) - (x @ w.T)).pow(2).mean())
 
 
-def awq_search(w: torch.Tensor, x: torch.Tensor, bits: int = 4, group_size: int | None = 128,
-               where: str = "awq_search") -> tuple[QuantizedWeight, float, float]:
+def awq_search(
+    w: torch.Tensor, x: torch.Tensor, bits: int = 4, group_size: int | None = 128, where: str = "awq_search"
+) -> tuple[QuantizedWeight, float, float]:
     """The best-scaled quantization of ``w`` (N, K) for calibration rows ``x`` (M, K): (weight, its mean squared
     output error, round-to-nearest's).
 
@@ -36,8 +37,10 @@ def awq_search(w: torch.Tensor, x: torch.Tensor, bits: int = 4, group_size: int 
     """
     w = w.detach().float().cpu()
     if x.dim() != 2 or x.shape[1] != w.shape[1]:
-        raise ValueError(f"{where}: calibration rows {tuple(x.shape)} do not match weight {tuple(w.shape)} "
-                         f"(expected (M, {w.shape[1]}))")
+        raise ValueError(
+            f"{where}: calibration rows {tuple(x.shape)} do not match weight {tuple(w.shape)} "
+            f"(expected (M, {w.shape[1]}))"
+        )
     x = x.float()
     x_mean = x.abs().mean(0).clamp(min=1e-4)
     best, best_err, rtn_err = None, float("inf"), float("inf")
@@ -55,8 +58,13 @@ def awq_search(w: torch.Tensor, x: torch.Tensor, bits: int = 4, group_size: int 
     return best, best_err, rtn_err
 
 
-def awq_quantize(model: nn.Module, run: Callable[[nn.Module], object], bits: int = 4, group_size: int | None = 128,
-                 max_rows: int = 512) -> tuple[dict[str, QuantizedWeight], dict[str, tuple[float, float]]]:
+def awq_quantize(
+    model: nn.Module,
+    run: Callable[[nn.Module], object],
+    bits: int = 4,
+    group_size: int | None = 128,
+    max_rows: int = 512,
+) -> tuple[dict[str, QuantizedWeight], dict[str, tuple[float, float]]]:
     """Search every ``nn.Linear`` that ``run(model)`` reaches: ({module path: weight} for
     ``NetworkHelper(quantized=...)``, {module path: (AWQ error, round-to-nearest error)} on the calibration rows).
 
@@ -68,6 +76,7 @@ def awq_quantize(model: nn.Module, run: Callable[[nn.Module], object], bits: int
     modules = dict(model.named_modules())
     quantized, errors = {}, {}
     for path, x in rows.items():
-        qw, err, rtn = awq_search(modules[path].weight, x, bits, group_size, where=f"awq_quantize at '{path}'")
+        weight = modules[path].get_parameter("weight")
+        qw, err, rtn = awq_search(weight, x, bits, group_size, where=f"awq_quantize at '{path}'")
         quantized[path], errors[path] = qw, (err, rtn)
     return quantized, errors

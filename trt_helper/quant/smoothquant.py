@@ -36,8 +36,12 @@ def smooth(norm: nn.LayerNorm, linears: Sequence[nn.Linear], scales: torch.Tenso
             linear.weight.mul_(scales)
 
 
-def smoothquant(model: nn.Module, run: Callable[[nn.Module], object], groups: Sequence[tuple[str, Sequence[str]]],
-                alpha: float = 0.5) -> tuple[nn.Module, dict[str, QuantizedWeight]]:
+def smoothquant(
+    model: nn.Module,
+    run: Callable[[nn.Module], object],
+    groups: Sequence[tuple[str, Sequence[str]]],
+    alpha: float = 0.5,
+) -> tuple[nn.Module, dict[str, QuantizedWeight]]:
     """A smoothed copy of ``model`` and its W8A8 weights ({linear path: weight with ``act_scale``}) for
     ``NetworkHelper(quantized=...)``. ``groups``: (LayerNorm path, [paths of the linears it feeds]).
 
@@ -54,14 +58,20 @@ def smoothquant(model: nn.Module, run: Callable[[nn.Module], object], groups: Se
         missing = [p for p in (norm_path, *linear_paths) if p not in modules]
         if missing:
             raise ValueError(f"smoothquant: no module {missing} in the model")
-        linears = [modules[p] for p in linear_paths]
+        norm, linears = modules[norm_path], [modules[p] for p in linear_paths]
+        if not isinstance(norm, nn.LayerNorm) or not all(isinstance(m, nn.Linear) for m in linears):
+            raise TypeError(
+                f"smoothquant: group ({norm_path!r}, {list(linear_paths)}) must be a LayerNorm and "
+                f"Linears, got {type(norm).__name__} and {[type(m).__name__ for m in linears]}"
+            )
+        linears = [m for m in linears if isinstance(m, nn.Linear)]
         scales = smooth_scales(amax[linear_paths[0]], [linear.weight for linear in linears], alpha)
-        smooth(modules[norm_path], linears, scales)
+        smooth(norm, linears, scales)
         for path in linear_paths:
             amax[path] = amax[path] / scales
     quantized = {}
     for path, x_amax in amax.items():
-        qw = quantize_weight(modules[path].weight, 8, where=f"smoothquant at '{path}'")
+        qw = quantize_weight(modules[path].get_parameter("weight"), 8, where=f"smoothquant at '{path}'")
         qw.act_scale = max(float(x_amax.max()), 1e-8) / 127
         quantized[path] = qw
     return model, quantized

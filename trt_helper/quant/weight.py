@@ -68,15 +68,16 @@ def check_spec(bits: int, group_size: int | None, shape: tuple[int, ...], where:
     if bits not in BITS:
         raise ValueError(f"{where}: bits={bits!r} is not supported (8 or 4) for weight {tuple(shape)}")
     if group_size not in GROUP_SIZES:
-        raise ValueError(f"{where}: group_size={group_size!r} is not supported ({list(GROUP_SIZES)}) for weight "
-                         f"{tuple(shape)}")
+        raise ValueError(
+            f"{where}: group_size={group_size!r} is not supported ({list(GROUP_SIZES)}) for weight {tuple(shape)}"
+        )
     if group_size is not None and shape[-1] % group_size:
-        raise ValueError(f"{where}: K={shape[-1]} of weight {tuple(shape)} is not divisible by "
-                         f"group_size={group_size}")
+        raise ValueError(f"{where}: K={shape[-1]} of weight {tuple(shape)} is not divisible by group_size={group_size}")
 
 
-def quantize_weight(w: torch.Tensor, bits: int = 8, group_size: int | None = None,
-                    where: str = "quantize_weight") -> QuantizedWeight:
+def quantize_weight(
+    w: torch.Tensor, bits: int = 8, group_size: int | None = None, where: str = "quantize_weight"
+) -> QuantizedWeight:
     """Quantize an (N, K) weight symmetrically, round-to-nearest (ties to even) — see the module docstring.
 
     Example:

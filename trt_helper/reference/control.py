@@ -41,17 +41,20 @@ class Executor:
     def _run_layer(self, node, values) -> None:
         evaluate = EVALUATORS.get(node.kind)
         if evaluate is None:
-            raise ReferenceError(f"reference: layer '{node.layer.name}' has type {node.kind}, which the reference "
-                                 f"executor cannot evaluate")
+            raise ReferenceError(
+                f"reference: layer '{node.layer.name}' has type {node.kind}, which the reference "
+                f"executor cannot evaluate"
+            )
         args = [values[name] if name is not None else None for name in node.inputs]
         try:
             results = evaluate(node.layer, args, trt=self.trt, device=self.device)
         except ReferenceError:
             raise
-        except Exception as error:  # noqa: BLE001 — re-raised with the layer's name
+        except Exception as error:
             shapes = [tuple(a.shape) if isinstance(a, torch.Tensor) else None for a in args]
-            raise ReferenceError(f"reference: layer '{node.layer.name}' ({node.kind}) failed on input shapes "
-                                 f"{shapes}: {error}") from error
+            raise ReferenceError(
+                f"reference: layer '{node.layer.name}' ({node.kind}) failed on input shapes {shapes}: {error}"
+            ) from error
         for i, result in enumerate(results):
             values[node.outputs[i]] = round_to(result, node.layer.get_output(i).dtype)
 
@@ -61,8 +64,9 @@ class Executor:
         (condition,) = [n for n in nodes if n.kind == "CONDITION"]
         flag = values[condition.inputs[0]]
         if flag.numel() != 1:
-            raise ReferenceError(f"reference: condition layer '{condition.layer.name}' needs a scalar, got shape "
-                                 f"{tuple(flag.shape)}")
+            raise ReferenceError(
+                f"reference: condition layer '{condition.layer.name}' needs a scalar, got shape {tuple(flag.shape)}"
+            )
         which = 0 if bool(flag.reshape(())) else 1
         for node in nodes:
             if node.kind == "CONDITIONAL_INPUT":
@@ -75,8 +79,10 @@ class Executor:
     # ----------------------------------------------------------------- loops
     def _run_loop(self, region: Region, values) -> None:
         nodes = [self.graph.nodes[i] for i in region.boundary]
-        of = {kind: [n for n in nodes if n.kind == kind] for kind in ("TRIP_LIMIT", "RECURRENCE", "ITERATOR",
-                                                                        "LOOP_OUTPUT")}
+        of = {
+            kind: [n for n in nodes if n.kind == kind]
+            for kind in ("TRIP_LIMIT", "RECURRENCE", "ITERATOR", "LOOP_OUTPUT")
+        }
         counts = [int(values[n.inputs[0]].reshape(())) for n in of["TRIP_LIMIT"] if n.layer.kind.name == "COUNT"]
         whiles = [n for n in of["TRIP_LIMIT"] if n.layer.kind.name == "WHILE"]
         trips = min(counts) if counts else None
@@ -107,14 +113,17 @@ class Executor:
                     last[node.index] = local[node.inputs[0]]
                 else:
                     collected[node.index].append(local[node.inputs[0]])
-            state = {n.outputs[0]: local[n.inputs[1]] if len(n.inputs) > 1 and n.inputs[1] else local[n.outputs[0]]
-                     for n in of["RECURRENCE"]}
+            state = {
+                n.outputs[0]: local[n.inputs[1]] if len(n.inputs) > 1 and n.inputs[1] else local[n.outputs[0]]
+                for n in of["RECURRENCE"]
+            }
             trip += 1
             if trip > MAX_WHILE_TRIPS:
                 raise ReferenceError(f"reference: loop '{region.handle.name}' ran {MAX_WHILE_TRIPS} trips")
         for node in of["LOOP_OUTPUT"]:
-            values[node.outputs[0]] = round_to(self._loop_output(node, state, last, collected[node.index], values),
-                                               node.layer.get_output(0).dtype)
+            values[node.outputs[0]] = round_to(
+                self._loop_output(node, state, last, collected[node.index], values), node.layer.get_output(0).dtype
+            )
 
     def _split(self, order, conditions, body):
         """``order`` split into the units a trip's while-conditions need and the rest."""
@@ -139,8 +148,10 @@ class Executor:
         if not collected:
             shape = list(node.layer.get_input(0).shape)
             if -1 in shape:
-                raise ReferenceError(f"reference: loop output '{node.layer.name}' ({kind}): the loop ran no trip and "
-                                     f"its value's shape {tuple(shape)} is not static")
+                raise ReferenceError(
+                    f"reference: loop output '{node.layer.name}' ({kind}): the loop ran no trip and "
+                    f"its value's shape {tuple(shape)} is not static"
+                )
             shape.insert(axis, length)
             return torch.zeros(shape, device=self.device)
         stacked = torch.stack(collected, axis)

@@ -46,8 +46,9 @@ class Graph:
         self.nodes = []
         for index in range(network.num_layers):
             layer, kind = downcast(trt, network.get_layer(index))
-            inputs = [layer.get_input(i).name if layer.get_input(i) is not None else None
-                      for i in range(layer.num_inputs)]
+            inputs = [
+                layer.get_input(i).name if layer.get_input(i) is not None else None for i in range(layer.num_inputs)
+            ]
             outputs = [layer.get_output(i).name for i in range(layer.num_outputs)]
             self.nodes.append(Node(index, layer, kind, inputs, outputs))
         self.producer = {name: node.index for node in self.nodes for name in node.outputs}
@@ -76,8 +77,11 @@ class Graph:
             changed = False
             for region in regions:
                 for other in regions:
-                    if other is not region and region.members & set(other.boundary) and not (
-                            other.members <= region.members):
+                    if (
+                        other is not region
+                        and region.members & set(other.boundary)
+                        and not (other.members <= region.members)
+                    ):
                         region.members |= other.members
                         region.members |= self._own_closure(region, region.members)
                         changed = True
@@ -86,10 +90,17 @@ class Graph:
     def _own_closure(self, region, start=None) -> set[int]:
         members = set(start or ())
         if region.kind == "loop":
-            seeds = start if start is not None else [i for i in region.boundary
-                                                     if self.nodes[i].kind in ("RECURRENCE", "ITERATOR")]
-            stack = [name for i in seeds if not (i in region.boundary and self.nodes[i].kind == "LOOP_OUTPUT")
-                     for name in self.nodes[i].outputs]
+            seeds = (
+                start
+                if start is not None
+                else [i for i in region.boundary if self.nodes[i].kind in ("RECURRENCE", "ITERATOR")]
+            )
+            stack = [
+                name
+                for i in seeds
+                if not (i in region.boundary and self.nodes[i].kind == "LOOP_OUTPUT")
+                for name in self.nodes[i].outputs
+            ]
             while stack:
                 for consumer in self.consumers.get(stack.pop(), []):
                     if consumer in members:
@@ -100,8 +111,13 @@ class Graph:
             return members
         members |= set(region.boundary)
         stops = {i for i in region.boundary if self.nodes[i].kind == "CONDITIONAL_INPUT"}
-        stack = [name for i in region.boundary if self.nodes[i].kind == "CONDITIONAL_OUTPUT"
-                 for name in self.nodes[i].inputs if name is not None]
+        stack = [
+            name
+            for i in region.boundary
+            if self.nodes[i].kind == "CONDITIONAL_OUTPUT"
+            for name in self.nodes[i].inputs
+            if name is not None
+        ]
         stack += [name for i in (start or ()) if i not in region.boundary for name in self.nodes[i].inputs if name]
         while stack:
             producer = self.producer.get(stack.pop())

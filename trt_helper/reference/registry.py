@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 EVALUATORS: dict[str, Callable] = {}
 
-_CLASS_NAMES = {"ELEMENTWISE": "IElementWiseLayer", "SOFTMAX": "ISoftMaxLayer", "TOPK": "ITopKLayer",
-                "RAGGED_SOFTMAX": "IRaggedSoftMaxLayer", "PLUGIN_V3": "IPluginV3Layer", "PLUGIN_V2": "IPluginV2Layer",
-                "KV_CACHE_UPDATE": "IKVCacheUpdateLayer", "MOE": "IMoELayer", "LRN": "ILRNLayer", "NMS": "INMSLayer",
-                "CONDITIONAL_INPUT": "IIfConditionalInputLayer", "CONDITIONAL_OUTPUT": "IIfConditionalOutputLayer",
-                "PLUGIN": "IPluginLayer"}
+_CLASS_NAMES = {
+    "ELEMENTWISE": "IElementWiseLayer",
+    "SOFTMAX": "ISoftMaxLayer",
+    "TOPK": "ITopKLayer",
+    "RAGGED_SOFTMAX": "IRaggedSoftMaxLayer",
+    "PLUGIN_V3": "IPluginV3Layer",
+    "PLUGIN_V2": "IPluginV2Layer",
+    "KV_CACHE_UPDATE": "IKVCacheUpdateLayer",
+    "MOE": "IMoELayer",
+    "LRN": "ILRNLayer",
+    "NMS": "INMSLayer",
+    "CONDITIONAL_INPUT": "IIfConditionalInputLayer",
+    "CONDITIONAL_OUTPUT": "IIfConditionalOutputLayer",
+    "PLUGIN": "IPluginLayer",
+}
 
 
 class ReferenceError(RuntimeError):

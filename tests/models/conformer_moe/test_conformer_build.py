@@ -23,8 +23,26 @@ def test_build_then_infer_with_the_reference_runner(tmp_path, capsys):
     assert settings == ("small", "fp16", 0, "1x7:1x206:6x6100")
 
     out = tmp_path / "out.npz"
-    assert infer.main([str(plan), "--batch", "2", "--frames", "100", "--lengths", "100", "61", "--runner",
-                       "reference", "--check", "--out", str(out)]) == 0
+    assert (
+        infer.main(
+            [
+                str(plan),
+                "--batch",
+                "2",
+                "--frames",
+                "100",
+                "--lengths",
+                "100",
+                "61",
+                "--runner",
+                "reference",
+                "--check",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "ran: reference executor" in text
     worst = float(text.split("over valid frames ")[-1].split()[0])
@@ -48,13 +66,28 @@ def test_engine_runner_refuses_clearly_without_a_gpu(tmp_path):
 
 
 def test_shell_wrappers(tmp_path):
-    done = subprocess.run(["sh", os.path.join(ROOT, "build.sh"), "--config", "small", "--precision", "fp32",
-                           "--outdir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        ["sh", os.path.join(ROOT, "build.sh"), "--config", "small", "--precision", "fp32", "--outdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "conformer_moe small fp32:" in done.stdout
-    done = subprocess.run(["sh", os.path.join(ROOT, "infer.sh"), "conformer_moe",
-                           str(tmp_path / "conformer_moe.small.fp32.plan"), "--frames", "40", "--check"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            "sh",
+            os.path.join(ROOT, "infer.sh"),
+            "conformer_moe",
+            str(tmp_path / "conformer_moe.small.fp32.plan"),
+            "--frames",
+            "40",
+            "--check",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "ran: " in done.stdout and "out_len [9]" in done.stdout
     done = subprocess.run(["sh", os.path.join(ROOT, "infer.sh"), "nonsense"], capture_output=True, text=True)

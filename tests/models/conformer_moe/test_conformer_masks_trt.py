@@ -22,12 +22,19 @@ def test_subsampled_lengths_network_matches_formula_for_every_length():
 @settings(max_examples=15, deadline=None)
 @given(batch=st.integers(1, 4), frames=st.integers(1, 40), data=st.data())
 def test_masked_softmax_network_matches_pytorch(batch, frames, data):
-    lengths = torch.tensor(data.draw(st.lists(st.integers(0, frames), min_size=batch, max_size=batch)),
-                           dtype=torch.int32)
+    lengths = torch.tensor(
+        data.draw(st.lists(st.integers(0, frames), min_size=batch, max_size=batch)), dtype=torch.int32
+    )
     scores = torch.randn(batch, 3, frames, frames, generator=torch.Generator().manual_seed(frames)) * 5
     helper = trt_helper.NetworkHelper(torch.float32, name="softmax")
-    s = helper.addInput("scores", torch.float32, (-1, 3, -1, -1), min_shape=(1, 3, 1, 1),
-                        opt_shape=(2, 3, 20, 20), max_shape=(4, 3, 40, 40))
+    s = helper.addInput(
+        "scores",
+        torch.float32,
+        (-1, 3, -1, -1),
+        min_shape=(1, 3, 1, 1),
+        opt_shape=(2, 3, 20, 20),
+        max_shape=(4, 3, 40, 40),
+    )
     n = helper.addInput("lengths", torch.int32, (-1,), min_shape=(1,), opt_shape=(2,), max_shape=(4,))
     helper.markOutput(helper.addAttMaskedSoftmax(s, n, 0.25, impl="native"), "probs")
     probs = helper.reference({"scores": scores, "lengths": lengths})["probs"]

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from models.conformer_moe import build_model
-from models.conformer_moe.onnx_export import export_onnx
 from models.conformer_moe.moe import MoEFeedForward
+from models.conformer_moe.onnx_export import export_onnx
 
 torch.set_grad_enabled(False)
 

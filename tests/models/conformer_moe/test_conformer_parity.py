@@ -7,14 +7,13 @@ Bounds from issue 4: fp32 ≤ 1e-4; fp16 network vs fp32 PyTorch ≤ 2e-2.
 import pytest
 import torch
 
-from trt_helper import rel_error
-
 import trt_helper
 from models.conformer_moe import build_model, get_config
 from models.conformer_moe.blocks import MoEConformerBlock
 from models.conformer_moe.build import make_helper
 from models.conformer_moe.network import Profile
 from models.conformer_moe.positional import sinusoidal_table
+from trt_helper import rel_error
 
 torch.set_grad_enabled(False)
 
@@ -61,8 +60,16 @@ def test_per_module_report_has_every_module_within_fp32_bound(small, small_fp32)
     report = trt_helper.compare(trt_helper.capture(small, feat, feat_len), tensors, rtol=FP32_BOUND)
     print(report)
     names = {row.name for row in report}
-    for module in ("embed.subsampling:0", "embed.blocks.1.conv_module", "subsampling:1", "pos_enc:1",
-                   "blocks.0.self_attn", "blocks.1.feed_forward", "blocks.1.norm_final", "out_linear"):
+    for module in (
+        "embed.subsampling:0",
+        "embed.blocks.1.conv_module",
+        "subsampling:1",
+        "pos_enc:1",
+        "blocks.0.self_attn",
+        "blocks.1.feed_forward",
+        "blocks.1.norm_final",
+        "out_linear",
+    ):
         assert module in names, module
     assert report.first_bad is None, str(report.first_bad)
 
@@ -101,8 +108,17 @@ def full_block_network(block, d_model, dtype):
     x = helper.addCast(helper.addInput("x", torch.float32, (-1, -1, d_model), **shape), dtype)
     embed = helper.addCast(helper.addInput("embed", torch.float32, (-1, -1, d_model), **shape), dtype)
     lengths = helper.addInput("lengths", torch.int32, (-1,), min_shape=(1,), opt_shape=(2,), max_shape=(4,))
-    pos = helper.addCast(helper.addInput("pos_emb", torch.float32, (1, -1, d_model), min_shape=(1, 1, d_model),
-                                         opt_shape=(1, 40, d_model), max_shape=(1, 400, d_model)), dtype)
+    pos = helper.addCast(
+        helper.addInput(
+            "pos_emb",
+            torch.float32,
+            (1, -1, d_model),
+            min_shape=(1, 1, d_model),
+            opt_shape=(1, 40, d_model),
+            max_shape=(1, 400, d_model),
+        ),
+        dtype,
+    )
     helper.markOutput(helper.addCast(helper(block, x, lengths, pos, embed), torch.float32), "y")
     return helper
 
@@ -111,14 +127,17 @@ def full_block_network(block, d_model, dtype):
 def test_one_full_size_moe_block(config_name):
     config = get_config(config_name)
     torch.manual_seed(5)
-    block = MoEConformerBlock(config.d_model, config.heads, config.kernel_size, config.num_experts,
-                              config.expert_hidden, config.d_model).eval()
+    block = MoEConformerBlock(
+        config.d_model, config.heads, config.kernel_size, config.num_experts, config.expert_hidden, config.d_model
+    ).eval()
     generator = torch.Generator().manual_seed(6)
     frames, lengths = 48, [48, 31]
-    inputs = {"x": torch.randn(2, frames, config.d_model, generator=generator),
-              "embed": torch.randn(2, frames, config.d_model, generator=generator),
-              "lengths": torch.tensor(lengths, dtype=torch.int32),
-              "pos_emb": sinusoidal_table(frames, config.d_model)}
+    inputs = {
+        "x": torch.randn(2, frames, config.d_model, generator=generator),
+        "embed": torch.randn(2, frames, config.d_model, generator=generator),
+        "lengths": torch.tensor(lengths, dtype=torch.int32),
+        "pos_emb": sinusoidal_table(frames, config.d_model),
+    }
     expected = block(inputs["x"], inputs["lengths"], inputs["pos_emb"], inputs["embed"])
     used = set(block.feed_forward.route(block.norm_ff(inputs["x"]), inputs["embed"])[1].flatten().tolist())
     assert len(used) > 4  # the check covers many experts, not one
@@ -132,15 +151,17 @@ def test_one_full_size_moe_block(config_name):
 def test_wrong_feature_size_names_the_module_and_shapes(small):
     helper = trt_helper.NetworkHelper(torch.float32, name="conformer")
     helper.setModel(small)
-    feat = helper.addInput("feat", torch.float32, (-1, -1, 40), min_shape=(1, 7, 40), opt_shape=(1, 50, 40),
-                           max_shape=(2, 100, 40))
+    feat = helper.addInput(
+        "feat", torch.float32, (-1, -1, 40), min_shape=(1, 7, 40), opt_shape=(1, 50, 40), max_shape=(2, 100, 40)
+    )
     lengths = helper.addInput("feat_len", torch.int32, (-1,), min_shape=(1,), opt_shape=(1,), max_shape=(2,))
     with pytest.raises(ValueError, match=r"subsampling\.out\.0.*\(-1, -1, 576\).*1216"):
         helper(small.subsampling, feat, lengths)
 
 
-@pytest.mark.parametrize("text, words", [("1x7:1x206", "MINBxMINT"), ("1x3:1x206:6x6100", "7 <= min"),
-                                         ("2x7:1x206:6x6100", "1 <= min")])
+@pytest.mark.parametrize(
+    "text, words", [("1x7:1x206", "MINBxMINT"), ("1x3:1x206:6x6100", "7 <= min"), ("2x7:1x206:6x6100", "1 <= min")]
+)
 def test_bad_profile_is_refused(text, words):
     with pytest.raises(ValueError, match="profile") as err:
         Profile.parse(text)

@@ -6,8 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from trt_helper import rel_error
-
 from models.conformer_moe import build_model, get_config
 from models.conformer_moe.attention import RelPositionMultiHeadedAttention
 from models.conformer_moe.convolution import ConvolutionModule
@@ -15,6 +13,7 @@ from models.conformer_moe.feed_forward import PositionwiseFeedForward
 from models.conformer_moe.masks import masked_softmax, subsampled_lengths
 from models.conformer_moe.moe import MoEFeedForward
 from models.conformer_moe.positional import sinusoidal_table
+from trt_helper import rel_error
 
 torch.set_grad_enabled(False)
 
@@ -82,7 +81,8 @@ def test_rel_attention_matches_sdpa_on_concatenated_heads():
     u, w = attn.pos_bias_u[None, :, None], attn.pos_bias_v[None, :, None]
     key_ok = (torch.arange(11)[None] < lengths[:, None])[:, None, None, :]
     ctx = nn.functional.scaled_dot_product_attention(
-        torch.cat([q + u, q + w], -1), torch.cat([k, p], -1), v, attn_mask=key_ok, scale=1 / math.sqrt(dk))
+        torch.cat([q + u, q + w], -1), torch.cat([k, p], -1), v, attn_mask=key_ok, scale=1 / math.sqrt(dk)
+    )
     expected = attn.linear_out(ctx.transpose(1, 2).reshape(3, 11, d))
     assert rel_error(attn(x, lengths, pos_emb), expected, "l2") < 1e-5
 
@@ -134,8 +134,10 @@ def test_single_expert_moe_is_the_dense_ffn():
     torch.manual_seed(2)
     moe = MoEFeedForward(16, 16, num_experts=1, hidden=24)
     dense = PositionwiseFeedForward(16, 24)
-    dense.w_1.weight.copy_(moe.experts.w_1.weight[0]); dense.w_1.bias.copy_(moe.experts.w_1.bias[0])
-    dense.w_2.weight.copy_(moe.experts.w_2.weight[0]); dense.w_2.bias.copy_(moe.experts.w_2.bias[0])
+    dense.w_1.weight.copy_(moe.experts.w_1.weight[0])
+    dense.w_1.bias.copy_(moe.experts.w_1.bias[0])
+    dense.w_2.weight.copy_(moe.experts.w_2.weight[0])
+    dense.w_2.bias.copy_(moe.experts.w_2.bias[0])
     x = torch.randn(2, 7, 16)
     assert rel_error(moe(x, torch.randn(2, 7, 16)), dense(x), "l2") < 1e-6
 
@@ -146,28 +148,31 @@ def test_encoder_batch_rows_are_independent():
     lens = torch.tensor([64, 64, 64], dtype=torch.int32)
     batched, out_len = model(feats, lens)
     for b in range(3):
-        alone, _ = model(feats[b:b + 1], lens[b:b + 1])
+        alone, _ = model(feats[b : b + 1], lens[b : b + 1])
         assert rel_error(batched[b], alone[0], "l2") < 1e-5
     assert out_len.dtype == torch.int32 and out_len.tolist() == [15] * 3
 
 
 def test_encoder_output_shape_and_seeded_init():
     a, b, c = build_model("small", seed=3), build_model("small", seed=3), build_model("small", seed=4)
-    for (name, pa), pb, pc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+    for (name, pa), pb, _pc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
         assert torch.equal(pa, pb), name
     assert not torch.equal(a.blocks[0].feed_forward.experts.w_1.weight, c.blocks[0].feed_forward.experts.w_1.weight)
     logits, out_len = a(torch.randn(2, 206, 80), torch.tensor([206, 100]))
     assert logits.shape == (2, 50, get_config("small").vocab) and out_len.tolist() == [50, 24]
 
 
-@pytest.mark.parametrize("feat, lens, words", [
-    (torch.randn(2, 30, 40), torch.tensor([30, 30]), "(B, T, 80)"),
-    (torch.randn(2, 5, 80), torch.tensor([5, 5]), "at least 7"),
-    (torch.randn(2, 30, 80), torch.tensor([30, 6]), "[7, 30]"),
-    (torch.randn(2, 30, 80), torch.tensor([30, 31]), "[7, 30]"),
-    (torch.randn(2, 30, 80), torch.tensor([30]), "shape (2,)"),
-    (torch.randn(2, 30, 80), torch.tensor([30.0, 30.0]), "integer"),
-])
+@pytest.mark.parametrize(
+    "feat, lens, words",
+    [
+        (torch.randn(2, 30, 40), torch.tensor([30, 30]), "(B, T, 80)"),
+        (torch.randn(2, 5, 80), torch.tensor([5, 5]), "at least 7"),
+        (torch.randn(2, 30, 80), torch.tensor([30, 6]), "[7, 30]"),
+        (torch.randn(2, 30, 80), torch.tensor([30, 31]), "[7, 30]"),
+        (torch.randn(2, 30, 80), torch.tensor([30]), "shape (2,)"),
+        (torch.randn(2, 30, 80), torch.tensor([30.0, 30.0]), "integer"),
+    ],
+)
 def test_bad_input_names_the_module_and_shapes(feat, lens, words):
     model = build_model("small")
     with pytest.raises(ValueError, match="ConformerMoEEncoder") as err:
@@ -183,8 +188,9 @@ def test_trtexec_input_files_are_raw_arrays(tmp_path):
     feat_path, len_path = write_inputs(2, 206, 40, str(tmp_path), lengths=[206, 100], seed=5)
     feat = np.fromfile(feat_path, dtype="<f4")
     assert feat.size == 2 * 206 * 40
-    np.testing.assert_array_equal(feat.reshape(2, 206, 40),
-                                  np.random.default_rng(5).standard_normal((2, 206, 40), dtype=np.float32))
+    np.testing.assert_array_equal(
+        feat.reshape(2, 206, 40), np.random.default_rng(5).standard_normal((2, 206, 40), dtype=np.float32)
+    )
     np.testing.assert_array_equal(np.fromfile(len_path, dtype="<i4"), [206, 100])
     line = trtexec_line("m.plan", 2, 206, 40, feat_path, len_path)
     assert f"--shapes=feat:2x206x40,feat_len:2 --loadInputs=feat:{feat_path},feat_len:{len_path}" in line

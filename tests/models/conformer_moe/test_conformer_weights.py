@@ -69,12 +69,17 @@ def test_bare_keys_and_dtype_cast():
     assert torch.equal(w, source.blocks[0].feed_forward.experts.w_2.weight.half())
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda s: s.pop("blocks.1.feed_forward.router_weights"), "lacks blocks.1.feed_forward.router_weights"),
-    (lambda s: s.__setitem__("blocks.0.feed_forward.experts.w_1.weight", torch.zeros(8, 128, 64)),
-     "(8, 128, 64), the model expects (4, 128, 64)"),
-    (lambda s: s.__setitem__("blocks.9.norm_ff.weight", torch.zeros(64)), "'blocks.9.norm_ff.weight' has no place"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda s: s.pop("blocks.1.feed_forward.router_weights"), "lacks blocks.1.feed_forward.router_weights"),
+        (
+            lambda s: s.__setitem__("blocks.0.feed_forward.experts.w_1.weight", torch.zeros(8, 128, 64)),
+            "(8, 128, 64), the model expects (4, 128, 64)",
+        ),
+        (lambda s: s.__setitem__("blocks.9.norm_ff.weight", torch.zeros(64)), "'blocks.9.norm_ff.weight' has no place"),
+    ],
+)
 def test_bad_checkpoint_names_the_key(edit, words):
     state = dict(build_model("small").state_dict())
     edit(state)

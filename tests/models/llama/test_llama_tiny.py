@@ -23,10 +23,22 @@ PROFILE = Profile(max_batch=4, opt_batch=2, max_prompt=32, opt_prompt=8, max_len
 @pytest.fixture(scope="module")
 def peer_and_model(tmp_path_factory):
     """transformers' model (4 query heads, 2 key/value heads, head_dim 24 != hidden/heads) and ours from its files."""
-    config = transformers.LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, head_dim=24, rope_theta=1e4,
-                                      rms_norm_eps=1e-5, max_position_embeddings=128, tie_word_embeddings=True,
-                                      bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    config = transformers.LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=64,
+        intermediate_size=96,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=24,
+        rope_theta=1e4,
+        rms_norm_eps=1e-5,
+        max_position_embeddings=128,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
     torch.manual_seed(0)
     peer = transformers.LlamaForCausalLM(config).eval()
     with torch.no_grad():  # random norm weights: a norm that drops its weight would still pass with ones
@@ -42,8 +54,10 @@ def peer_and_model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def runners(peer_and_model):
     model = peer_and_model[1]
-    return {"fp32": ReferenceRunner(model, torch.float32, PROFILE), "fp16": ReferenceRunner(model, torch.float16,
-                                                                                             PROFILE)}
+    return {
+        "fp32": ReferenceRunner(model, torch.float32, PROFILE),
+        "fp16": ReferenceRunner(model, torch.float16, PROFILE),
+    }
 
 
 def _ids(seed, *shape):
@@ -59,7 +73,7 @@ def test_torch_model_logits_and_cache(peer_and_model):
         got, k, v = model(ids[:, :7])
         steps = [got]
         for t in range(7, 11):
-            logits, k, v = model(ids[:, t: t + 1], k, v)
+            logits, k, v = model(ids[:, t : t + 1], k, v)
             steps.append(logits)
     assert rel_error(torch.cat(steps, 1), want) <= 1e-5
     assert tuple(k.shape) == (2, 2, 2, 11, 24)
@@ -89,7 +103,7 @@ def test_decode_steps_vs_peer(peer_and_model, runners, precision, tol):
         want = peer(ids).logits
     assert rel_error(logits, want[:, 5]) <= tol
     for t in range(6, 12):
-        logits, cache = runner.step(ids[:, t: t + 1], pad, cache)
+        logits, cache = runner.step(ids[:, t : t + 1], pad, cache)
         assert rel_error(logits, want[:, t]) <= tol, f"step {t}"
 
 
@@ -98,9 +112,10 @@ def test_greedy_equals_peer_generate(peer_and_model, runners):
     prompts = [_ids(5, 1, 9)[0].tolist(), _ids(6, 1, 4)[0].tolist()]
     for prompt in prompts:
         with torch.no_grad():
-            out = peer.generate(torch.tensor([prompt]), max_new_tokens=10, do_sample=False, eos_token_id=None,
-                                pad_token_id=2)
-        want = out[0, len(prompt):].tolist()
+            out = peer.generate(
+                torch.tensor([prompt]), max_new_tokens=10, do_sample=False, eos_token_id=None, pad_token_id=2
+            )
+        want = out[0, len(prompt) :].tolist()
         assert generate(TorchRunner(model), [prompt], None, Sampling(max_new_tokens=10)) == [want]
         assert generate(runners["fp32"], [prompt], None, Sampling(max_new_tokens=10)) == [want]
 
@@ -153,8 +168,9 @@ def test_weight_only_networks(peer_and_model, weights, group_size):
     with torch.no_grad():
         for module in fake.modules():
             if isinstance(module, torch.nn.Linear):
-                module.weight.copy_(quantize_weight(module.weight, 8 if weights == "int8" else 4, group_size)
-                                    .dequantize())
+                module.weight.copy_(
+                    quantize_weight(module.weight, 8 if weights == "int8" else 4, group_size).dequantize()
+                )
     helper = network(model, "prefill", torch.float32, PROFILE, logits="all", weights=weights, group_size=group_size)
     ids = _ids(11, 2, 9)
     out = helper.reference({"input_ids": ids.int(), "pad": torch.zeros(2, dtype=torch.int32)})

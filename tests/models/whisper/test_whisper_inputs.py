@@ -28,21 +28,27 @@ def test_long_audio_is_an_error_unless_chunked(tiny_model, tokenizer, clip_audio
     with pytest.raises(LongAudioError, match=r"input 0: 33\.54 s is longer than Whisper's 30 s window"):
         transcribe(runner, tokenizer, [long_audio])
     chunked = transcribe(runner, tokenizer, [long_audio], long_audio="chunk")[0]
-    first, second = transcribe(runner, tokenizer, [long_audio[:30 * SAMPLE_RATE], long_audio[30 * SAMPLE_RATE:]])
+    first, second = transcribe(runner, tokenizer, [long_audio[: 30 * SAMPLE_RATE], long_audio[30 * SAMPLE_RATE :]])
     assert chunked["tokens"] == first["tokens"] + second["tokens"]
     assert "call me back tomorrow morning" in second["text"]
 
 
-@pytest.mark.parametrize("converted, original", [("rate_8k.wav", "sentence_07.flac"),
-                                                 ("rate_44k1.flac", "sentence_10.flac"),
-                                                 ("stereo_16k.flac", "sentence_04.flac")])
+@pytest.mark.parametrize(
+    "converted, original",
+    [
+        ("rate_8k.wav", "sentence_07.flac"),
+        ("rate_44k1.flac", "sentence_10.flac"),
+        ("stereo_16k.flac", "sentence_04.flac"),
+    ],
+)
 def test_converted_clips_transcribe_like_their_originals(converted, original, torch_decoded):
     assert torch_decoded[converted].tokens == torch_decoded[original].tokens
 
 
 def _infer(args, repo, timeout=600):
-    done = subprocess.run([sys.executable, "-m", "models.whisper.infer", *args], cwd=repo, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "models.whisper.infer", *args], cwd=repo, capture_output=True, text=True, timeout=timeout
+    )
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
@@ -52,8 +58,14 @@ def test_infer_command_prints_json_and_reports_bad_files(tmp_path, data_dir, tor
     empty.write_bytes(b"")
     corrupt.write_bytes(b"fLaC" + bytes(300))
     soundfile.write(long_path, np.zeros(31 * SAMPLE_RATE, np.float32), SAMPLE_RATE)
-    files = [str(data_dir / "sentence_02.flac"), str(empty), str(corrupt), str(long_path),
-             str(data_dir / "silence_5s.flac"), str(data_dir / "stereo_16k.flac")]
+    files = [
+        str(data_dir / "sentence_02.flac"),
+        str(empty),
+        str(corrupt),
+        str(long_path),
+        str(data_dir / "silence_5s.flac"),
+        str(data_dir / "stereo_16k.flac"),
+    ]
     status, lines, stderr = _infer(["--backend", "torch", "--batch", "2", *files], repo)
     assert status == 1, stderr
     assert [line["audio"] for line in lines] == files and {line["backend"] for line in lines} == {"torch"}
@@ -68,15 +80,21 @@ def test_infer_command_prints_json_and_reports_bad_files(tmp_path, data_dir, tor
 
 def test_infer_reference_backend_through_infer_sh(data_dir, torch_decoded):
     repo = data_dir.parents[2]
-    done = subprocess.run(["sh", "infer.sh", "whisper", "--backend", "reference", str(data_dir / "sentence_00.flac")],
-                          cwd=repo, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["sh", "infer.sh", "whisper", "--backend", "reference", str(data_dir / "sentence_00.flac")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     line = json.loads(done.stdout)
     assert line["backend"] == "reference" and line["tokens"] == torch_decoded["sentence_00.flac"].tokens
 
 
 def test_infer_trt_backend_without_plans_says_why(tmp_path, data_dir):
-    status, _, stderr = _infer(["--backend", "trt", "--plans", str(tmp_path), str(data_dir / "sentence_00.flac")],
-                               data_dir.parents[2])
+    status, _, stderr = _infer(
+        ["--backend", "trt", "--plans", str(tmp_path), str(data_dir / "sentence_00.flac")], data_dir.parents[2]
+    )
     assert status != 0
     assert "--backend trt:" in stderr and ("missing plans" in stderr or "CUDA" in stderr)

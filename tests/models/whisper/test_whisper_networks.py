@@ -14,9 +14,9 @@ import sys
 import pytest
 import torch
 
-from trt_helper import rel_error
 from models.whisper.decoding import greedy_decode
 from models.whisper.networks import DTYPES, NETWORKS, Profile, ReferenceRunner, all_networks, plan_name
+from trt_helper import rel_error
 
 pytest.importorskip("tensorrt_rtx")  # trt_helper's backend on CPU machines (a project dependency)
 
@@ -27,6 +27,8 @@ TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
 def error():
     """The error measure each precision is held to: max-element for fp32, norm for fp16."""
     return lambda precision, actual, expected: rel_error(actual, expected, "max" if precision == "fp32" else "l2")
+
+
 DECODE_CLIPS = ["sentence_00.flac", "sentence_04.flac", "short_0p2s.flac", "silence_5s.flac"]
 
 
@@ -58,8 +60,17 @@ def torch_state(tiny_model, clip_mels, torch_decoded):
         cross = tiny_model.decoder.cross_kv(features)
         logits, k, v = tiny_model.decoder(tokens, *cross)
         past = tiny_model.decoder(tokens[:, :-1], *cross)
-    return {"mel": mel, "features": features, "cross": cross, "tokens": tokens, "logits": logits[:, -1],
-            "k": k, "v": v, "past_k": past[1], "past_v": past[2]}
+    return {
+        "mel": mel,
+        "features": features,
+        "cross": cross,
+        "tokens": tokens,
+        "logits": logits[:, -1],
+        "k": k,
+        "v": v,
+        "past_k": past[1],
+        "past_v": past[2],
+    }
 
 
 def test_encoder_network(networks, precision, torch_state, error):
@@ -74,8 +85,10 @@ def test_cross_kv_network(networks, precision, torch_state, error):
     features = torch_state["features"].to(DTYPES[precision])
     out = networks(precision)["cross_kv"].reference({"audio_features": features})
     assert out["cross_k"].shape == (4, 2, 1500, 384)
-    errors = (error(precision, out["cross_k"], torch_state["cross"][0]),
-              error(precision, out["cross_v"], torch_state["cross"][1]))
+    errors = (
+        error(precision, out["cross_k"], torch_state["cross"][0]),
+        error(precision, out["cross_v"], torch_state["cross"][1]),
+    )
     print(f"cross_kv {precision}: {errors}")
     assert max(errors) <= TOLERANCE[precision]
 
@@ -85,14 +98,22 @@ def test_decoder_networks(networks, precision, torch_state, error):
     cross_k, cross_v = (t.to(dtype) for t in torch_state["cross"])
     tokens = torch_state["tokens"].to(torch.int32)
     full = networks(precision)["decoder"].reference({"tokens": tokens, "cross_k": cross_k, "cross_v": cross_v})
-    step = networks(precision)["decoder_step"].reference({
-        "tokens": tokens[:, -1:], "cross_k": cross_k, "cross_v": cross_v,
-        "past_k": torch_state["past_k"].to(dtype), "past_v": torch_state["past_v"].to(dtype)})
+    step = networks(precision)["decoder_step"].reference(
+        {
+            "tokens": tokens[:, -1:],
+            "cross_k": cross_k,
+            "cross_v": cross_v,
+            "past_k": torch_state["past_k"].to(dtype),
+            "past_v": torch_state["past_v"].to(dtype),
+        }
+    )
     assert full["logits"].dtype == torch.float32 and full["logits"].shape == (2, 51864)
     assert full["present_k"].shape == step["present_k"].shape == (4, 2, 8, 384)
-    errors = {f"{name}.{key}": error(precision, out[key], torch_state[ref])
-              for name, out in (("decoder", full), ("decoder_step", step))
-              for key, ref in (("logits", "logits"), ("present_k", "k"), ("present_v", "v"))}
+    errors = {
+        f"{name}.{key}": error(precision, out[key], torch_state[ref])
+        for name, out in (("decoder", full), ("decoder_step", step))
+        for key, ref in (("logits", "logits"), ("present_k", "k"), ("present_v", "v"))
+    }
     print(f"decoders {precision}: {errors}")
     assert max(errors.values()) <= TOLERANCE[precision], errors
 
@@ -131,8 +152,13 @@ def test_network_io_shapes_depend_only_on_shapes(networks):
     step = networks("fp32")["decoder_step"].network
     inputs = {step.get_input(i).name: tuple(step.get_input(i).shape) for i in range(step.num_inputs)}
     outputs = {step.get_output(i).name: tuple(step.get_output(i).shape) for i in range(step.num_outputs)}
-    assert inputs == {"tokens": (-1, 1), "cross_k": (4, -1, 1500, 384), "cross_v": (4, -1, 1500, 384),
-                      "past_k": (4, -1, -1, 384), "past_v": (4, -1, -1, 384)}
+    assert inputs == {
+        "tokens": (-1, 1),
+        "cross_k": (4, -1, 1500, 384),
+        "cross_v": (4, -1, 1500, 384),
+        "past_k": (4, -1, -1, 384),
+        "past_v": (4, -1, -1, 384),
+    }
     assert outputs == {"logits": (-1, 51864), "present_k": (4, -1, -1, 384), "present_v": (4, -1, -1, 384)}
 
 
@@ -148,9 +174,27 @@ def test_plans_build_for_fp32_and_fp16(tiny_model, tmp_path):
 
 def test_build_command_other_size(tmp_path, data_dir):
     repo = data_dir.parents[2]
-    done = subprocess.run([sys.executable, "-m", "models.whisper.build", "--size", "base.en", "--precision", "fp16",
-                           "--networks", "encoder,decoder_step", "--max-batch", "2", "--out", str(tmp_path)],
-                          cwd=repo, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "models.whisper.build",
+            "--size",
+            "base.en",
+            "--precision",
+            "fp16",
+            "--networks",
+            "encoder,decoder_step",
+            "--max-batch",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "whisper_plans.json").read_text())
     assert manifest["dims"]["n_text_state"] == 512 and manifest["max_batch"] == 2

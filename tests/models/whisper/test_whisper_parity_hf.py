@@ -8,10 +8,10 @@ real checkpoint is at hand.
 import pytest
 import torch
 
-from trt_helper import rel_error
 from models.whisper.dims import ModelDimensions
 from models.whisper.model import Whisper, random_init_
 from models.whisper.peers import hf_model
+from trt_helper import rel_error
 
 pytest.importorskip("transformers")
 
@@ -26,8 +26,11 @@ def _compare(ours, hf, mel, tokens):
         cross = ours.decoder.cross_kv(ours_features)
         _, k, v = ours.decoder(tokens[:, :-1], *cross)
         step_logits = ours.decoder(tokens[:, -1:], *cross, k, v)[0]
-    return (rel_error(ours_features, hf_features), rel_error(ours_logits, hf_logits),
-            rel_error(step_logits[:, -1], hf_logits[:, -1]))
+    return (
+        rel_error(ours_features, hf_features),
+        rel_error(ours_logits, hf_logits),
+        rel_error(step_logits[:, -1], hf_logits[:, -1]),
+    )
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])

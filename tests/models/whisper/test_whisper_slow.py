@@ -19,15 +19,19 @@ pytestmark = pytest.mark.slow
 
 def test_fp32_networks_give_torch_tokens_on_every_clip(tiny_model, rules, clip_mels, torch_decoded):
     runner = ReferenceRunner(tiny_model, torch.float32)
-    differing = [n for n, mel in sorted(clip_mels.items())
-                 if greedy_decode(runner, mel, rules)[0].tokens != torch_decoded[n].tokens]
+    differing = [
+        n
+        for n, mel in sorted(clip_mels.items())
+        if greedy_decode(runner, mel, rules)[0].tokens != torch_decoded[n].tokens
+    ]
     assert not differing
 
 
 def test_fp16_networks_transcribe_like_fp32(tiny_model, rules, tokenizer, manifest, clip_mels, torch_decoded):
     runner = ReferenceRunner(tiny_model, torch.float16)
-    fp16 = {n: tokenizer.decode(greedy_decode(runner, mel, rules)[0].tokens).strip()
-            for n, mel in sorted(clip_mels.items())}
+    fp16 = {
+        n: tokenizer.decode(greedy_decode(runner, mel, rules)[0].tokens).strip() for n, mel in sorted(clip_mels.items())
+    }
     fp32 = {n: tokenizer.decode(d.tokens).strip() for n, d in torch_decoded.items()}
     same = sum(fp16[n] == fp32[n] for n in fp32)
     clips = [c for c in manifest if c["text"]]

@@ -42,7 +42,9 @@ def test_tokens_identical_to_transformers_generate(checkpoint, tokenizer, clip_m
 
 
 def test_text_identical_to_faster_whisper_on_95_percent(our_texts, faster_whisper_texts):
-    differing = {n: (our_texts[n], faster_whisper_texts[n]) for n in our_texts if our_texts[n] != faster_whisper_texts[n]}
+    differing = {
+        n: (our_texts[n], faster_whisper_texts[n]) for n in our_texts if our_texts[n] != faster_whisper_texts[n]
+    }
     print(f"identical to faster-whisper: {len(our_texts) - len(differing)}/{len(our_texts)}; differing: {differing}")
     assert len(our_texts) - len(differing) >= 0.95 * len(our_texts), differing
 

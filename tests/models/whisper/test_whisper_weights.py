@@ -8,8 +8,18 @@ import torch
 
 from models.whisper.dims import ModelDimensions
 from models.whisper.model import Whisper, sinusoids
-from models.whisper.weights import (WeightError, expected_shapes, load_checkpoint, load_ct2, load_hf, load_openai,
-                                    read_ct2_variables, save_hf, save_openai, to_hf_state_dict)
+from models.whisper.weights import (
+    WeightError,
+    expected_shapes,
+    load_checkpoint,
+    load_ct2,
+    load_hf,
+    load_openai,
+    read_ct2_variables,
+    save_hf,
+    save_openai,
+    to_hf_state_dict,
+)
 
 # research/whisper.md §1.1: derived counts; base.en equals openai's notebook ("71,825,408 parameters")
 PARAMETERS = {"tiny.en": 37_184_256, "base.en": 71_825_408, "small.en": 240_582_144, "medium.en": 762_320_896}
@@ -35,8 +45,9 @@ def test_dims_reject_bad_values():
 def test_ct2_weights_are_tiny_en(checkpoint):
     dims, state = checkpoint
     assert dims == ModelDimensions.preset("tiny.en")
-    assert sum(t.numel() for name, t in state.items() if name != "encoder.positional_embedding") == \
-        PARAMETERS["tiny.en"]
+    assert (
+        sum(t.numel() for name, t in state.items() if name != "encoder.positional_embedding") == PARAMETERS["tiny.en"]
+    )
     # the CTranslate2 file stores the encoder's sinusoids (fp16): they must be openai's formula
     assert float((state["encoder.positional_embedding"] - sinusoids(1500, 384)).abs().max()) < 1e-3
 
@@ -60,8 +71,10 @@ def test_hf_pytorch_model_bin(checkpoint, tmp_path):
     dims, state = checkpoint
     save_hf(dims, state, tmp_path)
     (tmp_path / "model.safetensors").unlink()
-    torch.save({**to_hf_state_dict(state), "proj_out.weight": state["decoder.token_embedding.weight"]},
-               tmp_path / "pytorch_model.bin")
+    torch.save(
+        {**to_hf_state_dict(state), "proj_out.weight": state["decoder.token_embedding.weight"]},
+        tmp_path / "pytorch_model.bin",
+    )
     _, loaded = load_hf(tmp_path)
     assert all(torch.equal(loaded[name], state[name]) for name in state)
     untied = to_hf_state_dict(state)

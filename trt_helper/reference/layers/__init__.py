@@ -5,5 +5,4 @@ layer's documentation in NvInfer.h. Loop and if-conditional boundary layers are 
 (``reference/control.py``).
 """
 
-from . import (attention, basic, extern, image, indexing, linear, pointwise, quantize,  # noqa: F401
-               reduce, shape)
+from . import attention, basic, extern, image, indexing, linear, pointwise, quantize, reduce, shape  # noqa: F401

@@ -38,8 +38,10 @@ def attention_input(layer, inputs, trt, device):
 def _attend(attention, q, k, v, mask, quantize_scale, valid):
     groups = q.shape[1] // k.shape[1]
     if groups * k.shape[1] != q.shape[1]:
-        raise ReferenceError(f"reference: attention '{attention.name}': {q.shape[1]} query heads are not a multiple "
-                             f"of {k.shape[1]} key/value heads")
+        raise ReferenceError(
+            f"reference: attention '{attention.name}': {q.shape[1]} query heads are not a multiple "
+            f"of {k.shape[1]} key/value heads"
+        )
     k, v = k.repeat_interleave(groups, 1), v.repeat_interleave(groups, 1)
     scores = q @ k.transpose(-1, -2)
     allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=q.device)
@@ -75,13 +77,13 @@ def _packed(attention, q, k, v, mask, quantize_scale, query_lengths, kv_lengths,
             start, end = int(query_lengths[b]), int(query_lengths[b + 1])
             qb = q[start:end].permute(1, 0, 2).unsqueeze(0)
         else:
-            qb = q[b:b + 1]
+            qb = q[b : b + 1]
         if packed_kv:
             start, end = int(kv_lengths[b]), int(kv_lengths[b + 1])
             kb, vb = (t[start:end].permute(1, 0, 2).unsqueeze(0) for t in (k, v))
         else:
-            kb, vb = k[b:b + 1], v[b:b + 1]
-        mb = mask[b:b + 1] if mask is not None and mask.shape[0] > 1 else mask
+            kb, vb = k[b : b + 1], v[b : b + 1]
+        mb = mask[b : b + 1] if mask is not None and mask.shape[0] > 1 else mask
         out = _attend(attention, qb, kb, vb, mb, quantize_scale, None)
         outputs.append(out[0].permute(1, 0, 2) if packed_q else out)
     return torch.cat(outputs, 0)
@@ -106,7 +108,7 @@ def rotary_embedding(layer, inputs, trt, device):
     if layer.interleaved:
         first, second = part[..., 0::2], part[..., 1::2]
     else:
-        first, second = part[..., : rotary // 2], part[..., rotary // 2:]
+        first, second = part[..., : rotary // 2], part[..., rotary // 2 :]
     out_first, out_second = first * cos - second * sin, second * cos + first * sin
     if layer.interleaved:
         rotated = torch.stack([out_first, out_second], -1).flatten(-2)
@@ -122,7 +124,7 @@ def kv_cache_update(layer, inputs, trt, device):
     out = cache.clone()
     for i in range(cache.shape[0]):
         start = int(write[i])
-        out[i, :, start:start + update.shape[2]] = update[i].to(out.dtype)
+        out[i, :, start : start + update.shape[2]] = update[i].to(out.dtype)
     return [out]
 
 

@@ -49,8 +49,11 @@ def fill(layer, inputs, trt, device):
             return [(low + high * torch.randn(shape, generator=generator, dtype=torch.float64)).to(device)]
         return [(low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)).to(device)]
     alpha = inputs[1].double() if len(inputs) > 1 and inputs[1] is not None else torch.tensor(float(layer.alpha))
-    beta = inputs[2].double() if len(inputs) > 2 and inputs[2] is not None else torch.full((len(shape),),
-                                                                                            float(layer.beta))
+    beta = (
+        inputs[2].double()
+        if len(inputs) > 2 and inputs[2] is not None
+        else torch.full((len(shape),), float(layer.beta))
+    )
     grids = torch.meshgrid(*[torch.arange(n, dtype=torch.float64) for n in shape], indexing="ij")
     out = alpha.reshape(()).clone() + sum(beta.reshape(-1)[k] * g for k, g in enumerate(grids))
     return [torch.as_tensor(out, dtype=torch.float64).reshape(shape).to(device)]

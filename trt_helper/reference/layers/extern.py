@@ -7,7 +7,7 @@ executor is: over a group of one rank, where every collective returns its input.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..registry import ReferenceError, evaluator
 
@@ -36,8 +36,10 @@ def plugin(layer, inputs, trt, device):
     reference = PLUGIN_REFERENCES.get((name, version))
     if reference is None:
         known = sorted(f"{n} v{v}" for n, v in PLUGIN_REFERENCES)
-        raise ReferenceError(f"reference: plugin layer '{layer.name}' runs plugin {name} v{version}, which has no "
-                             f"registered reference (trt_helper.reference.register_plugin; registered: {known})")
+        raise ReferenceError(
+            f"reference: plugin layer '{layer.name}' runs plugin {name} v{version}, which has no "
+            f"registered reference (trt_helper.reference.register_plugin; registered: {known})"
+        )
     return reference(target, inputs)
 
 
@@ -45,7 +47,9 @@ def plugin(layer, inputs, trt, device):
 def dist_collective(layer, inputs, trt, device):
     x = inputs[0]
     if tuple(layer.get_output(0).shape) != tuple(layer.get_input(0).shape):
-        raise ReferenceError(f"reference: collective layer '{layer.name}' changes shape {tuple(x.shape)} → "
-                             f"{tuple(layer.get_output(0).shape)}: it needs other ranks' tensors, which a "
-                             f"single-process reference does not have")
+        raise ReferenceError(
+            f"reference: collective layer '{layer.name}' changes shape {tuple(x.shape)} → "
+            f"{tuple(layer.get_output(0).shape)}: it needs other ranks' tensors, which a "
+            f"single-process reference does not have"
+        )
     return [x]

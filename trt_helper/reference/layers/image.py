@@ -46,8 +46,12 @@ def _resize_dim(layer, x, d, n_in, n_out, scale, mode):
             coord = out * 0
     if mode == "NEAREST":
         rounding = layer.nearest_rounding.name
-        index = {"HALF_UP": torch.floor(coord + 0.5), "HALF_DOWN": torch.ceil(coord - 0.5),
-                 "FLOOR": torch.floor(coord), "CEIL": torch.ceil(coord)}[rounding]
+        index = {
+            "HALF_UP": torch.floor(coord + 0.5),
+            "HALF_DOWN": torch.ceil(coord - 0.5),
+            "FLOOR": torch.floor(coord),
+            "CEIL": torch.ceil(coord),
+        }[rounding]
         return x.index_select(d, index.long().clamp(0, n_in - 1))
     base = torch.floor(coord)
     t = coord - base
@@ -86,8 +90,10 @@ def grid_sample(layer, inputs, trt, device):
     x, grid = f32(inputs[0]), f32(inputs[1])
     sample = layer.sample_mode.name
     if sample not in _PADDING:
-        raise ReferenceError(f"reference: grid sample layer '{layer.name}': sample mode {sample} is not supported "
-                             f"(FILL, CLAMP, REFLECT are)")
+        raise ReferenceError(
+            f"reference: grid sample layer '{layer.name}': sample mode {sample} is not supported "
+            f"(FILL, CLAMP, REFLECT are)"
+        )
     mode = _INTERPOLATION[layer.interpolation_mode.name]
     return [F.grid_sample(x, grid, mode=mode, padding_mode=_PADDING[sample], align_corners=layer.align_corners)]
 
@@ -106,8 +112,12 @@ def nms(layer, inputs, trt, device):
     batch, count, classes = scores.shape
     rows = []
     for b in range(batch):
-        pairs = sorted((-float(scores[b, i, c]), i, c) for i in range(count) for c in range(classes)
-                       if float(scores[b, i, c]) > score_threshold)[: layer.topk_box_limit]
+        pairs = sorted(
+            (-float(scores[b, i, c]), i, c)
+            for i in range(count)
+            for c in range(classes)
+            if float(scores[b, i, c]) > score_threshold
+        )[: layer.topk_box_limit]
         kept: dict[int, list[int]] = {}
         corners = [_corners(boxes[b, :, c] if boxes.dim() == 4 else boxes[b], center) for c in range(classes)]
         for _, i, c in pairs:
@@ -124,8 +134,9 @@ def _corners(boxes, center):
         cx, cy, w, h = boxes.unbind(-1)
         return torch.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], -1).tolist()
     y1, x1, y2, x2 = boxes.unbind(-1)
-    return torch.stack([torch.minimum(y1, y2), torch.minimum(x1, x2), torch.maximum(y1, y2),
-                        torch.maximum(x1, x2)], -1).tolist()
+    return torch.stack(
+        [torch.minimum(y1, y2), torch.minimum(x1, x2), torch.maximum(y1, y2), torch.maximum(x1, x2)], -1
+    ).tolist()
 
 
 def _iou(a, b):

@@ -23,7 +23,7 @@ def gather(layer, inputs, trt, device):
 
 def _take(x, axis, index):
     picked = x.index_select(axis, index.reshape(-1))
-    return picked.reshape(tuple(x.shape[:axis]) + tuple(index.shape) + tuple(x.shape[axis + 1:]))
+    return picked.reshape(tuple(x.shape[:axis]) + tuple(index.shape) + tuple(x.shape[axis + 1 :]))
 
 
 def _batched_nd(data, index, batch_dims):
@@ -31,7 +31,7 @@ def _batched_nd(data, index, batch_dims):
     data = data.reshape(-1, *data.shape[batch_dims:])
     index = index.reshape(data.shape[0], -1, index.shape[-1])
     depth = index.shape[-1]
-    sizes = torch.tensor(data.shape[1:depth + 1], device=index.device)
+    sizes = torch.tensor(data.shape[1 : depth + 1], device=index.device)
     index = torch.where(index < 0, index + sizes, index)
     return data, index
 
@@ -40,7 +40,7 @@ def _gather_nd(x, index, batch_dims):
     data, flat = _batched_nd(x, index, batch_dims)
     depth = flat.shape[-1]
     picked = torch.stack([data[b][tuple(flat[b].unbind(-1))] for b in range(data.shape[0])])
-    return picked.reshape(*index.shape[:-1], *x.shape[batch_dims + depth:])
+    return picked.reshape(*index.shape[:-1], *x.shape[batch_dims + depth :])
 
 
 @evaluator("SCATTER")

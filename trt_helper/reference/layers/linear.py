@@ -42,17 +42,20 @@ def convolution(layer, inputs, trt, device):
     x = f32(inputs[0])
     spatial = x.dim() - 2
     kernel = weights_tensor(layer.kernel, device) if np.asarray(layer.kernel).size else inputs[1]
-    kernel = f32(kernel).reshape(layer.num_output_maps, x.shape[1] // layer.num_groups,
-                                  *int_dims(layer.kernel_size_nd))
-    bias = weights_tensor(layer.bias, device) if np.asarray(layer.bias).size else (
-        inputs[2] if len(inputs) > 2 and inputs[2] is not None else None)
+    kernel = f32(kernel).reshape(layer.num_output_maps, x.shape[1] // layer.num_groups, *int_dims(layer.kernel_size_nd))
+    bias = (
+        weights_tensor(layer.bias, device)
+        if np.asarray(layer.bias).size
+        else (inputs[2] if len(inputs) > 2 and inputs[2] is not None else None)
+    )
     pre, post = int_dims(layer.pre_padding), int_dims(layer.post_padding)
     stride, dilation = int_dims(layer.stride_nd), int_dims(layer.dilation_nd)
     pre, post = _same_padding(layer.padding_mode.name, x.shape[2:], kernel.shape[2:], stride, dilation, pre, post)
     x = F.pad(x, _torch_pad(pre, post))
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[spatial]
-    out = conv(x, kernel, None if bias is None else f32(bias), stride=stride, dilation=dilation,
-               groups=layer.num_groups)
+    out = conv(
+        x, kernel, None if bias is None else f32(bias), stride=stride, dilation=dilation, groups=layer.num_groups
+    )
     return [out]
 
 
@@ -85,8 +88,11 @@ def deconvolution(layer, inputs, trt, device):
     kernel = weights_tensor(layer.kernel, device) if np.asarray(layer.kernel).size else inputs[1]
     groups = layer.num_groups
     kernel = f32(kernel).reshape(x.shape[1], layer.num_output_maps // groups, *int_dims(layer.kernel_size_nd))
-    bias = weights_tensor(layer.bias, device) if np.asarray(layer.bias).size else (
-        inputs[2] if len(inputs) > 2 and inputs[2] is not None else None)
+    bias = (
+        weights_tensor(layer.bias, device)
+        if np.asarray(layer.bias).size
+        else (inputs[2] if len(inputs) > 2 and inputs[2] is not None else None)
+    )
     stride, dilation = int_dims(layer.stride_nd), int_dims(layer.dilation_nd)
     deconv = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[spatial]
     out = deconv(x, kernel, None if bias is None else f32(bias), stride=stride, dilation=dilation, groups=groups)
@@ -110,9 +116,16 @@ def pooling(layer, inputs, trt, device):
     x = f32(inputs[0])
     window, stride = int_dims(layer.window_size_nd), int_dims(layer.stride_nd)
     spatial = len(window)
-    sizes = x.shape[x.dim() - spatial:]
-    pre, post = _same_padding(layer.padding_mode.name, sizes, window, stride, [1] * spatial,
-                              int_dims(layer.pre_padding), int_dims(layer.post_padding))
+    sizes = x.shape[x.dim() - spatial :]
+    pre, post = _same_padding(
+        layer.padding_mode.name,
+        sizes,
+        window,
+        stride,
+        [1] * spatial,
+        int_dims(layer.pre_padding),
+        int_dims(layer.post_padding),
+    )
     extra = []
     for n, k, s, a, b in zip(sizes, window, stride, pre, post):
         padded = n + a + b
@@ -126,9 +139,12 @@ def pooling(layer, inputs, trt, device):
     real = torch.ones(sizes, dtype=x.dtype, device=x.device)
     inside_padding = F.pad(real, _torch_pad(pre, post), value=1.0)
     kind = layer.type.name
-    tensors = {"values_max": F.pad(x, _torch_pad(pre, post), value=-math.inf),
-               "values_sum": F.pad(x, _torch_pad(pre, post)),
-               "real": F.pad(real, _torch_pad(pre, post)), "padded": inside_padding}
+    tensors = {
+        "values_max": F.pad(x, _torch_pad(pre, post), value=-math.inf),
+        "values_sum": F.pad(x, _torch_pad(pre, post)),
+        "real": F.pad(real, _torch_pad(pre, post)),
+        "padded": inside_padding,
+    }
     tail = _torch_pad([0] * spatial, extra)
     for key, value in tensors.items():
         tensors[key] = F.pad(value, tail, value=-math.inf if key == "values_max" else 0.0)

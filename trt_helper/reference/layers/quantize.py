@@ -64,15 +64,17 @@ def dynamic_quantize(layer, inputs, trt, device):
     axis, size = layer.axis % x.dim(), layer.block_size
     to, scale_type = layer.to_type, layer.scale_type
     if to.name not in _LARGEST:
-        raise ReferenceError(f"reference: dynamic quantize layer '{layer.name}': output type {to.name} is not "
-                             f"supported ({sorted(_LARGEST)} are)")
+        raise ReferenceError(
+            f"reference: dynamic quantize layer '{layer.name}': output type {to.name} is not "
+            f"supported ({sorted(_LARGEST)} are)"
+        )
     blocks = x.unflatten(axis, (x.shape[axis] // size, size))
     amax = blocks.abs().amax(axis + 1)
     scale = amax / _LARGEST[to.name]
     if double is not None:
         scale = scale / double
     if scale_type.name == "E8M0":
-        scale = torch.exp2(torch.ceil(torch.log2(scale.clamp(min=2.0 ** -127))))
+        scale = torch.exp2(torch.ceil(torch.log2(scale.clamp(min=2.0**-127))))
     else:
         scale = round_to(scale, scale_type).float()
     used = scale * double if double is not None else scale

@@ -10,9 +10,13 @@ import torch.nn.functional as F
 from ..registry import ReferenceError, evaluator
 from .common import f32, mask_axes
 
-
-_REDUCE = {"SUM": torch.sum, "PROD": lambda t, dim, keepdim: _prod(t, dim, keepdim),
-           "MAX": torch.amax, "MIN": torch.amin, "AVG": torch.mean}
+_REDUCE = {
+    "SUM": torch.sum,
+    "PROD": lambda t, dim, keepdim: _prod(t, dim, keepdim),
+    "MAX": torch.amax,
+    "MIN": torch.amin,
+    "AVG": torch.mean,
+}
 
 
 def _prod(t, dims, keepdim):
@@ -48,7 +52,6 @@ def cumulative(layer, inputs, trt, device):
     if layer.exclusive:
         out = out - x
     return [out.flip(axis) if layer.reverse else out]
-
 
 
 @evaluator("NORMALIZATION")

@@ -95,10 +95,15 @@ def slice_(layer, inputs, trt, device):
             valid = inside.reshape(shape) if valid is None else valid & inside.reshape(shape)
             index = index.clamp(0, max(n - 1, 0))
         elif not bool(inside.all()):
-            raise ReferenceError(f"reference: slice layer '{layer.name}' reads outside dim {d} of {tuple(x.shape)} "
-                                 f"(start {full_start[d]}, size {full_size[d]}, stride {full_stride[d]})")
-        out = out.index_select(d, index) if n or not full_size[d] else out.new_zeros(
-            [full_size[i] if i == d else s for i, s in enumerate(out.shape)])
+            raise ReferenceError(
+                f"reference: slice layer '{layer.name}' reads outside dim {d} of {tuple(x.shape)} "
+                f"(start {full_start[d]}, size {full_size[d]}, stride {full_stride[d]})"
+            )
+        out = (
+            out.index_select(d, index)
+            if n or not full_size[d]
+            else out.new_zeros([full_size[i] if i == d else s for i, s in enumerate(out.shape)])
+        )
     if valid is not None:
         out = torch.where(valid, out, torch.full((), fill_value, dtype=out.dtype, device=out.device))
     return [out]

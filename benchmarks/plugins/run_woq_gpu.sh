@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# WeightOnlyGemm on a lent GPU machine, from the repository root: build the plugin library with CMake (sm_90), the
+# T2 + T3 tests, compute-sanitizer memcheck + racecheck on the small T3 cases, the benchmark. Logs and results in $OUT.
+#   OUT=/tmp/woq STEPS="build tests sanitize bench" bash benchmarks/plugins/run_woq_gpu.sh
+set -o pipefail
+OUT=${OUT:-/tmp/woq}
+STEPS=${STEPS:-"build tests sanitize bench"}
+ITERS=${ITERS:-50}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
+step() { [[ " $STEPS " == *" $1 "* ]]; }
+status=0
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/device.txt"
+date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
+if step build; then
+  cmake -S . -B build/gpu -DTRT_INCLUDE_DIR="${TRT_INCLUDE_DIR:-$PWD/../.trt/include}" -DTRT_HELPER_CUDA_ARCHS=90 \
+    -DCMAKE_BUILD_TYPE=Release > "$OUT/build.log" 2>&1 && cmake --build build/gpu -j 16 >> "$OUT/build.log" 2>&1 \
+    || { tail -30 "$OUT/build.log"; exit 1; }
+  cp build/gpu/plugins/*.so trt_helper/
+fi
+if step tests; then
+  timeout 200 python3 -m pytest -q -rs -p no:cacheprovider tests/plugins/test_woq_gemm.py \
+    tests/plugins/test_woq_gemm_gpu.py tests/plugins/test_plugin_library.py 2>&1 | tee "$OUT/tests.log" \
+    | grep -vE "^generator seed" | tail -25 || status=1
+fi
+if step sanitize; then
+  : > "$OUT/sanitizer.log"
+  for tool in memcheck racecheck; do
+    echo "=== compute-sanitizer --tool $tool" >> "$OUT/sanitizer.log"
+    timeout 100 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
+      tests/plugins/test_woq_gemm_gpu.py -k "small_odd_shapes and fp16" >> "$OUT/sanitizer.log" 2>&1
+    echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
+  done
+  grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed|failed" "$OUT/sanitizer.log"
+fi
+if step bench; then
+  timeout 240 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" 2>&1 \
+    | tee "$OUT/bench.log" || status=1
+fi
+exit $status

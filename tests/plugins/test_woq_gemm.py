@@ -1,0 +1,172 @@
+"""WeightOnlyGemm on the CPU: the quantizer and packed layout of trt_helper.quant.woq_layout against plain unpacked
+references, and the plugin's configure-time shape checks (T2, through the harness)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import trt_helper
+from trt_helper import rel_error
+from trt_helper.plugins import WeightOnlyGemm
+from trt_helper.quant import quantize_weight, woq_layout
+
+
+def fragment_owner(row: int, col: int) -> tuple[int, int, int]:
+    """(lane, 32-bit word, element a0..a7) of mma.m16n8k16's A operand holding (row, col) of a 16×64 tile (PTX ISA
+    fragment layout: lane = 4·gid + tig; a0/a1 row gid cols 2tig/+1, a2/a3 row gid+8, a4..a7 the same at col + 8)."""
+    sub, c = divmod(col, 16)
+    gid, hi_row = row % 8, row // 8
+    tig, odd = (c % 8) // 2, c % 2
+    return 4 * gid + tig, sub, odd + 2 * hi_row + 4 * (c // 8)
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_layout_puts_each_weight_in_its_mma_fragment(bits):
+    """Every element of a tile sits where the kernel's lane reads it, decoded the way the kernel decodes it."""
+    gen = torch.Generator().manual_seed(1)
+    q = torch.randint(-(1 << (bits - 1)), 1 << (bits - 1), (16, 64), dtype=torch.int8, generator=gen)
+    raw = woq_layout.pack(q, bits).reshape(-1).view(torch.uint8)
+    words = raw.view(torch.int32).tolist()  # little-endian 32-bit words, as a lane's 16-byte load sees them
+    nibble_of = [0, 4, 1, 5, 2, 6, 3, 7]  # element a_e sits in nibble nibble_of[e] (order a0 a2 a4 a6 a1 a3 a5 a7)
+    for row in range(16):
+        for col in range(64):
+            lane, sub, elem = fragment_owner(row, col)
+            if bits == 4:
+                word = words[lane * 4 + sub] & 0xFFFFFFFF
+                value = ((word >> (4 * nibble_of[elem])) & 0xF) - 8
+            else:
+                half, word_in = divmod(2 * sub + elem // 4, 4)
+                word = words[half * 128 + lane * 4 + word_in] & 0xFFFFFFFF
+                value = ((word >> (8 * (elem % 4))) & 0xFF) - 128
+            assert value == int(q[row, col]), (row, col)
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+@pytest.mark.parametrize("shape", [(40, 208), (16, 64), (300, 1024)])
+def test_pack_unpack_round_trip_and_padding(bits, shape):
+    n, k = shape
+    q = torch.randint(-(1 << (bits - 1)), 1 << (bits - 1), shape, dtype=torch.int8)
+    packed = woq_layout.pack(q, bits)
+    n_pad, k_pad = -(-n // 16) * 16, -(-k // 64) * 64
+    assert packed.dtype == torch.int8 and tuple(packed.shape) == (n_pad, k_pad * bits // 8)
+    assert torch.equal(woq_layout.unpack(packed, bits, n, k), q)
+    padded = torch.zeros(n_pad, k_pad, dtype=torch.int8)
+    padded[:n, :k] = q
+    assert torch.equal(woq_layout.unpack(packed, bits, n_pad, k_pad), padded)  # padding holds q = 0
+
+
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (4, 0), (8, 0), (8, 128)])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_quantize_matches_a_plain_reference(bits, group, dtype):
+    n, k = 48, 256
+    w = torch.randn(n, k, dtype=torch.float64)
+    q, scales = woq_layout.quantize(w, bits, group, dtype)
+    qmax = (1 << (bits - 1)) - 1
+    g = group or k
+    assert scales.dtype == dtype and tuple(scales.shape) == ((n,) if group == 0 else (k // group, n))
+    for row in range(n):
+        for j in range(k // g):
+            block = w[row, j * g : (j + 1) * g]
+            s = (block.abs().max() / qmax).to(dtype)
+            assert (scales[row] if group == 0 else scales[j, row]) == s
+            want = torch.clamp(torch.round(block / s.double()), -qmax - 1, qmax)
+            assert torch.equal(q[row, j * g : (j + 1) * g].double(), want)
+    w_hat = WeightOnlyGemm.dequantize(q, scales, group)
+    assert torch.equal(woq_layout.dequantize(q, scales, group).double(), w_hat)
+    assert rel_error(w_hat, w, "l2") < (0.15 if bits == 4 else 0.01)
+
+
+def test_layout_errors():
+    with pytest.raises(ValueError, match="bits must be 4 or 8"):
+        woq_layout.quantize(torch.randn(16, 64), 3, 0)
+    with pytest.raises(ValueError, match="group_size must be"):
+        woq_layout.quantize(torch.randn(16, 128), 4, 100)
+    with pytest.raises(ValueError, match="not a multiple of group_size"):
+        woq_layout.quantize(torch.randn(16, 96), 4, 64)
+    with pytest.raises(ValueError, match="within"):
+        woq_layout.pack(torch.full((16, 64), 8, dtype=torch.int8), 4)
+
+
+@pytest.mark.headers
+def test_configure_rejects_mismatched_shapes(harness, library_path):
+    # a fresh Library routes the plugin log to the harness again (a TensorRT registry may have installed its own)
+    lib = harness.Library(str(library_path))
+    cases = [  # (fields, inputs, output, words in the reason)
+        (
+            {"bits": 4, "group_size": 128},
+            [((4, 192), "float16"), ((48, 96), "int8"), ((1, 40), "float16")],
+            ((4, 40), "float16"),
+            "not a multiple of group_size 128",
+        ),
+        (
+            {"bits": 4, "group_size": 0},
+            [((4, 200), "float16"), ((48, 128), "int8"), ((40,), "float16")],
+            ((4, 40), "float16"),
+            "multiple of 16",
+        ),
+        (
+            {"bits": 8, "group_size": 0},
+            [((4, 256), "float16"), ((48, 128), "int8"), ((40,), "float16")],
+            ((4, 40), "float16"),
+            "must be (48, 256)",
+        ),
+        (
+            {"bits": 4, "group_size": 64},
+            [((4, 256), "float16"), ((48, 128), "int8"), ((40,), "float16")],
+            ((4, 40), "float16"),
+            "(K / group_size, N)",
+        ),
+        (
+            {"bits": 4, "group_size": 64, "has_bias": 1},
+            [((4, 256), "float16"), ((48, 128), "int8"), ((4, 40), "float16"), ((41,), "float16")],
+            ((4, 40), "float16"),
+            "bias must hold N = 40",
+        ),
+    ]
+    for fields, inputs, output, reason in cases:
+        plugin = lib.create("WeightOnlyGemm", fields)
+        harness.take_log()
+        assert plugin.configure(inputs, [output]) != 0, reason
+        assert any(reason in m and "WeightOnlyGemm" in m for _, m in harness.take_log()), reason
+    ok = lib.create("WeightOnlyGemm", {"bits": 8, "group_size": 0, "has_bias": 1})
+    assert (
+        ok.configure(
+            [((2, 3, 208), "bfloat16"), ((48, 256), "int8"), ((40,), "bfloat16"), ((40,), "bfloat16")],
+            [((2, 3, 40), "bfloat16")],
+        )
+        == 0
+    )
+
+
+# ------------------------------------------------------------------------------------ addLinear(impl="plugin")
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, None), (8, None), (8, 64)])
+def test_plugin_tensors_hold_the_quantized_weight(bits, group):
+    """What addLinear hands the plugin (packed values, scales in its (K/g, N) order) dequantizes to exactly the
+    quantized weight the native form uses."""
+    qw = quantize_weight(torch.randn(40, 256), bits, group)
+    packed, scales = WeightOnlyGemm.plugin_tensors(qw)
+    q = woq_layout.unpack(packed, bits, 40, 256)
+    assert torch.equal(q, qw.values)
+    assert torch.equal(WeightOnlyGemm.dequantize(q, scales, group or 0).float(), qw.dequantize())
+
+
+def test_plugin_takes_only_weights_it_can_run():
+    qw = quantize_weight(torch.randn(40, 256), 4, 128)
+    assert WeightOnlyGemm.unsupported(qw, torch.float16) is None
+    assert "fp16/bf16" in WeightOnlyGemm.unsupported(qw, torch.float32)
+    assert "g64 or g128" in WeightOnlyGemm.unsupported(quantize_weight(torch.randn(40, 256), 4, 32), torch.float16)
+
+
+def test_add_linear_plugin_path_on_a_backend_without_plugin_layers():
+    """impl="plugin" fails clearly where plugin layers cannot be added; impl="auto" builds the dequantize form."""
+    helper = trt_helper.NetworkHelper(torch.float16, name="woq")
+    if helper.backend.can_add_plugin_layers:
+        pytest.skip("this backend can add plugin layers")
+    linear = torch.nn.Linear(256, 40)
+    x = helper.addInput("x", torch.float16, (3, 256))
+    with pytest.raises(RuntimeError, match="impl='plugin' needs a backend with plugin layers"):
+        helper.addLinear(linear, x, weights="int4", group_size=128, impl="plugin")
+    helper.addLinear(linear, x, weights="int4", group_size=128, impl="auto")
+    kinds = {helper.network.get_layer(i).type.name for i in range(helper.network.num_layers)}
+    assert "DEQUANTIZE" in kinds and not any(kind.startswith("PLUGIN") for kind in kinds), kinds

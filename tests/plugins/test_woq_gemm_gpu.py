@@ -1,0 +1,101 @@
+"""T3 (GPU): WeightOnlyGemm through the harness against dequantize-then-matmul in fp32
+(trt_helper.plugins.WeightOnlyGemm.reference), for int4 / int8, per-channel and grouped scales, fp16 / bf16,
+M = 1…4096 (odd M too), the benchmark shapes and small odd ones; outputs poisoned first;
+‖out − ref‖/‖ref‖ ≤ 1e-2. Weights are quantized and packed on the GPU by trt_helper.quant.woq_layout; the reference uses
+the unpacked q and scales."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trt_helper.plugins import WeightOnlyGemm, harness_enqueue
+from trt_helper.quant import woq_layout
+
+from .test_plugin_enqueue_gpu import check, poisoned, randn
+
+pytestmark = pytest.mark.gpu
+
+DTYPES = [torch.float16, torch.bfloat16]
+SMALL_M = [1, 2, 3, 5, 8, 9, 15, 16, 17, 31, 33, 64, 100, 257]
+
+
+def weights(n, k, bits, group, dtype, device, gen, bias=False):
+    """Random (N, K) weights drawn on the GPU (seeded from gen), quantized and packed there."""
+    cuda_gen = torch.Generator(device=device)
+    cuda_gen.manual_seed(int(torch.randint(0, 2**31, (1,), generator=gen)))
+    w = torch.randn((n, k), device=device, generator=cuda_gen) * k**-0.5
+    q, scales = woq_layout.quantize(w, bits, group, dtype)
+    b = randn((n,), dtype, device, gen, 0.5) if bias else None
+    return q, woq_layout.pack(q, bits), scales, b
+
+
+def run_gemm(lib, x, packed, scales, bias, bits, group):
+    n = scales.shape[-1]
+    fields = {"bits": bits, "group_size": group, "has_bias": int(bias is not None)}
+    plugin = lib.create("WeightOnlyGemm", fields, "build", "test_woq")
+    assert plugin is not None
+    y = poisoned(x.shape[:-1] + (n,), x.dtype, x.device)
+    inputs = [x, packed, scales] + ([bias] if bias is not None else [])
+    assert harness_enqueue(plugin, inputs, [y]) == 0
+    torch.cuda.synchronize()
+    return y
+
+
+def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
+    y = run_gemm(lib, x, packed, scales, bias, bits, group)
+    check(y, WeightOnlyGemm.reference(x, q, scales, group, bias), x.dtype, what)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
+@pytest.mark.parametrize("bits", [4, 8])
+@pytest.mark.parametrize("n,k,group", [(40, 208, 0), (24, 384, 64), (56, 256, 128), (16, 64, 64), (1000, 1024, 128)])
+def test_small_odd_shapes_all_m(lib, cuda, gen, dtype, bits, n, k, group):
+    q, packed, scales, _ = weights(n, k, bits, group, dtype, cuda, gen)
+    for m in SMALL_M:
+        x = randn((m, k), dtype, cuda, gen)
+        check_gemm(lib, x, q, packed, scales, None, bits, group, f"M={m} N={n} K={k} bits={bits} g={group}")
+
+
+BENCH_SHAPES = [(12288, 4096), (11008, 4096), (4096, 11008), (4096, 4096), (5120, 1280), (1280, 5120)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (8, 0)], ids=["w4g128", "w4g64", "w8"])
+@pytest.mark.parametrize("n,k", BENCH_SHAPES, ids=[f"{k}to{n}" for n, k in BENCH_SHAPES])
+def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
+    q, packed, scales, _ = weights(n, k, bits, group, dtype, cuda, gen)
+    for m in [1, 4, 7, 16, 64, 256]:
+        x = randn((m, k), dtype, cuda, gen)
+        check_gemm(lib, x, q, packed, scales, None, bits, group, f"M={m} N={n} K={k} bits={bits} g={group}")
+
+
+@pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
+def test_large_m_batched_and_bias(lib, cuda, gen, bits, group):
+    n, k = 4096, 4096
+    q, packed, scales, bias = weights(n, k, bits, group, torch.float16, cuda, gen, bias=True)
+    for shape in [(4096, k), (3, 333, k), (2, 1, k)]:
+        x = randn(shape, torch.float16, cuda, gen)
+        check_gemm(lib, x, q, packed, scales, bias, bits, group, f"x {shape} bits={bits} g={group} bias")
+
+
+def test_capturable_in_cuda_graph(lib, cuda, gen):
+    """The enqueue has no host synchronisation or allocation: captured once, replayed on new inputs."""
+    n, k, m = 4096, 11008 // 16 * 16, 5
+    q, packed, scales, bias = weights(n, k, 4, 0, torch.bfloat16, cuda, gen, bias=True)
+    plugin = lib.create("WeightOnlyGemm", {"bits": 4, "group_size": 0, "has_bias": 1}, "build", "graph")
+    x = randn((m, k), torch.bfloat16, cuda, gen)
+    y = poisoned((m, n), torch.bfloat16, cuda)
+    workspace = torch.empty(1, dtype=torch.uint8, device=cuda)
+    assert harness_enqueue(plugin, [x, packed, scales, bias], [y], workspace=workspace) == 0  # configure, warm up
+    graph = torch.cuda.CUDAGraph()
+    stream = torch.cuda.Stream()
+    with torch.cuda.graph(graph, stream=stream):
+        status = harness_enqueue(plugin, [x, packed, scales, bias], [y], stream=stream, workspace=workspace)
+    assert status == 0
+    for _ in range(3):
+        x.copy_(randn((m, k), torch.bfloat16, cuda, gen))
+        y.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        check(y, WeightOnlyGemm.reference(x, q, scales, 0, bias), torch.bfloat16, "graph replay")
