@@ -38,12 +38,15 @@ from trt_helper.quant.awq import awq_quantize  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
 #: system -> (network dtype, NetworkHelper weight options)
-OURS = {"fp32": (torch.float32, {}), "fp16": (torch.float16, {}),
-        "int8": (torch.float16, {"weights": "int8"}),
-        "int4-g128": (torch.float16, {"weights": "int4", "group_size": 128}),
-        "int4-g64": (torch.float16, {"weights": "int4", "group_size": 64}),
-        "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
-        "kv-int8": (torch.float16, {"kv_cache": "int8"})}
+OURS = {
+    "fp32": (torch.float32, {}),
+    "fp16": (torch.float16, {}),
+    "int8": (torch.float16, {"weights": "int8"}),
+    "int4-g128": (torch.float16, {"weights": "int4", "group_size": 128}),
+    "int4-g64": (torch.float16, {"weights": "int4", "group_size": 64}),
+    "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
+    "kv-int8": (torch.float16, {"kv_cache": "int8"}),
+}
 PEERS = ("faster-whisper-float32", "faster-whisper-int8")
 SEARCHES = {"awq-search-g128": 128, "awq-search-g64": 64}  # the AWQ-style search's output error only, no decoding
 
@@ -123,7 +126,8 @@ def main(argv=None):
             if options.pop("kv_cache", None):
                 calibration = [audio[n] for i, n in enumerate(names) if i not in with_text]
                 options["kv_scales"] = row["kv_scales"] = kv_scales(
-                    model, lambda m, c=calibration: transcribe(TorchRunner(m), tokenizer, c))
+                    model, lambda m, c=calibration: transcribe(TorchRunner(m), tokenizer, c)
+                )
             networks = all_networks(model, dtype, **options)
             row["plan_bytes"] = plan_bytes(networks)
             runner = ReferenceRunner(model, dtype, networks=networks)
