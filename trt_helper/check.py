@@ -97,7 +97,7 @@ def check(
         {name: torch.from_numpy(np.array(feeds[name])).to(carrier(tensor.dtype)) for name, tensor in declared.items()},
         debug=True,
     )
-    producers = {}
+    producers: dict[str, tuple[str, str]] = {}
     for index in range(network.num_layers):
         layer = network.get_layer(index)
         for i in range(layer.num_outputs):
@@ -108,12 +108,14 @@ def check(
         for name in node.output:
             if name in wanted and name in values:
                 max_abs, problem = _compare(values[name], wanted[name], rtol, atol)
+                layer_name, layer_type = producers.get(name, ("?", "?"))
                 rows.append(
                     Row(
                         node.name or f"#{list(model.graph.node).index(node)}",
                         node.op_type,
                         name,
-                        *producers.get(name, ("?", "?")),
+                        layer_name,
+                        layer_type,
                         max_abs,
                         problem,
                     )
@@ -168,7 +170,9 @@ def _shape_arg(text: str) -> tuple[str, tuple]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trt_helper.check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m trt_helper.check", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     parser.add_argument("model", type=Path)
     parser.add_argument("--inputs", type=Path, help=".npz with one array per graph input (default: seeded random)")
     parser.add_argument(

@@ -10,6 +10,7 @@ A conditional evaluates only the branch its condition selects.
 from __future__ import annotations
 
 from collections import ChainMap
+from typing import cast
 
 import torch
 
@@ -103,7 +104,8 @@ class Executor:
         while trips is None or trip < trips:
             local = ChainMap(dict(state), values)
             for node, tensor, axis, reverse in iterated:
-                local[node.outputs[0]] = tensor.select(axis, (trips - 1 - trip) if reverse else trip)
+                # an ITERATOR always sets the trip count, so trips is an int here
+                local[node.outputs[0]] = tensor.select(axis, (cast(int, trips) - 1 - trip) if reverse else trip)
             self.run_units(body, local, first)
             if whiles and not all(bool(local[n.inputs[0]].reshape(())) for n in whiles):
                 break

@@ -11,6 +11,7 @@ its conditional inputs. A region reached by another region's closure lies inside
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .registry import ReferenceError, downcast
 
@@ -34,7 +35,7 @@ class Region:
     """A loop or an if-conditional: ``boundary`` layer indices and all ``members`` (boundary, body, nested)."""
 
     kind: str  # "loop" or "if"
-    handle: object  # the ILoop / IIfConditional (kept alive so identity comparisons hold)
+    handle: Any  # the ILoop / IIfConditional (kept alive so identity comparisons hold)
     boundary: list = field(default_factory=list)
     members: set = field(default_factory=set)
 
@@ -88,7 +89,7 @@ class Graph:
         return regions
 
     def _own_closure(self, region, start=None) -> set[int]:
-        members = set(start or ())
+        members: set[int] = set(start or ())
         if region.kind == "loop":
             seeds = (
                 start

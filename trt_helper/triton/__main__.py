@@ -22,7 +22,9 @@ from .server import TritonServer, setup_stub_site
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m trt_helper.triton", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m trt_helper.triton", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write a Triton model repository")
     export.add_argument("model", choices=("whisper", "conformer_moe", "plan"))
@@ -47,14 +49,27 @@ def parse_args(argv):
 
 
 def export(args):
-    common = dict(queue_delay_us=args.queue_delay_us, instances=args.instances, gpus=tuple(args.gpus))
+    queue_delay_us, instances, gpus = int(args.queue_delay_us), int(args.instances), tuple(args.gpus)
     if args.model == "whisper":
         return repository.export_whisper(
-            args.repo, args.source, args.precision, args.executor, max_batch=args.max_batch, **common
+            args.repo,
+            args.source,
+            args.precision,
+            args.executor,
+            max_batch=args.max_batch,
+            queue_delay_us=queue_delay_us,
+            instances=instances,
+            gpus=gpus,
         )
     if args.model == "conformer_moe":
         return repository.export_conformer(
-            args.repo, args.source, args.executor, name=args.name or "conformer_moe", **common
+            args.repo,
+            args.source,
+            args.executor,
+            name=args.name or "conformer_moe",
+            queue_delay_us=queue_delay_us,
+            instances=instances,
+            gpus=gpus,
         )
     if not args.name:
         raise SystemExit("export plan: --name is required")
@@ -66,7 +81,9 @@ def export(args):
             args.executor,
             max_batch_size=args.max_batch_size,
             preferred=args.preferred,
-            **common,
+            queue_delay_us=queue_delay_us,
+            instances=instances,
+            gpus=gpus,
         )
     ]
 

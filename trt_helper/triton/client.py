@@ -6,6 +6,8 @@ client.transcribe(audio=open("clip.flac", "rb").read())     # {"text": ..., "tok
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 PROTOCOLS = ("http", "grpc")
@@ -39,15 +41,21 @@ class ModelClient:
         self.protocol, self.timeout = protocol, timeout
         module = _module(protocol)
         if protocol == "http":
-            self.client = module.InferenceServerClient(url, connection_timeout=timeout, network_timeout=timeout)
+            import tritonclient.http
+
+            self.client = tritonclient.http.InferenceServerClient(
+                url, connection_timeout=timeout, network_timeout=timeout
+            )
         else:
             self.client = module.InferenceServerClient(url)
 
     def infer(self, model: str, inputs: dict, outputs, datatypes: dict | None = None) -> dict:
         datatypes = datatypes or {}
         tensors = [make_input(self.protocol, name, array, datatypes.get(name)) for name, array in inputs.items()]
-        kwargs = {} if self.protocol == "http" else {"client_timeout": self.timeout}
+        kwargs: dict[str, Any] = {} if self.protocol == "http" else {"client_timeout": self.timeout}
         result = self.client.infer(model, tensors, **kwargs)
+        if result is None:  # tritonclient raises on errors (its grpc error helper is just not annotated NoReturn)
+            raise RuntimeError(f"{model}: tritonclient returned no result")
         return {name: result.as_numpy(name) for name in outputs}
 
     def close(self):

@@ -99,8 +99,15 @@ class TritonServer:
         self.grpc_port = grpc_port or free_port()
         self.log_path = Path(log) if log else None
         self.extra_args, self.startup_timeout = list(extra_args), startup_timeout
-        self.process = None
-        self._workdir = self._shm_prefix = None
+        self.process: subprocess.Popen | None = None
+        self._workdir: str | None = None
+        self._shm_prefix: str | None = None
+
+    def _work(self) -> Path:
+        """The scratch directory ``start`` made."""
+        if self._workdir is None:
+            raise RuntimeError("TritonServer: not started (no work directory)")
+        return Path(self._workdir)
 
     @property
     def http_url(self) -> str:
@@ -117,14 +124,14 @@ class TritonServer:
         stub = package / "tritonserver" / "python_backend_stubs" / version / "triton_python_backend_stub"
         if not stub.is_file():
             raise RuntimeError(f"nvidia-pytriton has no Python-backend stub for Python {version} ({stub})")
-        python = Path(self._workdir) / "backends" / "python"
+        python = self._work() / "backends" / "python"
         python.mkdir(parents=True)
         for name in ("libtriton_python.so", "triton_python_backend_utils.py"):
             shutil.copy(package / "tritonserver" / "backends" / "python" / name, python / name)
         shutil.copy(stub, python / stub.name)
         # The stub embeds Python with an isolated config (PYTHONPATH is ignored) and finds its prefix from the
         # first python3 on PATH: a venv over this Python whose site-packages put numpy 1.x and the project first.
-        venv = Path(self._workdir) / "venv"
+        venv = self._work() / "venv"
         (venv / "bin").mkdir(parents=True)
         (venv / "bin" / "python3").symlink_to(Path(sys.executable).resolve())
         (venv / "pyvenv.cfg").write_text(
@@ -145,7 +152,7 @@ class TritonServer:
         env = dict(os.environ)
         libs = [str(package.parent / "nvidia_pytriton.libs"), sysconfig.get_config_var("LIBDIR")]
         env["LD_LIBRARY_PATH"] = os.pathsep.join(libs + [p for p in [env.get("LD_LIBRARY_PATH")] if p])
-        env["PATH"] = os.pathsep.join([str(Path(self._workdir) / "venv" / "bin"), env.get("PATH", "")])
+        env["PATH"] = os.pathsep.join([str(self._work() / "venv" / "bin"), env.get("PATH", "")])
         return env
 
     def start(self) -> TritonServer:
@@ -174,6 +181,8 @@ class TritonServer:
         return self
 
     def wait_ready(self):
+        if self.process is None:
+            raise RuntimeError("TritonServer: not started (no process to wait for)")
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -145,7 +146,8 @@ def moe(layer, inputs, trt, device):
         for e, w in zip(chosen[t].tolist(), weights[t]):
             g, u = tokens[t] @ gate[e], tokens[t] @ up[e]
             if biases[0] is not None:
-                g, u = g + biases[0][e], u + biases[1][e]
+                # TensorRT sets the gate and up biases together (setGatedBiases)
+                g, u = g + biases[0][e], u + cast(torch.Tensor, biases[1])[e]
             y = (u * activation(g)) @ down[e]
             out[t] += w * (y + biases[2][e] if biases[2] is not None else y)
     return [out.reshape(hidden.shape)]

@@ -64,11 +64,12 @@ def slice_(layer, inputs, trt, device):
     def given(i):
         return inputs[i] if len(inputs) > i and inputs[i] is not None else None
 
-    axes = given(5).tolist() if given(5) is not None else getattr(layer, "axes", None)
+    axes_in, start_in, size_in, stride_in = given(5), given(1), given(2), given(3)
+    axes = axes_in.tolist() if axes_in is not None else getattr(layer, "axes", None)
     axes = [int(a) % rank for a in axes] if axes else list(range(rank))
-    start = given(1).tolist() if given(1) is not None else int_dims(layer.start)
-    size = given(2).tolist() if given(2) is not None else int_dims(layer.shape)
-    stride = given(3).tolist() if given(3) is not None else int_dims(layer.stride)
+    start = start_in.tolist() if start_in is not None else int_dims(layer.start)
+    size = size_in.tolist() if size_in is not None else int_dims(layer.shape)
+    stride = stride_in.tolist() if stride_in is not None else int_dims(layer.stride)
     full_start, full_size, full_stride = [0] * rank, list(x.shape), [1] * rank
     for j, axis in enumerate(axes):
         full_start[axis], full_size[axis], full_stride[axis] = int(start[j]), int(size[j]), int(stride[j])

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import torch
+import torch.utils.dlpack
 
 
 def pb_utils():
@@ -35,7 +36,9 @@ def to_triton(name: str, tensor):
         return pb.Tensor(name, tensor)
     if tensor.device.type == "cpu":
         return pb.Tensor(name, tensor.contiguous().numpy())
-    return pb.Tensor.from_dlpack(name, torch.utils.dlpack.to_dlpack(tensor.contiguous()))
+    # to_dlpack is public API, but torch.utils.dlpack re-imports it from torch._C without marking the re-export
+    capsule = torch.utils.dlpack.to_dlpack(tensor.contiguous())  # pyright: ignore[reportPrivateImportUsage]
+    return pb.Tensor.from_dlpack(name, capsule)
 
 
 def inputs_of(request, names) -> dict:
