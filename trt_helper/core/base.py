@@ -103,7 +103,7 @@ class NetworkCore:
         self.quantized: dict[str, QuantizedWeight] = dict(quantized or {})  # module path -> weight (e.g. AWQ)
         self.module_outputs: dict[str, Any] = {}
         self._buffers: list[Any] = []  # host memory TensorRT reads until the plan is built
-        self._casts: dict[tuple, torch.Tensor] = {}  # one host copy per (source tensor, dtype)
+        self._casts: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}  # (source, its copy) per source and dtype
         self._params: dict[tuple[int, int], tuple[str, tuple[int, ...]]] = {}  # (data_ptr, numel) -> state-dict key
         self._sources: dict[int, tuple[Any, WeightSource]] = {}  # id(trt.Weights) -> (weights, source)
         self._counted: set[int] = set()
@@ -258,11 +258,13 @@ class NetworkCore:
         if not tensor.numel():
             return self.trt.Weights(self.trt_dtype(dtype))
         cast_key = (tensor.data_ptr(), tensor.numel(), tuple(tensor.stride()), tensor.dtype, tensor.device, dtype)
-        host = self._casts.get(cast_key)
+        cached = self._casts.get(cast_key)
+        host = cached[1] if cached is not None else None
         if host is None:
             host = self.host_tensor(tensor, dtype)
             if host.data_ptr() != tensor.data_ptr():  # a converted copy: one per source tensor and dtype
-                self._casts[cast_key] = host
+                # the source is kept too: a freed temporary's address could be reused by another tensor
+                self._casts[cast_key] = (tensor, host)
             if host.data_ptr() not in self._counted:
                 self._counted.add(host.data_ptr())
                 self.weight_bytes += host.nbytes
