@@ -38,10 +38,10 @@ class Profile:
         return (1, *rest_min), (self.opt_batch, *rest_opt), (self.max_batch, *rest_max)
 
 
-def _helper(name, dtype, model, options):
+def _helper(name, dtype, model, options=None):
     import trt_helper
 
-    helper = trt_helper.NetworkHelper(dtype=dtype, name=name, **options)
+    helper = trt_helper.NetworkHelper(dtype=dtype, name=name, **(options or {}))
     helper.setModel(model)
     return helper
 
