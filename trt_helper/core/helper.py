@@ -7,7 +7,7 @@ file under ``trt_helper/ops/`` or ``trt_helper/plugins/``, registered as a metho
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +47,6 @@ class NetworkHelper(NetworkCore):
         >>> x = helper.addInput("x", torch.float32, (-1, 8), min_shape=(1, 8), opt_shape=(4, 8), max_shape=(16, 8))
         >>> helper.markOutput(helper(torch.nn.Linear(8, 4), x), "y")
     """
-
-    def __init__(
-        self,
-        dtype: torch.dtype = torch.float32,
-        name: str = "network",
-        impl: str = "auto",
-        fp32_islands: bool = True,
-        weights: str = "fp",
-        group_size: int | None = None,
-        quantized: Mapping[str, Any] | None = None,
-    ):
-        super().__init__(
-            dtype,
-            name=name,
-            impl=impl,
-            fp32_islands=fp32_islands,
-            weights=weights,
-            group_size=group_size,
-            quantized=quantized,
-        )
-        self.profiles: list[dict[str, tuple[tuple[int, ...], ...]]] = [{}]
 
     @classmethod
     def fromOnnx(cls, model: Any, name: str = "onnx", shapes: dict[str, tuple] | None = None) -> NetworkHelper:
