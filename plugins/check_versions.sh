@@ -23,16 +23,9 @@ fi
 [ $ends -eq 1 ] && [ ${#dirs[@]} -gt 2 ] && dirs=("${dirs[0]}" "${dirs[-1]}")
 build=${BUILD_DIR:-build/trt-versions}
 archs=${TRT_HELPER_CUDA_ARCHS:-90}
-mkdir -p "$build/saved-harness"
-# the harness is imported as trt_helper._plugin_harness: set aside the one already there, put it back at exit
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
 shopt -s nullglob
-saved=(trt_helper/_plugin_harness*.so)
-[ ${#saved[@]} -gt 0 ] && mv "${saved[@]}" "$build/saved-harness/"
-restore() {
-  rm -f trt_helper/_plugin_harness*.so
-  for f in "$build"/saved-harness/*.so; do mv "$f" trt_helper/; done
-}
-trap restore EXIT
 
 summary=()
 status=0
@@ -45,14 +38,15 @@ for inc in "${dirs[@]}"; do
   if ! cmake --build "$build" -j"$(nproc)" >>"$log" 2>&1; then
     summary+=("TensorRT $version ($inc): build FAILED (see $log)"); status=1; grep -m5 -E "error" "$log"; continue
   fi
-  cp "$build"/plugins/_plugin_harness*.so trt_helper/
-  if TRT_HELPER_PLUGIN_LIB="$PWD/$build/plugins/libtrtplugin++.so" python3 -m pytest -q -p no:cacheprovider \
-      tests/plugins/test_plugin_library.py >>"$log" 2>&1; then
+  # this build's library and harness, never an installed one (an editable install's import finder would win)
+  harness=("$build"/plugins/_plugin_harness*.so)
+  [ ${#harness[@]} -eq 1 ] || { summary+=("TensorRT $version ($inc): no harness built"); status=1; continue; }
+  if TRT_HELPER_PLUGIN_LIB="$build/plugins/libtrtplugin++.so" TRT_HELPER_PLUGIN_HARNESS="${harness[0]}" \
+      python3 -m pytest -q -p no:cacheprovider tests/plugins/test_plugin_library.py >>"$log" 2>&1; then
     summary+=("TensorRT $version ($inc): built, T2 $(tail -1 "$log" | sed 's/=//g; s/^ *//')")
   else
     summary+=("TensorRT $version ($inc): T2 FAILED (see $log)"); status=1; tail -15 "$log"
   fi
-  rm -f trt_helper/_plugin_harness*.so
 done
 printf 'check_versions: %s\n' "${summary[@]}"
 exit $status

@@ -1,8 +1,8 @@
 """The plugin library ``libtrtplugin++.so``: finding it, loading it, choosing plugin or native, adding layers.
 
 The library is built by ``pip install`` when TensorRT headers are found (``TRT_INCLUDE_DIR``) and lands next to
-the package, together with the test harness ``trt_helper._plugin_harness``. ``TRT_HELPER_PLUGIN_LIB`` overrides
-the search. The same file is what ``trtexec --plugins=<path>`` / ``--dynamicPlugins=<path>`` loads.
+the package, together with the test harness ``trt_helper._plugin_harness``. ``TRT_HELPER_PLUGIN_LIB`` and
+``TRT_HELPER_PLUGIN_HARNESS`` (paths) override the search, e.g. to check a build for another TensorRT version. The same file is what ``trtexec --plugins=<path>`` / ``--dynamicPlugins=<path>`` loads.
 
 Plugins are IPluginV3 objects in the ``trt_helper`` namespace, version ``"1"``; their fields are int32 or float32
 scalars (see ``plugins/README.md``).
@@ -55,12 +55,28 @@ def find_plugin_library() -> Path | None:
 
 
 def load_harness() -> Any:
-    """The pybind11 harness module ``trt_helper._plugin_harness`` (drives plugins without a TensorRT runtime),
-    or None when it was not built."""
+    """The pybind11 harness module ``trt_helper._plugin_harness`` (drives plugins without a TensorRT runtime):
+    the file ``$TRT_HELPER_PLUGIN_HARNESS`` if set (it must be built with the library it drives), else the installed
+    one; None when it was not built."""
+    forced = os.environ.get("TRT_HELPER_PLUGIN_HARNESS")
+    if forced:
+        return _load_harness_file(Path(forced))
     try:
         return importlib.import_module("trt_helper._plugin_harness")
     except ImportError:
         return None
+
+
+@functools.cache
+def _load_harness_file(path: Path) -> Any:
+    if not path.is_file():
+        raise FileNotFoundError(f"TRT_HELPER_PLUGIN_HARNESS={path}: no such file")
+    spec = importlib.util.spec_from_file_location("trt_helper._plugin_harness", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"TRT_HELPER_PLUGIN_HARNESS={path}: not a Python extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @functools.cache
