@@ -64,7 +64,9 @@ def _convolution(
     return layer.get_output(0)
 
 
-def _check_input(helper: NetworkHelper, module: nn.Conv1d | nn.Conv2d, x: ITensor, rank: int) -> None:
+def check_conv_input(helper: NetworkHelper, module: nn.modules.conv._ConvNd, x: ITensor, rank: int) -> None:
+    """x of rank ``rank``, floating point, with ``module.in_channels`` channels in dim 1 (convolutions and their
+    transposes)."""
     helper.check_rank(x, (rank,))
     helper.check_float(x)
     check_features(helper, x, 1, module.in_channels, "channels")
@@ -77,7 +79,7 @@ def addConv1d(helper: NetworkHelper, module: nn.Conv1d, x: ITensor) -> ITensor:
     Example:
         >>> x = helper.addConv1d(self.depthwise_conv, x)
     """
-    _check_input(helper, module, x, 3)
+    check_conv_input(helper, module, x, 3)
     x, padding = _padding(helper, module, x)
     x4 = addUnsqueeze(helper, x, 2, name="as_2d")
     y4 = _convolution(
@@ -93,7 +95,7 @@ def addConv2d(helper: NetworkHelper, module: nn.Conv2d, x: ITensor) -> ITensor:
     Example:
         >>> x = helper.addConv2d(self.conv, image)
     """
-    _check_input(helper, module, x, 4)
+    check_conv_input(helper, module, x, 4)
     x, padding = _padding(helper, module, x)
     return _convolution(helper, module, x, module.kernel_size, module.stride, padding, module.dilation)
 

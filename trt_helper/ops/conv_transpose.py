@@ -8,7 +8,7 @@ from torch import nn
 from ..core import ITensor, NetworkHelper, leaf, op
 from .binary import addAdd
 from .constant import addConstant
-from .linear import check_features
+from .conv import check_conv_input
 from .pad import addPad
 from .squeeze import addSqueeze, addUnsqueeze
 
@@ -54,12 +54,6 @@ def _deconvolution(
     return addAdd(helper, out, addConstant(helper, module.bias.reshape(shape), dtype=dtype, name="bias"))
 
 
-def _check_input(helper: NetworkHelper, module: nn.ConvTranspose1d | nn.ConvTranspose2d, x: ITensor, rank: int) -> None:
-    helper.check_rank(x, (rank,))
-    helper.check_float(x)
-    check_features(helper, x, 1, module.in_channels, "channels")
-
-
 @op(module=nn.ConvTranspose1d)
 def addConvTranspose1d(helper: NetworkHelper, module: nn.ConvTranspose1d, x: ITensor) -> ITensor:
     """``module(x)`` for ``torch.nn.ConvTranspose1d`` on x (B, C, T) — run as 2-D over (B, C, 1, T).
@@ -67,7 +61,7 @@ def addConvTranspose1d(helper: NetworkHelper, module: nn.ConvTranspose1d, x: ITe
     Example:
         >>> y = helper.addConvTranspose1d(self.upsample, x)
     """
-    _check_input(helper, module, x, 3)
+    check_conv_input(helper, module, x, 3)
     x4 = addUnsqueeze(helper, x, 2, name="as_2d")
     return addSqueeze(helper, _deconvolution(helper, module, x4, (1,)), 2)
 
@@ -79,7 +73,7 @@ def addConvTranspose2d(helper: NetworkHelper, module: nn.ConvTranspose2d, x: ITe
     Example:
         >>> y = helper.addConvTranspose2d(self.decoder_up, features)
     """
-    _check_input(helper, module, x, 4)
+    check_conv_input(helper, module, x, 4)
     return _deconvolution(helper, module, x, ())
 
 
