@@ -88,6 +88,8 @@ def test_rel_attention_matches_sdpa_on_concatenated_heads():
 
 
 def test_conv_module_ignores_padded_frames_and_zeroes_them():
+    # The padded utterance's valid frames equal it run alone (the depthwise conv's own zero padding), whatever
+    # the padding holds: pointwise_conv1's bias must not reach the depthwise conv through the padded frames.
     torch.manual_seed(0)
     conv = ConvolutionModule(16, 15)
     x = torch.randn(2, 30, 16)
@@ -96,6 +98,7 @@ def test_conv_module_ignores_padded_frames_and_zeroes_them():
     noisy = x.clone()
     noisy[1, 17:] = 1e3 * torch.randn(13, 16)
     torch.testing.assert_close(conv(noisy, lengths), y)
+    assert rel_error(y[1, :17], conv(x[1:, :17], lengths[1:])[0]) < 1e-5
     assert torch.equal(y[1, 17:], torch.zeros(13, 16))
 
 

@@ -55,12 +55,6 @@ def utterances(conformer_plan, tmp_path_factory):
     return cases
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the PyTorch conformer's valid frames depend on the batch's padding (small config: 0.068 of 2.2 max abs "
-    "between an utterance alone and padded with a longer one), so the served torch executor's padded batch differs "
-    "from infer.sh's single utterance; open in issue 17",
-)
 def test_padded_batch_equals_infer_sh(server, utterances):
     def run(job):
         (feat, _, _), protocol = job
