@@ -48,6 +48,13 @@ def read_bandwidth(iters):
     return (1 << 30) / ms / 1e6
 
 
+def launch_floor(iters):
+    """ms between the two events around a one-element add: the part of every measured time that is not the kernel's
+    work (kernel start and end, event resolution)."""
+    t = torch.zeros(1, device="cuda")
+    return gpu_time(lambda: torch.add(t, 1, out=t), [()], iters)
+
+
 def copies_for(nbytes):
     return max(4, min(64, math.ceil(256e6 / nbytes)))
 
@@ -63,7 +70,8 @@ def try_time(name, fn, sets, iters, errors):
 def bench_woq(lib, iters):
     errors = {}
     read_gbs = read_bandwidth(iters)
-    print(f"read-only kernel over 1 GiB: {read_gbs:.0f} GB/s", flush=True)
+    empty_ms = launch_floor(iters)
+    print(f"read-only kernel over 1 GiB: {read_gbs:.0f} GB/s; one-element kernel {1e3 * empty_ms:.1f} us", flush=True)
     rows = []
     for k, n in SHAPES:
         w = torch.randn(n, k, device="cuda") * k**-0.5
@@ -92,6 +100,9 @@ def bench_woq(lib, iters):
                     "weight_bytes": nbytes,
                     "floor_ms": nbytes / read_gbs / 1e6,
                 }
+                row["achieved_GBps"] = nbytes / row["plugin_ms"] / 1e6
+                if m <= 16 and bits == 4 and group == 128:  # the same weights every call: read from L2 after the first
+                    row["plugin_l2_resident_ms"] = gpu_time(lambda p, s: call(x, p, s, y), plugin_w[:1], iters)
                 row["cublas_fp16_ms"] = gpu_time(lambda wt: F.linear(x, wt), [(t,) for t in fp16_sets], iters)
                 if bits == 4 and group == 128 and int4_sets:
                     xb = x.bfloat16()
@@ -113,7 +124,7 @@ def bench_woq(lib, iters):
                     f"{1e3 * row['cublas_fp16_ms']:7.1f} us ({row['speedup_vs_cublas_fp16']:.2f}x)  "
                     + "  ".join(
                         f"{key[:-3]} {1e3 * row[key]:.1f} us"
-                        for key in ("torch_int4_ms", "torch_int8pack_ms")
+                        for key in ("plugin_l2_resident_ms", "torch_int4_ms", "torch_int8pack_ms")
                         if row.get(key)
                     ),
                     flush=True,
@@ -123,10 +134,12 @@ def bench_woq(lib, iters):
         torch.cuda.empty_cache()
     return {
         "read_GBps": read_gbs,
+        "one_element_kernel_ms": empty_ms,
         "rows": rows,
         "errors": errors,
         "timing": "GPU time per call (queued behind a spin kernel), CUDA events, median; weights rotated over "
-        ">= 256 MB of copies; tinygemm with bf16 activations",
+        ">= 256 MB of copies (plugin_l2_resident_ms: one copy, so it is read from L2); tinygemm with bf16 activations; "
+        "one_element_kernel_ms: the same timing of a one-element add",
     }
 
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# WeightOnlyGemm on a lent GPU machine, from the repository root: build the plugin library with CMake (sm_90), the
-# T2 + T3 tests, compute-sanitizer memcheck + racecheck on the small T3 cases, the benchmark. Logs and results in $OUT.
-#   OUT=/tmp/woq STEPS="build tests sanitize bench" bash benchmarks/plugins/run_woq_gpu.sh
+# WeightOnlyGemm on a lent GPU machine, from the repository root: build the plugin library with CMake (sm_90) — or,
+# with PREBUILT_LIB (a libtrtplugin++.so built elsewhere for sm_90), only the Python harness, with the compiler directly
+# (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (and racecheck on two cases) on small T3
+# cases, the benchmark. Logs and results in $OUT.
+#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] bash benchmarks/plugins/run_woq_gpu.sh
 set -o pipefail
 OUT=${OUT:-/tmp/woq}
 STEPS=${STEPS:-"build tests sanitize bench"}
 ITERS=${ITERS:-50}
+SANITIZERS=${SANITIZERS:-"memcheck racecheck"}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 step() { [[ " $STEPS " == *" $1 "* ]]; }
@@ -13,22 +16,35 @@ status=0
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 if step build; then
-  cmake -S . -B build/gpu -DTRT_INCLUDE_DIR="${TRT_INCLUDE_DIR:-$PWD/../.trt/include}" -DTRT_HELPER_CUDA_ARCHS=90 \
-    -DCMAKE_BUILD_TYPE=Release > "$OUT/build.log" 2>&1 && cmake --build build/gpu -j 16 >> "$OUT/build.log" 2>&1 \
-    || { tail -30 "$OUT/build.log"; exit 1; }
-  cp build/gpu/plugins/*.so trt_helper/
+  if [ -n "$PREBUILT_LIB" ]; then
+    suffix=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+    for cuda in "${CUDA_HOME:-}" /usr/local/cuda "$(dirname "$(dirname "$(command -v nvcc)")")"; do
+      [ -f "$cuda/include/cuda_runtime_api.h" ] && break
+    done
+    c++ -O2 -shared -fPIC -std=c++17 $(python3 -m pybind11 --includes) -isystem "${TRT_INCLUDE_DIR:-$PWD/../.trt/include}" \
+      -isystem "$cuda/include" plugins/harness/pluginHarness.cpp \
+      -o "trt_helper/_plugin_harness$suffix" -ldl > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+    cp "$PREBUILT_LIB" trt_helper/
+  else
+    cmake -S . -B build/gpu -DTRT_INCLUDE_DIR="${TRT_INCLUDE_DIR:-$PWD/../.trt/include}" -DTRT_HELPER_CUDA_ARCHS=90 \
+      -DCMAKE_BUILD_TYPE=Release > "$OUT/build.log" 2>&1 && cmake --build build/gpu -j 16 >> "$OUT/build.log" 2>&1 \
+      || { tail -30 "$OUT/build.log"; exit 1; }
+    cp build/gpu/plugins/*.so trt_helper/
+  fi
 fi
 if step tests; then
   timeout 200 python3 -m pytest -q -rs -p no:cacheprovider tests/plugins/test_woq_gemm.py \
-    tests/plugins/test_woq_gemm_gpu.py tests/plugins/test_plugin_library.py 2>&1 | tee "$OUT/tests.log" \
-    | grep -vE "^generator seed" | tail -25 || status=1
+    tests/plugins/test_woq_gemm_gpu.py tests/plugins/test_plugin_library.py -k "woq or WeightOnlyGemm" 2>&1 \
+    | tee "$OUT/tests.log" | grep -vE "^generator seed" | tail -25 || status=1
 fi
 if step sanitize; then
   : > "$OUT/sanitizer.log"
-  for tool in memcheck racecheck; do
-    echo "=== compute-sanitizer --tool $tool" >> "$OUT/sanitizer.log"
+  for tool in $SANITIZERS; do
+    cases="small_odd_shapes and fp16"
+    [ $tool = racecheck ] && cases="small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8)"
+    echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
     timeout 100 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
-      tests/plugins/test_woq_gemm_gpu.py -k "small_odd_shapes and fp16" >> "$OUT/sanitizer.log" 2>&1
+      tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1
     echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
   done
   grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed|failed" "$OUT/sanitizer.log"

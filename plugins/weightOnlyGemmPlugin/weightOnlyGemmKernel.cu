@@ -1,27 +1,47 @@
 // WeightOnlyGemm kernels: one source for SM80/86/89/90 (mma.sync m16n8k16, fp32 accumulate).
 //
-// The weights take the 16-row A slot of the mma and the tokens the 8-column B slot (y^T = W x^T), so a decode step
-// (M = 1…8) wastes no weight bandwidth. A CTA of kWarps warps owns kNS strips of 16 output features and kMT·8
-// tokens; its warps split K (64-column blocks, interleaved) and are reduced through shared memory at the end, so
-// no workspace and no second kernel. Each lane reads its packed weights with one 16-byte load per strip and block
-// (the offline layout of trt_helper/woq_layout.py puts exactly its mma fragments there), kD blocks ahead in
-// registers; the activations' B fragments are fetched one block ahead (they are small and stay in L2 / L1).
-// int4 → fp16/bf16 by the magic-number trick (OR the nibble into the mantissa of 1024.0 / 128.0, one fma), int8 →
-// fp16 by a byte permute into 1024.0, int8 → bf16 through fp32; then q · scale in the activation type (exact q, one
-// rounding), so per-channel and grouped scales take the same path.
+// Decode sizes (M ≤ 16) are a read of the packed weights, so the kernel is built around keeping many independent
+// 16-byte weight loads in flight. The weights take the 16-row A slot of the mma and the tokens the 8-column B slot
+// (yᵀ = W xᵀ), so M = 1…8 wastes no weight bandwidth. A CTA owns kNS strips of 16 output features and kMT·8 tokens;
+// its nw warps split K into chunks of kU 64-column tiles (warp w takes chunks w, w + nw, …) and are reduced through
+// shared memory at the end: no workspace, one launch. Each lane reads 8 / kMT (≥ 2) 16-byte weight words per
+// chunk, L1-bypassing, double-buffered in registers (the next chunk's loads are issued before the current one is
+// computed). The offline layout (trt_helper/quant/woq_layout.py) puts a lane's mma A fragments in its 16 bytes and
+// permutes K inside each tile so that the lane's activations are 16 contiguous columns: two 16-byte loads per
+// token row and tile (from L1 / L2; x is small). int4 → fp16/bf16 by the magic-number trick (OR the nibble into the
+// mantissa of 1024.0 / 128.0, one fma), int8 → fp16 by a byte permute into 1024.0, int8 → bf16 through fp32; the
+// mma multiplies the exact q, and the scale is applied per tile to the fp32 partial sums (a tile lies in one group).
+// The grid is sized so that every CTA runs in one wave where possible (occupancy queried once per device).
 #include "kernelCommon.cuh"
 #include "weightOnlyGemmKernel.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <utility>
 
 namespace trt_helper
 {
 namespace
 {
-constexpr int kWarps = 8;
+constexpr int kMaxWarps = 16;
 constexpr int kBlockK = 64;
+
+//! The 16-bit pattern of a scale as the element type T.
+template<typename T>
+__device__ __forceinline__ T fromBits(unsigned short v);
+template<>
+__device__ __forceinline__ __half fromBits<__half>(unsigned short v)
+{
+    return __ushort_as_half(v);
+}
+template<>
+__device__ __forceinline__ __nv_bfloat16 fromBits<__nv_bfloat16>(unsigned short v)
+{
+    return __ushort_as_bfloat16(v);
+}
 
 //! a·b + c on two packed 16-bit lanes (the type's fma: fp16 or bf16).
 template<typename T>
@@ -121,159 +141,177 @@ struct Params
     int64_t m;
     int32_t n;
     int32_t k;
-    int32_t kBlocks;   //!< ceil(k / 64)
-    int32_t groupSize; //!< 0 = per channel
+    int32_t strips;     //!< ceil(n / 16)
+    int32_t tiles;      //!< ceil(k / 64): tiles per strip
+    int32_t groupShift; //!< tile >> groupShift = scale row: 0 for g64, 1 for g128, 30 per channel (row 0)
 };
 
-//! kBits 4/8; kMT n8 token tiles; kNS 16-row strips; kD weight blocks in flight per warp.
-template<typename T, int kBits, int kMT, int kNS, int kD>
-__global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
+//! 64-column tiles per chunk: 8 / kMT (at least 2) 16-byte weight loads per lane and chunk (registers: the
+//! activations of a chunk take 8 · kMT more per tile).
+template<int kBits, int kMT, int kNS>
+constexpr int kTilesPerChunk = std::max(1,
+    (kMT == 1          ? 8
+            : kMT == 2 ? 4
+                       : 2)
+        / (kNS * kBits / 4));
+
+//! A streamed weight word: read once, so it bypasses L1 (which keeps the activations).
+__device__ __forceinline__ uint4 ldStream(uint4 const* p)
 {
-    constexpr int kCH = kBits / 4; // 16-byte loads per lane, strip and block
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
+}
+
+//! kBits 4/8; kMT n8 token tiles; kNS 16-row strips per CTA. blockDim.x = 32 · nw, nw ≤ kMaxWarps.
+template<typename T, int kBits, int kMT, int kNS>
+__global__ void __launch_bounds__(kMaxWarps * 32) woqGemmKernel(Params const p)
+{
+    constexpr int kCH = kBits / 4; // 16-byte loads per lane, strip and tile
+    constexpr int kU = kTilesPerChunk<kBits, kMT, kNS>;
     int const lane = threadIdx.x & 31;
     int const warp = threadIdx.x >> 5;
+    int const nw = blockDim.x >> 5;
     int const gid = lane >> 2;
     int const tig = lane & 3;
     int const strip0 = blockIdx.y * kNS;
     int64_t const m0 = static_cast<int64_t>(blockIdx.x) * (8 * kMT);
-    T const* x = static_cast<T const*>(p.x);
-    T const* scales = static_cast<T const*>(p.scales);
+    int const chunks = (p.tiles + kU - 1) / kU;
+    unsigned short const* scales = static_cast<unsigned short const*>(p.scales);
 
-    // Row offsets of this lane's tokens (B fragments) and output features (scales); -1 where past the end.
-    int64_t xRow[kMT];
-#pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
-    {
-        int64_t const row = m0 + mt * 8 + gid;
-        xRow[mt] = row < p.m ? row * p.k : -1;
-    }
+    // Strips past the end read the last strip (their outputs are never stored); scales likewise per feature.
+    uint4 const* wp[kNS];
     int feat[kNS][2];
 #pragma unroll
     for (int ns = 0; ns < kNS; ++ns)
     {
+        int const strip = min(strip0 + ns, p.strips - 1);
+        wp[ns] = p.w + static_cast<int64_t>(strip) * p.tiles * kCH * 32 + lane;
+        feat[ns][0] = min(strip * 16 + gid, p.n - 1);
+        feat[ns][1] = min(strip * 16 + gid + 8, p.n - 1);
+    }
+    // This lane's B fragments: token m0 + 8 mt + gid, columns 16 tig … 16 tig + 15 of each tile.
+    T const* xp[kMT];
+    bool xOk[kMT];
 #pragma unroll
-        for (int h = 0; h < 2; ++h)
-        {
-            int const f = (strip0 + ns) * 16 + gid + 8 * h;
-            feat[ns][h] = f < p.n ? f : -1;
-        }
+    for (int mt = 0; mt < kMT; ++mt)
+    {
+        int64_t const row = m0 + mt * 8 + gid;
+        xOk[mt] = row < p.m;
+        xp[mt] = static_cast<T const*>(p.x) + (xOk[mt] ? row : 0) * p.k + 16 * tig;
     }
 
-    // Per-lane weight pointers of the kNS strips (block b, load c at + (b * kCH + c) * 32).
-    uint4 const* wp[kNS];
-#pragma unroll
-    for (int ns = 0; ns < kNS; ++ns)
-    {
-        wp[ns] = p.w + static_cast<int64_t>(strip0 + ns) * p.kBlocks * kCH * 32 + lane;
-    }
-    uint4 wbuf[kD][kNS][kCH];
-    uint32_t sbuf[kD][kNS]; // (scale of feature gid, of gid + 8) as two packed T
-    uint32_t xbuf[2][kMT][4][2];
     float acc[kNS][kMT][4] = {};
+    uint4 wa[kNS][kU][kCH];
+    uint4 wb[kNS][kU][kCH];
 
-    // The weights of block b and their scales (per-channel scales: the same for every block).
-    auto loadWeights = [&](uint4(&dst)[kNS][kCH], uint32_t (&sdst)[kNS], int b)
+    // The weights of chunk c (tiles past the end reload the last tile; their activations are zero).
+    auto load = [&](uint4(&dst)[kNS][kU][kCH], int c)
     {
-        if (b < p.kBlocks)
+#pragma unroll
+        for (int u = 0; u < kU; ++u)
         {
-            int64_t const group = p.groupSize ? (static_cast<int64_t>(b) * kBlockK) / p.groupSize : 0;
+            int const t = min(c * kU + u, p.tiles - 1);
 #pragma unroll
             for (int ns = 0; ns < kNS; ++ns)
             {
 #pragma unroll
-                for (int c = 0; c < kCH; ++c)
+                for (int ch = 0; ch < kCH; ++ch)
                 {
-                    // the last CTA's strips may run past ceil(n / 16): those lanes feed zeros (never stored)
-                    dst[ns][c] = (strip0 + ns) * 16 < p.n ? __ldg(wp[ns] + (b * kCH + c) * 32) : make_uint4(0, 0, 0, 0);
+                    dst[ns][u][ch] = ldStream(wp[ns] + (t * kCH + ch) * 32);
                 }
-                uint32_t lo = 0U;
-                uint32_t hi = 0U;
-                if (feat[ns][0] >= 0)
-                {
-                    lo = __ldg(reinterpret_cast<unsigned short const*>(scales) + group * p.n + feat[ns][0]);
-                }
-                if (feat[ns][1] >= 0)
-                {
-                    hi = __ldg(reinterpret_cast<unsigned short const*>(scales) + group * p.n + feat[ns][1]);
-                }
-                sdst[ns] = lo | (hi << 16);
             }
         }
     };
-    auto loadX = [&](uint32_t (&dst)[kMT][4][2], int b)
+    auto compute = [&](uint4 const(&w)[kNS][kU][kCH], int c)
     {
 #pragma unroll
-        for (int mt = 0; mt < kMT; ++mt)
+        for (int u = 0; u < kU; ++u)
         {
+            int const t = c * kU + u;
+            int const col = t * kBlockK + 16 * tig; // k % 16 == 0: the lane's 16 columns are all in or all out
+            uint4 xv[kMT][2];
 #pragma unroll
-            for (int s = 0; s < 4; ++s)
+            for (int mt = 0; mt < kMT; ++mt)
             {
-                int const col = b * kBlockK + 16 * s + 2 * tig;
-                bool const ok = b < p.kBlocks && xRow[mt] >= 0 && col < p.k; // k % 16 == 0: whole sub-tile in or out
-                dst[mt][s][0] = ok ? __ldg(reinterpret_cast<uint32_t const*>(x + xRow[mt] + col)) : 0U;
-                dst[mt][s][1] = ok ? __ldg(reinterpret_cast<uint32_t const*>(x + xRow[mt] + col + 8)) : 0U;
+                xv[mt][0] = xv[mt][1] = make_uint4(0, 0, 0, 0);
+                if (xOk[mt] && col < p.k)
+                {
+                    xv[mt][0] = __ldg(reinterpret_cast<uint4 const*>(xp[mt] + t * kBlockK));
+                    xv[mt][1] = __ldg(reinterpret_cast<uint4 const*>(xp[mt] + t * kBlockK + 8));
+                }
             }
-        }
-    };
-
+            int64_t const srow = static_cast<int64_t>(min(t, p.tiles - 1) >> p.groupShift) * p.n;
 #pragma unroll
-    for (int d = 0; d < kD; ++d)
-    {
-        loadWeights(wbuf[d], sbuf[d], warp + d * kWarps);
-    }
-    loadX(xbuf[0], warp);
-
-    for (int base = warp; base < p.kBlocks; base += kD * kWarps)
-    {
-#pragma unroll
-        for (int d = 0; d < kD; ++d)
-        {
-            int const b = base + d * kWarps;
-            if (b >= p.kBlocks)
+            for (int ns = 0; ns < kNS; ++ns)
             {
-                break; // warp-uniform
-            }
-            // kD is even, so the x double-buffer index is a constant after unrolling.
-            uint32_t (&xs)[kMT][4][2] = xbuf[d & 1];
-            loadX(xbuf[(d + 1) & 1], b + kWarps);
+                float const s0 = toFloat<T>(fromBits<T>(__ldg(scales + srow + feat[ns][0])));
+                float const s1 = toFloat<T>(fromBits<T>(__ldg(scales + srow + feat[ns][1])));
+                float part[kMT][4] = {};
 #pragma unroll
-            for (int s = 0; s < 4; ++s)
-            {
-#pragma unroll
-                for (int ns = 0; ns < kNS; ++ns)
+                for (int s = 0; s < 4; ++s)
                 {
                     uint32_t a[4];
                     if constexpr (kBits == 4)
                     {
-                        uint4 const& v = wbuf[d][ns][0];
+                        uint4 const& v = w[ns][u][0];
                         dequantInt4<T>(s == 0 ? v.x : s == 1 ? v.y : s == 2 ? v.z : v.w, a);
                     }
                     else
                     {
-                        uint4 const& v = wbuf[d][ns][s >> 1];
+                        uint4 const& v = w[ns][u][s >> 1];
                         dequantInt8<T>((s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y, a);
                     }
-                    // q · s in the activation type (a[0], a[2]: feature gid; a[1], a[3]: gid + 8); + (-0): exact.
-                    uint32_t const s0 = __byte_perm(sbuf[d][ns], 0U, 0x1010);
-                    uint32_t const s1 = __byte_perm(sbuf[d][ns], 0U, 0x3232);
-                    a[0] = fma2<T>(a[0], s0, 0x80008000U);
-                    a[1] = fma2<T>(a[1], s1, 0x80008000U);
-                    a[2] = fma2<T>(a[2], s0, 0x80008000U);
-                    a[3] = fma2<T>(a[3], s1, 0x80008000U);
 #pragma unroll
                     for (int mt = 0; mt < kMT; ++mt)
                     {
-                        mma16816<T>(acc[ns][mt], a, xs[mt][s][0], xs[mt][s][1]);
+                        uint4 const& xs = xv[mt][s >> 1];
+                        mma16816<T>(part[mt], a, (s & 1) ? xs.z : xs.x, (s & 1) ? xs.w : xs.y);
                     }
                 }
+#pragma unroll
+                for (int mt = 0; mt < kMT; ++mt)
+                {
+                    acc[ns][mt][0] += s0 * part[mt][0];
+                    acc[ns][mt][1] += s0 * part[mt][1];
+                    acc[ns][mt][2] += s1 * part[mt][2];
+                    acc[ns][mt][3] += s1 * part[mt][3];
+                }
             }
-            loadWeights(wbuf[d], sbuf[d], b + kD * kWarps);
         }
+    };
+
+    // Chunks warp, warp + nw, …; the next chunk's weights are in flight while this one is computed.
+    int c = warp;
+    if (c < chunks)
+    {
+        load(wa, c);
+    }
+    while (c < chunks)
+    {
+        if (c + nw < chunks)
+        {
+            load(wb, c + nw);
+        }
+        compute(wa, c);
+        c += nw;
+        if (c >= chunks)
+        {
+            break;
+        }
+        if (c + nw < chunks)
+        {
+            load(wa, c + nw);
+        }
+        compute(wb, c);
+        c += nw;
     }
 
     // Reduce the warps' K slices: every warp stores its fragments, then the CTA sums and writes y.
     constexpr int kFrag = kNS * kMT * 4;
-    __shared__ float red[kWarps][kFrag][32];
+    extern __shared__ float red[]; // [nw][kFrag][32]
 #pragma unroll
     for (int ns = 0; ns < kNS; ++ns)
     {
@@ -283,14 +321,14 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
 #pragma unroll
             for (int r = 0; r < 4; ++r)
             {
-                red[warp][(ns * kMT + mt) * 4 + r][lane] = acc[ns][mt][r];
+                red[(warp * kFrag + (ns * kMT + mt) * 4 + r) * 32 + lane] = acc[ns][mt][r];
             }
         }
     }
     __syncthreads();
     T const* bias = static_cast<T const*>(p.bias);
     T* y = static_cast<T*>(p.y);
-    for (int i = threadIdx.x; i < kFrag * 32; i += kWarps * 32)
+    for (int i = threadIdx.x; i < kFrag * 32; i += blockDim.x)
     {
         int const l = i & 31;
         int const frag = i >> 5;
@@ -304,10 +342,9 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
             continue;
         }
         float sum = 0.F;
-#pragma unroll
-        for (int w = 0; w < kWarps; ++w)
+        for (int w = 0; w < nw; ++w)
         {
-            sum += red[w][frag][l];
+            sum += red[(w * kFrag + frag) * 32 + l];
         }
         if (bias != nullptr)
         {
@@ -317,59 +354,119 @@ __global__ void __launch_bounds__(kWarps * 32, 2) woqGemmKernel(Params const p)
     }
 }
 
-int smCount()
+constexpr int kMaxDevices = 64;
+
+//! Per device, cached: multiprocessor count.
+int smCount(int device)
 {
-    static int counts[64] = {};
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64)
+    static std::atomic<int> counts[kMaxDevices] = {};
+    int n = counts[device].load(std::memory_order_relaxed);
+    if (n == 0)
     {
-        return 132;
+        if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || n <= 0)
+        {
+            return 0;
+        }
+        counts[device].store(n, std::memory_order_relaxed);
     }
-    if (counts[device] == 0)
+    return n;
+}
+
+template<int kMT, int kNS>
+constexpr size_t kSmemPerWarp = kNS * kMT * 4 * 32 * sizeof(float);
+
+//! Per device and warp count (1, 2, 4, 8, 16), cached: CTAs of this kernel resident on one SM (0 on error).
+template<typename T, int kBits, int kMT, int kNS>
+int ctasPerSm(int device, int warpsLog2)
+{
+    static std::atomic<int> cache[kMaxDevices][5] = {};
+    int n = cache[device][warpsLog2].load(std::memory_order_relaxed);
+    if (n == 0)
     {
-        int n = 0;
-        counts[device]
-            = cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) == cudaSuccess && n > 0 ? n : 132;
+        int const nw = 1 << warpsLog2;
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                &n, woqGemmKernel<T, kBits, kMT, kNS>, nw * 32, nw * kSmemPerWarp<kMT, kNS>)
+            != cudaSuccess)
+        {
+            return 0;
+        }
+        cache[device][warpsLog2].store(n, std::memory_order_relaxed);
     }
-    return counts[device];
+    return n;
+}
+
+struct Choice
+{
+    int64_t warps = 0; //!< warps of the grid when it runs in one wave, else 0
+    int64_t ctas = 0;
+    int warpsLog2 = -1;
+};
+
+//! The most warps per CTA (≤ the chunks per strip) with which all CTAs of kNS strips run in one wave.
+template<typename T, int kBits, int kMT, int kNS>
+Choice choose(Params const& p, int device, int sms)
+{
+    constexpr int kU = kTilesPerChunk<kBits, kMT, kNS>;
+    int const chunks = (p.tiles + kU - 1) / kU;
+    Choice c;
+    c.ctas = (p.m + 8 * kMT - 1) / (8 * kMT) * ((p.strips + kNS - 1) / kNS);
+    for (int lg = 4; lg >= 0; --lg)
+    {
+        if ((1 << lg) > chunks && lg > 0)
+        {
+            continue;
+        }
+        if (c.ctas <= static_cast<int64_t>(ctasPerSm<T, kBits, kMT, kNS>(device, lg)) * sms)
+        {
+            c.warps = c.ctas << lg;
+            c.warpsLog2 = lg;
+            return c;
+        }
+    }
+    c.warpsLog2 = 0; // more than one wave: up to 4 warps per CTA
+    while (c.warpsLog2 < 2 && (2 << c.warpsLog2) <= chunks)
+    {
+        ++c.warpsLog2;
+    }
+    return c;
 }
 
 template<typename T, int kBits, int kMT, int kNS>
-cudaError_t launchTiled(Params const& p, int strips, cudaStream_t stream)
+cudaError_t launch(Params const& p, int warpsLog2, cudaStream_t stream)
 {
-    // Weight blocks in flight per warp: 8 16-byte loads per lane (4 with 32 tokens, for registers), at least 2.
-    constexpr int kLoads = kMT == 4 ? 4 : 8;
-    constexpr int kD = kLoads / (kNS * kBits / 4) >= 2 ? kLoads / (kNS * kBits / 4) : 2;
+    int const nw = 1 << warpsLog2;
     dim3 const grid(
-        static_cast<unsigned>((p.m + 8 * kMT - 1) / (8 * kMT)), static_cast<unsigned>((strips + kNS - 1) / kNS));
-    woqGemmKernel<T, kBits, kMT, kNS, kD><<<grid, kWarps * 32, 0, stream>>>(p);
+        static_cast<unsigned>((p.m + 8 * kMT - 1) / (8 * kMT)), static_cast<unsigned>((p.strips + kNS - 1) / kNS));
+    woqGemmKernel<T, kBits, kMT, kNS><<<grid, nw * 32, nw * kSmemPerWarp<kMT, kNS>, stream>>>(p);
     return cudaGetLastError();
 }
 
-//! Strips per CTA: the fewest that keep every CTA resident in one wave (2 per SM); at most 4 for 8 tokens, 2 for
-//! 16 and 1 for 32 (registers).
+//! One or two strips per CTA: the one that runs more warps in one wave (then more CTAs on more SMs, then two
+//! strips, which share their activation loads); 32-token tiles take one strip (registers).
 template<typename T, int kBits, int kMT>
 cudaError_t launchForM(Params const& p, cudaStream_t stream)
 {
-    int const strips = (p.n + 15) / 16;
-    int64_t const chunks = (p.m + 8 * kMT - 1) / (8 * kMT);
-    int64_t const slots = 2LL * smCount();
-    if (chunks * strips <= slots)
+    int device = 0;
+    if (cudaError_t const e = cudaGetDevice(&device); e != cudaSuccess)
     {
-        return launchTiled<T, kBits, kMT, 1>(p, strips, stream);
+        return e;
     }
-    if constexpr (kMT == 1)
+    int const sms = device < kMaxDevices ? smCount(device) : 0;
+    if (sms == 0)
     {
-        if (chunks * ((strips + 1) / 2) > slots)
+        return cudaErrorInvalidDevice;
+    }
+    Choice const one = choose<T, kBits, kMT, 1>(p, device, sms);
+    if constexpr (kMT < 4)
+    {
+        Choice const two = choose<T, kBits, kMT, 2>(p, device, sms);
+        auto key = [sms](Choice const& c) { return std::make_pair(c.warps, std::min<int64_t>(c.ctas, sms)); };
+        if (key(two) >= key(one))
         {
-            return launchTiled<T, kBits, kMT, 4>(p, strips, stream);
+            return launch<T, kBits, kMT, 2>(p, two.warpsLog2, stream);
         }
     }
-    if constexpr (kMT <= 2)
-    {
-        return launchTiled<T, kBits, kMT, 2>(p, strips, stream);
-    }
-    return launchTiled<T, kBits, kMT, 1>(p, strips, stream);
+    return launch<T, kBits, kMT, 1>(p, one.warpsLog2, stream);
 }
 
 template<typename T, int kBits>
@@ -396,7 +493,8 @@ cudaError_t launchForType(int32_t bits, Params const& p, cudaStream_t stream)
 cudaError_t launchWeightOnlyGemm(ElemType type, int32_t bits, int32_t groupSize, void const* x, void const* weights,
     void const* scales, void const* bias, void* y, int64_t m, int32_t n, int32_t k, cudaStream_t stream)
 {
-    if ((bits != 4 && bits != 8) || k % 16 != 0 || (groupSize != 0 && k % groupSize != 0))
+    if ((bits != 4 && bits != 8) || k % 16 != 0 || (groupSize != 0 && groupSize != 64 && groupSize != 128)
+        || (groupSize != 0 && k % groupSize != 0))
     {
         return cudaErrorInvalidValue;
     }
@@ -404,8 +502,9 @@ cudaError_t launchWeightOnlyGemm(ElemType type, int32_t bits, int32_t groupSize,
     {
         return cudaSuccess;
     }
-    Params const p{
-        x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (k + kBlockK - 1) / kBlockK, groupSize};
+    int32_t const groupShift = groupSize == 0 ? 30 : groupSize == 64 ? 0 : 1;
+    Params const p{x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (n + 15) / 16,
+        (k + kBlockK - 1) / kBlockK, groupShift};
     switch (type)
     {
     case ElemType::kFLOAT16: return launchForType<__half>(bits, p, stream);

@@ -8,17 +8,20 @@ import torch
 
 import trt_helper
 from trt_helper import rel_error
+from trt_helper.backend import BackendUnavailable, get_backend
 from trt_helper.plugins import WeightOnlyGemm
 from trt_helper.quant import quantize_weight, woq_layout
 
 
 def fragment_owner(row: int, col: int) -> tuple[int, int, int]:
-    """(lane, 32-bit word, element a0..a7) of mma.m16n8k16's A operand holding (row, col) of a 16×64 tile (PTX ISA
-    fragment layout: lane = 4·gid + tig; a0/a1 row gid cols 2tig/+1, a2/a3 row gid+8, a4..a7 the same at col + 8)."""
-    sub, c = divmod(col, 16)
+    """(lane, 32-bit word = sub-tile, element a0..a7) of mma.m16n8k16's A operand holding (row, col) of a 16×64 tile.
+    PTX ISA fragment layout: lane = 4·gid + tig; a0/a1 row gid, fragment columns 2tig/+1; a2/a3 row gid+8; a4..a7 the
+    same at fragment column + 8. The layout permutes K inside a tile: lane tig holds tile columns 16·tig … 16·tig + 15,
+    sub-tile s columns 4s … 4s + 3 of them, in the order (2tig, 2tig+1, 2tig+8, 2tig+9)."""
+    tig, rest = divmod(col, 16)
+    sub, j = divmod(rest, 4)
     gid, hi_row = row % 8, row // 8
-    tig, odd = (c % 8) // 2, c % 2
-    return 4 * gid + tig, sub, odd + 2 * hi_row + 4 * (c // 8)
+    return 4 * gid + tig, sub, (j & 1) + 2 * hi_row + 4 * (j >> 1)
 
 
 @pytest.mark.parametrize("bits", [4, 8])
@@ -40,6 +43,31 @@ def test_layout_puts_each_weight_in_its_mma_fragment(bits):
                 word = words[half * 128 + lane * 4 + word_in] & 0xFFFFFFFF
                 value = ((word >> (8 * (elem % 4))) & 0xFF) - 128
             assert value == int(q[row, col]), (row, col)
+
+
+def test_emulated_mma_over_a_packed_tile_is_the_product():
+    """The kernel's view of one int4 tile, emulated: each lane's four words decoded as the PTX ISA's m16n8k16 A
+    fragments (no permutation), its B fragments read as the kernel does (token gid, two 16-byte loads of tile columns
+    16·tig … 16·tig + 15: b0 of sub-tile s = columns 4s, 4s+1 of them, b1 = 4s+2, 4s+3); the four sub-tile products
+    must sum to q · xᵀ."""
+    gen = torch.Generator().manual_seed(2)
+    q = torch.randint(-8, 8, (16, 64), dtype=torch.int8, generator=gen)
+    x = torch.randint(-4, 5, (8, 64), generator=gen).double()  # 8 tokens, exact in float64
+    words = woq_layout.pack(q, 4).reshape(-1).view(torch.uint8).view(torch.int32).tolist()
+    nibble_of = [0, 4, 1, 5, 2, 6, 3, 7]
+    d = torch.zeros(16, 8, dtype=torch.float64)
+    for sub in range(4):
+        a = torch.zeros(16, 16, dtype=torch.float64)
+        b = torch.zeros(16, 8, dtype=torch.float64)
+        for lane in range(32):
+            gid, tig = divmod(lane, 4)
+            word = words[lane * 4 + sub] & 0xFFFFFFFF
+            for e in range(8):  # a_e: row gid (+8 for e = 2, 3, 6, 7), column 2tig + (e & 1) (+8 for e >= 4)
+                a[gid + 8 * ((e >> 1) & 1), 2 * tig + (e & 1) + 8 * (e >> 2)] = ((word >> (4 * nibble_of[e])) & 0xF) - 8
+            cols = [16 * tig + 4 * sub + j for j in range(4)]
+            b[[2 * tig, 2 * tig + 1, 2 * tig + 8, 2 * tig + 9], gid] = x[gid, cols]
+        d += a @ b
+    assert torch.equal(d, q.double() @ x.t())
 
 
 @pytest.mark.parametrize("bits", [4, 8])
@@ -160,6 +188,10 @@ def test_plugin_takes_only_weights_it_can_run():
 
 def test_add_linear_plugin_path_on_a_backend_without_plugin_layers():
     """impl="plugin" fails clearly where plugin layers cannot be added; impl="auto" builds the dequantize form."""
+    try:
+        get_backend()
+    except BackendUnavailable as error:  # e.g. the GPU machine that runs this file for the T3 tests beside it
+        pytest.skip(f"no TensorRT backend: {error}")
     helper = trt_helper.NetworkHelper(torch.float16, name="woq")
     if helper.backend.can_add_plugin_layers:
         pytest.skip("this backend can add plugin layers")

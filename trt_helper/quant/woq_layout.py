@@ -11,11 +11,15 @@ Packed layout (``pack``): W (N, K) is zero-padded to N_pad = ceil(N/16)·16 rows
 cut into tiles of 16 rows × 64 columns, stored row-strip major ``[N_pad/16][K_pad/64]``. A tile is 512 bytes (int4)
 or 1024 bytes (int8, two 512-byte halves); within each 512 bytes lane ``l`` of a warp owns bytes ``[16 l, 16 l + 16)``
 (one 128-bit load) = four 32-bit words. The words hold exactly the A-operand fragments of ``mma.m16n8k16`` for the
-lane (PTX ISA: lane = 4·gid + tig holds rows gid / gid+8, columns 2·tig(+1) / 2·tig+8(+1) of each 16×16 sub-tile):
+lane (PTX ISA: lane = 4·gid + tig holds rows gid / gid+8 and fragment columns kk = 2·tig(+1) / 2·tig+8(+1) of each
+16×16 sub-tile ``s``), with K permuted inside the tile: fragment column kk of sub-tile s is tile column
+``16·tig + 4·s + (kk & 1) + 2·(kk ≥ 8)``. So a lane holds rows gid, gid+8 × the 16 contiguous columns
+``[16 tig, 16 tig + 16)``, and the kernel feeds the same permutation of the activations with two 16-byte loads
+(a dot product does not depend on the order of K):
 
-* int4: word ``s`` = sub-tile s (columns 16 s … 16 s + 15); its nibbles, low to high, hold fragment elements
-  a0 a2 a4 a6 a1 a3 a5 a7 as ``q + 8`` (0…15), so that ``(w >> 4i) & 0x000F000F`` yields the pairs (a0,a1), (a2,a3),
-  (a4,a5), (a6,a7) for i = 0…3 (the magic-number conversion of Marlin / TensorRT-LLM).
+* int4: word ``s`` = sub-tile s; its nibbles, low to high, hold fragment elements a0 a2 a4 a6 a1 a3 a5 a7 as
+  ``q + 8`` (0…15), so that ``(w >> 4i) & 0x000F000F`` yields the pairs (a0,a1), (a2,a3), (a4,a5), (a6,a7) for
+  i = 0…3 (the magic-number conversion of Marlin / TensorRT-LLM).
 * int8: half ``h``, word ``i`` = sub-tile ``2h + i // 2``, elements a0…a3 (i even) or a4…a7 (i odd), bytes low to
   high, as ``q + 128``.
 
@@ -76,7 +80,7 @@ def _tile_positions(bits: int) -> torch.Tensor:
                 elems = [0, 2, 4, 6, 1, 3, 5, 7] if bits == 4 else [4 * (word % 2) + b for b in range(4)]
                 for e in elems:
                     row = gid + 8 * ((e >> 1) & 1)
-                    col = 16 * sub + 2 * tig + (e & 1) + 8 * (e >> 2)
+                    col = 16 * tig + 4 * sub + (e & 1) + 2 * (e >> 2)  # K permuted within the tile
                     order.append(row * TILE_K + col)
     return torch.tensor(order, dtype=torch.long)
 
