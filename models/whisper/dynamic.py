@@ -13,6 +13,7 @@ the content length is recovered as the last frame that is not all zeros, and a b
 import torch
 import torch.nn.functional as F
 
+from .audio import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
 from .decoding import TorchRunner
 from .networks import DTYPES, NetworkRunner, Profile, _helper, cross_kv_network, decoder_network
 
@@ -23,6 +24,11 @@ def dynamic_frames(content_frames, n_frames=3000, pad=PAD_FRAMES):
     """Frames the encoder runs on: content + pad, even, in [2, n_frames]."""
     frames = min(n_frames, max(2, content_frames + pad))
     return frames + frames % 2 if frames < n_frames else n_frames
+
+
+def clip_frames(seconds, pad=PAD_FRAMES):
+    """dynamic_frames of a clip of `seconds` alone in its window (one mel frame per hop): what trim gives it."""
+    return dynamic_frames(round(seconds * SAMPLE_RATE) // HOP_LENGTH, N_FRAMES, pad)
 
 
 def content_frames(mel):
@@ -107,6 +113,7 @@ __all__ = [
     "DTYPES",
     "PAD_FRAMES",
     "dynamic_frames",
+    "clip_frames",
     "content_frames",
     "trim",
     "encode",

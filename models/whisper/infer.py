@@ -12,7 +12,9 @@ evaluated by trt_helper's reference executor (CPU or CUDA; slow, exact); trt = t
 trt_helper.Engine (needs a TensorRT runtime and a supported GPU; --plans DIR from models.whisper.build);
 auto = trt when that works, else reference. Multilingual models detect the language unless --language is given.
 Audio over 30 s is an error unless --long-audio sequential (timestamp seeking, openai's algorithm) or chunk
-(consecutive 30 s windows, decoded independently).
+(consecutive 30 s windows, decoded independently). Plans take at most their --max-batch rows per call, and a
+decoder call holds (inputs decoded together) × (beams, or samples at temperatures > 0) rows: a request that needs
+more is refused before decoding (trt), or decoded by the reference executor instead (auto), saying both numbers.
 """
 
 import argparse
@@ -104,19 +106,43 @@ def parse_args(argv):
     return args
 
 
+def decode_rows(args):
+    """(inputs, width): at most `inputs` windows are decoded together, each as `width` rows of the decoder
+    (beam_size at temperature 0; best_of samples at the fallback temperatures)."""
+    width = max(args.beam_size, args.best_of if args.temperature_fallback else 1)
+    inputs = args.batch if args.long_audio == "chunk" else min(args.batch, len(args.files))  # chunks share a batch
+    return inputs, width
+
+
+def check_plan_batch(args, max_batch, manifest):
+    """Raise ValueError, naming both numbers and the fixes, when the plans' max batch cannot hold a decoder call."""
+    inputs, width = decode_rows(args)
+    if max_batch is None or inputs * width <= max_batch:
+        return
+    flag = "--beam-size" if width == args.beam_size else "--best-of"
+    fix = f"pass --batch {max_batch // width}" if max_batch >= width else f"lower {flag} to <= {max_batch}"
+    raise ValueError(
+        f"{manifest}: a decoder call needs {inputs * width} rows ({inputs} inputs decoded together x {flag} "
+        f"{width}) but these plans take at most {max_batch} (built with --max-batch {max_batch}); {fix}, or "
+        f"rebuild with python3 -m models.whisper.build --max-batch {inputs * width} --out {args.plans}"
+    )
+
+
 def make_runner(args, model):
     use_cache = not args.no_cache
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     if args.backend in ("trt", "auto"):
         try:
             manifest = Path(args.plans) / "whisper_plans.json"
-            if manifest.is_file() and json.loads(manifest.read_text()).get("dims") != model.dims.as_dict():
+            plans = json.loads(manifest.read_text()) if manifest.is_file() else {}
+            if plans and plans.get("dims") != model.dims.as_dict():
                 raise FileNotFoundError(
                     f"{manifest}: plans of other dimensions than --model {args.model} "
                     "(base plans: --plans plans/whisper/base)"
                 )
+            check_plan_batch(args, plans.get("max_batch"), manifest)
             return EngineRunner(args.plans, args.precision, use_cache)
-        except (RuntimeError, FileNotFoundError, ImportError) as error:
+        except (RuntimeError, FileNotFoundError, ImportError, ValueError) as error:
             if args.backend == "trt":
                 raise SystemExit(f"--backend trt: {error}") from None
             print(

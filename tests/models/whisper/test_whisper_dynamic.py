@@ -3,7 +3,14 @@ dynamic encoder (max rel err <= 1e-4), and that the window's content length is f
 
 import torch
 
-from models.whisper.dynamic import DynamicReferenceRunner, DynamicTorchRunner, content_frames, dynamic_frames, trim
+from models.whisper.dynamic import (
+    DynamicReferenceRunner,
+    DynamicTorchRunner,
+    clip_frames,
+    content_frames,
+    dynamic_frames,
+    trim,
+)
 from models.whisper.long_form import whole_mel, window
 from trt_helper import rel_error
 
@@ -27,6 +34,13 @@ def test_content_length_of_windows(clip_audio):
         content = mel.shape[1] - 1
         assert int(content_frames(window(mel, 0, content))[0]) == content
         assert trim(window(mel, 0, content)).shape[-1] == dynamic_frames(content)
+
+
+def test_clip_frames_from_duration_match_trim(manifest, clip_audio):
+    """The GPU benchmark's frame counts come from the manifest's durations: they must be what trim gives."""
+    for clip in manifest:
+        mel = whole_mel(clip_audio[clip["file"]])
+        assert clip_frames(clip["duration"]) == trim(window(mel, 0, min(3000, mel.shape[1] - 1))).shape[-1], clip
 
 
 def test_dynamic_networks_match_torch(tiny_model, clip_audio):

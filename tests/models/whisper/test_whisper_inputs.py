@@ -7,6 +7,7 @@
 | > 30 s | LongAudioError naming the duration; with long_audio="chunk", consecutive 30 s windows |
 | 8 kHz / 44.1 kHz | resampled to 16 kHz: the transcript of the 16 kHz original |
 | stereo | channels averaged: the transcript of the mono original |
+| more decoder rows than the plans' max batch | refused before decoding, naming both numbers |
 """
 
 import json
@@ -19,6 +20,8 @@ import soundfile
 
 from models.whisper.audio import SAMPLE_RATE
 from models.whisper.decoding import LongAudioError, TorchRunner, transcribe
+from models.whisper.dims import ModelDimensions
+from models.whisper.infer import check_plan_batch, decode_rows, parse_args
 
 
 def test_long_audio_is_an_error_unless_chunked(tiny_model, tokenizer, clip_audio):
@@ -98,3 +101,38 @@ def test_infer_trt_backend_without_plans_says_why(tmp_path, data_dir):
     )
     assert status != 0
     assert "--backend trt:" in stderr and ("missing plans" in stderr or "CUDA" in stderr)
+
+
+@pytest.mark.parametrize(
+    "argv, files, rows",
+    [
+        (["--batch", "8", "--beam-size", "5"], 3, (3, 5)),  # fewer files than --batch
+        (["--batch", "2", "--beam-size", "4"], 3, (2, 4)),
+        (["--batch", "4", "--long-audio", "chunk"], 1, (4, 1)),  # one long file's chunks share a batch
+        (["--batch", "2", "--temperature-fallback", "--best-of", "3"], 2, (2, 3)),  # samples above T = 0
+        (["--batch", "2", "--temperature-fallback", "--beam-size", "5", "--best-of", "3"], 2, (2, 5)),
+    ],
+)
+def test_decode_rows(argv, files, rows):
+    assert decode_rows(parse_args([*argv, *(f"f{i}.wav" for i in range(files))])) == rows
+
+
+def test_plan_batch_check_names_both_numbers():
+    args = parse_args(["--batch", "2", "--beam-size", "4", "a.wav", "b.wav"])
+    check_plan_batch(args, 8, "m.json")  # 8 rows fit
+    check_plan_batch(args, None, "m.json")  # no max batch recorded: nothing to check
+    with pytest.raises(ValueError, match=r"needs 8 rows .* at most 7 .*pass --batch 1"):
+        check_plan_batch(args, 7, "m.json")
+    with pytest.raises(ValueError, match=r"at most 3 .*lower --beam-size to <= 3"):
+        check_plan_batch(args, 3, "m.json")
+
+
+def test_infer_trt_refuses_more_rows_than_the_plans_take_before_decoding(tmp_path, data_dir):
+    manifest = {"dims": ModelDimensions.preset("tiny.en").as_dict(), "max_batch": 8, "plans": {}}
+    (tmp_path / "whisper_plans.json").write_text(json.dumps(manifest))
+    files = [str(data_dir / f"sentence_0{i}.flac") for i in range(3)]
+    status, lines, stderr = _infer(
+        ["--backend", "trt", "--plans", str(tmp_path), "--batch", "3", "--beam-size", "3", *files], data_dir.parents[2]
+    )
+    assert status != 0 and lines == []
+    assert "--backend trt:" in stderr and "needs 9 rows" in stderr and "at most 8" in stderr, stderr
