@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -142,6 +143,7 @@ def main():
         "command": " ".join(sys.argv),
         "python": platform.python_version(),
         "iters": args.iters,
+        "fmoe_gemm": os.environ.get("TRT_HELPER_FMOE_GEMM", "built-in table"),
         "timing": "median of CUDA-event times incl. the host launch path, inputs rotated over 4 sets",
     }
     with open(args.out, "w") as f:

@@ -15,6 +15,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import platform
 import statistics
 import sys
@@ -531,6 +532,7 @@ def main():
         "command": " ".join(sys.argv),
         "python": platform.python_version(),
         "iters": args.iters,
+        "fmoe_gemm": os.environ.get("TRT_HELPER_FMOE_GEMM", "built-in table"),
         "timing": "median of CUDA-event times, inputs rotated over 4 sets, 20 warm-up calls",
     }
     with open(args.out, "w") as f:

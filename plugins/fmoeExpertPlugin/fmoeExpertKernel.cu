@@ -242,6 +242,77 @@ unsigned warpBlocksFor(int64_t tokens, int perBlock)
 {
     return static_cast<unsigned>((tokens * 32 + perBlock - 1) / perBlock);
 }
+
+//! The launches of one forward in their order (fmoeForward runs them all; benchmarks/plugins/fmoe_stages.cu times
+//! them one by one). Each returns the launch error, if any.
+struct ForwardStages
+{
+    FMoEProblem const& p;
+    Layout const& ws;
+    int64_t tokens;
+    cudaStream_t stream;
+
+    cudaError_t route() const
+    {
+        int32_t const E = p.experts;
+        moeRouteKernel<<<1, kRouteThreads, sizeof(int32_t) * E, stream>>>(p.expertIdx, p.lengths, ws.tokenRow,
+            ws.offsets, ws.tables, tokens, p.time, E, p.dim, p.hidden, elemSize(p.type), static_cast<char const*>(p.w1),
+            static_cast<char const*>(p.b1), static_cast<char const*>(p.w2), static_cast<char const*>(p.b2), ws.xs,
+            ws.hs);
+        return cudaGetLastError();
+    }
+
+    cudaError_t scatter() const
+    {
+        return dispatchElemType(p.type,
+            [&](auto tag)
+            {
+                using T = decltype(tag);
+                moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x),
+                    p.expertIdx, ws.offsets, ws.tokenRow, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
+                return cudaGetLastError();
+            });
+    }
+
+    //! GEMM1 (which = 1): hs = act(xs . W1^T + b1); GEMM2: xs = hs . W2^T + b2 (the tables the routing wrote).
+    GroupedGemmArgs gemm(int which) const
+    {
+        int32_t const E = p.experts;
+        void* const* const ptr = ws.tables.ptrs + (which == 1 ? 0 : 4 * E);
+        int64_t const* const ld = ws.tables.lds;
+        GroupedGemmArgs g{};
+        g.type = p.type;
+        g.act = which == 1 ? static_cast<GemmActivation>(p.act) : GemmActivation::kIDENTITY;
+        g.groups = E;
+        g.rowsHint = tokens / E;
+        g.n = which == 1 ? p.hidden : p.dim;
+        g.k = which == 1 ? p.dim : p.hidden;
+        g.problems = ws.tables.problems + (which == 1 ? 0 : 3 * E);
+        g.a = ptr;
+        g.b = ptr + E;
+        g.c = ptr + 2 * E;
+        g.d = ptr + 3 * E;
+        g.lda = which == 1 ? ld : ld + E; // the input rows: D, then H
+        g.ldb = g.lda;                    // W1[e] is D x H column-major, W2[e] H x D
+        g.ldc = ld + 2 * E;               // 0: the bias row broadcast
+        g.ldd = which == 1 ? ld + E : ld;
+        g.workspace = ws.gemm;
+        g.workspaceSize = ws.gemmBytes;
+        return g;
+    }
+
+    cudaError_t gather() const
+    {
+        return dispatchElemType(p.type,
+            [&](auto tag)
+            {
+                using T = decltype(tag);
+                moeGatherKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(reinterpret_cast<T const*>(ws.xs),
+                    ws.tokenRow, static_cast<T const*>(p.score), static_cast<T*>(p.y), tokens, p.dim);
+                return cudaGetLastError();
+            });
+    }
+};
 } // namespace
 
 size_t fmoeWorkspaceSize(ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
@@ -271,7 +342,6 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     {
         return cudaSuccess;
     }
-    int32_t const elem = elemSize(p.type);
     Layout const ws(static_cast<char*>(workspace), p.type, tokens, p.dim, p.hidden, p.experts);
     bool const needsAligned = groupedGemmAlignment(p.type) > 1;
     if (workspace == nullptr || workspaceSize < ws.total || !fmoeCheckSizes(p.type, p.dim, p.hidden, p.experts).empty()
@@ -279,69 +349,20 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     {
         return cudaErrorInvalidValue;
     }
-    int32_t const E = p.experts;
-    moeRouteKernel<<<1, kRouteThreads, sizeof(int32_t) * E, stream>>>(p.expertIdx, p.lengths, ws.tokenRow, ws.offsets,
-        ws.tables, tokens, p.time, E, p.dim, p.hidden, elem, static_cast<char const*>(p.w1),
-        static_cast<char const*>(p.b1), static_cast<char const*>(p.w2), static_cast<char const*>(p.b2), ws.xs, ws.hs);
-    cudaError_t err = cudaGetLastError();
+    ForwardStages const stages{p, ws, tokens, stream};
+    cudaError_t err = stages.route();
     if (err == cudaSuccess)
     {
-        err = dispatchElemType(p.type,
-            [&](auto tag)
-            {
-                using T = decltype(tag);
-                moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x),
-                    p.expertIdx, ws.offsets, ws.tokenRow, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
-                return cudaGetLastError();
-            });
-    }
-    void* const* const ptr = ws.tables.ptrs;
-    int64_t const* const ld = ws.tables.lds;
-    GroupedGemmArgs g{};
-    g.type = p.type;
-    g.groups = E;
-    g.rowsHint = tokens / E;
-    g.workspace = ws.gemm;
-    g.workspaceSize = ws.gemmBytes;
-    if (err == cudaSuccess)
-    {
-        g.act = static_cast<GemmActivation>(p.act);
-        g.problems = ws.tables.problems;
-        g.a = ptr;
-        g.b = ptr + E;
-        g.c = ptr + 2 * E;
-        g.d = ptr + 3 * E;
-        g.lda = ld;         // D
-        g.ldb = ld;         // D (W1[e] is D x H column-major)
-        g.ldc = ld + 2 * E; // 0: b1[e] broadcast over the rows
-        g.ldd = ld + E;     // H
-        err = groupedGemm(g, stream);
+        err = stages.scatter();
     }
     if (err == cudaSuccess)
     {
-        g.act = GemmActivation::kIDENTITY;
-        g.problems = ws.tables.problems + 3 * E;
-        g.a = ptr + 4 * E;
-        g.b = ptr + 5 * E;
-        g.c = ptr + 6 * E;
-        g.d = ptr + 7 * E;
-        g.lda = ld + E;     // H
-        g.ldb = ld + E;     // H (W2[e] is H x D column-major)
-        g.ldc = ld + 2 * E; // 0: b2[e] broadcast
-        g.ldd = ld;         // D
-        err = groupedGemm(g, stream);
+        err = groupedGemm(stages.gemm(1), stream);
     }
-    if (err != cudaSuccess)
+    if (err == cudaSuccess)
     {
-        return err;
+        err = groupedGemm(stages.gemm(2), stream);
     }
-    return dispatchElemType(p.type,
-        [&](auto tag)
-        {
-            using T = decltype(tag);
-            moeGatherKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(reinterpret_cast<T const*>(ws.xs),
-                ws.tokenRow, static_cast<T const*>(p.score), static_cast<T*>(p.y), tokens, p.dim);
-            return cudaGetLastError();
-        });
+    return err == cudaSuccess ? stages.gather() : err;
 }
 } // namespace trt_helper

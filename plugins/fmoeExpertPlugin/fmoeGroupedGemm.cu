@@ -1,33 +1,44 @@
-// fp32 (SIMT) kernel and the dispatch. 16-bit types: the Hopper kernel (when built) on compute capability 9.0 with
-// at least kSm90MinRows tokens per expert, the Ampere tensor-core kernels otherwise (fmoeGroupedGemmF16.cu / Bf16.cu,
-// compiled in parallel). Measured on an H200 (benchmarks/results/plugins_issue12_h200_*.json, E 32, D 512): with
-// 64 tokens per expert the Ampere kernels took 0.070 / 0.104 ms (H 1024 / 2048) against the Hopper kernel's
-// 0.097 / 0.155 ms; with 256 tokens per expert the Hopper kernel took 0.213 / 0.343 ms against 0.253 / 0.346 ms.
+// fp32 (SIMT) kernel and the dispatch. 16-bit types: one kernel per GEMM from a table indexed by the rows per
+// expert (below / from kGroupedGemmLargeRows) and the GEMM's shape (n > k, short k: FMoE's GEMM1; else GEMM2),
+// measured with benchmarks/plugins/fmoe_stages.cu on an H200 (results: plugins_issue12_h200_tuned_stages.log): the
+// CUTLASS 2.x mma.sync kernels with 64-row tiles beat the 128-row ones and the CUTLASS 3.x Hopper ptr-array kernels
+// (pingpong and cooperative, 64-256 wide) in every case: GEMM1 (k = 512) 1.5-1.8x faster than the best Hopper
+// kernel, GEMM2 (k = H) 2-39 % faster. The other kernels are built only with TRTH_FMOE_TUNING (CMake option
+// TRT_HELPER_FMOE_TUNING, the Hopper ones for arch 90), where TRT_HELPER_FMOE_GEMM can name four kernels
+// (gemmKernelName) that replace the table: GEMM1 and GEMM2 with fewer rows per expert, then with more.
 #include "fmoeGroupedGemm.cuh"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 namespace trt_helper
 {
-#if TRTH_HAVE_SM90_GROUPED
 namespace
 {
-constexpr int64_t kSm90MinRows = 128;
+constexpr int kMaxDevices = 64;
 
-//! True when the Hopper kernels were built and the current device is compute capability 9.0 (cached per device).
-//! TRT_HELPER_FMOE_GEMM=sm80 forces the Ampere kernels (to compare them).
-bool useSm90()
+constexpr char const* kNames[] = {"sm80_64x128x32", "sm80_128x128x32", "sm90_64x128_pingpong", "sm80_128x128x64",
+    "sm80_64x64x64", "sm80_128x64x64", "sm90_128x128_cooperative", "sm90_128x256_cooperative", "sm90_64x256_pingpong"};
+static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(GemmKernel::kCount), "one name per kernel");
+
+//! The kernels of the default build (the others' cases in fmoeGroupedGemm.cuh / fmoeGroupedGemmSm90.cuh sit inside
+//! `#if TRTH_FMOE_TUNING`).
+constexpr GemmKernel kDefaultBuild[] = {GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64};
+
+//! [rows bucket][GEMM1, GEMM2], every device: the H200 sweep chose the same kernels for both buckets (64 and 256
+//! tokens per expert; E 32, D 512, H 1024 and 2048; for GEMM2 64x64x64 beat 64x128x32 by 7-24 %).
+using Table = GemmKernel[2][2];
+constexpr Table kTable = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64},
+    {GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64}};
+
+bool deviceIsSm90()
 {
-    static bool const forcedOff = []
-    {
-        char const* v = std::getenv("TRT_HELPER_FMOE_GEMM");
-        return v != nullptr && std::string(v) == "sm80";
-    }();
-    constexpr int kMaxDevices = 64;
     static std::atomic<int> cache[kMaxDevices]{}; // 0 unknown, 1 no, 2 yes
     int device = 0;
-    if (forcedOff || cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
+    if (cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
     {
         return false;
     }
@@ -44,8 +55,69 @@ bool useSm90()
     }
     return state == 2;
 }
+
+//! TRT_HELPER_FMOE_GEMM read once: four available kernel names, else (unset, unknown or unavailable) the table.
+struct Override
+{
+    bool set{false};
+    Table table{};
+};
+
+Override const& envOverride()
+{
+    static Override const o = []
+    {
+        Override r;
+        char const* v = std::getenv("TRT_HELPER_FMOE_GEMM");
+        std::string const s = v == nullptr ? "" : v;
+        GemmKernel* out = &r.table[0][0];
+        int found = 0;
+        for (size_t pos = 0; !s.empty() && found < 4 && pos <= s.size(); ++found)
+        {
+            size_t const end = std::min(s.find(',', pos), s.size());
+            std::string const name = s.substr(pos, end - pos);
+            int k = 0;
+            while (k < static_cast<int>(GemmKernel::kCount) && name != kNames[k])
+            {
+                ++k;
+            }
+            if (k == static_cast<int>(GemmKernel::kCount) || !gemmKernelAvailable(static_cast<GemmKernel>(k)))
+            {
+                return Override{};
+            }
+            out[found] = static_cast<GemmKernel>(k);
+            pos = end + 1;
+        }
+        r.set = found == 4;
+        return r;
+    }();
+    return o;
+}
 } // namespace
-#endif
+
+char const* gemmKernelName(GemmKernel k)
+{
+    int const i = static_cast<int>(k);
+    return i >= 0 && i < static_cast<int>(GemmKernel::kCount) ? kNames[i] : nullptr;
+}
+
+bool gemmKernelIsSm90(GemmKernel k)
+{
+    return k == GemmKernel::kSM90_64x128_PINGPONG || k == GemmKernel::kSM90_128x128_COOPERATIVE
+        || k == GemmKernel::kSM90_128x256_COOPERATIVE || k == GemmKernel::kSM90_64x256_PINGPONG;
+}
+
+bool gemmKernelAvailable(GemmKernel k)
+{
+    bool const built = TRTH_FMOE_TUNING
+        ? gemmKernelName(k) != nullptr
+        : std::find(std::begin(kDefaultBuild), std::end(kDefaultBuild), k) != std::end(kDefaultBuild);
+    if (!built)
+    {
+        return false;
+    }
+    return !gemmKernelIsSm90(k) || (TRTH_HAVE_SM90_GROUPED && deviceIsSm90());
+}
 
 int32_t groupedGemmAlignment(ElemType type)
 {
@@ -54,32 +126,55 @@ int32_t groupedGemmAlignment(ElemType type)
 
 size_t groupedGemmWorkspace(ElemType type, int32_t groups)
 {
+    size_t bytes = 0;
 #if TRTH_HAVE_SM90_GROUPED
-    if (type != ElemType::kFLOAT32 && useSm90())
+    if (type != ElemType::kFLOAT32 && deviceIsSm90())
     {
-        return groupedGemmSm90Workspace(type, groups); // reserved whatever the rows: the dispatch depends on them
+        for (int k = 0; k < static_cast<int>(GemmKernel::kCount); ++k)
+        {
+            auto const kernel = static_cast<GemmKernel>(k);
+            if (gemmKernelIsSm90(kernel) && gemmKernelAvailable(kernel))
+            {
+                bytes = std::max(bytes,
+                    type == ElemType::kBFLOAT16 ? groupedGemmSm90Bf16Workspace(kernel, groups)
+                                                : groupedGemmSm90F16Workspace(kernel, groups));
+            }
+        }
+    }
+#else
+    (void)type;
+    (void)groups;
+#endif
+    return bytes;
+}
+
+GemmKernel groupedGemmChoice(GroupedGemmArgs const& g)
+{
+    Override const& o = envOverride();
+    return (o.set ? o.table : kTable)[g.rowsHint >= kGroupedGemmLargeRows ? 1 : 0][g.n > g.k ? 0 : 1];
+}
+
+cudaError_t groupedGemmWith(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)
+{
+    if (g.type == ElemType::kFLOAT32 || !gemmKernelAvailable(kernel))
+    {
+        return cudaErrorInvalidValue;
+    }
+    bool const bf16 = g.type == ElemType::kBFLOAT16;
+#if TRTH_HAVE_SM90_GROUPED
+    if (gemmKernelIsSm90(kernel))
+    {
+        return bf16 ? groupedGemmSm90Bf16(g, kernel, stream) : groupedGemmSm90F16(g, kernel, stream);
     }
 #endif
-    return 0;
+    return bf16 ? groupedGemmSm80Bf16(g, kernel, stream) : groupedGemmSm80F16(g, kernel, stream);
 }
 
 cudaError_t groupedGemm(GroupedGemmArgs const& g, cudaStream_t stream)
 {
-    switch (g.type)
+    if (g.type != ElemType::kFLOAT32)
     {
-#if TRTH_HAVE_SM90_GROUPED
-    case ElemType::kFLOAT16:
-    case ElemType::kBFLOAT16:
-        if (g.rowsHint >= kSm90MinRows && useSm90())
-        {
-            return groupedGemmSm90(g, stream);
-        }
-        return g.type == ElemType::kFLOAT16 ? groupedGemmF16(g, stream) : groupedGemmBf16(g, stream);
-#else
-    case ElemType::kFLOAT16: return groupedGemmF16(g, stream);
-    case ElemType::kBFLOAT16: return groupedGemmBf16(g, stream);
-#endif
-    case ElemType::kFLOAT32: break;
+        return groupedGemmWith(g, groupedGemmChoice(g), stream);
     }
     using Simt = cutlass::arch::OpClassSimt;
     return launchGrouped<MoeGroupedKernel<float, Simt, cutlass::gemm::GemmShape<128, 128, 8>,

@@ -1,6 +1,7 @@
 // CUTLASS grouped-GEMM kernels of FMoEExpert (see fmoeGroupedGemm.h), one instantiation per element type and tile.
 #pragma once
 
+#include "fmoeActivation.cuh"
 #include "fmoeGroupedGemm.h"
 
 #include "cutlass/cutlass.h"
@@ -26,14 +27,7 @@ struct MoeActFunctor
     using Arguments = MoeActArguments;
     CUTLASS_HOST_DEVICE T operator()(T v, Arguments const& a) const
     {
-        switch (static_cast<GemmActivation>(a.act))
-        {
-        case GemmActivation::kSWISH: return v / (1.F + expf(-v));
-        case GemmActivation::kRELU: return v > 0.F ? v : 0.F;
-        case GemmActivation::kGELU: return 0.5F * v * (1.F + erff(v * 0.70710678118654752F));
-        case GemmActivation::kIDENTITY: break;
-        }
-        return v;
+        return T(moeActivate(float(v), static_cast<GemmActivation>(a.act)));
     }
 };
 
@@ -119,21 +113,30 @@ cudaError_t launchGrouped(GroupedGemmArgs const& g, cudaStream_t stream)
     return cudaGetLastError();
 }
 
-//! Tensor-core kernels for 16-bit T: a 64-row tile for few rows per expert, a 128-row tile otherwise.
-template<typename T>
-cudaError_t groupedGemmTensorOp(GroupedGemmArgs const& g, cudaStream_t stream)
+//! A tensor-core (mma.sync) kernel for 16-bit T: tile M x N x K, warp tile, stages.
+template<typename T, int kM, int kN, int kK, int kWM, int kWN, int kStages>
+cudaError_t launchSm80(GroupedGemmArgs const& g, cudaStream_t stream)
 {
-    using Op = cutlass::arch::OpClassTensorOp;
-    using Inst = cutlass::gemm::GemmShape<16, 8, 16>;
-    if (g.rowsHint < 128)
-    {
-        return launchGrouped<MoeGroupedKernel<T, Op, cutlass::gemm::GemmShape<64, 128, 32>,
-            cutlass::gemm::GemmShape<32, 64, 32>, Inst, 4, 8>>(g, stream);
-    }
-    return launchGrouped<MoeGroupedKernel<T, Op, cutlass::gemm::GemmShape<128, 128, 32>,
-        cutlass::gemm::GemmShape<64, 64, 32>, Inst, 4, 8>>(g, stream);
+    using namespace cutlass::gemm;
+    return launchGrouped<MoeGroupedKernel<T, cutlass::arch::OpClassTensorOp, GemmShape<kM, kN, kK>,
+        GemmShape<kWM, kWN, kK>, GemmShape<16, 8, 16>, kStages, 8>>(g, stream);
 }
 
-cudaError_t groupedGemmF16(GroupedGemmArgs const& g, cudaStream_t stream);
-cudaError_t groupedGemmBf16(GroupedGemmArgs const& g, cudaStream_t stream);
+//! The sm80 kernels of this build for 16-bit T; cudaErrorInvalidValue for a Hopper kernel or one not built.
+template<typename T>
+cudaError_t groupedGemmTensorOp(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)
+{
+    switch (kernel)
+    {
+    case GemmKernel::kSM80_64x128x32: return launchSm80<T, 64, 128, 32, 32, 64, 4>(g, stream);
+    case GemmKernel::kSM80_64x64x64: return launchSm80<T, 64, 64, 64, 32, 32, 4>(g, stream);
+#if TRTH_FMOE_TUNING
+    case GemmKernel::kSM80_128x128x32: return launchSm80<T, 128, 128, 32, 64, 64, 4>(g, stream);
+    case GemmKernel::kSM80_128x128x64: return launchSm80<T, 128, 128, 64, 64, 64, 3>(g, stream);
+    case GemmKernel::kSM80_128x64x64: return launchSm80<T, 128, 64, 64, 64, 32, 4>(g, stream);
+#endif
+    default: break;
+    }
+    return cudaErrorInvalidValue;
+}
 } // namespace trt_helper

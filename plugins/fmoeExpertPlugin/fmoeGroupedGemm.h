@@ -3,13 +3,21 @@
 // expert; empty ones have m = 0):
 //   D_g (m x n, row-major, ldd) = act(A_g (m x k, row-major, lda) . B_g (k x n, column-major, ldb) + C_g)
 // with C_g a bias row broadcast over the rows (ldc = 0), fp32 accumulation. Kernels: CUTLASS 2.x GemmGrouped with
-// GroupScheduleMode::kDeviceOnly (fp16/bf16 mma.sync; fp32 SIMT) and, on Hopper, a CUTLASS 3.x ptr-array grouped
-// GEMM (TMA + wgmma, null host problem shapes); fmoeGroupedGemm.cu picks one.
+// GroupScheduleMode::kDeviceOnly (fp16/bf16 mma.sync; fp32 SIMT) and, in tuning builds on Hopper, CUTLASS 3.x
+// ptr-array grouped GEMMs (TMA + wgmma, null host problem shapes); fmoeGroupedGemm.cu picks one per GEMM from the
+// host-known sizes.
 #pragma once
 
 #include "kernelTypes.h"
 
 #include <cstdint>
+
+#ifndef TRTH_HAVE_SM90_GROUPED
+#define TRTH_HAVE_SM90_GROUPED 0 // 1: the Hopper kernels are built (CMake: tuning builds for arch 90)
+#endif
+#ifndef TRTH_FMOE_TUNING
+#define TRTH_FMOE_TUNING 0 // 1: the tuning-only kernels too (CMake option TRT_HELPER_FMOE_TUNING)
+#endif
 
 namespace trt_helper
 {
@@ -22,12 +30,42 @@ enum class GemmActivation : int32_t
     kIDENTITY = 3,
 };
 
+//! The 16-bit tensor-core kernels: tile M x N x K, stages (sm80: CUTLASS 2.x mma.sync; sm90: 3.x TMA + wgmma,
+//! pingpong or cooperative). The default build holds the ones its dispatch table uses; a TRTH_FMOE_TUNING build all
+//! (the sweep of benchmarks/plugins/fmoe_stages.cu).
+enum class GemmKernel : int32_t
+{
+    kSM80_64x128x32 = 0,
+    kSM80_128x128x32 = 1,
+    kSM90_64x128_PINGPONG = 2,
+    kSM80_128x128x64 = 3,
+    kSM80_64x64x64 = 4,
+    kSM80_128x64x64 = 5,
+    kSM90_128x128_COOPERATIVE = 6,
+    kSM90_128x256_COOPERATIVE = 7,
+    kSM90_64x256_PINGPONG = 8,
+    kCount = 9,
+};
+
+//! Rows per expert (tokens / experts) from which the dispatch takes the kernels for many rows.
+constexpr int64_t kGroupedGemmLargeRows = 128;
+
+//! "sm80_64x128x32", ...; nullptr for an unknown value.
+char const* gemmKernelName(GemmKernel k);
+//! True for the Hopper kernels.
+bool gemmKernelIsSm90(GemmKernel k);
+//! True when this build holds the kernel (tuning-only kernels need TRTH_FMOE_TUNING; Hopper ones the sm_90a part)
+//! and it runs on the current device.
+bool gemmKernelAvailable(GemmKernel k);
+
 struct GroupedGemmArgs
 {
     ElemType type;
     GemmActivation act;
     int32_t groups;          //!< number of groups (experts)
-    int64_t rowsHint;        //!< expected rows per group (tokens / experts), picks the tile shape on the host
+    int64_t rowsHint;        //!< expected rows per group (tokens / experts): with n and k, picks the kernel
+    int32_t n;               //!< every group's n (host-known: only m is routing-dependent)
+    int32_t k;               //!< every group's k
     int32_t const* problems; //!< device: groups x (m, n, k) int32 (cutlass::gemm::GemmCoord)
     void* const* a;          //!< device: groups pointers
     void* const* b;
@@ -44,13 +82,26 @@ struct GroupedGemmArgs
 //! Alignment (elements) that k, n and the leading dimensions must have: 8 for 16-bit types, 1 for fp32.
 int32_t groupedGemmAlignment(ElemType type);
 
-//! Scratch bytes groupedGemm needs for `groups` groups of `type` on the current device (0 for the Ampere kernels).
+//! Scratch bytes groupedGemm needs for `groups` groups of `type` on the current device, whatever kernel runs (0
+//! without the Hopper kernels).
 size_t groupedGemmWorkspace(ElemType type, int32_t groups);
 
-//! Hopper kernels (fmoeGroupedGemmSm90.cu, built for sm_90a when the CUDA archs include 90).
-cudaError_t groupedGemmSm90(GroupedGemmArgs const& args, cudaStream_t stream);
-size_t groupedGemmSm90Workspace(ElemType type, int32_t groups);
+//! The kernel groupedGemm runs for these arguments (16-bit types): a per-(rows bucket, GEMM) table measured on an
+//! H200 (fmoeGroupedGemm.cu), or TRT_HELPER_FMOE_GEMM in tuning builds (see there).
+GemmKernel groupedGemmChoice(GroupedGemmArgs const& args);
 
 //! Launches the grouped GEMM on `stream` (no host synchronisation); returns the launch error, if any.
 cudaError_t groupedGemm(GroupedGemmArgs const& args, cudaStream_t stream);
+
+//! Launches one given 16-bit kernel; cudaErrorInvalidValue when it is not available (gemmKernelAvailable).
+cudaError_t groupedGemmWith(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+
+//! Per element type and kernel family (fmoeGroupedGemmF16.cu / Bf16.cu; Sm90F16.cu / Sm90Bf16.cu, sm_90a).
+cudaError_t groupedGemmSm80F16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+cudaError_t groupedGemmSm80Bf16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+cudaError_t groupedGemmSm90F16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+cudaError_t groupedGemmSm90Bf16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+//! Scratch bytes of one Hopper kernel (its TMA descriptors per SM).
+size_t groupedGemmSm90F16Workspace(GemmKernel kernel, int32_t groups);
+size_t groupedGemmSm90Bf16Workspace(GemmKernel kernel, int32_t groups);
 } // namespace trt_helper

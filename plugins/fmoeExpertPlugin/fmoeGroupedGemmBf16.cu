@@ -2,8 +2,8 @@
 
 namespace trt_helper
 {
-cudaError_t groupedGemmBf16(GroupedGemmArgs const& g, cudaStream_t stream)
+cudaError_t groupedGemmSm80Bf16(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)
 {
-    return groupedGemmTensorOp<cutlass::bfloat16_t>(g, stream);
+    return groupedGemmTensorOp<cutlass::bfloat16_t>(g, kernel, stream);
 }
 } // namespace trt_helper

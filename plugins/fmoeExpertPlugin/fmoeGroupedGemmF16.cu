@@ -2,8 +2,8 @@
 
 namespace trt_helper
 {
-cudaError_t groupedGemmF16(GroupedGemmArgs const& g, cudaStream_t stream)
+cudaError_t groupedGemmSm80F16(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)
 {
-    return groupedGemmTensorOp<cutlass::half_t>(g, stream);
+    return groupedGemmTensorOp<cutlass::half_t>(g, kernel, stream);
 }
 } // namespace trt_helper

@@ -213,10 +213,9 @@ def test_fmoe_graph_new_routings(lib, cuda, gen, dtype, act):
 
 @pytest.mark.parametrize("frames", [(1, 206), (8, 1024)], ids=["1x206", "8x1024"])
 def test_fmoe_graph_3m_asr_sizes(lib, cuda, gen, frames):
-    """The 3m-asr expert sizes (D 512, H 2048, E 32), fp16, at 1 x 206 frames (6 tokens per expert: the Ampere kernel,
-    64-row tile) and 8 x 1024 frames (256 per expert: the Hopper kernel on compute capability 9.0, else the 128-row
-    Ampere tile): every token on expert 31 (31 empty experts), then a balanced routing, in one captured graph. The
-    float64 reference runs on the GPU."""
+    """The 3m-asr expert sizes (D 512, H 2048, E 32), fp16, at 1 x 206 frames (6 tokens per expert) and 8 x 1024
+    frames (256 per expert; the two rows-per-expert buckets of the grouped-GEMM dispatch): every token on expert 31
+    (31 empty experts), then a balanced routing, in one captured graph. The float64 reference runs on the GPU."""
     shape, experts, hidden, dtype = (*frames, 512), 32, 2048, torch.float16
     x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, False, False)
     cap = Captured(

@@ -1,6 +1,10 @@
-// Hopper grouped GEMM of FMoEExpert (compiled for sm_90a only): CUTLASS 3.x ptr-array warp-specialized pingpong
-// kernel (TMA loads, wgmma, 64 x 128 x 64 tiles) with the problem sizes only in device memory (no host shapes), and a
-// no-smem epilogue that adds the broadcast bias row (C with ldc = 0) and applies the activation.
+// Hopper grouped GEMMs of FMoEExpert (compiled for sm_90a only, fmoeGroupedGemmSm90F16.cu / Bf16.cu): CUTLASS 3.x
+// ptr-array warp-specialized kernels (TMA loads, wgmma; pingpong or cooperative, M x N x 64 tiles) with the problem
+// sizes only in device memory (no host shapes), and a no-smem epilogue that adds the broadcast bias row (C with
+// ldc = 0) and applies the activation.
+#pragma once
+
+#include "fmoeActivation.cuh"
 #include "fmoeGroupedGemm.h"
 
 #include "cutlass/cutlass.h"
@@ -55,19 +59,13 @@ struct BiasActOp
 private:
     CUTLASS_HOST_DEVICE float activate(float v) const
     {
-        switch (static_cast<GemmActivation>(mAct))
-        {
-        case GemmActivation::kSWISH: return v / (1.F + expf(-v));
-        case GemmActivation::kRELU: return v > 0.F ? v : 0.F;
-        case GemmActivation::kGELU: return 0.5F * v * (1.F + erff(v * 0.70710678118654752F));
-        case GemmActivation::kIDENTITY: break;
-        }
-        return v;
+        return moeActivate(v, static_cast<GemmActivation>(mAct));
     }
     int32_t mAct;
 };
 
-template<typename T>
+//! T, tile M x N (x 64), Schedule: KernelPtrArrayTmaWarpSpecializedPingpong or ...Cooperative (M >= 128).
+template<typename T, int kM, int kN, typename Schedule>
 struct Sm90Grouped
 {
     using Stride = cute::remove_pointer_t<cutlass::detail::TagToStrideC_t<cutlass::layout::RowMajor*>>; // (ld, _1, _0)
@@ -77,9 +75,9 @@ struct Sm90Grouped
             cutlass::epilogue::PtrArrayNoSmemWarpSpecialized>>;
     using Mainloop = typename cutlass::gemm::collective::CollectiveBuilder<cutlass::arch::Sm90,
         cutlass::arch::OpClassTensorOp, T, cutlass::layout::RowMajor*, 8, T, cutlass::layout::ColumnMajor*, 8, float,
-        Shape<_64, _128, _64>, Shape<_1, _1, _1>,
+        Shape<Int<kM>, Int<kN>, _64>, Shape<_1, _1, _1>,
         cutlass::gemm::collective::StageCountAutoCarveout<static_cast<int>(sizeof(typename Epilogue::SharedStorage))>,
-        cutlass::gemm::KernelPtrArrayTmaWarpSpecializedPingpong>::CollectiveOp;
+        Schedule>::CollectiveOp;
     using Problem = cutlass::gemm::GroupProblemShape<Shape<int, int, int>>;
     using Kernel = cutlass::gemm::kernel::GemmUniversal<Problem, Mainloop, Epilogue>;
     using Gemm = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
@@ -126,10 +124,9 @@ int smCount()
     return sms;
 }
 
-template<typename T>
+template<typename G>
 cudaError_t runSm90(GroupedGemmArgs const& g, cudaStream_t stream)
 {
-    using G = Sm90Grouped<T>;
     auto args = G::arguments(g, smCount());
     if (args.hw_info.sm_count <= 0 || G::Gemm::get_workspace_size(args) > g.workspaceSize)
     {
@@ -145,24 +142,44 @@ cudaError_t runSm90(GroupedGemmArgs const& g, cudaStream_t stream)
     return cudaSuccess;
 }
 
-template<typename T>
+template<typename G>
 size_t workspaceSm90(int groups)
 {
     GroupedGemmArgs g{};
     g.groups = groups;
-    return Sm90Grouped<T>::Gemm::get_workspace_size(Sm90Grouped<T>::arguments(g, smCount()));
+    return G::Gemm::get_workspace_size(G::arguments(g, smCount()));
+}
+
+using Pingpong = cutlass::gemm::KernelPtrArrayTmaWarpSpecializedPingpong;
+using Cooperative = cutlass::gemm::KernelPtrArrayTmaWarpSpecializedCooperative;
+
+//! f(Sm90Grouped<...>{}) for a Hopper kernel, else `unavailable` (this file is built only for tuning).
+template<typename T, typename R, typename F>
+R withSm90Kernel(GemmKernel kernel, R unavailable, F&& f)
+{
+    switch (kernel)
+    {
+    case GemmKernel::kSM90_64x128_PINGPONG: return f(Sm90Grouped<T, 64, 128, Pingpong>{});
+    case GemmKernel::kSM90_128x128_COOPERATIVE: return f(Sm90Grouped<T, 128, 128, Cooperative>{});
+    case GemmKernel::kSM90_128x256_COOPERATIVE: return f(Sm90Grouped<T, 128, 256, Cooperative>{});
+    case GemmKernel::kSM90_64x256_PINGPONG: return f(Sm90Grouped<T, 64, 256, Pingpong>{});
+    default: break;
+    }
+    return unavailable;
+}
+
+//! The Hopper launcher of element type T (cudaErrorInvalidValue for a kernel this build lacks).
+template<typename T>
+cudaError_t groupedGemmSm90T(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)
+{
+    return withSm90Kernel<T>(
+        kernel, cudaErrorInvalidValue, [&](auto tag) { return runSm90<decltype(tag)>(g, stream); });
+}
+
+template<typename T>
+size_t groupedGemmSm90TWorkspace(GemmKernel kernel, int32_t groups)
+{
+    return withSm90Kernel<T>(kernel, size_t{0}, [&](auto tag) { return workspaceSm90<decltype(tag)>(groups); });
 }
 } // namespace
-
-cudaError_t groupedGemmSm90(GroupedGemmArgs const& g, cudaStream_t stream)
-{
-    return g.type == ElemType::kBFLOAT16 ? runSm90<cutlass::bfloat16_t>(g, stream)
-                                         : runSm90<cutlass::half_t>(g, stream);
-}
-
-size_t groupedGemmSm90Workspace(ElemType type, int32_t groups)
-{
-    return type == ElemType::kBFLOAT16 ? workspaceSm90<cutlass::bfloat16_t>(groups)
-                                       : workspaceSm90<cutlass::half_t>(groups);
-}
 } // namespace trt_helper
