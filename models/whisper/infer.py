@@ -3,7 +3,8 @@
     sh infer.sh whisper [--model tiny.en|base|PATH] [--backend auto|trt|reference|torch] [--batch N]
                         [--language CODE] [--task transcribe|translate] [--timestamps] [--beam-size N]
                         [--patience P] [--length-penalty A] [--temperature-fallback]
-                        [--long-audio error|chunk|sequential] FILE.wav ...
+                        [--long-audio error|chunk|sequential] [--weights fp|int8|int4 [--group-size G]]
+                        [--kv-cache fp|int8 [--calibration FILE]...] FILE.wav ...
 
 {"audio": path, "text": ..., "tokens": [...], "segments": [{"start", "end", "text"}], "language": ...,
 "language_probability": ..., "backend": ...}; a file that cannot be read gives {"audio": path, "error": ...,
@@ -15,6 +16,11 @@ Audio over 30 s is an error unless --long-audio sequential (timestamp seeking, o
 (consecutive 30 s windows, decoded independently). Plans take at most their --max-batch rows per call, and a
 decoder call holds (inputs decoded together) × (beams, or samples at temperatures > 0) rows: a request that needs
 more is refused before decoding (trt), or decoded by the reference executor instead (auto), saying both numbers.
+Quantized variants (models.whisper.quantized) work with every backend: --weights int8 (per channel) or int4 (blocks
+of --group-size, default 128) weight-only linears; --kv-cache int8 keeps the decoder's self-attention cache in int8.
+trt loads the plans `sh build.sh` emits for them (fp16: --precision fp16); reference and torch calibrate the cache's
+scales on --calibration clips (default tests/data/whisper/espeak, as build.py does) and torch runs the PyTorch model
+with the same quantized weights and int8 cache.
 """
 
 import argparse
@@ -30,6 +36,7 @@ from .decoding import TorchRunner
 from .fallback import DEFAULT_TEMPERATURES, FallbackOptions
 from .long_form import TranscribeOptions, transcribe_files
 from .networks import EngineRunner, ReferenceRunner
+from .quantized import Int8CacheRunner, Variant, calibration_audio, kv_cache_scales
 from .search import SearchOptions
 from .sources import resolve_model
 from .tokenizer import WhisperTokenizer
@@ -55,14 +62,18 @@ def parse_args(argv):
         "--weights",
         choices=("fp", "int8", "int4"),
         default="fp",
-        help="linear weights: weight-only int8/int4 round-to-nearest (reference and torch backends)",
+        help="linear weights: weight-only int8/int4 round-to-nearest",
     )
     parser.add_argument(
         "--group-size",
         type=int,
         choices=(32, 64, 128),
         default=None,
-        help="block size along K for --weights (default: one scale per output channel)",
+        help="block size along K for --weights (default: 128 for int4, one scale per output channel for int8)",
+    )
+    parser.add_argument("--kv-cache", choices=("fp", "int8"), default="fp", help="decoder self-attention cache")
+    parser.add_argument(
+        "--calibration", action="append", metavar="FILE", help="a clip for --kv-cache int8 scales (repeat for more)"
     )
     parser.add_argument("--device", default="cpu", help="device of the torch and reference backends")
     parser.add_argument("--long-audio", choices=("error", "chunk", "sequential"), default="error")
@@ -99,10 +110,9 @@ def parse_args(argv):
         )
     except ValueError as error:
         parser.error(str(error))
-    if args.weights != "fp" and args.backend in ("trt", "auto"):
-        parser.error(
-            f"--weights {args.weights}: quantized plans are not built by build.sh yet; use --backend reference or torch"
-        )
+    if args.kv_cache != "fp" and args.no_cache:
+        parser.error(f"--kv-cache {args.kv_cache} quantizes the self-attention cache; it cannot go with --no-cache")
+    args.variant = Variant.make(args.weights, args.group_size, args.kv_cache)
     return args
 
 
@@ -128,7 +138,8 @@ def check_plan_batch(args, max_batch, manifest):
     )
 
 
-def make_runner(args, model):
+def make_runner(args, model, tokenizer):
+    variant = args.variant
     use_cache = not args.no_cache
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     if args.backend in ("trt", "auto"):
@@ -141,7 +152,7 @@ def make_runner(args, model):
                     "(base plans: --plans plans/whisper/base)"
                 )
             check_plan_batch(args, plans.get("max_batch"), manifest)
-            return EngineRunner(args.plans, args.precision, use_cache)
+            return EngineRunner(args.plans, args.precision, use_cache, variant)
         except (RuntimeError, FileNotFoundError, ImportError, ValueError) as error:
             if args.backend == "trt":
                 raise SystemExit(f"--backend trt: {error}") from None
@@ -149,12 +160,18 @@ def make_runner(args, model):
                 f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
                 file=sys.stderr,
             )
-    options = {} if args.weights == "fp" else {"weights": args.weights, "group_size": args.group_size}
+    options = variant.weight_options()
+    kv_scales = None
+    if variant.kv_cache == "int8":
+        kv_scales = kv_cache_scales(model, tokenizer, calibration_audio(args.calibration))
     if args.backend == "torch":
         if options:  # the PyTorch model with the weights the networks would get
-            model = fake_quantized(model, quantize_linears(model, 8 if args.weights == "int8" else 4, args.group_size))
-        return TorchRunner(model.to(args.device, dtype), use_cache)
-    return ReferenceRunner(model, dtype, use_cache, device=args.device, **options)
+            model = fake_quantized(
+                model, quantize_linears(model, 8 if args.weights == "int8" else 4, variant.group_size)
+            )
+        model = model.to(args.device, dtype)
+        return Int8CacheRunner(model, kv_scales) if kv_scales else TorchRunner(model, use_cache)
+    return ReferenceRunner(model, dtype, use_cache, device=args.device, kv_scales=kv_scales, **options)
 
 
 def main(argv=None):
@@ -167,7 +184,7 @@ def main(argv=None):
             tokenizer.sot_sequence(args.language, task=args.task)  # unknown codes fail here, before decoding
     except (WeightError, FileNotFoundError, ValueError) as error:
         raise SystemExit(f"whisper: {error}") from None
-    runner = make_runner(args, model)
+    runner = make_runner(args, model, tokenizer)
     results = transcribe_files(runner, tokenizer, args.files, args.options, batch_size=args.batch)
     for path, result in zip(args.files, results):
         if "segments" in result:

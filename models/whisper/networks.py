@@ -154,8 +154,10 @@ def all_networks(model, dtype=torch.float32, profile=Profile(), names=NETWORKS, 
     return {name: makers[name]() for name in names}
 
 
-def plan_name(name, precision):
-    return f"whisper_{name}_{precision}.plan"
+def plan_name(name, precision, variant=None):
+    """The plan file of network `name`: whisper_<name>_<precision>[_<weights>][_kv-int8].plan (models.whisper.quantized
+    Variant)."""
+    return f"whisper_{name}_{precision}{variant.suffix(name) if variant else ''}.plan"
 
 
 class NetworkRunner(Runner):
@@ -217,17 +219,18 @@ class ReferenceRunner(NetworkRunner):
 class EngineRunner(NetworkRunner):
     """The built plans run by trt_helper.Engine (needs a TensorRT runtime and a GPU the plans support)."""
 
-    def __init__(self, plan_dir, precision="fp32", use_cache=True):
+    def __init__(self, plan_dir, precision="fp32", use_cache=True, variant=None):
         import trt_helper
 
         plan_dir = Path(plan_dir)
         names = ("encoder", "cross_kv", "decoder") + (("decoder_step",) if use_cache else ())
-        paths = {name: plan_dir / plan_name(name, precision) for name in names}
+        paths = {name: plan_dir / plan_name(name, precision, variant) for name in names}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
+            options = "" if variant is None else variant.build_options()
             raise FileNotFoundError(
                 f"EngineRunner: missing plans {missing}; build them with "
-                f"python3 -m models.whisper.build --out {plan_dir}"
+                f"python3 -m models.whisper.build --precision {precision}{options} --out {plan_dir}"
             )
         engines = {name: trt_helper.Engine(path) for name, path in paths.items()}
         calls = {name: (lambda inputs, e=engine: e(**inputs)) for name, engine in engines.items()}
