@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
-from trt_helper.quant import calibrate
+from trt_helper.quant import NetworkCalibrator, calibrate
 from trt_helper.quant.kv_cache import cache_scale, dequantize_cache, quantize_cache
 
 from .audio import load_audio
 from .decoding import TorchRunner, transcribe
+from .networks import NetworkRunner, all_networks
 
 CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "whisper" / "espeak"
 WEIGHTS = ("fp", "int8", "int4")
@@ -81,17 +82,26 @@ def calibration_audio(paths=None):
     return [load_audio(p) for p in paths]
 
 
-def kv_cache_scales(model, tokenizer, audio):
+def kv_cache_scales(model, tokenizer, audio, executor="torch"):
     """Per-tensor int8 scales (k, v) of the decoder self-attention cache: greedy-transcribe `audio` with the PyTorch
-    `model` and take the absmax of every decoder layer's key / value projection output, / 127."""
-    amax = calibrate(
-        model.decoder,
-        run=lambda decoder: transcribe(TorchRunner(model), tokenizer, audio),
-        per_channel=False,
-        output=True,
-    )
+    `model` (executor="torch") or its fp32 networks through the reference executor ("reference") and take the absmax
+    of every decoder layer's key / value projection output, / 127."""
+    if executor == "torch":
+        amax = calibrate(
+            model, run=lambda m: transcribe(TorchRunner(m), tokenizer, audio), per_channel=False, output=True
+        )
+    elif executor == "reference":
+        calibrator = NetworkCalibrator(per_channel=False, output=True)
+        calls = {name: (lambda x, h=h: calibrator.evaluate(h, x)) for name, h in all_networks(model).items()}
+        transcribe(NetworkRunner(calls, torch.float32, name="reference"), tokenizer, audio)
+        amax = calibrator.amax
+    else:
+        raise ValueError(f"kv_cache_scales: executor must be 'torch' or 'reference', got {executor!r}")
     return tuple(
-        cache_scale(max(float(v) for p, v in amax.items() if p.endswith(f".attn.{kv}")), f"kv_cache_scales ({kv})")
+        cache_scale(
+            max(float(v) for p, v in amax.items() if p.startswith("decoder.") and p.endswith(f".attn.{kv}")),
+            f"kv_cache_scales ({kv})",
+        )
         for kv in ("key", "value")
     )
 

@@ -1,4 +1,5 @@
-"""trt_helper.quant.calibrate / awq: absmax against direct computation; the AWQ-style search against RTN."""
+"""trt_helper.quant.calibrate / awq: absmax against direct computation, through the reference executor against the
+PyTorch path; the AWQ-style search against RTN."""
 
 import re
 
@@ -6,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
+import trt_helper
 from trt_helper.quant.awq import awq_quantize, awq_search
-from trt_helper.quant.calibrate import calibrate, collect_inputs
+from trt_helper.quant.calibrate import calibrate, calibrate_network, collect_inputs
 
 
 def _model_and_batches(gen):
@@ -26,6 +28,27 @@ def test_calibrate_absmax(gen):
     assert rows["0"].shape == (20, 16) and rows["2"].shape == (20, 32)
     with pytest.raises(ValueError, match=re.escape("calibrate: run(model) reached no ['Conv1d'] module")):
         calibrate(model, lambda m: m(batches[0]), types=(nn.Conv1d,))
+
+
+def test_calibrate_network_equals_pytorch(gen):
+    """The same absmax from the network through the reference executor as from the PyTorch model (fp32)."""
+    model, batches = _model_and_batches(gen)
+    helper = trt_helper.NetworkHelper(torch.float32, name="mlp")
+    x = helper.addInput(
+        "x", torch.float32, (-1, 3, 16), min_shape=(1, 3, 16), opt_shape=(5, 3, 16), max_shape=(8, 3, 16)
+    )
+    helper.markOutput(helper(model, x), "y")
+    feeds = [{"x": b} for b in batches]
+    for per_channel, output in ((True, False), (False, False), (True, True)):
+        want = calibrate(model, lambda m: [m(b) for b in batches], per_channel=per_channel, output=output)
+        got = calibrate_network(helper, feeds, per_channel=per_channel, output=output)
+        assert set(got) == set(want) == {"0", "2"}
+        for path in want:
+            assert got[path].shape == want[path].shape and trt_helper.rel_error(got[path], want[path]) <= 2e-6, path
+    with pytest.raises(
+        ValueError, match=re.escape("calibrate_network: network 'mlp' has no helper(module, x) call of ['Conv1d']")
+    ):
+        calibrate_network(helper, feeds, types=(nn.Conv1d,))
 
 
 def test_awq_lowers_output_error_with_outlier_channels(gen):

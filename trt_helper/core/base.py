@@ -102,6 +102,7 @@ class NetworkCore:
         self.group_size = group_size
         self.quantized: dict[str, QuantizedWeight] = dict(quantized or {})  # module path -> weight (e.g. AWQ)
         self.module_outputs: dict[str, Any] = {}
+        self.module_inputs: dict[str, tuple[type, Any]] = {}  # path -> (module type, first input) of helper(module, x)
         self.profiles: list[dict[str, tuple[tuple[int, ...], ...]]] = [{}]  # input -> (min, opt, max) per profile
         self._buffers: list[Any] = []  # host memory TensorRT reads until the plan is built
         self._casts: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}  # (source, its copy) per source and dtype

@@ -147,12 +147,15 @@ class NetworkHelper(NetworkCore):
     def __call__(self, module: nn.Module, *inputs: Any, **kwargs: Any) -> Any:
         """Add ``module`` to the network: torch.nn leaf modules map to ops, any other module to its
         ``trt_forward(helper, *inputs)``. The module's output is recorded under its path in
-        ``module_outputs`` (what :func:`trt_helper.compare` matches against)."""
+        ``module_outputs`` (what :func:`trt_helper.compare` matches against), its first input in ``module_inputs``
+        (what :func:`trt_helper.quant.calibrate_network` reads)."""
         if not isinstance(module, nn.Module):
             raise TypeError(f"helper(...) takes a torch.nn.Module first, got {type(module).__name__}")
         if not self._module_paths:
             self.setModel(module)
         with self.scope(module) as scope:
+            if inputs and self.is_tensor(inputs[0]):
+                self.module_inputs[scope.path] = (type(module), inputs[0])
             add = LEAF_MODULES.get(type(module))
             if add is not None:
                 return scope.record(add(self, module, *inputs, **kwargs))

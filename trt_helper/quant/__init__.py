@@ -2,7 +2,9 @@
 
 - :mod:`.weight`: symmetric round-to-nearest int8 / int4 weights, per channel or block-wise
   (:func:`quantize_weight`, :class:`QuantizedWeight`, the INT4 packing);
-- :mod:`.calibrate`: per-tensor / per-channel absmax and input samples from the PyTorch model;
+- :mod:`.calibrate`: per-tensor / per-channel absmax and input samples from the PyTorch model, or absmax from the
+  network through the reference executor (:func:`calibrate_network`);
+- :mod:`.kv_cache`: the int8 KV cache's scales and its quantize-on-write / dequantize-on-read in PyTorch;
 - :mod:`.awq`: the activation-aware scale search for weight-only int4/int8;
 - :mod:`.smoothquant`: SmoothQuant W8A8;
 - :mod:`.fake`: the PyTorch model with the same quantized weights;
@@ -10,7 +12,7 @@
 """
 
 from .awq import awq_quantize, awq_search
-from .calibrate import calibrate, collect_inputs
+from .calibrate import NetworkCalibrator, calibrate, calibrate_network, collect_inputs
 from .fake import fake_quantized, quantize_linears
 from .weight import QuantizedWeight, pack_int4, quantize_weight, unpack_int4
 
@@ -20,6 +22,8 @@ __all__ = [
     "pack_int4",
     "unpack_int4",
     "calibrate",
+    "calibrate_network",
+    "NetworkCalibrator",
     "collect_inputs",
     "awq_search",
     "awq_quantize",

@@ -11,9 +11,9 @@ import torch
 
 from models.whisper.decoding import TorchRunner, transcribe
 from models.whisper.networks import decoder_network, encoder_network
-from models.whisper.quantized import Int8CacheRunner
+from models.whisper.quantized import Int8CacheRunner, kv_cache_scales
 from trt_helper import rel_error
-from trt_helper.quant import fake_quantized, quantize_linears
+from trt_helper.quant import calibrate, calibrate_network, fake_quantized, quantize_linears
 
 pytest.importorskip("tensorrt_rtx")
 
@@ -77,6 +77,26 @@ def test_int8_kv_cache(tiny_model, state):
     torch_logits, grown = runner.step(cross, tokens[:, -1:], (prefix["present_k"], prefix["present_v"]))
     assert rel_error(torch_logits, step["logits"]) <= 1e-4
     assert (grown[0].int() - step["present_k"].int()).abs().max() <= 1
+
+
+def test_kv_calibration_through_the_reference_executor(tiny_model, state):
+    """Every decoder linear's output absmax from the decoder network (reference executor) = PyTorch's (fp32)."""
+    mel, tokens = state
+    with torch.no_grad():
+        cross = tiny_model.decoder.cross_kv(tiny_model.encoder(mel))
+    want = calibrate(tiny_model, lambda m: m.decoder(tokens, *cross), per_channel=False, output=True)
+    feeds = [{"tokens": tokens.to(torch.int32), "cross_k": cross[0], "cross_v": cross[1]}]
+    got = calibrate_network(decoder_network(tiny_model, torch.float32), feeds, per_channel=False, output=True)
+    assert set(got) == set(want) and len(want) == 4 * 8  # q, k, v, out, cross q, cross out, fc1, fc2 per layer
+    assert max(abs(float(got[p]) / float(want[p]) - 1) for p in want) <= 1e-5
+
+
+@pytest.mark.slow  # ~1 min: one clip decoded through the four networks by the reference executor
+def test_kv_cache_scales_reference_equal_torch(tiny_model, tokenizer, clip_audio):
+    audio = [clip_audio["sentence_00.flac"]]
+    torch_scales = kv_cache_scales(tiny_model, tokenizer, audio)
+    reference_scales = kv_cache_scales(tiny_model, tokenizer, audio, executor="reference")
+    assert reference_scales == pytest.approx(torch_scales, rel=1e-5)
 
 
 def _run(module, args, repo):
