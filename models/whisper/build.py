@@ -52,7 +52,10 @@ def parse_args(argv):
     parser.add_argument("--out", default="plans/whisper")
     parser.add_argument("--weights", default="fp", help="comma list of fp, int8, int4 (weight-only linears)")
     parser.add_argument(
-        "--group-size", type=int, choices=(32, 64, 128), help="int4 block (default 128; int8: per channel)"
+        "--group-size",
+        type=int,
+        choices=(32, 64, 128),
+        help="block along K of quantized weights (default: 128 for int4, per channel for int8)",
     )
     parser.add_argument("--kv-cache", default="fp", help="comma list of fp, int8 (the decoders' self-attention cache)")
     parser.add_argument(
