@@ -2,7 +2,7 @@
 
     sh infer.sh llama --prompt TEXT [--prompt TEXT ...] | --prompts-file FILE [--max-new-tokens N] [--chat]
                       [--backend auto|trt|reference|torch] [--precision fp32|fp16] [--weights fp|int8|int4]
-                      [--batch N]
+                      [--kv-cache fp|int8] [--batch N]
                       [--temperature T --top-k K --top-p P --seed S]
 
 {"prompt", "text", "tokens", "backend"}; a prompt that cannot run (empty, longer than the networks' profile) gives
@@ -10,6 +10,7 @@
 PyTorch model; reference = the TensorRT networks evaluated by trt_helper's reference executor (slow, exact);
 trt = the built plans run by trt_helper.Engine (--plans DIR from models.llama.build); auto = trt when that works,
 else reference. --chat wraps each prompt in the model's chat template. --prompts-file: one prompt per line.
+--kv-cache int8 stores keys/values as int8 with per-layer scales calibrated on the project's prompts.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import torch
 
 from .generate import Sampling, TorchRunner, generate
 from .networks import EngineRunner, Profile, ReferenceRunner
+from .quant import calibration_ids, kv_cache_scales
 from .weights import WeightError, load
 
 
@@ -40,6 +42,7 @@ def parse_args(argv):
         default="fp",
         help="weight-only quantized linears (networks only; int4 in blocks of --group-size)",
     )
+    parser.add_argument("--kv-cache", choices=("fp", "int8"), default="fp", help="key/value cache precision")
     parser.add_argument("--group-size", type=int, default=64)
     parser.add_argument("--plans", default="plans/llama", help="plan directory for --backend trt/auto")
     parser.add_argument("--batch", type=int, default=1, help="prompts generated together (left padded)")
@@ -58,11 +61,21 @@ def parse_args(argv):
     return args
 
 
-def make_runner(args, model, profile):
+def network_options(args, model, tokenizer):
+    """network()'s weight and cache options for the command line's --weights, --group-size and --kv-cache."""
+    options = {"weights": args.weights, "group_size": args.group_size if args.weights == "int4" else None}
+    if args.kv_cache == "int8":
+        if tokenizer is None:
+            raise SystemExit("--kv-cache int8 calibrates on the project's prompts: it needs the model's tokenizer")
+        options["kv_scales"] = kv_cache_scales(model, calibration_ids(tokenizer))
+    return options
+
+
+def make_runner(args, model, tokenizer, profile):
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     if args.backend in ("trt", "auto"):
         try:
-            return EngineRunner(args.plans, args.precision, args.weights)
+            return EngineRunner(args.plans, args.precision, args.weights, args.kv_cache)
         except (RuntimeError, FileNotFoundError, ImportError) as error:
             if args.backend == "trt":
                 raise SystemExit(f"--backend trt: {error}") from None
@@ -70,13 +83,13 @@ def make_runner(args, model, profile):
                 f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
                 file=sys.stderr,
             )
+    options = network_options(args, model, tokenizer)
     if args.backend == "torch":
         if args.weights != "fp":
             raise SystemExit("--weights int8/int4 needs the networks (--backend reference, trt or auto)")
+        model.set_kv_scales(options.get("kv_scales"))
         return TorchRunner(model.to(dtype))
-    return ReferenceRunner(
-        model, dtype, profile, weights=args.weights, group_size=args.group_size if args.weights == "int4" else None
-    )
+    return ReferenceRunner(model, dtype, profile, **options)
 
 
 def check_prompt(ids, max_prompt, max_length):
@@ -106,7 +119,7 @@ def main(argv=None):
         opt_prompt=min(32, args.max_prompt),
         max_length=min(model.config.max_position_embeddings, args.max_prompt + args.max_new_tokens),
     )
-    runner = make_runner(args, model, profile)
+    runner = make_runner(args, model, tokenizer, profile)
     results, ready = {}, []
     for index, prompt in enumerate(prompts):
         ids = tokenizer.encode(tokenizer.chat(prompt) if args.chat and prompt else prompt)
