@@ -11,6 +11,7 @@ tests/data/llama/perplexity_text.txt (written for the project) in one pass.
 
 import argparse
 import datetime
+import functools
 import json
 import platform
 import sys
@@ -113,10 +114,19 @@ def greedy_figures(runner, records, eos, max_new_tokens, compared=None):
 SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized")
 
 
+@functools.cache
+def smollm2_q4_1(config):
+    """The GGUF's Q4_1 blocks (read once: reading them takes seconds)."""
+    from models.llama.quant import q4_1_weights
+
+    return q4_1_weights(smollm2_path(), config)
+
+
 def variant_options(variant, model, tokenizer):
     """(model, network options) of a quantized variant: "fp", "int8" (weight-only, per output channel), "int4:G"
     (weight-only, blocks of G along K; SmolLM2's K = 576 takes 32 or 64, not 128), "kv-int8" (int8 cache, per-layer
-    scales), "smoothquant[:alpha]" (W8A8 on a smoothed copy). Calibration (kv-int8, smoothquant) runs on the project's prompts, not on the perplexity text."""
+    scales), "smoothquant[:alpha]" (W8A8 on a smoothed copy), "q4_1" (the GGUF's Q4_1 blocks as int4 + block
+    offsets). Calibration (kv-int8, smoothquant) runs on the project's prompts, not on the perplexity text."""
     from models.llama.quant import calibration_ids, kv_cache_scales, run_prompts, smoothquant_groups
     from trt_helper.quant.smoothquant import smoothquant
 
@@ -129,6 +139,8 @@ def variant_options(variant, model, tokenizer):
         run = run_prompts(calibration_ids(tokenizer))
         smoothed, quantized = smoothquant(model, run, smoothquant_groups(model), float(arg or 0.5))
         return smoothed, {"quantized": quantized}
+    if name == "q4_1":
+        return model, {"quantized": smollm2_q4_1(model.config)}
     raise SystemExit(f"unknown variant {variant!r}")
 
 
@@ -169,8 +181,8 @@ def main(argv=None):
     parser.add_argument("--perplexity-tokens", type=int, default=None, help="first N tokens of the text (default all)")
     parser.add_argument(
         "--variants",
-        default="fp,int8,int4:64,int4:32,kv-int8,smoothquant",
-        help="perplexity_quantized: fp, int8, int4:G, kv-int8, smoothquant[:alpha], each with @fp32 or fp16",
+        default="fp,int8,int4:64,int4:32,kv-int8,smoothquant,q4_1,fp@fp32,q4_1@fp32",
+        help="perplexity_quantized: fp, int8, int4:G, kv-int8, smoothquant[:alpha], q4_1, each with @fp32 or fp16",
     )
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
     args = parser.parse_args(argv)

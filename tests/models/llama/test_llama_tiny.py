@@ -149,10 +149,16 @@ def test_bad_generation_inputs():
 
 def test_networks_build(peer_and_model, tmp_path):
     """Both networks build to plans (fp16) with TensorRT-RTX ahead of time, also with an int8 cache (int8 slices
-    and concatenations between quantize and dequantize)."""
+    and concatenations between quantize and dequantize) and with asymmetric int4 blocks (block offsets)."""
     pytest.importorskip("tensorrt_rtx")
+    from trt_helper.quant import quantize_linears
+
     model = peer_and_model[1]
-    variants = {"fp": {}, "kv_int8": {"kv_scales": torch.full((2, 2), 0.05)}}
+    quantized = quantize_linears(model, 4, 32)
+    for qw in quantized.values():
+        qw.offsets = torch.full_like(qw.scales, 0.01)
+    scales = torch.full((2, 2), 0.05)
+    variants = {"fp": {}, "kv_int8": {"kv_scales": scales}, "offsets": {"quantized": quantized}}
     for variant, options in variants.items():
         for name in ("prefill", "decode"):
             helper = network(model, name, torch.float16, PROFILE, **options)
@@ -211,6 +217,36 @@ def test_int8_kv_cache_networks(peer_and_model):
     assert torch.allclose(dequantized, want_k, rtol=0, atol=1e-6)
     with torch.no_grad():
         assert rel_error(model(ids)[0], want) > 1e-4
+
+
+def test_block_offset_weights(peer_and_model):
+    """Asymmetric int4 blocks (values, scale and an offset per 32 weights, like llama.cpp's Q4_1) through an fp32
+    prefill network = our PyTorch model with the dequantized weights."""
+    from trt_helper.quant import QuantizedWeight, fake_quantized
+
+    model = peer_and_model[1]
+    gen = torch.Generator().manual_seed(15)
+    quantized = {}
+    for path, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear):
+            n, k = module.weight.shape
+            quantized[path] = QuantizedWeight(
+                torch.randint(-8, 8, (n, k), generator=gen, dtype=torch.int8),
+                torch.rand(n, k // 32, generator=gen) * 0.02 + 0.005,
+                4,
+                32,
+                offsets=(torch.rand(n, k // 32, generator=gen) - 0.5) * 0.1,
+            )
+    helper = network(model, "prefill", torch.float32, PROFILE, logits="all", quantized=quantized)
+    ids = _ids(16, 2, 9)
+    out = helper.reference({"input_ids": ids.int(), "pad": torch.zeros(2, dtype=torch.int32)})
+    with torch.no_grad():
+        want = fake_quantized(model, quantized)(ids)[0]
+        no_offsets = fake_quantized(
+            model, {p: QuantizedWeight(q.values, q.scales, 4, 32) for p, q in quantized.items()}
+        )(ids)[0]
+    assert rel_error(out["logits"], want) <= 1e-5
+    assert rel_error(no_offsets, want) > 1e-2
 
 
 def test_smoothquant_w8a8_network(peer_and_model):
