@@ -212,13 +212,14 @@ class LlamaForCausalLM(nn.Module):
             raise ValueError("LlamaForCausalLM: give both past_k and past_v or neither")
         batch, length = input_ids.shape
         offset = 0 if past_k is None else past_k.shape[3]
-        pad = torch.zeros(batch, dtype=torch.int64) if pad is None else pad.to(torch.int64)
+        device = input_ids.device
+        pad = torch.zeros(batch, dtype=torch.int64, device=device) if pad is None else pad.to(device, torch.int64)
         x = self.model.embed_tokens(input_ids)
-        query_pos = offset + torch.arange(length)
+        query_pos = offset + torch.arange(length, device=device)
         positions = (query_pos[None, :] - pad[:, None]).clamp(min=0)
         cos, sin = (t[:, None] for t in self.model.rotary_emb(positions, x.dtype))
-        key_pos = torch.arange(offset + length)
-        mask = visible(query_pos, key_pos, pad)[:, None].to(x.device)
+        key_pos = torch.arange(offset + length, device=device)
+        mask = visible(query_pos, key_pos, pad)[:, None]
         present_k, present_v = [], []
         for i, layer in enumerate(self.model.layers):
             x, k, v = layer(

@@ -249,6 +249,17 @@ def test_block_offset_weights(peer_and_model):
     assert rel_error(no_offsets, want) > 1e-2
 
 
+def test_torch_model_keeps_to_the_input_device(peer_and_model):
+    """Positions, padding and the mask are made on the input's device (the model ran on CPU only before: found on
+    the GPU baseline); the meta device fails on any CPU tensor mixed in, like CUDA would."""
+    import copy
+
+    model = copy.deepcopy(peer_and_model[1]).to("meta")
+    logits, k, _ = model(torch.zeros(2, 5, dtype=torch.int64, device="meta"))
+    logits, k, _ = model(torch.zeros(2, 1, dtype=torch.int64, device="meta"), k, k)
+    assert logits.device.type == "meta" and tuple(k.shape) == (2, 2, 2, 6, 24)
+
+
 def test_smoothquant_w8a8_network(peer_and_model):
     """SmoothQuant over the llama groups (both RMSNorms, and up_proj → down_proj through SwiGLU's product): the
     smoothed float model = the original; the fp32 W8A8 prefill network = PyTorch with the same int8 weights and
