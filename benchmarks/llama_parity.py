@@ -111,7 +111,7 @@ def greedy_figures(runner, records, eos, max_new_tokens, compared=None):
     }
 
 
-SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized")
+SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized", "greedy_quantized")
 
 
 @functools.cache
@@ -168,6 +168,22 @@ def quantized_perplexity_figures(model, tokenizer, tokens=None, variants=("fp", 
     return values
 
 
+def quantized_greedy_figures(model, tokenizer, records, max_new, compared, variants):
+    """Greedy tokens of the first fixture prompts (one left-padded batch) through the decode path of each variant's
+    networks (fp16 unless "@fp32"), against the peer's and the first variant's tokens."""
+    values = {}
+    for variant in variants:
+        name, _, precision = variant.partition("@")
+        variant_model, options = variant_options(name, model, tokenizer)
+        runner = ReferenceRunner(variant_model, DTYPES[precision or "fp16"], PROFILE, **options)
+        row = greedy_figures(runner, records, tokenizer.eos_token_id, max_new, compared)
+        first = values[variants[0]]["tokens"] if values else row["tokens"]
+        row["identical_to_" + variants[0]] = sum(a == b for a, b in zip(row["tokens"], first))
+        values[variant] = row
+        print(variant, row["identical"], row["identical_to_" + variants[0]], flush=True)
+    return values
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
@@ -184,6 +200,7 @@ def main(argv=None):
         default="fp,int8,int4:64,int4:32,kv-int8,smoothquant,q4_1,fp@fp32,q4_1@fp32",
         help="perplexity_quantized: fp, int8, int4:G, kv-int8, smoothquant[:alpha], q4_1, each with @fp32 or fp16",
     )
+    parser.add_argument("--greedy-variants", default="fp,kv-int8,q4_1", help="greedy_quantized: as --variants")
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
@@ -203,6 +220,15 @@ def main(argv=None):
     if "perplexity_quantized" in sections:
         result["perplexity_quantized"] = quantized_perplexity_figures(
             model, tokenizer, args.perplexity_tokens, args.variants.split(",")
+        )
+    if "greedy_quantized" in sections:
+        result["greedy_quantized"] = quantized_greedy_figures(
+            model,
+            tokenizer,
+            records[: args.reference_prompts],
+            max_new,
+            args.reference_tokens,
+            args.greedy_variants.split(","),
         )
     if "greedy_torch" in sections:
         result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)
