@@ -11,6 +11,7 @@ tests/data/llama/perplexity_text.txt (written for the project) in one pass.
 
 import argparse
 import datetime
+import functools
 import json
 import platform
 import sys
@@ -21,7 +22,7 @@ import torch
 import transformers
 
 from models.llama.generate import Sampling, TorchRunner, generate
-from models.llama.networks import Profile, ReferenceRunner, network
+from models.llama.networks import DTYPES, Profile, ReferenceRunner, network
 from models.llama.peers import hf_peer
 from models.llama.weights import load, smollm2_path
 from trt_helper import rel_error
@@ -110,24 +111,76 @@ def greedy_figures(runner, records, eos, max_new_tokens, compared=None):
     }
 
 
-SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized")
+SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized", "greedy_quantized")
+
+
+@functools.cache
+def smollm2_q4_1(config):
+    """The GGUF's Q4_1 blocks (read once: reading them takes seconds)."""
+    from models.llama.quant import q4_1_weights
+
+    return q4_1_weights(smollm2_path(), config)
+
+
+def variant_options(variant, model, tokenizer):
+    """(model, network options) of a quantized variant: "fp", "int8" (weight-only, per output channel), "int4:G"
+    (weight-only, blocks of G along K; SmolLM2's K = 576 takes 32 or 64, not 128), "kv-int8" (int8 cache, per-layer
+    scales), "smoothquant[:alpha]" (W8A8 on a smoothed copy), "q4_1" (the GGUF's Q4_1 blocks as int4 + block
+    offsets). Calibration (kv-int8, smoothquant) runs on the project's prompts, not on the perplexity text."""
+    from models.llama.quant import calibration_ids, kv_cache_scales, run_prompts, smoothquant_groups
+    from trt_helper.quant.smoothquant import smoothquant
+
+    name, _, arg = variant.partition(":")
+    if name in ("fp", "int8", "int4"):
+        return model, {"weights": name, "group_size": int(arg) if arg else None}
+    if name == "kv-int8":
+        return model, {"kv_scales": kv_cache_scales(model, calibration_ids(tokenizer))}
+    if name == "smoothquant":
+        run = run_prompts(calibration_ids(tokenizer))
+        smoothed, quantized = smoothquant(model, run, smoothquant_groups(model), float(arg or 0.5))
+        return smoothed, {"quantized": quantized}
+    if name == "q4_1":
+        return model, {"quantized": smollm2_q4_1(model.config)}
+    raise SystemExit(f"unknown variant {variant!r}")
 
 
 def quantized_perplexity_figures(model, tokenizer, tokens=None, variants=("fp", "int8", "int4:64")):
-    """Perplexity of the fixed text through fp16 prefill networks with weight-only linears: ``variants`` are "fp",
-    "int8" (per output channel) or "int4:G" (blocks of G along K; SmolLM2's K = 576 takes 32 or 64, not 128)."""
+    """Perplexity of the fixed text through prefill networks of each variant (see :func:`variant_options`), fp16
+    unless the variant ends in "@fp32"; relative to the fp network of the same precision."""
     ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
     profile = Profile(max_batch=1, max_prompt=len(ids), opt_prompt=len(ids), max_length=len(ids) + 1)
     values = {"tokens": len(ids)}
     for variant in variants:
-        weights, _, group = variant.partition(":")
-        group_size = int(group) if group else None
-        helper = network(model, "prefill", torch.float16, profile, logits="all", weights=weights, group_size=group_size)
+        name, _, precision = variant.partition("@")
+        precision = precision or "fp16"
+        variant_model, options = variant_options(name, model, tokenizer)
+        if "kv_scales" in options:
+            values["kv_scales"] = options["kv_scales"].tolist()
+        helper = network(variant_model, "prefill", DTYPES[precision], profile, logits="all", **options)
         out = helper.reference({"input_ids": ids[None].int(), "pad": torch.zeros(1, dtype=torch.int32)})
-        values[f"fp16_{variant}"] = perplexity(out["logits"][0], ids)
-        print(variant, values[f"fp16_{variant}"], flush=True)
-    if "fp16_fp" in values:
-        values["relative_to_fp16"] = {k: v / values["fp16_fp"] - 1 for k, v in values.items() if k.startswith("fp16_")}
+        values[f"{precision}_{name}"] = perplexity(out["logits"][0], ids)
+        print(variant, values[f"{precision}_{name}"], flush=True)
+    values["relative_to_fp"] = {
+        k: v / values[f"{k.split('_')[0]}_fp"] - 1
+        for k, v in values.items()
+        if k.startswith("fp") and f"{k.split('_')[0]}_fp" in values
+    }
+    return values
+
+
+def quantized_greedy_figures(model, tokenizer, records, max_new, compared, variants):
+    """Greedy tokens of the first fixture prompts (one left-padded batch) through the decode path of each variant's
+    networks (fp16 unless "@fp32"), against the peer's and the first variant's tokens."""
+    values = {}
+    for variant in variants:
+        name, _, precision = variant.partition("@")
+        variant_model, options = variant_options(name, model, tokenizer)
+        runner = ReferenceRunner(variant_model, DTYPES[precision or "fp16"], PROFILE, **options)
+        row = greedy_figures(runner, records, tokenizer.eos_token_id, max_new, compared)
+        first = values[variants[0]]["tokens"] if values else row["tokens"]
+        row["identical_to_" + variants[0]] = sum(a == b for a, b in zip(row["tokens"], first))
+        values[variant] = row
+        print(variant, row["identical"], row["identical_to_" + variants[0]], flush=True)
     return values
 
 
@@ -142,7 +195,12 @@ def main(argv=None):
         help="new tokens compared through the networks (default: the fixtures' 32)",
     )
     parser.add_argument("--perplexity-tokens", type=int, default=None, help="first N tokens of the text (default all)")
-    parser.add_argument("--variants", default="fp,int8,int4:64", help="perplexity_quantized: fp, int8, int4:G")
+    parser.add_argument(
+        "--variants",
+        default="fp,int8,int4:64,int4:32,kv-int8,smoothquant,q4_1,fp@fp32,q4_1@fp32",
+        help="perplexity_quantized: fp, int8, int4:G, kv-int8, smoothquant[:alpha], q4_1, each with @fp32 or fp16",
+    )
+    parser.add_argument("--greedy-variants", default="fp,kv-int8,q4_1", help="greedy_quantized: as --variants")
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
@@ -162,6 +220,15 @@ def main(argv=None):
     if "perplexity_quantized" in sections:
         result["perplexity_quantized"] = quantized_perplexity_figures(
             model, tokenizer, args.perplexity_tokens, args.variants.split(",")
+        )
+    if "greedy_quantized" in sections:
+        result["greedy_quantized"] = quantized_greedy_figures(
+            model,
+            tokenizer,
+            records[: args.reference_prompts],
+            max_new,
+            args.reference_tokens,
+            args.greedy_variants.split(","),
         )
     if "greedy_torch" in sections:
         result["greedy_torch_fp32"] = greedy_figures(TorchRunner(model), records, tokenizer.eos_token_id, max_new)

@@ -1,8 +1,8 @@
 """Generate text with a LLaMA model (SmolLM2-135M-Instruct by default); one JSON line per prompt on stdout.
 
     sh infer.sh llama --prompt TEXT [--prompt TEXT ...] | --prompts-file FILE [--max-new-tokens N] [--chat]
-                      [--backend auto|trt|reference|torch] [--precision fp32|fp16] [--weights fp|int8|int4]
-                      [--batch N]
+                      [--backend auto|trt|reference|torch] [--precision fp32|fp16] [--weights fp|int8|int4|q4_1]
+                      [--kv-cache fp|int8] [--batch N]
                       [--temperature T --top-k K --top-p P --seed S]
 
 {"prompt", "text", "tokens", "backend"}; a prompt that cannot run (empty, longer than the networks' profile) gives
@@ -10,6 +10,8 @@
 PyTorch model; reference = the TensorRT networks evaluated by trt_helper's reference executor (slow, exact);
 trt = the built plans run by trt_helper.Engine (--plans DIR from models.llama.build); auto = trt when that works,
 else reference. --chat wraps each prompt in the model's chat template. --prompts-file: one prompt per line.
+--weights q4_1 (GGUF only) keeps llama.cpp's Q4_1 blocks as int4 + block offsets (exactly the fp model's weights);
+--kv-cache int8 stores keys/values as int8 with per-layer scales calibrated on the project's prompts.
 """
 
 import argparse
@@ -21,7 +23,8 @@ import torch
 
 from .generate import Sampling, TorchRunner, generate
 from .networks import EngineRunner, Profile, ReferenceRunner
-from .weights import WeightError, load
+from .quant import calibration_ids, kv_cache_scales, q4_1_weights
+from .weights import WeightError, load, smollm2_path
 
 
 def parse_args(argv):
@@ -36,10 +39,11 @@ def parse_args(argv):
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument(
         "--weights",
-        choices=("fp", "int8", "int4"),
+        choices=("fp", "int8", "int4", "q4_1"),
         default="fp",
-        help="weight-only quantized linears (networks only; int4 in blocks of --group-size)",
+        help="weight-only quantized linears (networks only; int4 in blocks of --group-size; q4_1: the GGUF's blocks)",
     )
+    parser.add_argument("--kv-cache", choices=("fp", "int8"), default="fp", help="key/value cache precision")
     parser.add_argument("--group-size", type=int, default=64)
     parser.add_argument("--plans", default="plans/llama", help="plan directory for --backend trt/auto")
     parser.add_argument("--batch", type=int, default=1, help="prompts generated together (left padded)")
@@ -58,11 +62,28 @@ def parse_args(argv):
     return args
 
 
-def make_runner(args, model, profile):
+def network_options(args, model, tokenizer):
+    """network()'s weight and cache options for the command line's --weights, --group-size and --kv-cache."""
+    options = {}
+    if args.weights == "q4_1":
+        path = Path(args.model) if args.model else smollm2_path()
+        if path is None or path.suffix != ".gguf":
+            raise SystemExit(f"--weights q4_1 needs a Q4_1 GGUF model, got {path}")
+        options["quantized"] = q4_1_weights(path, model.config)
+    else:
+        options.update(weights=args.weights, group_size=args.group_size if args.weights == "int4" else None)
+    if args.kv_cache == "int8":
+        if tokenizer is None:
+            raise SystemExit("--kv-cache int8 calibrates on the project's prompts: it needs the model's tokenizer")
+        options["kv_scales"] = kv_cache_scales(model, calibration_ids(tokenizer))
+    return options
+
+
+def make_runner(args, model, tokenizer, profile):
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     if args.backend in ("trt", "auto"):
         try:
-            return EngineRunner(args.plans, args.precision, args.weights)
+            return EngineRunner(args.plans, args.precision, args.weights, args.kv_cache)
         except (RuntimeError, FileNotFoundError, ImportError) as error:
             if args.backend == "trt":
                 raise SystemExit(f"--backend trt: {error}") from None
@@ -70,13 +91,13 @@ def make_runner(args, model, profile):
                 f"auto: TensorRT engines unavailable ({str(error).splitlines()[0]}); using the reference executor",
                 file=sys.stderr,
             )
+    options = network_options(args, model, tokenizer)
     if args.backend == "torch":
-        if args.weights != "fp":
+        if args.weights not in ("fp", "q4_1"):  # the model's weights are the dequantized Q4_1 blocks already
             raise SystemExit("--weights int8/int4 needs the networks (--backend reference, trt or auto)")
+        model.set_kv_scales(options.get("kv_scales"))
         return TorchRunner(model.to(dtype))
-    return ReferenceRunner(
-        model, dtype, profile, weights=args.weights, group_size=args.group_size if args.weights == "int4" else None
-    )
+    return ReferenceRunner(model, dtype, profile, **options)
 
 
 def check_prompt(ids, max_prompt, max_length):
@@ -106,7 +127,7 @@ def main(argv=None):
         opt_prompt=min(32, args.max_prompt),
         max_length=min(model.config.max_position_embeddings, args.max_prompt + args.max_new_tokens),
     )
-    runner = make_runner(args, model, profile)
+    runner = make_runner(args, model, tokenizer, profile)
     results, ready = {}, []
     for index, prompt in enumerate(prompts):
         ids = tokenizer.encode(tokenizer.chat(prompt) if args.chat and prompt else prompt)

@@ -46,8 +46,20 @@ def rotate_half(x):
     return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
 
 
+def fake_int8(x, scale):
+    """``x`` through an int8 cache entry with per-tensor ``scale``: round half to even, clamp to [-128, 127], times
+    ``scale`` (TensorRT's quantize then dequantize)."""
+    return ((x.float() / scale).round().clamp(-128, 127) * scale).to(x.dtype)
+
+
 class Attention(nn.Module):
-    """Causal grouped-query self-attention with RoPE on queries and keys."""
+    """Causal grouped-query self-attention with RoPE on queries and keys.
+
+    ``kv_scales``: None (the cache in the compute dtype) or this layer's per-tensor (key, value) scales of an int8
+    cache: new keys/values are quantized when written and every key/value is dequantized when read, so the
+    attention sees cached values only (set through :meth:`LlamaForCausalLM.set_kv_scales`)."""
+
+    kv_scales = None
 
     def __init__(self, config):
         super().__init__()
@@ -67,6 +79,8 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(batch, length, self.kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(batch, length, self.kv_heads, self.head_dim).transpose(1, 2)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if self.kv_scales is not None:
+            k, v = fake_int8(k, self.kv_scales[0]), fake_int8(v, self.kv_scales[1])
         if past_k is not None:
             k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
         groups = self.heads // self.kv_heads  # query head h reads key/value head h // groups (HF's repeat_kv)
@@ -86,9 +100,16 @@ class Attention(nn.Module):
         q = helper.addRotaryEmbedding(heads(helper(self.q_proj, x), self.heads, "q"), cos, sin, name="q_rope")
         k = helper.addRotaryEmbedding(heads(helper(self.k_proj, x), self.kv_heads, "k"), cos, sin, name="k_rope")
         v = heads(helper(self.v_proj, x), self.kv_heads, "v")
+        if self.kv_scales is not None:  # int8 cache: past_k/v arrive int8, present_k/v leave int8
+            k = helper.addQuantize(k, self.kv_scales[0], "int8", name="k_int8")
+            v = helper.addQuantize(v, self.kv_scales[1], "int8", name="v_int8")
         if past_k is not None:
             k = helper.addConcat([past_k, k], 2, name="present_k")
             v = helper.addConcat([past_v, v], 2, name="present_v")
+        present_k, present_v = k, v
+        if self.kv_scales is not None:
+            k = helper.addDequantize(k, self.kv_scales[0], name="k_read")
+            v = helper.addDequantize(v, self.kv_scales[1], name="v_read")
         q = helper.addMul(
             helper.addUnflatten(q, 1, (self.kv_heads, groups), name="q_groups"), self.head_dim**-0.5, name="scale_q"
         )
@@ -96,7 +117,7 @@ class Attention(nn.Module):
         weights = helper.addSoftmax(helper.addAdd(scores, mask, name="mask"), -1, name="softmax")
         out = helper.addMatMul(weights, helper.addUnsqueeze(v, 2, name="v_groups"), name="context")
         out = helper.addFlatten(helper.addPermute(out, (0, 3, 1, 2, 4), name="merge_heads"), 2)  # (B, T, H·dh)
-        return helper(self.o_proj, out), k, v
+        return helper(self.o_proj, out), present_k, present_v
 
 
 class MLP(nn.Module):
@@ -163,6 +184,22 @@ class LlamaForCausalLM(nn.Module):
             None if config.tie_word_embeddings else nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         )
 
+    def set_kv_scales(self, scales):
+        """An int8 key/value cache with per-layer scales (num_layers, 2) (key, value), e.g. from
+        :func:`models.llama.quant.kv_cache_scales`; None: the cache in the compute dtype."""
+        layers = self.config.num_hidden_layers
+        if scales is not None:
+            scales = torch.as_tensor(scales, dtype=torch.float32)
+            if tuple(scales.shape) != (layers, 2) or not (scales > 0).all():
+                raise ValueError(f"set_kv_scales: need positive scales ({layers}, 2), got {tuple(scales.shape)}")
+        for i, layer in enumerate(self.model.layers):
+            layer.self_attn.kv_scales = None if scales is None else tuple(float(s) for s in scales[i])
+
+    def kv_scales(self):
+        """The int8 cache's (num_layers, 2) scales, or None."""
+        scales = [layer.self_attn.kv_scales for layer in self.model.layers]
+        return None if scales[0] is None else torch.tensor(scales)
+
     def head_weight(self):
         return self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
 
@@ -175,13 +212,14 @@ class LlamaForCausalLM(nn.Module):
             raise ValueError("LlamaForCausalLM: give both past_k and past_v or neither")
         batch, length = input_ids.shape
         offset = 0 if past_k is None else past_k.shape[3]
-        pad = torch.zeros(batch, dtype=torch.int64) if pad is None else pad.to(torch.int64)
+        device = input_ids.device
+        pad = torch.zeros(batch, dtype=torch.int64, device=device) if pad is None else pad.to(device, torch.int64)
         x = self.model.embed_tokens(input_ids)
-        query_pos = offset + torch.arange(length)
+        query_pos = offset + torch.arange(length, device=device)
         positions = (query_pos[None, :] - pad[:, None]).clamp(min=0)
         cos, sin = (t[:, None] for t in self.model.rotary_emb(positions, x.dtype))
-        key_pos = torch.arange(offset + length)
-        mask = visible(query_pos, key_pos, pad)[:, None].to(x.device)
+        key_pos = torch.arange(offset + length, device=device)
+        mask = visible(query_pos, key_pos, pad)[:, None]
         present_k, present_v = [], []
         for i, layer in enumerate(self.model.layers):
             x, k, v = layer(

@@ -8,8 +8,9 @@ Two networks, each a separate plan:
   present_k, present_v (L, B, Hkv, P + 1, dh).
 
 ``pad`` counts each row's left-padding tokens (zeros when the rows have equal lengths); the cache length P is read
-from past_k's shape. The cache travels in the network dtype; logits are float32. Batch, prompt length and cache
-length are dynamic (``Profile``).
+from past_k's shape. The cache travels in the network dtype, or as int8 with ``kv_scales`` (per-layer key/value
+scales: quantized when written, dequantized when read); logits are float32. Batch, prompt length and cache length
+are dynamic (``Profile``).
 """
 
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ def _cache_input(helper, model, name, profile):
     layers, heads, dim = config.num_hidden_layers, config.num_key_value_heads, config.head_dim
     return helper.addInput(
         name,
-        helper.dtype,
+        helper.dtype if model.kv_scales() is None else torch.int8,
         (layers, -1, heads, -1, dim),
         min_shape=(layers, 1, heads, 1, dim),
         opt_shape=(layers, profile.opt_batch, heads, profile.opt_prompt, dim),
@@ -67,19 +68,43 @@ def _cache_input(helper, model, name, profile):
     )
 
 
-def network(model, name, dtype=torch.float32, profile=Profile(), logits="last", weights="fp", group_size=None):
+def network(
+    model,
+    name,
+    dtype=torch.float32,
+    profile=Profile(),
+    logits="last",
+    weights="fp",
+    group_size=None,
+    kv_scales=None,
+    quantized=None,
+):
     """The ``prefill`` or ``decode`` network of ``model`` in ``dtype``; logits="all" gives every position's logits
     (prefill only: for perplexity and parity checks). ``weights``: "fp", "int8" or "int4" weight-only linears
     (symmetric round-to-nearest, per output channel or blocks of ``group_size`` along K; trt_helper.quant); the
-    embedding and the tied head stay in ``dtype``."""
+    embedding and the tied head stay in ``dtype``. ``quantized``: {linear path: QuantizedWeight} used instead
+    (SmoothQuant W8A8, the Q4_1 blocks). ``kv_scales`` (num_layers, 2): an int8 key/value cache
+    (:func:`models.llama.quant.kv_cache_scales`)."""
     import trt_helper
 
     if name not in NETWORKS:
         raise ValueError(f"unknown llama network {name!r}; known: {list(NETWORKS)}")
     if logits not in ("last", "all") or (logits == "all" and name != "prefill"):
         raise ValueError(f"llama network {name}: logits must be 'last' (or 'all' for prefill), got {logits!r}")
-    helper = trt_helper.NetworkHelper(dtype=dtype, name=f"llama_{name}", weights=weights, group_size=group_size)
+    helper = trt_helper.NetworkHelper(
+        dtype=dtype, name=f"llama_{name}", weights=weights, group_size=group_size, quantized=quantized
+    )
     helper.setModel(model)
+    before = model.kv_scales()
+    model.set_kv_scales(kv_scales)
+    try:
+        _add_network(helper, model, name, profile, logits)
+    finally:
+        model.set_kv_scales(before)
+    return helper
+
+
+def _add_network(helper, model, name, profile, logits):
     if name == "prefill":
         input_ids, pad = _inputs(helper, model, profile, (1, profile.opt_prompt, profile.max_prompt))
         past = (None, None)
@@ -96,11 +121,11 @@ def network(model, name, dtype=torch.float32, profile=Profile(), logits="last", 
     helper.markOutput(out, "logits")
     helper.markOutput(present_k, "present_k")
     helper.markOutput(present_v, "present_v")
-    return helper
 
 
-def plan_name(name, precision, weights="fp"):
-    return f"llama_{name}_{precision}.plan" if weights == "fp" else f"llama_{name}_{precision}_{weights}.plan"
+def plan_name(name, precision, weights="fp", kv_cache="fp"):
+    variant = ("" if weights == "fp" else f"_{weights}") + ("_kvint8" if kv_cache == "int8" else "")
+    return f"llama_{name}_{precision}{variant}.plan"
 
 
 class NetworkRunner(Runner):
@@ -130,10 +155,9 @@ class NetworkRunner(Runner):
 class ReferenceRunner(NetworkRunner):
     """The networks evaluated by trt_helper's reference executor (a numeric oracle, not a runtime: never time it)."""
 
-    def __init__(self, model, dtype=torch.float32, profile=Profile(), device="cpu", weights="fp", group_size=None):
-        self.networks = {
-            name: network(model, name, dtype, profile, weights=weights, group_size=group_size) for name in NETWORKS
-        }
+    def __init__(self, model, dtype=torch.float32, profile=Profile(), device="cpu", **options):
+        """``options``: network()'s weights, group_size, kv_scales, quantized."""
+        self.networks = {name: network(model, name, dtype, profile, **options) for name in NETWORKS}
         calls = {
             name: (lambda inputs, h=helper: h.reference(inputs, device=device))
             for name, helper in self.networks.items()
@@ -144,10 +168,10 @@ class ReferenceRunner(NetworkRunner):
 class EngineRunner(NetworkRunner):
     """The built plans run by trt_helper.Engine (needs a TensorRT runtime and a GPU the plans support)."""
 
-    def __init__(self, plan_dir, precision="fp16", weights="fp"):
+    def __init__(self, plan_dir, precision="fp16", weights="fp", kv_cache="fp"):
         import trt_helper
 
-        paths = {name: Path(plan_dir) / plan_name(name, precision, weights) for name in NETWORKS}
+        paths = {name: Path(plan_dir) / plan_name(name, precision, weights, kv_cache) for name in NETWORKS}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
             raise FileNotFoundError(

@@ -53,6 +53,18 @@ def unpermute_qk(weight, heads):
     return weight.reshape(heads, rows // heads // 2, 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
 
 
+def gguf_tensor_name(gguf_name, path):
+    """The Hugging Face state-dict name of a GGUF tensor (``blk.3.attn_q.weight`` → ``model.layers.3.self_attn.q_proj
+    .weight``)."""
+    stem, _, suffix = gguf_name.rpartition(".")
+    parts = stem.split(".")
+    if len(parts) == 3 and parts[0] == "blk" and parts[2] in _GGUF_NAMES:
+        return f"model.layers.{parts[1]}.{_GGUF_NAMES[parts[2]]}.{suffix}"
+    if stem in _GGUF_GLOBAL:
+        return f"{_GGUF_GLOBAL[stem]}.{suffix}"
+    raise WeightError(f"{path}: unknown GGUF tensor {gguf_name!r}")
+
+
 def read_gguf(path):
     """(LlamaConfig, state dict of float32 tensors, metadata) from a llama GGUF file."""
     try:
@@ -65,19 +77,12 @@ def read_gguf(path):
     config = LlamaConfig.from_gguf({**metadata, "has_output_weight": "output.weight" in names})
     state = {}
     for tensor in reader.tensors:
-        stem, _, suffix = tensor.name.rpartition(".")
-        parts = stem.split(".")
-        if len(parts) == 3 and parts[0] == "blk" and parts[2] in _GGUF_NAMES:
-            name = f"model.layers.{parts[1]}.{_GGUF_NAMES[parts[2]]}.{suffix}"
-        elif stem in _GGUF_GLOBAL:
-            name = f"{_GGUF_GLOBAL[stem]}.{suffix}"
-        else:
-            raise WeightError(f"{path}: unknown GGUF tensor {tensor.name!r} (type {tensor.tensor_type.name})")
+        name = gguf_tensor_name(tensor.name, path)
         values = gguf.dequantize(tensor.data, tensor.tensor_type)  # (out, in), nn.Linear's layout
         values = np.asarray(values, dtype=np.float32).reshape(tuple(int(d) for d in reversed(tensor.shape)))
-        if parts[-1] in ("attn_q", "attn_k"):
+        if name.endswith(("q_proj.weight", "k_proj.weight")):
             values = unpermute_qk(
-                values, config.num_attention_heads if parts[-1] == "attn_q" else config.num_key_value_heads
+                values, config.num_attention_heads if "q_proj" in name else config.num_key_value_heads
             )
         state[name] = torch.tensor(values)  # a copy: the reader's arrays are read-only views of the file
     return config, state, metadata

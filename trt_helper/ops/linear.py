@@ -1,7 +1,8 @@
-"""torch.nn.Linear, with fp or int8 / int4 weight-only weights."""
+"""torch.nn.Linear, with fp or int8 / int4 weight-only weights (int4 blocks may carry offsets: asymmetric, e.g. Q4_1)."""
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..core import ITensor, NetworkHelper, leaf, op
@@ -13,6 +14,8 @@ from .binary import addAdd, addMul
 from .constant import addConstant
 from .matmul import addMatMul
 from .quantize import addDequantize, addQuantize, dequantized_weight
+from .reduce import addSum
+from .reshape import addUnflatten
 
 _NETWORK_DEFAULT = "network"  # group_size not given: the helper's group_size
 
@@ -104,10 +107,23 @@ def addLinear(
             )
         weight = dequantized_weight(helper, qw, rank, dtype)
     out = addMatMul(helper, x, weight, transpose_b=True)
+    if qw is not None and qw.offsets is not None:
+        offsets = _block_offsets(helper, qw.offsets, qw.group_size or module.in_features, x, rank, dtype)
+        out = addAdd(helper, out, offsets, name="block_offsets")
     if module.bias is None:
         return out
     bias = addConstant(helper, module.bias.reshape((1,) * (rank - 1) + (-1,)), dtype=dtype, name="bias")
     return addAdd(helper, out, bias)
+
+
+def _block_offsets(
+    helper: NetworkHelper, offsets: torch.Tensor, group_size: int, x: ITensor, rank: int, dtype
+) -> ITensor:
+    """``blocksum_G(x) · offsetsᵀ``: the asymmetric blocks' offsets (N, K/G) times the sum of x over each block."""
+    blocks = addUnflatten(helper, x, -1, (-1, group_size), name="x_blocks")
+    sums = addSum(helper, blocks, -1, name="x_block_sums")  # (…, K/G)
+    offsets = addConstant(helper, offsets.reshape((1,) * (rank - 2) + tuple(offsets.shape)), dtype=dtype)
+    return addMatMul(helper, sums, offsets, transpose_b=True, name="offsets_matmul")
 
 
 def _use_plugin(helper: NetworkHelper, qw: QuantizedWeight, dtype, impl: str | None) -> bool:

@@ -61,6 +61,8 @@ def unsupported(qw: QuantizedWeight, dtype: torch.dtype) -> str | None:
         return f"WeightOnlyGemm takes per-channel, g64 or g128 scales, got group_size={qw.group_size}"
     if qw.input_scale is not None or qw.act_scale is not None:
         return "WeightOnlyGemm is weight-only: no activation-aware input scale or int8 activations"
+    if qw.offsets is not None:
+        return "WeightOnlyGemm takes symmetric weights: no block offsets"
     if qw.values.shape[1] % 16:
         return f"WeightOnlyGemm needs K a multiple of 16, got weight {tuple(qw.values.shape)}"
     return None

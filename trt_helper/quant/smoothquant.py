@@ -1,11 +1,13 @@
 """SmoothQuant W8A8: move activation outliers into the weights, then int8 weights and int8 static activations.
 
-For a LayerNorm feeding linears that share its output, ``s_j = amax|x_j| ** α / amax|W_:,j| ** (1 − α)`` per input
-channel (the weight max over all those linears; ``s ≥ 1e-5``). The LayerNorm's gamma and beta are divided by
-``s`` and each linear's weight columns multiplied by it, so the float model computes the same function. Then every
-linear reached by calibration gets int8 per-channel weights and a static per-tensor int8 input scale
-``amax / 127`` (of its smoothed input): TensorRT's only static form (O3 in the paper), as activations cannot be
-quantized per channel. Linears after GELU (Whisper's fc2) are quantized without smoothing.
+For a LayerNorm or RMSNorm feeding linears that share its output, ``s_j = amax|x_j| ** α / amax|W_:,j| ** (1 − α)``
+per input channel (the weight max over all those linears; ``s ≥ 1e-5``). The norm's gamma and beta are divided by
+``s`` and each linear's weight columns multiplied by it, so the float model computes the same function. The source
+may also be a Linear whose output reaches the group only through a per-channel product (LLaMA's SwiGLU: up_proj →
+``silu(gate) · up`` → down_proj): its output rows (weight and bias) are divided instead. Then every linear reached
+by calibration gets int8 per-channel weights and a static per-tensor int8 input scale ``amax / 127`` (of its
+smoothed input): TensorRT's only static form (O3 in the paper), as activations cannot be quantized per channel.
+Linears after GELU (Whisper's fc2) are quantized without smoothing.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ def smooth_scales(act_amax: torch.Tensor, weights: Sequence[torch.Tensor], alpha
     return (act_amax.float().clamp(min=1e-5).pow(alpha) / w_amax.clamp(min=1e-5).pow(1 - alpha)).clamp(min=1e-5)
 
 
-def smooth(norm: nn.LayerNorm, linears: Sequence[nn.Linear], scales: torch.Tensor) -> None:
-    """Fold ``1 / scales`` into ``norm`` (gamma, beta) and ``scales`` into the linears' weight columns, in place."""
+def smooth(norm: nn.LayerNorm | nn.RMSNorm | nn.Linear, linears: Sequence[nn.Linear], scales: torch.Tensor) -> None:
+    """Fold ``1 / scales`` into ``norm`` (gamma, beta; a Linear's output rows) and ``scales`` into the linears'
+    weight columns, in place."""
     with torch.no_grad():
-        norm.weight.div_(scales)
-        if norm.bias is not None:
-            norm.bias.div_(scales)
+        norm.weight.div_(scales[:, None] if isinstance(norm, nn.Linear) else scales)
+        bias = getattr(norm, "bias", None)  # RMSNorm has none
+        if isinstance(bias, torch.Tensor):
+            bias.div_(scales)
         for linear in linears:
             linear.weight.mul_(scales)
 
@@ -43,7 +47,8 @@ def smoothquant(
     alpha: float = 0.5,
 ) -> tuple[nn.Module, dict[str, QuantizedWeight]]:
     """A smoothed copy of ``model`` and its W8A8 weights ({linear path: weight with ``act_scale``}) for
-    ``NetworkHelper(quantized=...)``. ``groups``: (LayerNorm path, [paths of the linears it feeds]).
+    ``NetworkHelper(quantized=...)``. ``groups``: (LayerNorm, RMSNorm or Linear path, [paths of the linears it
+    feeds]; a Linear source must reach them through a per-channel product only, as SwiGLU's up_proj).
 
     Example:
         >>> smoothed, quantized = smoothquant(model, run, [("blocks.0.mlp_ln", ["blocks.0.mlp.0"])])
@@ -59,9 +64,11 @@ def smoothquant(
         if missing:
             raise ValueError(f"smoothquant: no module {missing} in the model")
         norm, linears = modules[norm_path], [modules[p] for p in linear_paths]
-        if not isinstance(norm, nn.LayerNorm) or not all(isinstance(m, nn.Linear) for m in linears):
+        if not isinstance(norm, (nn.LayerNorm, nn.RMSNorm, nn.Linear)) or not all(
+            isinstance(m, nn.Linear) for m in linears
+        ):
             raise TypeError(
-                f"smoothquant: group ({norm_path!r}, {list(linear_paths)}) must be a LayerNorm and "
+                f"smoothquant: group ({norm_path!r}, {list(linear_paths)}) must be a LayerNorm, RMSNorm or Linear and "
                 f"Linears, got {type(norm).__name__} and {[type(m).__name__ for m in linears]}"
             )
         linears = [m for m in linears if isinstance(m, nn.Linear)]

@@ -7,7 +7,9 @@ A linear's weight ``W`` (N, K) becomes integers ``q`` (N, K) and positive scales
 ``scale = max|W| / qmax`` over the channel or block (qmax 127 for int8, 7 for int4; floor 1e-8 so an all-zero
 block keeps a positive scale), ``q = clamp(round_half_even(W / scale), -qmax, qmax)``. An optional
 ``input_scale`` (K,) from the activation-aware search (:mod:`.awq`) means ``W ≈ q · scale / input_scale``: the
-linear multiplies its input by ``1 / input_scale`` first.
+linear multiplies its input by ``1 / input_scale`` first. Optional block ``offsets`` (N, K/G) make a block
+asymmetric, ``W = q · scale + offset`` (llama.cpp's Q4_1 maps here exactly): TensorRT's dequantize takes no
+non-zero zero point, so the linear adds ``blocksum_G(x) · offsetsᵀ`` to its output.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class QuantizedWeight:
         input_scale: None, or float32 (K,): the activation-aware factor folded into the weight.
         act_scale: None (weight-only), or the static per-tensor int8 scale of the linear's input (W8A8,
             SmoothQuant): the input is quantized to int8 and dequantized before the matmul.
+        offsets: None, or float32 (N, K/group_size): a per-block term added to every weight of the block.
     """
 
     values: torch.Tensor
@@ -41,6 +44,16 @@ class QuantizedWeight:
     group_size: int | None
     input_scale: torch.Tensor | None = None
     act_scale: float | None = None
+    offsets: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.offsets is not None and (
+            self.group_size is None or tuple(self.offsets.shape) != tuple(self.scales.shape)
+        ):
+            raise ValueError(
+                f"QuantizedWeight {tuple(self.values.shape)}: offsets {tuple(self.offsets.shape)} need block scales "
+                f"of the same shape, got scales {tuple(self.scales.shape)} with group_size={self.group_size}"
+            )
 
     @property
     def layout(self) -> str:
@@ -49,18 +62,24 @@ class QuantizedWeight:
 
     def expanded_scales(self) -> torch.Tensor:
         """The scales repeated to the weight's (N, K) shape."""
+        return self._per_weight(self.scales)
+
+    def _per_weight(self, values: torch.Tensor) -> torch.Tensor:
         if self.group_size is None:
-            return self.scales[:, None].expand_as(self.values)
-        return self.scales.repeat_interleave(self.group_size, 1)
+            return values[:, None].expand_as(self.values)
+        return values.repeat_interleave(self.group_size, 1)
 
     def dequantize(self) -> torch.Tensor:
-        """``values · scale`` (divided by ``input_scale`` column-wise when set), float32 (N, K)."""
+        """``values · scale`` (+ the block offsets; divided by ``input_scale`` column-wise when set), float32 (N, K)."""
         weight = self.values.float() * self.expanded_scales()
+        if self.offsets is not None:
+            weight = weight + self._per_weight(self.offsets)
         return weight if self.input_scale is None else weight / self.input_scale
 
     def nbytes(self) -> int:
         """Bytes of the packed integers plus fp16 scales (what a plan stores for this weight)."""
-        return self.values.numel() * self.bits // 8 + self.scales.numel() * 2
+        offsets = 0 if self.offsets is None else self.offsets.numel() * 2
+        return self.values.numel() * self.bits // 8 + self.scales.numel() * 2 + offsets
 
 
 def check_spec(bits: int, group_size: int | None, shape: tuple[int, ...], where: str) -> None:

@@ -148,11 +148,21 @@ def test_bad_generation_inputs():
 
 
 def test_networks_build(peer_and_model, tmp_path):
-    """Both networks build to plans (fp16) with TensorRT-RTX ahead of time."""
+    """Both networks build to plans (fp16) with TensorRT-RTX ahead of time, also with an int8 cache (int8 slices
+    and concatenations between quantize and dequantize) and with asymmetric int4 blocks (block offsets)."""
     pytest.importorskip("tensorrt_rtx")
-    for name in ("prefill", "decode"):
-        report = network(peer_and_model[1], name, torch.float16, PROFILE).build(tmp_path / f"{name}.plan")
-        assert report.plan_bytes > 0
+    from trt_helper.quant import quantize_linears
+
+    model = peer_and_model[1]
+    quantized = quantize_linears(model, 4, 32)
+    for qw in quantized.values():
+        qw.offsets = torch.full_like(qw.scales, 0.01)
+    scales = torch.full((2, 2), 0.05)
+    variants = {"fp": {}, "kv_int8": {"kv_scales": scales}, "offsets": {"quantized": quantized}}
+    for variant, options in variants.items():
+        for name in ("prefill", "decode"):
+            helper = network(model, name, torch.float16, PROFILE, **options)
+            assert helper.build(tmp_path / f"{name}_{variant}.plan").plan_bytes > 0
 
 
 @pytest.mark.parametrize("weights,group_size", [("int8", None), ("int4", 32)])
@@ -178,3 +188,94 @@ def test_weight_only_networks(peer_and_model, weights, group_size):
         want, plain = fake(ids)[0], model(ids)[0]
     assert rel_error(out["logits"], want) <= 1e-5
     assert rel_error(plain, want) > 1e-4  # the quantization is visible: the check above is not vacuous
+
+
+def test_int8_kv_cache_networks(peer_and_model):
+    """int8 cache (per-layer scales from calibration): the fp32 prefill + 5 decode steps (reference executor) =
+    our PyTorch model with the same int8 cache over the whole prefix; the cache leaves as int8 and the int8 cache is
+    visible (differs from the fp cache's logits)."""
+    from models.llama.quant import kv_cache_scales
+
+    model = peer_and_model[1]
+    scales = kv_cache_scales(model, [_ids(12, 1, 20)[0].tolist(), _ids(13, 1, 7)[0].tolist()])
+    runner = ReferenceRunner(model, torch.float32, PROFILE, kv_scales=scales)
+    ids = _ids(14, 2, 11)
+    pad = torch.zeros(2, dtype=torch.int64)
+    model.set_kv_scales(scales)
+    try:
+        with torch.no_grad():
+            want, want_k, _ = model(ids)
+    finally:
+        model.set_kv_scales(None)
+    logits, cache = runner.prefill(ids[:, :6], pad)
+    assert cache[0].dtype == torch.int8 and tuple(cache[0].shape) == (2, 2, 2, 6, 24)
+    assert rel_error(logits, want[:, 5]) <= 1e-5
+    for t in range(6, 11):
+        logits, cache = runner.step(ids[:, t : t + 1], pad, cache)
+        assert rel_error(logits, want[:, t]) <= 1e-5, f"step {t}"
+    dequantized = cache[0].float() * scales[:, 0, None, None, None, None]
+    assert torch.allclose(dequantized, want_k, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        assert rel_error(model(ids)[0], want) > 1e-4
+
+
+def test_block_offset_weights(peer_and_model):
+    """Asymmetric int4 blocks (values, scale and an offset per 32 weights, like llama.cpp's Q4_1) through an fp32
+    prefill network = our PyTorch model with the dequantized weights."""
+    from trt_helper.quant import QuantizedWeight, fake_quantized
+
+    model = peer_and_model[1]
+    gen = torch.Generator().manual_seed(15)
+    quantized = {}
+    for path, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear):
+            n, k = module.weight.shape
+            quantized[path] = QuantizedWeight(
+                torch.randint(-8, 8, (n, k), generator=gen, dtype=torch.int8),
+                torch.rand(n, k // 32, generator=gen) * 0.02 + 0.005,
+                4,
+                32,
+                offsets=(torch.rand(n, k // 32, generator=gen) - 0.5) * 0.1,
+            )
+    helper = network(model, "prefill", torch.float32, PROFILE, logits="all", quantized=quantized)
+    ids = _ids(16, 2, 9)
+    out = helper.reference({"input_ids": ids.int(), "pad": torch.zeros(2, dtype=torch.int32)})
+    with torch.no_grad():
+        want = fake_quantized(model, quantized)(ids)[0]
+        no_offsets = fake_quantized(
+            model, {p: QuantizedWeight(q.values, q.scales, 4, 32) for p, q in quantized.items()}
+        )(ids)[0]
+    assert rel_error(out["logits"], want) <= 1e-5
+    assert rel_error(no_offsets, want) > 1e-2
+
+
+def test_torch_model_keeps_to_the_input_device(peer_and_model):
+    """Positions, padding and the mask are made on the input's device (the model ran on CPU only before: found on
+    the GPU baseline); the meta device fails on any CPU tensor mixed in, like CUDA would."""
+    import copy
+
+    model = copy.deepcopy(peer_and_model[1]).to("meta")
+    logits, k, _ = model(torch.zeros(2, 5, dtype=torch.int64, device="meta"))
+    logits, k, _ = model(torch.zeros(2, 1, dtype=torch.int64, device="meta"), k, k)
+    assert logits.device.type == "meta" and tuple(k.shape) == (2, 2, 2, 6, 24)
+
+
+def test_smoothquant_w8a8_network(peer_and_model):
+    """SmoothQuant over the llama groups (both RMSNorms, and up_proj → down_proj through SwiGLU's product): the
+    smoothed float model = the original; the fp32 W8A8 prefill network = PyTorch with the same int8 weights and
+    fake-quantized int8 inputs."""
+    from models.llama.quant import run_prompts, smoothquant_groups
+    from trt_helper.quant import fake_quantized
+    from trt_helper.quant.smoothquant import smoothquant
+
+    model = peer_and_model[1]
+    run = run_prompts([_ids(17, 1, 12)[0].tolist(), _ids(18, 1, 5)[0].tolist()])
+    smoothed, quantized = smoothquant(model, run, smoothquant_groups(model))
+    ids = _ids(19, 2, 9)
+    with torch.no_grad():
+        assert rel_error(smoothed(ids)[0], model(ids)[0]) <= 1e-5
+        want = fake_quantized(smoothed, quantized)(ids)[0]
+    assert len(quantized) == 7 * 2 and all(q.act_scale for q in quantized.values())
+    helper = network(smoothed, "prefill", torch.float32, PROFILE, logits="all", quantized=quantized)
+    out = helper.reference({"input_ids": ids.int(), "pad": torch.zeros(2, dtype=torch.int32)})
+    assert rel_error(out["logits"], want) <= 1e-5

@@ -132,3 +132,18 @@ def test_networks_paris(smollm2, fixtures, precision):
     assert tokenizer.decode(got[0]).startswith(" Paris.")
     if precision == "fp32":
         assert got == [r["peer_tokens"][:12] for r in records]
+
+
+@pytest.mark.slow
+def test_q4_1_blocks_are_the_weights(smollm2):
+    """The GGUF's Q4_1 blocks as int4 values + block scales + block offsets (models.llama.quant.q4_1_weights)
+    dequantize to exactly the model's float weights (gguf's dequantization, Q/K un-permuted): 210 matrices."""
+    from models.llama.quant import q4_1_weights
+
+    model = smollm2[0]
+    quantized = q4_1_weights(smollm2_path(), model.config)
+    weights = {name.removesuffix(".weight"): w for name, w in model.state_dict().items()}
+    assert len(quantized) == 7 * model.config.num_hidden_layers
+    for path, qw in quantized.items():
+        assert qw.values.min() >= -8 and qw.values.max() <= 7 and (qw.scales > 0).all(), path
+        assert torch.equal(qw.dequantize(), weights[path]), path
