@@ -14,17 +14,13 @@ event is recorded), inputs rotated over 4 sets. Plugin kernel times through the 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_plugins import ROTATE, PluginCall, graph_of, timed
+from bench_plugins import ROTATE, PluginCall, graph_of, timed, write_results
 
 from models.conformer_moe.config import CONFIGS
 from models.conformer_moe.moe import MoEFeedForward
@@ -135,19 +131,7 @@ def main():
     results = [
         bench(lib, CONFIGS["3m-asr"], frames, args.iters, not args.no_compile) for frames in ((1, 206), (8, 1024))
     ]
-    meta = {
-        "device": torch.cuda.get_device_name(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "python": platform.python_version(),
-        "iters": args.iters,
-        "fmoe_gemm": os.environ.get("TRT_HELPER_FMOE_GEMM", "built-in table"),
-        "timing": "median of CUDA-event times incl. the host launch path, inputs rotated over 4 sets",
-    }
-    with open(args.out, "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=1)
+    write_results(args, results, "median of CUDA-event times incl. the host launch path, inputs rotated over 4 sets")
 
 
 if __name__ == "__main__":

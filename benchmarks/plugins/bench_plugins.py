@@ -524,6 +524,11 @@ def main():
     bench_sync_bubble(results, args.iters)
     if not args.only_fmoe:
         original_clone_cost(results)
+    write_results(args, results, "median of CUDA-event times, inputs rotated over 4 sets, 20 warm-up calls")
+
+
+def write_results(args, results: list, timing: str) -> None:
+    """Writes ``{"meta": device, versions, date, command, iters, timing; "results": results}`` to ``args.out``."""
     meta = {
         "device": torch.cuda.get_device_name(),
         "torch": torch.__version__,
@@ -533,7 +538,7 @@ def main():
         "python": platform.python_version(),
         "iters": args.iters,
         "fmoe_gemm": os.environ.get("TRT_HELPER_FMOE_GEMM", "built-in table"),
-        "timing": "median of CUDA-event times, inputs rotated over 4 sets, 20 warm-up calls",
+        "timing": timing,
     }
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
