@@ -7,6 +7,8 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,24 @@ def parse_config(model_config_pb2):
     from google.protobuf import text_format
 
     return lambda text: text_format.Parse(text, model_config_pb2.ModelConfig())
+
+
+def model_stats(server, model) -> tuple[int, int]:
+    """(inference_count, execution_count) of ``model`` on a running server."""
+    with urllib.request.urlopen(f"http://{server.http_url}/v2/models/{model}/stats", timeout=30) as answer:
+        stats = json.load(answer)["model_stats"][0]
+    return int(stats["inference_count"]), int(stats["execution_count"])
+
+
+def stats_since(server, model, before, inferences, timeout=10.0) -> tuple[int, int]:
+    """model_stats minus ``before``, polled until ``inferences`` requests are counted or ``timeout`` s pass: Triton
+    updates its statistics after it has sent the response (a CI run read 3 of 4 right after the fourth answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        delta = tuple(now - then for now, then in zip(model_stats(server, model), before))
+        if delta[0] >= inferences or time.monotonic() > deadline:
+            return delta
+        time.sleep(0.1)
 
 
 def serve(repo, log):

@@ -6,8 +6,6 @@ no padding) to 1e-5 of their largest magnitude, and out_len exactly."""
 from __future__ import annotations
 
 import concurrent.futures as futures
-import json
-import urllib.request
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from trt_helper.triton import export_conformer
 from trt_helper.triton.client import ModelClient
 
-from .fixtures import infer_sh, serve
+from .fixtures import infer_sh, model_stats, serve, stats_since
 
 FRAMES = (61, 97)  # two lengths: the batch is padded to 97 frames
 
@@ -65,11 +63,10 @@ def test_padded_batch_equals_infer_sh(server, utterances):
             client.close()
 
     jobs = list(zip(utterances, ("http", "grpc")))
+    before = model_stats(server, "conformer_moe")
     with futures.ThreadPoolExecutor(len(jobs)) as pool:
         results = list(pool.map(run, jobs))
-    with urllib.request.urlopen(f"http://{server.http_url}/v2/models/conformer_moe/stats", timeout=30) as answer:
-        stats = json.load(answer)["model_stats"][0]
-    assert (int(stats["inference_count"]), int(stats["execution_count"])) == (2, 1)  # padded into one batch
+    assert stats_since(server, "conformer_moe", before, len(jobs)) == (2, 1)  # padded into one batch
     for (feat, logits, out_len), result in zip(utterances, results):
         assert int(result["OUT_LEN"].reshape(-1)[0]) == out_len
         served = result["LOGITS"][0]

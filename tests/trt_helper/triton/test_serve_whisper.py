@@ -6,8 +6,6 @@ serving."""
 from __future__ import annotations
 
 import concurrent.futures as futures
-import json
-import urllib.request
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ import soundfile
 from trt_helper.triton import export_whisper
 from trt_helper.triton.client import WhisperClient
 
-from .fixtures import REPO, infer_sh, serve
+from .fixtures import REPO, infer_sh, model_stats, serve, stats_since
 
 CLIPS = [REPO / "tests" / "data" / "whisper" / f"sentence_{i:02d}.flac" for i in range(2)]
 
@@ -41,12 +39,6 @@ def expected():
     }
 
 
-def stats(server):
-    with urllib.request.urlopen(f"http://{server.http_url}/v2/models/whisper/stats", timeout=30) as answer:
-        model = json.load(answer)["model_stats"][0]
-    return int(model["inference_count"]), int(model["execution_count"])
-
-
 def transcribe(server, protocol, clip, as_samples=False):
     client = WhisperClient(server.http_url if protocol == "http" else server.grpc_url, protocol)
     try:
@@ -63,14 +55,13 @@ def test_concurrent_requests_equal_infer_sh(server, expected):
     """Two clips at once over HTTP (file bytes) and gRPC (samples) each give infer.sh's transcript. Whether the
     dynamic batcher joins these four depends on timing (it did not on every run here), so batching is shown by
     benchmarks/serve_load.py (200 requests: 25 batches of 8), not asserted."""
-    before = stats(server)
+    before = model_stats(server, "whisper")
     jobs = [(clip, protocol, protocol == "grpc") for clip in CLIPS for protocol in ("http", "grpc")]
     with futures.ThreadPoolExecutor(len(jobs)) as pool:
         results = list(pool.map(lambda job: transcribe(server, job[1], job[0], job[2]), jobs))
     for (clip, _, _), result in zip(jobs, results):
         assert result == expected[clip.name], clip.name
-    inferences, _ = (a - b for a, b in zip(stats(server), before))
-    assert inferences == len(jobs)
+    assert stats_since(server, "whisper", before, len(jobs))[0] == len(jobs)
 
 
 def bad_cases(tmp_path):
