@@ -19,22 +19,16 @@ std::string AttMaskedSoftmaxPlugin::validate(FieldValues const& fields)
 }
 
 AttMaskedSoftmaxPlugin::AttMaskedSoftmaxPlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
     , mScale(mFields.getFloat("scale"))
 {
 }
 
 TRTH_PLUGIN_CLONE_BY_COPY(AttMaskedSoftmaxPlugin)
 
-int32_t AttMaskedSoftmaxPlugin::getNbOutputs() const noexcept
+IoTypes const& AttMaskedSoftmaxPlugin::io() const noexcept
 {
-    return 1;
-}
-
-int32_t AttMaskedSoftmaxPlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return kIO_TYPES;
 }
 
 int32_t AttMaskedSoftmaxPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -47,12 +41,6 @@ int32_t AttMaskedSoftmaxPlugin::getOutputShapes(nvinfer1::DimsExprs const* input
     }
     outputs[0] = inputs[0];
     return 0;
-}
-
-bool AttMaskedSoftmaxPlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t AttMaskedSoftmaxPlugin::configurePlugin(

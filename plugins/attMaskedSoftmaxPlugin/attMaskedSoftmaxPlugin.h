@@ -5,7 +5,7 @@
 
 namespace trt_helper
 {
-class AttMaskedSoftmaxPlugin : public PluginBase
+class AttMaskedSoftmaxPlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "AttMaskedSoftmax";

@@ -344,15 +344,15 @@ int32_t PluginBase::failOn(std::string const& reason) const noexcept
     return reason.empty() ? 0 : fail(reason);
 }
 
-int32_t PluginBase::checkCounts(IoTypes const& io, int32_t nbInputs, int32_t nbOutputs) const noexcept
+int32_t FixedIoPlugin::checkCounts(int32_t nbInputs, int32_t nbOutputs) const noexcept
 {
-    if (io.countsMatch(nbInputs, nbOutputs))
+    if (io().countsMatch(nbInputs, nbOutputs))
     {
         return 0;
     }
     try
     {
-        return fail(std::string("expects ") + io.expects);
+        return fail(std::string("expects ") + io().expects);
     }
     catch (...)
     {
@@ -360,14 +360,25 @@ int32_t PluginBase::checkCounts(IoTypes const& io, int32_t nbInputs, int32_t nbO
     }
 }
 
-int32_t PluginBase::outputTypesFrom(IoTypes const& io, DataType* outputTypes, int32_t nbOutputs,
-    DataType const* inputTypes, int32_t nbInputs) const noexcept
+int32_t FixedIoPlugin::getNbOutputs() const noexcept
 {
-    if (int32_t const status = checkCounts(io, nbInputs, nbOutputs))
+    return io().nbOutputs;
+}
+
+int32_t FixedIoPlugin::getOutputDataTypes(
+    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
+{
+    if (int32_t const status = checkCounts(nbInputs, nbOutputs))
     {
         return status;
     }
-    io.setOutputTypes(outputTypes, inputTypes);
+    io().setOutputTypes(outputTypes, inputTypes);
     return 0;
+}
+
+bool FixedIoPlugin::supportsFormatCombination(
+    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
+{
+    return io().supports(pos, inOut, nbInputs, nbOutputs);
 }
 } // namespace trt_helper

@@ -157,28 +157,39 @@ protected:
     int32_t fail(std::string const& message) const noexcept;
     //! 0 when reason is empty, else fail(reason).
     int32_t failOn(std::string const& reason) const noexcept;
-    //! 0 when the counts are io's, else fail("expects <io.expects>").
-    int32_t checkCounts(IoTypes const& io, int32_t nbInputs, int32_t nbOutputs) const noexcept;
-    //! getOutputDataTypes from io's rules, after checkCounts.
-    int32_t outputTypesFrom(IoTypes const& io, DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes,
-        int32_t nbInputs) const noexcept;
 
     char const* mPluginName;
     std::string mLayerName;
     FieldValues mFields;
 };
 
-//! Declares the members every concrete plugin overrides (kept in one place so the plugin headers stay short).
+//! Base of the plugins whose inputs and outputs follow one IoTypes table (all but FMoEExpert, whose input count
+//! depends on its fields): output count, output types and supported formats come from io().
+class FixedIoPlugin : public PluginBase
+{
+public:
+    using PluginBase::PluginBase;
+
+    int32_t getNbOutputs() const noexcept override;
+    int32_t getOutputDataTypes(
+        DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept override;
+    bool supportsFormatCombination(
+        int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept override;
+
+protected:
+    //! This plugin's I/O table.
+    virtual IoTypes const& io() const noexcept = 0;
+    //! 0 when the counts are io()'s, else fail("expects <io().expects>").
+    int32_t checkCounts(int32_t nbInputs, int32_t nbOutputs) const noexcept;
+};
+
+//! Declares the members every FixedIoPlugin overrides (kept in one place so the plugin headers stay short).
 #define TRTH_PLUGIN_OVERRIDES                                                                                          \
     nvinfer1::IPluginV3* clone() noexcept override;                                                                    \
-    int32_t getNbOutputs() const noexcept override;                                                                    \
-    int32_t getOutputDataTypes(DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) \
-        const noexcept override;                                                                                       \
+    IoTypes const& io() const noexcept override;                                                                       \
     int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,                                       \
         nvinfer1::DimsExprs const* shapeInputs, int32_t nbShapeInputs, nvinfer1::DimsExprs* outputs,                   \
         int32_t nbOutputs, nvinfer1::IExprBuilder& exprBuilder) noexcept override;                                     \
-    bool supportsFormatCombination(                                                                                    \
-        int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept override;     \
     int32_t configurePlugin(DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* out,   \
         int32_t nbOutputs) noexcept override;                                                                          \
     int32_t enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc, void const* const* inputs,  \

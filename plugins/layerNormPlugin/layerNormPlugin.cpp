@@ -26,22 +26,16 @@ std::string LayerNormPlugin::validate(FieldValues const& fields)
 }
 
 LayerNormPlugin::LayerNormPlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
     , mEps(mFields.getFloat("eps"))
 {
 }
 
 TRTH_PLUGIN_CLONE_BY_COPY(LayerNormPlugin)
 
-int32_t LayerNormPlugin::getNbOutputs() const noexcept
+IoTypes const& LayerNormPlugin::io() const noexcept
 {
-    return 1;
-}
-
-int32_t LayerNormPlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return kIO_TYPES;
 }
 
 int32_t LayerNormPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -56,16 +50,10 @@ int32_t LayerNormPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int3
     return 0;
 }
 
-bool LayerNormPlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
-}
-
 int32_t LayerNormPlugin::configurePlugin(
     DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    if (int32_t const status = checkCounts(kIO_TYPES, nbInputs, nbOutputs))
+    if (int32_t const status = checkCounts(nbInputs, nbOutputs))
     {
         return status;
     }

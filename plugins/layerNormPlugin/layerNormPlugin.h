@@ -5,7 +5,7 @@
 
 namespace trt_helper
 {
-class LayerNormPlugin : public PluginBase
+class LayerNormPlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "LayerNorm";

@@ -23,22 +23,16 @@ std::string MaskConv2dSubsamplePlugin::validate(FieldValues const& fields)
 }
 
 MaskConv2dSubsamplePlugin::MaskConv2dSubsamplePlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
     , mFactor(mFields.getInt("factor"))
 {
 }
 
 TRTH_PLUGIN_CLONE_BY_COPY(MaskConv2dSubsamplePlugin)
 
-int32_t MaskConv2dSubsamplePlugin::getNbOutputs() const noexcept
+IoTypes const& MaskConv2dSubsamplePlugin::io() const noexcept
 {
-    return 1;
-}
-
-int32_t MaskConv2dSubsamplePlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return kIO_TYPES;
 }
 
 int32_t MaskConv2dSubsamplePlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -53,16 +47,10 @@ int32_t MaskConv2dSubsamplePlugin::getOutputShapes(nvinfer1::DimsExprs const* in
     return 0;
 }
 
-bool MaskConv2dSubsamplePlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
-}
-
 int32_t MaskConv2dSubsamplePlugin::configurePlugin(
     DynamicPluginTensorDesc const*, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    return checkCounts(kIO_TYPES, nbInputs, nbOutputs);
+    return checkCounts(nbInputs, nbOutputs);
 }
 
 int32_t MaskConv2dSubsamplePlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const*,

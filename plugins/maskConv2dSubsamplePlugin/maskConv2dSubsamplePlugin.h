@@ -6,7 +6,7 @@
 
 namespace trt_helper
 {
-class MaskConv2dSubsamplePlugin : public PluginBase
+class MaskConv2dSubsamplePlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "MaskConv2dSubsample";

@@ -30,7 +30,7 @@ std::string MaskedFillPlugin::validate(FieldValues const& fields)
 }
 
 MaskedFillPlugin::MaskedFillPlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
     , mFill(mFields.getFloat("fill"))
     , mLayout(mFields.getInt("layout"))
 {
@@ -38,15 +38,9 @@ MaskedFillPlugin::MaskedFillPlugin(std::string layerName, FieldValues fields)
 
 TRTH_PLUGIN_CLONE_BY_COPY(MaskedFillPlugin)
 
-int32_t MaskedFillPlugin::getNbOutputs() const noexcept
+IoTypes const& MaskedFillPlugin::io() const noexcept
 {
-    return 1;
-}
-
-int32_t MaskedFillPlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return kIO_TYPES;
 }
 
 int32_t MaskedFillPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -59,12 +53,6 @@ int32_t MaskedFillPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int
     }
     outputs[0] = inputs[0];
     return 0;
-}
-
-bool MaskedFillPlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t MaskedFillPlugin::configurePlugin(

@@ -5,7 +5,7 @@
 
 namespace trt_helper
 {
-class MaskedFillPlugin : public PluginBase
+class MaskedFillPlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "MaskedFill";

@@ -19,22 +19,16 @@ std::string RelPositionalEncodingPlugin::validate(FieldValues const& fields)
 }
 
 RelPositionalEncodingPlugin::RelPositionalEncodingPlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
     , mScale(mFields.getFloat("scale"))
 {
 }
 
 TRTH_PLUGIN_CLONE_BY_COPY(RelPositionalEncodingPlugin)
 
-int32_t RelPositionalEncodingPlugin::getNbOutputs() const noexcept
+IoTypes const& RelPositionalEncodingPlugin::io() const noexcept
 {
-    return 2;
-}
-
-int32_t RelPositionalEncodingPlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return kIO_TYPES;
 }
 
 int32_t RelPositionalEncodingPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -51,12 +45,6 @@ int32_t RelPositionalEncodingPlugin::getOutputShapes(nvinfer1::DimsExprs const* 
     outputs[1].d[1] = inputs[0].d[1];
     outputs[1].d[2] = inputs[0].d[2];
     return 0;
-}
-
-bool RelPositionalEncodingPlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 //! Checks x (B, T, D) against pe (1, max_len, D) where the sizes are known (>= 0); returns the reason or "".
@@ -80,7 +68,7 @@ static std::string checkShapes(nvinfer1::Dims const& x, nvinfer1::Dims const& pe
 int32_t RelPositionalEncodingPlugin::configurePlugin(
     DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    if (int32_t const status = checkCounts(kIO_TYPES, nbInputs, nbOutputs))
+    if (int32_t const status = checkCounts(nbInputs, nbOutputs))
     {
         return status;
     }

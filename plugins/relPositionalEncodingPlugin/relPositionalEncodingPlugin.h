@@ -6,7 +6,7 @@
 
 namespace trt_helper
 {
-class RelPositionalEncodingPlugin : public PluginBase
+class RelPositionalEncodingPlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "RelPositionalEncoding";

@@ -19,21 +19,15 @@ std::string SoftmaxTopKPlugin::validate(FieldValues const&)
 }
 
 SoftmaxTopKPlugin::SoftmaxTopKPlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
 {
 }
 
 TRTH_PLUGIN_CLONE_BY_COPY(SoftmaxTopKPlugin)
 
-int32_t SoftmaxTopKPlugin::getNbOutputs() const noexcept
+IoTypes const& SoftmaxTopKPlugin::io() const noexcept
 {
-    return 2;
-}
-
-int32_t SoftmaxTopKPlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return kIO_TYPES;
 }
 
 int32_t SoftmaxTopKPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
@@ -50,12 +44,6 @@ int32_t SoftmaxTopKPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, in
         outputs[i].d[2] = exprBuilder.constant(1);
     }
     return 0;
-}
-
-bool SoftmaxTopKPlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return kIO_TYPES.supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 int32_t SoftmaxTopKPlugin::configurePlugin(

@@ -6,7 +6,7 @@
 
 namespace trt_helper
 {
-class SoftmaxTopKPlugin : public PluginBase
+class SoftmaxTopKPlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "SoftmaxTopK";

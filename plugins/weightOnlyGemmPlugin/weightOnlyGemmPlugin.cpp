@@ -37,7 +37,7 @@ std::string WeightOnlyGemmPlugin::validate(FieldValues const& fields)
 }
 
 WeightOnlyGemmPlugin::WeightOnlyGemmPlugin(std::string layerName, FieldValues fields)
-    : PluginBase(kNAME, std::move(layerName), std::move(fields))
+    : FixedIoPlugin(kNAME, std::move(layerName), std::move(fields))
     , mBits(mFields.getInt("bits"))
     , mGroupSize(mFields.getInt("group_size"))
     , mHasBias(mFields.getInt("has_bias") != 0)
@@ -46,35 +46,22 @@ WeightOnlyGemmPlugin::WeightOnlyGemmPlugin(std::string layerName, FieldValues fi
 
 TRTH_PLUGIN_CLONE_BY_COPY(WeightOnlyGemmPlugin)
 
-int32_t WeightOnlyGemmPlugin::getNbOutputs() const noexcept
+IoTypes const& WeightOnlyGemmPlugin::io() const noexcept
 {
-    return 1;
-}
-
-int32_t WeightOnlyGemmPlugin::getOutputDataTypes(
-    DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    return outputTypesFrom(mHasBias ? kIO_TYPES_BIAS : kIO_TYPES, outputTypes, nbOutputs, inputTypes, nbInputs);
+    return mHasBias ? kIO_TYPES_BIAS : kIO_TYPES;
 }
 
 int32_t WeightOnlyGemmPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
     nvinfer1::DimsExprs const*, int32_t, nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
     nvinfer1::IExprBuilder&) noexcept
 {
-    IoTypes const& io = mHasBias ? kIO_TYPES_BIAS : kIO_TYPES;
-    if (!io.countsMatch(nbInputs, nbOutputs) || inputs[0].nbDims < 1 || inputs[2].nbDims < 1)
+    if (!io().countsMatch(nbInputs, nbOutputs) || inputs[0].nbDims < 1 || inputs[2].nbDims < 1)
     {
-        return fail(std::string("expects x of rank >= 1 and ") + io.expects);
+        return fail(std::string("expects x of rank >= 1 and ") + io().expects);
     }
     outputs[0] = inputs[0];
     outputs[0].d[inputs[0].nbDims - 1] = inputs[2].d[inputs[2].nbDims - 1]; // N, from the scales
     return 0;
-}
-
-bool WeightOnlyGemmPlugin::supportsFormatCombination(
-    int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    return (mHasBias ? kIO_TYPES_BIAS : kIO_TYPES).supports(pos, inOut, nbInputs, nbOutputs);
 }
 
 std::string WeightOnlyGemmPlugin::checkShapes(
@@ -129,7 +116,7 @@ std::string WeightOnlyGemmPlugin::checkShapes(
 int32_t WeightOnlyGemmPlugin::configurePlugin(
     DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const*, int32_t nbOutputs) noexcept
 {
-    if (int32_t const status = checkCounts(mHasBias ? kIO_TYPES_BIAS : kIO_TYPES, nbInputs, nbOutputs))
+    if (int32_t const status = checkCounts(nbInputs, nbOutputs))
     {
         return status;
     }

@@ -6,7 +6,7 @@
 
 namespace trt_helper
 {
-class WeightOnlyGemmPlugin : public PluginBase
+class WeightOnlyGemmPlugin : public FixedIoPlugin
 {
 public:
     static constexpr char const* kNAME = "WeightOnlyGemm";
