@@ -46,11 +46,16 @@ def checkpoint(model_dir):
     return dims, state
 
 
-@pytest.fixture(scope="session")
-def tiny_model(checkpoint):
+def loaded_model(checkpoint):
+    """Our Whisper module with a checkpoint's (dims, state dict), in eval mode."""
     model = Whisper(checkpoint[0])
     model.load_state_dict(checkpoint[1])
     return model.eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(checkpoint):
+    return loaded_model(checkpoint)
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +102,7 @@ def base_checkpoint(base_dir):
 
 @pytest.fixture(scope="session")
 def base_model(base_checkpoint):
-    model = Whisper(base_checkpoint[0])
-    model.load_state_dict(base_checkpoint[1])
-    return model.eval()
+    return loaded_model(base_checkpoint)
 
 
 @pytest.fixture(scope="session")
