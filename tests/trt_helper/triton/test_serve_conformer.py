@@ -54,19 +54,21 @@ def utterances(conformer_plan, tmp_path_factory):
 
 
 def test_padded_batch_equals_infer_sh(server, utterances):
-    def run(job):
-        (feat, _, _), protocol = job
-        client = ModelClient(server.http_url if protocol == "http" else server.grpc_url, protocol)
-        try:
-            return client.infer("conformer_moe", {"FEATURES": feat[None]}, ("LOGITS", "OUT_LEN"))
-        finally:
-            client.close()
-
-    jobs = list(zip(utterances, ("http", "grpc")))
+    protocols = ("http", "grpc")
+    clients = [ModelClient(server.http_url if p == "http" else server.grpc_url, p) for p in protocols]
     before = model_stats(server, "conformer_moe")
-    with futures.ThreadPoolExecutor(len(jobs)) as pool:
-        results = list(pool.map(run, jobs))
-    assert stats_since(server, "conformer_moe", before, len(jobs)) == (2, 1)  # padded into one batch
+    try:  # clients made first: both requests then reach the batcher well within its 500 ms queue delay
+        with futures.ThreadPoolExecutor(len(clients)) as pool:
+            results = list(
+                pool.map(
+                    lambda job: job[0].infer("conformer_moe", {"FEATURES": job[1][0][None]}, ("LOGITS", "OUT_LEN")),
+                    zip(clients, utterances),
+                )
+            )
+    finally:
+        for client in clients:
+            client.close()
+    assert stats_since(server, "conformer_moe", before, len(clients)) == (2, 1)  # padded into one batch
     for (feat, logits, out_len), result in zip(utterances, results):
         assert int(result["OUT_LEN"].reshape(-1)[0]) == out_len
         served = result["LOGITS"][0]
