@@ -9,21 +9,20 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from .weight import QuantizedWeight, quantize_weight, table_group_size
+from .weight import QuantizedWeight, quantize_weight, table_bits
 
 
 def quantize_linears(
     model: nn.Module, bits: int = 8, group_size: int | None = None, tables: Sequence[str] = ()
 ) -> dict[str, QuantizedWeight]:
     """{path: round-to-nearest weight} for every ``nn.Linear`` of ``model`` and the ``nn.Embedding`` tables at the
-    paths ``tables`` (tied tables the network reads through ``addTiedEmbedding`` / ``addTiedLogits``, blocked as
-    :func:`~.weight.table_group_size` says): what ``NetworkHelper(weights=...)`` makes for each of them."""
-    table_group = table_group_size(bits, group_size)
+    paths ``tables`` (tied tables the network reads through ``addTiedEmbedding`` / ``addTiedLogits``, in
+    :func:`~.weight.table_bits`): what ``NetworkHelper(weights=...)`` makes for each of them."""
     return {
         path: quantize_weight(
             module.weight,
-            bits,
-            group_size if isinstance(module, nn.Linear) else table_group,
+            bits if isinstance(module, nn.Linear) else table_bits(bits),
+            group_size,
             where=f"quantize_linears at '{path}'",
         )
         for path, module in model.named_modules()
