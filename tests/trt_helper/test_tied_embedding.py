@@ -69,6 +69,18 @@ def test_given_table_and_one_copy(gen, tmp_path, vocab):
     assert sizes["int4"] <= 0.4 * fp16_table, sizes
 
 
+def test_none_keeps_fp(gen):
+    """``quantized={path: None}`` keeps that table (or linear) in the network dtype under ``weights="int8"``."""
+    module, head = nn.Embedding(VOCAB, DIM), nn.Linear(DIM, 16)
+    helper = trt_helper.NetworkHelper(torch.float32, name="lm", weights="int8", quantized={"embed": None, "head": None})
+    helper.setModel(nn.ModuleDict({"embed": module, "head": head}))
+    ids = helper.addInput("ids", torch.int32, (1, 3))
+    helper.markOutput(helper(head, helper.addTiedEmbedding(module, ids)), "out")
+    tokens = torch.randint(0, VOCAB, (1, 3), generator=gen, dtype=torch.int32)
+    want = head(module(tokens.long())).detach()
+    assert trt_helper.rel_error(helper.reference({"ids": tokens})["out"], want) <= 1e-6
+
+
 @pytest.mark.parametrize(
     "make,error,message",
     [

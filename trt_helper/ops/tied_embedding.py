@@ -1,12 +1,13 @@
 """A tied token table: one constant serving the embedding lookup and the logits head (``x @ tableᵀ``).
 
 With weight-only formats the table is quantized like a linear of weight (V, D) (per token or in blocks along D; at
-least 8 bits unless ``helper.quantized`` gives it) and stored transposed, (D, V): TensorRT-RTX 1.7.1 keeps a (V, D) quantized table that feeds a gather and a matmul
-twice — rows for the gather, a transposed copy for the matmul (Whisper tiny.en's 51864 × 384 int8 table: 40.1 MB,
-the size of the fp16 table) — while a (D, V) table is stored once (20.2 MB): the matmul reads it as it is and the
-lookup gathers columns. fp tables stay (V, D) (stored once). An odd V gets one zero row of padding (the logits
-are sliced back to V): TensorRT-RTX keeps a second, padded copy of an odd table (Whisper base's 51865 × 384 fp16
-table: 80.0 MB, padded 40.2 MB); a padded table is a computed constant, not a view of the parameter.
+least 8 bits unless ``helper.quantized`` gives it) and stored transposed, (D, V): TensorRT-RTX 1.7.1 keeps a (V, D)
+quantized table that feeds a gather and a matmul twice — rows for the gather, a transposed copy for the matmul
+(Whisper tiny.en's 51864 × 384 int8 table: 40.1 MB, the size of the fp16 table) — while a (D, V) table is stored
+once (20.2 MB): the matmul reads it as it is and the lookup gathers columns. fp tables stay (V, D) (stored once).
+An odd V gets one zero row of padding (the logits are sliced back to V): TensorRT-RTX keeps a second, padded copy
+of an odd table (Whisper base's 51865 × 384 fp16 table: 80.0 MB, padded 40.2 MB); a padded table is a computed
+constant, not a view of the parameter.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from .slice import addSlice
 
 
 def tied_weight(helper: NetworkHelper, module: nn.Embedding) -> QuantizedWeight | None:
-    """The table's quantized form (None: fp): ``helper.quantized`` under the module's path, else round-to-nearest
-    in the helper's ``group_size`` and ``weights``, at least 8 bits (:func:`~trt_helper.quant.weight.table_bits`)."""
+    """The table's quantized form (None: fp): ``helper.quantized`` under the module's path (None there: fp), else
+    round-to-nearest in the helper's ``group_size`` and ``weights``, at least 8 bits
+    (:func:`~trt_helper.quant.weight.table_bits`)."""
     path = helper.module_path(module)
-    given = helper.quantized.get(path)
-    if given is not None:
-        if tuple(given.values.shape) != tuple(module.weight.shape) or given.input_scale is not None:
+    if path in helper.quantized:
+        given = helper.quantized[path]
+        if given is not None and (
+            tuple(given.values.shape) != tuple(module.weight.shape) or given.input_scale is not None
+        ):
             raise ValueError(
                 f"{helper.where()}: quantized table for '{path}' must be a plain (V, D) = "
                 f"{tuple(module.weight.shape)} weight, got {tuple(given.values.shape)}"

@@ -38,7 +38,7 @@ def _fake_quantize_input(act_scale: float):
     return hook
 
 
-def fake_quantized(model: nn.Module, quantized: Mapping[str, QuantizedWeight]) -> nn.Module:
+def fake_quantized(model: nn.Module, quantized: Mapping[str, QuantizedWeight | None]) -> nn.Module:
     """A copy of ``model`` whose linears (and embedding tables) at the paths of ``quantized`` use the dequantized
     weights (and fake-quantize their input to int8 where ``act_scale`` is set): PyTorch's version of the quantized
     network.
@@ -49,6 +49,8 @@ def fake_quantized(model: nn.Module, quantized: Mapping[str, QuantizedWeight]) -
     model = copy.deepcopy(model)
     modules = dict(model.named_modules())
     for path, qw in quantized.items():
+        if qw is None:  # kept in the network dtype
+            continue
         module = modules.get(path)
         if not isinstance(module, (nn.Linear, nn.Embedding)) or tuple(module.weight.shape) != tuple(qw.values.shape):
             raise ValueError(
