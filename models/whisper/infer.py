@@ -36,7 +36,7 @@ from .decoding import TorchRunner
 from .fallback import DEFAULT_TEMPERATURES, FallbackOptions
 from .long_form import TranscribeOptions, transcribe_files
 from .networks import EngineRunner, ReferenceRunner
-from .quantized import Int8CacheRunner, Variant, calibration_audio, kv_cache_scales
+from .quantized import TIED_TABLES, Int8CacheRunner, Variant, calibration_audio, kv_cache_scales
 from .search import SearchOptions
 from .sources import resolve_model
 from .tokenizer import WhisperTokenizer
@@ -167,7 +167,8 @@ def make_runner(args, model, tokenizer):
     if args.backend == "torch":
         if options:  # the PyTorch model with the weights the networks would get
             model = fake_quantized(
-                model, quantize_linears(model, 8 if args.weights == "int8" else 4, variant.group_size)
+                model,
+                quantize_linears(model, 8 if args.weights == "int8" else 4, variant.group_size, TIED_TABLES),
             )
         model = model.to(args.device, dtype)
         return Int8CacheRunner(model, kv_scales) if kv_scales else TorchRunner(model, use_cache)

@@ -1,7 +1,8 @@
 """Quantized Whisper variants, shared by build.py, infer.py and benchmarks/whisper_quant.py.
 
-- weights "int8" (per output channel) or "int4" (block-wise along K, `group_size`): every nn.Linear weight-only,
-  round-to-nearest (`NetworkHelper(weights=..., group_size=...)`; the PyTorch model gets the same weights through
+- weights "int8" (per output channel) or "int4" (block-wise along K, `group_size`): every nn.Linear and the tied
+  token table (embedding lookup and logits head, `TIED_TABLES`; int8 in int4 variants) weight-only, round-to-nearest
+  (`NetworkHelper(weights=..., group_size=...)`; the PyTorch model gets the same weights through
   `trt_helper.quant.fake_quantized`);
 - kv_cache "int8": the decoder's self-attention cache held as int8, quantized on write and dequantized on read, with
   per-tensor scales = absmax of every decoder layer's key (value) projection on calibration clips / 127. The
@@ -26,6 +27,7 @@ CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "whis
 WEIGHTS = ("fp", "int8", "int4")
 KV_CACHES = ("fp", "int8")
 DEFAULT_INT4_GROUP = 128
+TIED_TABLES = ("decoder.token_embedding",)  # read through addTiedEmbedding / addTiedLogits: quantized with the linears
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import torch
 
 from models.whisper.decoding import TorchRunner, transcribe
 from models.whisper.networks import decoder_network, encoder_network
-from models.whisper.quantized import Int8CacheRunner, kv_cache_scales
+from models.whisper.quantized import TIED_TABLES, Int8CacheRunner, kv_cache_scales
 from trt_helper import rel_error
 from trt_helper.quant import calibrate, calibrate_network, fake_quantized, quantize_linears
 
@@ -29,7 +29,7 @@ def state(tiny_model, clip_mels, torch_decoded):
 @pytest.mark.slow  # ~30 s of reference executor on 2 cores
 def test_int4_g128_networks_equal_torch_with_quantized_weights(tiny_model, state):
     mel, tokens = state
-    quantized = quantize_linears(tiny_model, bits=4, group_size=128)
+    quantized = quantize_linears(tiny_model, bits=4, group_size=128, tables=TIED_TABLES)
     fake = fake_quantized(tiny_model, quantized)
     with torch.no_grad():
         features, fp_features = fake.encoder(mel), tiny_model.encoder(mel)
