@@ -95,6 +95,12 @@ def test_none_keeps_fp(gen):
             "addTiedEmbedding at 'lm': ids must be int32/int64, got torch.float32 (-1, -1)",
         ),
         (
+            lambda h, m, ids, x: h.addTiedEmbedding(m, ids),
+            ValueError,
+            "addTiedEmbedding at 'lm': quantized table for 'embed' must be a plain (999, 128) weight, got (999, 128) "
+            "with act_scale",
+        ),
+        (
             lambda h, m, ids, x: h.addTiedEmbedding(nn.Embedding(8, 128, max_norm=1.0), ids),
             ValueError,
             "addTiedEmbedding at 'lm': Embedding(max_norm=1.0) is not supported",
@@ -102,8 +108,10 @@ def test_none_keeps_fp(gen):
     ],
 )
 def test_tied_errors(make, error, message):
-    helper = trt_helper.NetworkHelper(torch.float32, name="lm")
     module = nn.Embedding(VOCAB, DIM)
+    given = quantize_weight(module.weight, 8)
+    given.act_scale = 0.1
+    helper = trt_helper.NetworkHelper(torch.float32, name="lm", quantized={"embed": given})
     helper.setModel(nn.ModuleDict({"embed": module}))
     ids = helper.addInput("ids", torch.int32, (-1, -1), min_shape=(1, 1), opt_shape=(1, 1), max_shape=(2, 2))
     x = helper.addInput("x", torch.float32, (-1, -1), min_shape=(1, 1), opt_shape=(1, 1), max_shape=(2, 2))

@@ -33,14 +33,13 @@ def tied_weight(helper: NetworkHelper, module: nn.Embedding) -> QuantizedWeight 
     path = helper.module_path(module)
     if path in helper.quantized:
         given = helper.quantized[path]
-        if given is not None and (
-            tuple(given.values.shape) != tuple(module.weight.shape) or given.input_scale is not None
-        ):
-            raise ValueError(
-                f"{helper.where()}: quantized table for '{path}' must be a plain (V, D) = "
-                f"{tuple(module.weight.shape)} weight, got {tuple(given.values.shape)}"
-                f"{' with an input_scale' if given.input_scale is not None else ''}"
-            )
+        if given is not None:
+            extras = [f for f in ("input_scale", "act_scale", "offsets") if getattr(given, f) is not None]
+            if tuple(given.values.shape) != tuple(module.weight.shape) or extras:
+                raise ValueError(
+                    f"{helper.where()}: quantized table for '{path}' must be a plain {tuple(module.weight.shape)} "
+                    f"weight, got {tuple(given.values.shape)}{' with ' + ', '.join(extras) if extras else ''}"
+                )
         return given
     bits = WEIGHT_FORMATS[helper.weight_format]
     if bits is None:
