@@ -63,6 +63,7 @@ OURS = {
     "int8-g128-fptable": (torch.float16, {"weights": "int8", "group_size": 128, "table": "fp"}),
     "int8-g64-fptable": (torch.float16, {"weights": "int8", "group_size": 64, "table": "fp"}),
     "int4-g128-fptable": (torch.float16, {"weights": "int4", "group_size": 128, "table": "fp"}),
+    "int4-g64-fptable": (torch.float16, {"weights": "int4", "group_size": 64, "table": "fp"}),
     "int4-g128-int8table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int8"}),
     "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
     "kv-int8": (torch.float16, {"kv_cache": "int8"}),
