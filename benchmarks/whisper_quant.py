@@ -50,7 +50,7 @@ from trt_helper.quant.smoothquant import smoothquant  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
 #: system -> (network dtype, options: NetworkHelper weight options, "awq", "kv_cache", "smoothquant" (α), "table":
-#: the tied token table "fp" or "int8" (per token) instead of the linears' format)
+#: the tied token table "fp", "int8" (per token) or "int4" (the linears' blocks) instead of the linears' format)
 OURS = {
     "fp32": (torch.float32, {}),
     "fp16": (torch.float16, {}),
@@ -65,6 +65,7 @@ OURS = {
     "int4-g128-fptable": (torch.float16, {"weights": "int4", "group_size": 128, "table": "fp"}),
     "int4-g64-fptable": (torch.float16, {"weights": "int4", "group_size": 64, "table": "fp"}),
     "int4-g128-int8table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int8"}),
+    "int4-g128-int4table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int4"}),
     "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
     "kv-int8": (torch.float16, {"kv_cache": "int8"}),
     "sq-w8a8": (torch.float16, {"smoothquant": 0.5}),
@@ -120,8 +121,10 @@ def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float
     if options.pop("kv_cache", None):
         options["kv_scales"] = row["kv_scales"] = kv_scales = kv_cache_scales(model, tokenizer, calibration)
     table = options.pop("table", None)
-    if table is not None:
-        weight = None if table == "fp" else quantize_weight(model.decoder.token_embedding.weight, 8)
+    if table is not None:  # "fp", "int8" (per token) or "int4" (in the linears' blocks)
+        bits = {"fp": None, "int8": 8, "int4": 4}[table]
+        group = None if bits == 8 else options.get("group_size")
+        weight = None if bits is None else quantize_weight(model.decoder.token_embedding.weight, bits, group)
         options["quantized"] = {**options.get("quantized", {}), TIED_TABLES[0]: weight}
         row["table"] = table
     alpha = options.pop("smoothquant", None)
