@@ -9,9 +9,10 @@ the plans are useless for transcription). Plans are built ahead of time for --ta
 whisper_plans.json beside them records the dimensions, precision, profile and tokenizer.
 
 Quantized variants (models.whisper.quantized), every combination of --weights and --kv-cache: weight-only int8 or int4
-linears and token table (blocks of --group-size, default 64; 0: per channel), e.g. whisper_encoder_fp16_int4-g64.plan;
-an int8 self-attention cache (decoders only: whisper_decoder_step_fp16_kv-int8.plan), its k/v scales calibrated by
-transcribing --calibration clips with the PyTorch model and recorded in whisper_plans.json.
+linears and token table (--group-size: default per channel for int8, 64 for int4; 0: per channel), e.g.
+whisper_encoder_fp16_int4-g64.plan; an int8 self-attention cache (decoders only:
+whisper_decoder_step_fp16_kv-int8.plan), its k/v scales calibrated by transcribing --calibration clips with the
+PyTorch model and recorded in whisper_plans.json.
 """
 
 import argparse
@@ -55,7 +56,7 @@ def parse_args(argv):
         "--group-size",
         type=int,
         choices=(0, 32, 64, 128),
-        help="block along K of quantized weights (default 64; 0: one scale per output channel)",
+        help="block along K of quantized weights (default: per channel for int8, 64 for int4; 0: per channel)",
     )
     parser.add_argument("--kv-cache", default="fp", help="comma list of fp, int8 (the decoders' self-attention cache)")
     parser.add_argument(

@@ -17,8 +17,8 @@ Audio over 30 s is an error unless --long-audio sequential (timestamp seeking, o
 decoder call holds (inputs decoded together) × (beams, or samples at temperatures > 0) rows: a request that needs
 more is refused before decoding (trt), or decoded by the reference executor instead (auto), saying both numbers.
 Quantized variants (models.whisper.quantized) work with every backend: --weights int8 or int4 weight-only linears
-and token table (blocks of --group-size, default 64; 0: per channel); --kv-cache int8 keeps the decoder's
-self-attention cache in int8.
+and token table (--group-size: default per channel for int8, 64 for int4; 0: per channel); --kv-cache int8 keeps
+the decoder's self-attention cache in int8.
 trt loads the plans `sh build.sh` emits for them (fp16: --precision fp16); reference and torch calibrate the cache's
 scales on --calibration clips (default tests/data/whisper/espeak, as build.py does) and torch runs the PyTorch model
 with the same quantized weights and int8 cache.
@@ -70,7 +70,7 @@ def parse_args(argv):
         type=int,
         choices=(0, 32, 64, 128),
         default=None,
-        help="block size along K for --weights (default 64; 0: one scale per output channel)",
+        help="block size along K for --weights (default: per channel for int8, 64 for int4; 0: per channel)",
     )
     parser.add_argument("--kv-cache", choices=("fp", "int8"), default="fp", help="decoder self-attention cache")
     parser.add_argument(

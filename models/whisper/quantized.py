@@ -1,7 +1,7 @@
 """Quantized Whisper variants, shared by build.py, infer.py and benchmarks/whisper_quant.py.
 
-- weights "int8" or "int4" (block-wise along K, `group_size`, default 64; 0 on the command line: per output
-  channel): every nn.Linear and the tied
+- weights "int8" (default per output channel) or "int4" (default blocks of 64 along K; `group_size`, 0 on the
+  command line: per output channel): every nn.Linear and the tied
   token table (embedding lookup and logits head, `TIED_TABLES`; int8 in int4 variants) weight-only, round-to-nearest
   (`NetworkHelper(weights=..., group_size=...)`; the PyTorch model gets the same weights through
   `trt_helper.quant.fake_quantized`);
@@ -27,9 +27,9 @@ from .networks import NetworkRunner, all_networks
 CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "whisper" / "espeak"
 WEIGHTS = ("fp", "int8", "int4")
 KV_CACHES = ("fp", "int8")
-#: 64 for both: int8 g64 keeps 32/33 transcripts = fp16 (per channel: 30/33, g128: 28/33) and int4 g64 WER 5.59 %
-#: (g128: 7.39 %) with the token table quantized too (benchmarks/results/whisper_quant.json)
-DEFAULT_GROUP = 64
+#: group_size when none is given (None: per output channel). int4 g64: WER 5.59 % (g128: 7.39 %) with the token table
+#: quantized too; int8 g64 did not beat per channel through the fp16 networks (benchmarks/results/whisper_quant.json)
+DEFAULT_GROUP = {"int8": None, "int4": 64}
 TIED_TABLES = ("decoder.token_embedding",)  # read through addTiedEmbedding / addTiedLogits: quantized with the linears
 
 
@@ -51,12 +51,12 @@ class Variant:
 
     @classmethod
     def make(cls, weights="fp", group_size=None, kv_cache="fp"):
-        """The variant with the command-line defaults: blocks of DEFAULT_GROUP unless `group_size` says otherwise
-        (0: per output channel); `group_size` is ignored for fp weights."""
+        """The variant with the command-line defaults: DEFAULT_GROUP unless `group_size` says otherwise (0: per
+        output channel); `group_size` is ignored for fp weights."""
         if weights == "fp" or group_size == 0:
             group_size = None
         elif group_size is None:
-            group_size = DEFAULT_GROUP
+            group_size = DEFAULT_GROUP[weights]
         return cls(weights, group_size, kv_cache)
 
     def suffix(self, network):
