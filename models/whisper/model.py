@@ -262,7 +262,7 @@ class TextDecoder(nn.Module):
 
     def trt_hidden(self, helper, tokens, cross_k, cross_v, past_k=None, past_v=None):
         """forward without the head: (normalised hidden states (B, T, D), present_k, present_v)."""
-        x = helper.addIndexSelect(self._trt_token_table(helper), 0, tokens, name="token_embedding")
+        x = helper.addTiedEmbedding(self.token_embedding, tokens, name="token_embedding")
         length = helper.addShapeOf(tokens, 1, name="new_tokens")
         start = 0 if past_k is None else helper.addShapeOf(past_k, 2, name="cache_length")
         end = length if past_k is None else helper.addAdd(start, length, name="positions_end")
@@ -300,14 +300,8 @@ class TextDecoder(nn.Module):
 
     def trt_head(self, helper, x):
         """Network version of :meth:`head`."""
-        logits = helper.addMatMul(x, self._trt_token_table(helper), transpose_b=True, name="logits")
+        logits = helper.addTiedLogits(self.token_embedding, x, name="logits")
         return helper.addCast(logits, torch.float32, name="logits_fp32")
-
-    def _trt_token_table(self, helper):
-        """The token embedding as one constant shared by the lookup and the tied head."""
-        return helper.memo(
-            ("token_table", id(self)), lambda: helper.addConstant(self.token_embedding.weight, name="token_table")
-        )
 
 
 class Whisper(nn.Module):

@@ -1,7 +1,9 @@
 """Quantized Whisper variants, shared by build.py, infer.py and benchmarks/whisper_quant.py.
 
-- weights "int8" (per output channel) or "int4" (block-wise along K, `group_size`): every nn.Linear weight-only,
-  round-to-nearest (`NetworkHelper(weights=..., group_size=...)`; the PyTorch model gets the same weights through
+- weights "int8" (default per output channel) or "int4" (default blocks of 64 along K; `group_size`, 0 on the
+  command line: per output channel): every nn.Linear and the tied
+  token table (embedding lookup and logits head, `TIED_TABLES`; int8 in int4 variants) weight-only, round-to-nearest
+  (`NetworkHelper(weights=..., group_size=...)`; the PyTorch model gets the same weights through
   `trt_helper.quant.fake_quantized`);
 - kv_cache "int8": the decoder's self-attention cache held as int8, quantized on write and dequantized on read, with
   per-tensor scales = absmax of every decoder layer's key (value) projection on calibration clips / 127. The
@@ -25,12 +27,15 @@ from .networks import NetworkRunner, all_networks
 CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "whisper" / "espeak"
 WEIGHTS = ("fp", "int8", "int4")
 KV_CACHES = ("fp", "int8")
-DEFAULT_INT4_GROUP = 128
+#: group_size when none is given (None: per output channel). int4 g64: WER 5.59 % (g128: 7.39 %) with the token table
+#: quantized too; int8 g64 did not beat per channel through the fp16 networks (benchmarks/results/whisper_quant.json)
+DEFAULT_GROUP = {"int8": None, "int4": 64}
+TIED_TABLES = ("decoder.token_embedding",)  # read through addTiedEmbedding / addTiedLogits: quantized with the linears
 
 
 @dataclass(frozen=True)
 class Variant:
-    """Which quantization a set of Whisper networks carries; `group_size` only for int4 (None: per channel)."""
+    """Which quantization a set of Whisper networks carries; `group_size` None: per output channel."""
 
     weights: str = "fp"
     group_size: int | None = None
@@ -46,16 +51,17 @@ class Variant:
 
     @classmethod
     def make(cls, weights="fp", group_size=None, kv_cache="fp"):
-        """The variant with the command-line defaults: int4 in blocks of 128 unless `group_size` says otherwise,
-        int8 per channel; `group_size` is ignored for fp weights."""
-        if weights == "fp":
+        """The variant with the command-line defaults: DEFAULT_GROUP unless `group_size` says otherwise (0: per
+        output channel); `group_size` is ignored for fp weights."""
+        if weights == "fp" or group_size == 0:
             group_size = None
-        elif weights == "int4" and group_size is None:
-            group_size = DEFAULT_INT4_GROUP
+        elif group_size is None:
+            group_size = DEFAULT_GROUP[weights]
         return cls(weights, group_size, kv_cache)
 
     def suffix(self, network):
-        """Plan-name suffix of `network`: "" for fp, "_int8", "_int4-g128", "_kv-int8" (decoders only), joined."""
+        """Plan-name suffix of `network`: "" for fp, "_int8" (per channel), "_int4-g64", "_kv-int8" (decoders only),
+        joined."""
         parts = []
         if self.weights != "fp":
             parts.append(self.weights + (f"-g{self.group_size}" if self.group_size else ""))
@@ -65,8 +71,7 @@ class Variant:
 
     def build_options(self):
         """The models.whisper.build arguments that make these plans ("" for fp)."""
-        options = f" --weights {self.weights}" if self.weights != "fp" else ""
-        options += f" --group-size {self.group_size}" if self.group_size else ""
+        options = "" if self.weights == "fp" else f" --weights {self.weights} --group-size {self.group_size or 0}"
         return options + (f" --kv-cache {self.kv_cache}" if self.kv_cache != "fp" else "")
 
     def weight_options(self):

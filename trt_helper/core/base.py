@@ -76,7 +76,7 @@ class NetworkCore:
         fp32_islands: bool = True,
         weights: str = "fp",
         group_size: int | None = None,
-        quantized: Mapping[str, QuantizedWeight] | None = None,
+        quantized: Mapping[str, QuantizedWeight | None] | None = None,
     ):
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"NetworkHelper(dtype={dtype}): expected one of {list(FLOAT_DTYPES)}")
@@ -100,7 +100,8 @@ class NetworkCore:
         self.fp32_islands = fp32_islands
         self.weight_format = weights
         self.group_size = group_size
-        self.quantized: dict[str, QuantizedWeight] = dict(quantized or {})  # module path -> weight (e.g. AWQ)
+        # module path -> weight (e.g. AWQ), None: that module stays in the network dtype
+        self.quantized: dict[str, QuantizedWeight | None] = dict(quantized or {})
         self.module_outputs: dict[str, Any] = {}
         self.module_inputs: dict[str, tuple[type, Any]] = {}  # path -> (module type, first input) of helper(module, x)
         self.profiles: list[dict[str, tuple[tuple[int, ...], ...]]] = [{}]  # input -> (min, opt, max) per profile

@@ -33,12 +33,14 @@ class NetworkHelper(NetworkCore):
             where the backend can add plugin layers and the library loads), ``"native"`` or ``"plugin"``; an
             op's own ``impl=`` overrides it.
         fp32_islands: in fp16/bf16 networks, keep LayerNorm statistics and softmax in fp32 (default True).
-        weights: default weight format of every ``nn.Linear`` (:meth:`addLinear`): ``"fp"`` (the network dtype),
-            ``"int8"`` or ``"int4"`` weight-only (symmetric round-to-nearest, see :mod:`trt_helper.quant`).
+        weights: default weight format of every ``nn.Linear`` (:meth:`addLinear`) and tied token table
+            (:meth:`addTiedLogits`): ``"fp"`` (the network dtype), ``"int8"`` or ``"int4"`` weight-only (symmetric
+            round-to-nearest, see :mod:`trt_helper.quant`).
         group_size: for ``"int8"``/``"int4"``: None (one scale per output channel) or 32 / 64 / 128 (block-wise
             along K).
         quantized: module path -> :class:`~trt_helper.quant.QuantizedWeight` used instead of round-to-nearest
-            for that linear (e.g. from :func:`trt_helper.quant.awq_quantize`).
+            for that linear or table (e.g. from :func:`trt_helper.quant.awq_quantize`), or None to keep it in the
+            network dtype.
 
     Every ``addX`` op takes ``name=``; its layers are named ``<module path>.<name>``.
 

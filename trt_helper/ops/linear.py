@@ -33,17 +33,16 @@ def check_features(helper: NetworkHelper, x: ITensor, dim: int, expected: int, w
 def linear_weight(
     helper: NetworkHelper, module: nn.Linear, weights: str | None, group_size: int | None | str
 ) -> QuantizedWeight | None:
-    """The module's quantized weight for this call (None: fp): the helper's ``quantized`` entry for its path,
-    else round-to-nearest in ``weights`` format (default: the helper's)."""
-    if weights is None and group_size == _NETWORK_DEFAULT:
-        given = helper.quantized.get(helper.current_path())
-        if given is not None:
-            if tuple(given.values.shape) != tuple(module.weight.shape):
-                raise ValueError(
-                    f"{helper.where()}: quantized weight {tuple(given.values.shape)} does not match the "
-                    f"module's weight {tuple(module.weight.shape)}"
-                )
-            return given
+    """The module's quantized weight for this call (None: fp): the helper's ``quantized`` entry for its path (None
+    there: fp), else round-to-nearest in ``weights`` format (default: the helper's)."""
+    if weights is None and group_size == _NETWORK_DEFAULT and helper.current_path() in helper.quantized:
+        given = helper.quantized[helper.current_path()]
+        if given is not None and tuple(given.values.shape) != tuple(module.weight.shape):
+            raise ValueError(
+                f"{helper.where()}: quantized weight {tuple(given.values.shape)} does not match the "
+                f"module's weight {tuple(module.weight.shape)}"
+            )
+        return given
     weights = helper.weight_format if weights is None else weights
     group_size = helper.group_size if group_size == _NETWORK_DEFAULT else group_size
     if weights not in WEIGHT_FORMATS:

@@ -11,7 +11,7 @@ import torch
 
 from models.whisper.decoding import TorchRunner, transcribe
 from models.whisper.networks import decoder_network, encoder_network
-from models.whisper.quantized import Int8CacheRunner, kv_cache_scales
+from models.whisper.quantized import TIED_TABLES, Int8CacheRunner, kv_cache_scales
 from trt_helper import rel_error
 from trt_helper.quant import calibrate, calibrate_network, fake_quantized, quantize_linears
 
@@ -29,7 +29,7 @@ def state(tiny_model, clip_mels, torch_decoded):
 @pytest.mark.slow  # ~30 s of reference executor on 2 cores
 def test_int4_g128_networks_equal_torch_with_quantized_weights(tiny_model, state):
     mel, tokens = state
-    quantized = quantize_linears(tiny_model, bits=4, group_size=128)
+    quantized = quantize_linears(tiny_model, bits=4, group_size=128, tables=TIED_TABLES)
     fake = fake_quantized(tiny_model, quantized)
     with torch.no_grad():
         features, fp_features = fake.encoder(mel), tiny_model.encoder(mel)
@@ -116,16 +116,16 @@ def test_build_quantized_variants(tmp_path, data_dir):
         f"whisper_{name}_fp16{suffix}.plan"
         for name, suffix in [
             ("decoder_step", ""),
-            ("decoder_step", "_int4-g128"),
-            ("decoder_step", "_int4-g128_kv-int8"),
+            ("decoder_step", "_int4-g64"),
+            ("decoder_step", "_int4-g64_kv-int8"),
             ("decoder_step", "_kv-int8"),
             ("encoder", ""),
-            ("encoder", "_int4-g128"),
+            ("encoder", "_int4-g64"),
         ]
     ]
     kv = plans["whisper_decoder_step_fp16_kv-int8.plan"]
     assert kv["kv_cache"] == "int8" and all(0.01 < s < 0.2 for s in kv["kv_scales"]), kv  # tiny.en: ~0.05, ~0.036
-    encoder, int4 = plans["whisper_encoder_fp16.plan"]["bytes"], plans["whisper_encoder_fp16_int4-g128.plan"]["bytes"]
+    encoder, int4 = plans["whisper_encoder_fp16.plan"]["bytes"], plans["whisper_encoder_fp16_int4-g64.plan"]["bytes"]
     assert int4 < 0.6 * encoder, (int4, encoder)  # the 2.4 M linear weights at ½ byte (measured 50 %)
 
 
@@ -143,7 +143,7 @@ def test_infer_quantized_variants(data_dir, tiny_model, tokenizer, clip_audio):
         repo,
     )
     assert status != 0
-    assert "whisper_encoder_fp32_int4-g128.plan" in stderr and "whisper_decoder_fp32_int4-g128_kv-int8.plan" in stderr
-    assert "--precision fp32 --weights int4 --group-size 128 --kv-cache int8" in stderr
+    assert "whisper_encoder_fp32_int4-g64.plan" in stderr and "whisper_decoder_fp32_int4-g64_kv-int8.plan" in stderr
+    assert "--precision fp32 --weights int4 --group-size 64 --kv-cache int8" in stderr
     status, _, stderr = _run("models.whisper.infer", ["--kv-cache", "int8", "--no-cache", clip], repo)
     assert status == 2 and "--kv-cache int8 quantizes the self-attention cache; it cannot go with --no-cache" in stderr
