@@ -310,7 +310,8 @@ def main(argv=None):
         fp32, fp16 = result["greedy_reference_fp32"]["tokens"], result["greedy_reference_fp16"]["tokens"]
         result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
     meta = {
-        "device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
+        "device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), "
+        + ("our PyTorch model" if sections == ["perplexity_quantized_torch"] else "reference executor"),
         "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
         "peer": f"transformers {transformers.__version__} float32",
