@@ -102,8 +102,7 @@ class _Calibration:
             if isinstance(m, nn.Linear)
         ]
         self.handles += [
-            modules[p].register_forward_pre_hook(functools.partial(self._call, p), with_kwargs=True)
-            for p in inspect
+            modules[p].register_forward_pre_hook(functools.partial(self._call, p), with_kwargs=True) for p in inspect
         ]
 
     def _row(self, path: str, module: nn.Module, args: tuple) -> None:
