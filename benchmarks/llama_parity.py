@@ -10,6 +10,7 @@ tests/data/llama/perplexity_text.txt (written for the project) in one pass.
 """
 
 import argparse
+import copy
 import datetime
 import functools
 import json
@@ -111,7 +112,15 @@ def greedy_figures(runner, records, eos, max_new_tokens, compared=None):
     }
 
 
-SECTIONS = ("logits", "perplexity", "greedy_torch", "greedy_reference", "perplexity_quantized", "greedy_quantized")
+SECTIONS = (
+    "logits",
+    "perplexity",
+    "greedy_torch",
+    "greedy_reference",
+    "perplexity_quantized",
+    "perplexity_quantized_torch",
+    "greedy_quantized",
+)
 
 
 @functools.cache
@@ -122,17 +131,42 @@ def smollm2_q4_1(config):
     return q4_1_weights(smollm2_path(), config)
 
 
+@functools.cache
+def awq_variant(model, tokenizer, name, group_size):
+    """(scaled model, int4 weights) of AWQ: "awq" (scales and clipping, q/k not clipped as llm-awq),
+    "awq-clipqk" (q/k clipped too), "awq-scale" (scales alone), "clip" (clipping alone)."""
+    from models.llama.quant import awq_groups, calibration_ids, run_prompts
+    from trt_helper.quant import awq_quantize
+
+    layers = range(model.config.num_hidden_layers)
+    no_clip = [f"model.layers.{i}.self_attn.{p}_proj" for i in layers for p in "qk"] if name == "awq" else ()
+    scaled, quantized, _ = awq_quantize(
+        model,
+        run_prompts(calibration_ids(tokenizer)),
+        () if name == "clip" else awq_groups(model),
+        4,
+        group_size,
+        clip=name != "awq-scale",
+        no_clip=no_clip,
+    )
+    return scaled, quantized
+
+
 def variant_options(variant, model, tokenizer):
     """(model, network options) of a quantized variant: "fp", "int8" (weight-only, per output channel), "int4:G"
-    (weight-only, blocks of G along K; SmolLM2's K = 576 takes 32 or 64, not 128), "kv-int8" (int8 cache, per-layer
-    scales), "smoothquant[:alpha]" (W8A8 on a smoothed copy), "q4_1" (the GGUF's Q4_1 blocks as int4 + block
-    offsets). Calibration (kv-int8, smoothquant) runs on the project's prompts, not on the perplexity text."""
+    (weight-only, blocks of G along K; SmolLM2's K = 576 takes 32 or 64, not 128), "awq:G", "awq-clipqk:G",
+    "awq-scale:G", "clip:G" (int4 from :func:`awq_variant`), "kv-int8" (int8 cache, per-layer scales),
+    "smoothquant[:alpha]" (W8A8 on a smoothed copy), "q4_1" (the GGUF's Q4_1 blocks as int4 + block offsets).
+    Calibration (AWQ, kv-int8, smoothquant) runs on the project's prompts, not on the perplexity text."""
     from models.llama.quant import calibration_ids, kv_cache_scales, run_prompts, smoothquant_groups
     from trt_helper.quant.smoothquant import smoothquant
 
     name, _, arg = variant.partition(":")
     if name in ("fp", "int8", "int4"):
         return model, {"weights": name, "group_size": int(arg) if arg else None}
+    if name in ("awq", "awq-clipqk", "awq-scale", "clip"):
+        scaled, quantized = awq_variant(model, tokenizer, name, int(arg or 64))
+        return scaled, {"weights": "int4", "group_size": int(arg or 64), "quantized": quantized}
     if name == "kv-int8":
         return model, {"kv_scales": kv_cache_scales(model, calibration_ids(tokenizer))}
     if name == "smoothquant":
@@ -165,6 +199,30 @@ def quantized_perplexity_figures(model, tokenizer, tokens=None, variants=("fp", 
         for k, v in values.items()
         if k.startswith("fp") and f"{k.split('_')[0]}_fp" in values
     }
+    return values
+
+
+def quantized_torch_perplexity_figures(model, tokenizer, tokens=None, variants=("fp", "int4:64", "awq:64")):
+    """Perplexity of the fixed text through our fp32 PyTorch model with each variant's weights (dequantized, as
+    trt_helper.quant.fake_quantized; int8 cache through set_kv_scales), relative to "fp"."""
+    from trt_helper.quant import fake_quantized, quantize_linears
+
+    ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
+    values = {"tokens": len(ids)}
+    for variant in variants:
+        variant_model, options = variant_options(variant, model, tokenizer)
+        quantized = options.get("quantized")
+        if quantized is None and options.get("weights", "fp") != "fp":
+            bits = 8 if options["weights"] == "int8" else 4
+            quantized = quantize_linears(variant_model, bits, options["group_size"])
+        variant_model = fake_quantized(variant_model, quantized) if quantized else variant_model
+        if "kv_scales" in options:
+            variant_model = copy.deepcopy(variant_model)
+            variant_model.set_kv_scales(options["kv_scales"])
+        values[variant] = perplexity(variant_model(ids[None])[0][0], ids)
+        print(variant, values[variant], flush=True)
+    if "fp" in values:
+        values["relative_to_fp"] = {k: values[k] / values["fp"] - 1 for k in variants}
     return values
 
 
@@ -201,7 +259,11 @@ def main(argv=None):
         help="perplexity_quantized: fp, int8, int4:G, kv-int8, smoothquant[:alpha], q4_1, each with @fp32 or fp16",
     )
     parser.add_argument("--greedy-variants", default="fp,kv-int8,q4_1", help="greedy_quantized: as --variants")
+    parser.add_argument("--torch-variants", default="fp,int4:64,clip:64,awq:64", help="perplexity_quantized_torch")
     parser.add_argument("--out", default="benchmarks/results/llama_parity_cpu.json")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other sections of --out; this run's meta as meta_<sections>"
+    )
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
     torch.set_grad_enabled(False)
@@ -220,6 +282,10 @@ def main(argv=None):
     if "perplexity_quantized" in sections:
         result["perplexity_quantized"] = quantized_perplexity_figures(
             model, tokenizer, args.perplexity_tokens, args.variants.split(",")
+        )
+    if "perplexity_quantized_torch" in sections:
+        result["perplexity_quantized_torch"] = quantized_torch_perplexity_figures(
+            model, tokenizer, args.perplexity_tokens, args.torch_variants.split(",")
         )
     if "greedy_quantized" in sections:
         result["greedy_quantized"] = quantized_greedy_figures(
@@ -243,14 +309,20 @@ def main(argv=None):
             print(precision, result[f"greedy_reference_{precision}"]["identical"], flush=True)
         fp32, fp16 = result["greedy_reference_fp32"]["tokens"], result["greedy_reference_fp16"]["tokens"]
         result["fp16_vs_fp32_identical"] = sum(a == b for a, b in zip(fp16, fp32))
-    result["meta"] = {
-        "device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), reference executor",
+    meta = {
+        "device": f"CPU ({platform.machine()}, 2 cores shared with other jobs), "
+        + ("our PyTorch model" if sections == ["perplexity_quantized_torch"] else "reference executor"),
         "command": "PYTHONPATH=. python3 benchmarks/llama_parity.py " + " ".join(argv or sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
         "peer": f"transformers {transformers.__version__} float32",
         "seconds": round(time.time() - start),
     }
-    Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    out = Path(args.out)
+    if args.merge and out.is_file():
+        result = {**json.loads(out.read_text()), **result, f"meta_{'+'.join(sections)}": meta}
+    else:
+        result["meta"] = meta
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -8,9 +8,10 @@ positional tables stay in the network dtype), writes the TensorRT-RTX plans (AOT
 bytes, and decodes every clip greedily through the reference executor (a numeric oracle: its wall time is NOT a
 TensorRT latency), or with --backend torch through the PyTorch model with the same quantization (same weights, int8
 cache, fake-quantized activations; rows named "<system> (torch fp32)", compared with "fp32 (torch fp32)").
-int4-g128-awq, kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) and sq-w8a8 (SmoothQuant α 0.5:
-int8 per-channel weights, static per-tensor int8 inputs) calibrate on the espeak clips (tests/data/whisper/espeak,
-not in the WER set); awq-search-* report the search's output error (calibration and held-out rows) only.
+int4-g128-awq (AWQ: block-scored scales, models.whisper.quantized.awq_groups, and weight clipping), int4-g128-clip
+(the clipping search alone), kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) and sq-w8a8
+(SmoothQuant α 0.5: int8 per-channel weights, static per-tensor int8 inputs) calibrate on the espeak clips
+(tests/data/whisper/espeak, not in the WER set).
 Peers: faster-whisper (CTranslate2) float32 and int8 on the same clips and weights. WER as benchmarks/whisper_wer.py.
 The results file is rewritten after every system, so a partial run keeps what it measured.
 """
@@ -38,19 +39,21 @@ from models.whisper.quantized import (  # noqa: E402
     CALIBRATION_DIR,
     TIED_TABLES,
     Int8CacheRunner,
+    awq_groups,
     calibration_audio,
     kv_cache_scales,
     smoothquant_groups,
 )
 from models.whisper.tokenizer import WhisperTokenizer  # noqa: E402
 from models.whisper.weights import default_model_path, load_model  # noqa: E402
-from trt_helper.quant import collect_inputs, fake_quantized, quantize_linears, quantize_weight  # noqa: E402
+from trt_helper.quant import fake_quantized, quantize_linears, quantize_weight  # noqa: E402
 from trt_helper.quant.awq import awq_quantize  # noqa: E402
 from trt_helper.quant.smoothquant import smoothquant  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
-#: system -> (network dtype, options: NetworkHelper weight options, "awq", "kv_cache", "smoothquant" (α), "table":
-#: the tied token table "fp", "int8" (per token) or "int4" (the linears' blocks) instead of the linears' format)
+#: system -> (network dtype, options: NetworkHelper weight options, "awq" ("scale+clip" or "clip"), "kv_cache",
+#: "smoothquant" (α), "table": the tied token table "fp", "int8" (per token) or "int4" (the linears' blocks) instead
+#: of the linears' format)
 OURS = {
     "fp32": (torch.float32, {}),
     "fp16": (torch.float16, {}),
@@ -66,38 +69,32 @@ OURS = {
     "int4-g64-fptable": (torch.float16, {"weights": "int4", "group_size": 64, "table": "fp"}),
     "int4-g128-int8table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int8"}),
     "int4-g128-int4table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int4"}),
-    "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": True}),
+    "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": "scale+clip"}),
+    "int4-g128-clip": (torch.float16, {"weights": "int4", "group_size": 128, "awq": "clip"}),
     "kv-int8": (torch.float16, {"kv_cache": "int8"}),
     "sq-w8a8": (torch.float16, {"smoothquant": 0.5}),
 }
 PEERS = ("faster-whisper-float32", "faster-whisper-int8")
-SEARCHES = {"awq-search-g128": 128, "awq-search-g64": 64}  # the AWQ-style search's output error only, no decoding
 
 
-def error_summary(ratios):
-    """How many linears a quantization beat round-to-nearest on, from their output-error ratios."""
-    ratios = torch.tensor(ratios)
-    return {
-        "linears": len(ratios),
-        "improved": int((ratios < 1).sum()),
-        "median_error_ratio": round(float(ratios.median()), 3),
-        "mean_error_ratio": round(float(ratios.mean()), 3),
-    }
-
-
-def held_out_errors(model, quantized, group_size, run):
-    """Output error of every linear on rows from other clips: AWQ-searched vs round-to-nearest weights."""
-    rows = collect_inputs(model, run)
-    modules = dict(model.named_modules())
-    ratios = []
-    for path, x in rows.items():
-        w = modules[path].weight.detach().float()
-        awq, rtn = (
-            float((x @ qw.dequantize().T - x @ w.T).pow(2).mean())
-            for qw in (quantized[path], quantize_weight(w, 4, group_size))
+def awq_summary(report):
+    """The AWQ search in numbers: per scale group the block output error vs round-to-nearest's and the chosen
+    ratio, per linear the mean clipping ratio."""
+    scales = report["scale"].values()
+    ratios = torch.tensor([g["error"] / g["rtn_error"] for g in scales if g["rtn_error"] > 0])
+    summary = {"clipped_linears": len(report["clip"])}
+    if len(ratios):
+        summary.update(
+            groups=len(ratios),
+            improved=int((ratios < 1).sum()),
+            median_block_error_vs_rtn=round(float(ratios.median()), 3),
+            median_scale_ratio=float(torch.tensor([g["ratio"] for g in scales]).median()),
         )
-        ratios.append(awq / max(rtn, 1e-30))
-    return error_summary(ratios)
+    if report["clip"]:
+        summary["mean_clip_ratio"] = round(
+            sum(c["mean_ratio"] for c in report["clip"].values()) / len(report["clip"]), 3
+        )
+    return summary
 
 
 def plan_bytes(networks):
@@ -115,9 +112,11 @@ def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float
     )
     calibrate_run = lambda m: transcribe(TorchRunner(m), tokenizer, calibration)
     kv_scales = None
-    if options.pop("awq", False):
-        options["quantized"], errors = awq_quantize(model, calibrate_run, 4, options["group_size"])
-        row["awq_output_error_vs_rtn"] = error_summary([awq / rtn for awq, rtn in errors.values() if rtn > 0])
+    awq = options.pop("awq", None)
+    if awq:
+        groups = awq_groups(model) if awq == "scale+clip" else ()
+        model, options["quantized"], report = awq_quantize(model, calibrate_run, groups, 4, options["group_size"])
+        row["awq"] = awq_summary(report)
     if options.pop("kv_cache", None):
         options["kv_scales"] = row["kv_scales"] = kv_scales = kv_cache_scales(model, tokenizer, calibration)
     table = options.pop("table", None)
@@ -176,29 +175,17 @@ def main(argv=None):
             row, runner = ours(system, model, tokenizer, calibration, args.backend, torch_dtype)
             key = system if args.backend == "reference" else f"{system} (torch {args.torch_dtype})"
             row["texts"] = [r["text"] for r in transcribe(runner, tokenizer, [audio[n] for n in names])]
-        elif system in SEARCHES:
-            held_out = [audio[n] for n in names[:3]]
-            quantized, errors = awq_quantize(
-                model, lambda m: transcribe(TorchRunner(m), tokenizer, calibration), 4, SEARCHES[system]
-            )
-            row = {
-                "awq_output_error_vs_rtn": error_summary([awq / rtn for awq, rtn in errors.values() if rtn > 0]),
-                "held_out": held_out_errors(
-                    model, quantized, SEARCHES[system], lambda m: transcribe(TorchRunner(m), tokenizer, held_out)
-                ),
-            }
         elif system in PEERS:
             from faster_whisper import WhisperModel
 
             fw = WhisperModel(str(path), device="cpu", compute_type=system.rsplit("-", 1)[1], cpu_threads=2)
             row = {"texts": [faster_whisper_text(fw, audio[n]) for n in names]}
         else:
-            raise SystemExit(f"unknown system {system!r}; known: {[*OURS, *PEERS, *SEARCHES]}")
-        if system not in SEARCHES:
-            texts = row["texts"]
-            row["wer_percent"] = round(
-                word_error_rate([clips[i]["text"] for i in with_text], [texts[i] for i in with_text]), 2
-            )
+            raise SystemExit(f"unknown system {system!r}; known: {[*OURS, *PEERS]}")
+        texts = row["texts"]
+        row["wer_percent"] = round(
+            word_error_rate([clips[i]["text"] for i in with_text], [texts[i] for i in with_text]), 2
+        )
         row.update(
             cpu_wall_seconds=round(time.perf_counter() - start, 1),
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -1,5 +1,5 @@
-"""Quantized variants of a LLaMA model for the networks: int8 key/value-cache scales, the SmoothQuant groups, and
-llama.cpp's Q4_1 blocks as int4 weights with block offsets (exact: the network computes the GGUF's weights)."""
+"""Quantized variants of a LLaMA model for the networks: int8 key/value-cache scales, the SmoothQuant and AWQ groups,
+and llama.cpp's Q4_1 blocks as int4 weights with block offsets (exact: the network computes the GGUF's weights)."""
 
 import numpy as np
 import torch
@@ -58,6 +58,21 @@ def smoothquant_groups(model):
         groups.append((f"{layer}.input_layernorm", [f"{layer}.self_attn.{p}_proj" for p in "qkv"]))
         groups.append((f"{layer}.post_attention_layernorm", [f"{layer}.mlp.{p}_proj" for p in ("gate", "up")]))
         groups.append((f"{layer}.mlp.up_proj", [f"{layer}.mlp.down_proj"]))  # down(silu(gate) · up): linear in up
+    return groups
+
+
+def awq_groups(model):
+    """trt_helper.quant.awq_quantize's groups of every decoder layer: q/k/v scored on the attention and folded into
+    input_layernorm, gate/up scored on the MLP and folded into post_attention_layernorm, down_proj folded into
+    up_proj's rows; o_proj multiplies its input at run time (with GQA, v_proj's rows cannot take its scale)."""
+    groups = []
+    for i in range(model.config.num_hidden_layers):
+        layer = f"model.layers.{i}"
+        attn, mlp = f"{layer}.self_attn", f"{layer}.mlp"
+        groups.append((attn, [f"{attn}.{p}_proj" for p in "qkv"], f"{layer}.input_layernorm"))
+        groups.append((f"{attn}.o_proj", [f"{attn}.o_proj"]))
+        groups.append((mlp, [f"{mlp}.gate_proj", f"{mlp}.up_proj"], f"{layer}.post_attention_layernorm"))
+        groups.append((f"{mlp}.down_proj", [f"{mlp}.down_proj"], f"{mlp}.up_proj"))
     return groups
 
 

@@ -151,3 +151,26 @@ def smoothquant_groups(model):
     cross = [f"decoder.blocks.{i}.cross_attn.{p}" for i in range(len(model.decoder.blocks)) for p in ("key", "value")]
     groups.append(("encoder.ln_post", cross))
     return groups
+
+
+def awq_groups(model):
+    """trt_helper.quant.awq_quantize's groups of Whisper. Per block: q/k/v scored on the whole block (the key and
+    value projections run outside the attention module) and folded into attn_ln; each out projection folded into
+    its value projection's rows; a decoder block's cross-attention query scored on the cross-attention and folded
+    into cross_attn_ln; fc1 scored on the MLP and folded into mlp_ln; fc2 (after GELU) multiplies its input at run
+    time. The cross-attention keys/values (computed once from the encoder output) are only clipped."""
+    groups = []
+    for side, blocks in (("encoder", model.encoder.blocks), ("decoder", model.decoder.blocks)):
+        for i in range(len(blocks)):
+            path = f"{side}.blocks.{i}"
+            attns = ("attn", "cross_attn") if side == "decoder" else ("attn",)
+            for attn in attns:
+                a = f"{path}.{attn}"
+                if attn == "attn":
+                    groups.append((path, [f"{a}.query", f"{a}.key", f"{a}.value"], f"{path}.attn_ln"))
+                else:
+                    groups.append((a, [f"{a}.query"], f"{path}.cross_attn_ln"))
+                groups.append((f"{a}.out", [f"{a}.out"], f"{a}.value"))
+            groups.append((f"{path}.mlp", [f"{path}.mlp.0"], f"{path}.mlp_ln"))
+            groups.append((f"{path}.mlp.2", [f"{path}.mlp.2"]))
+    return groups

@@ -1,5 +1,5 @@
-"""trt_helper.quant.calibrate / awq: absmax against direct computation, through the reference executor against the
-PyTorch path; the AWQ-style search against RTN."""
+"""trt_helper.quant.calibrate: absmax against direct computation, through the reference executor against the
+PyTorch path."""
 
 import re
 
@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 import trt_helper
-from trt_helper.quant.awq import awq_quantize, awq_search
 from trt_helper.quant.calibrate import calibrate, calibrate_network, collect_inputs
 
 
@@ -49,24 +48,3 @@ def test_calibrate_network_equals_pytorch(gen):
         ValueError, match=re.escape("calibrate_network: network 'mlp' has no helper(module, x) call of ['Conv1d']")
     ):
         calibrate_network(helper, feeds, types=(nn.Conv1d,))
-
-
-def test_awq_lowers_output_error_with_outlier_channels(gen):
-    """Activations with a few large channels (as in transformers): the search beats round-to-nearest clearly."""
-    w = torch.randn(64, 256, generator=gen) * 0.05
-    x = torch.randn(512, 256, generator=gen)
-    x[:, :8] *= 30
-    qw, err, rtn = awq_search(w, x, bits=4, group_size=128)
-    assert qw.input_scale is not None and err < 0.8 * rtn, (err, rtn)
-    assert err == pytest.approx(float((x @ qw.dequantize().T - x @ w.T).pow(2).mean()), rel=1e-5)
-
-
-def test_awq_quantize_model(gen):
-    model, batches = _model_and_batches(gen)
-    quantized, errors = awq_quantize(model, lambda m: [m(b) for b in batches], bits=4, group_size=None)
-    assert set(quantized) == {"0", "2"} and all(awq <= rtn for awq, rtn in errors.values())
-    with pytest.raises(
-        ValueError,
-        match=re.escape("awq_search: calibration rows (4, 15) do not match weight (8, 16) (expected (M, 16))"),
-    ):
-        awq_search(torch.ones(8, 16), torch.ones(4, 15))

@@ -5,13 +5,13 @@
 - :mod:`.calibrate`: per-tensor / per-channel absmax and input samples from the PyTorch model, or absmax from the
   network through the reference executor (:func:`calibrate_network`);
 - :mod:`.kv_cache`: the int8 KV cache's scales and its quantize-on-write / dequantize-on-read in PyTorch;
-- :mod:`.awq`: the activation-aware scale search for weight-only int4/int8;
+- :mod:`.awq`: AWQ for weight-only int4/int8 (block-scored scale search and weight clipping, after llm-awq);
 - :mod:`.smoothquant`: SmoothQuant W8A8;
 - :mod:`.fake`: the PyTorch model with the same quantized weights;
 - :mod:`.woq_layout`: the packed weight layout of the WeightOnlyGemm plugin (``addLinear(impl="plugin")``).
 """
 
-from .awq import awq_quantize, awq_search
+from .awq import ScaleGroup, awq_quantize, clip_search
 from .calibrate import NetworkCalibrator, calibrate, calibrate_network, collect_inputs
 from .fake import fake_quantized, quantize_linears
 from .weight import QuantizedWeight, pack_int4, quantize_weight, unpack_int4
@@ -25,8 +25,9 @@ __all__ = [
     "calibrate_network",
     "NetworkCalibrator",
     "collect_inputs",
-    "awq_search",
+    "ScaleGroup",
     "awq_quantize",
+    "clip_search",
     "quantize_linears",
     "fake_quantized",
 ]

@@ -20,7 +20,7 @@ import torch
 
 BITS = {8: 127, 4: 7}
 GROUP_SIZES = (None, 32, 64, 128)
-_MIN_SCALE = 1e-8
+MIN_SCALE = 1e-8
 
 
 @dataclass
@@ -112,7 +112,7 @@ def quantize_weight(
         raise ValueError(f"{where}: weight {tuple(w.shape)} has a non-finite value at {bad}")
     qmax = BITS[bits]
     blocks = w[:, :, None] if group_size is None else w.unflatten(1, (-1, group_size))
-    scales = (blocks.abs().amax(dim=(1, 2) if group_size is None else 2) / qmax).clamp(min=_MIN_SCALE)
+    scales = (blocks.abs().amax(dim=(1, 2) if group_size is None else 2) / qmax).clamp(min=MIN_SCALE)
     expanded = scales[:, None] if group_size is None else scales.repeat_interleave(group_size, 1)
     values = torch.round(w / expanded).clamp(-qmax, qmax).to(torch.int8)
     return QuantizedWeight(values, scales, bits, group_size)
