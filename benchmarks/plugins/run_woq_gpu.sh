@@ -50,7 +50,7 @@ if step sanitize; then
   grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed|failed" "$OUT/sanitizer.log"
 fi
 if step bench; then
-  timeout 240 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" 2>&1 \
+  timeout 540 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" 2>&1 \
     | tee "$OUT/bench.log" || status=1
 fi
 exit $status

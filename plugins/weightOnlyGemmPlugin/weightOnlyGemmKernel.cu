@@ -61,6 +61,14 @@ __device__ __forceinline__ uint32_t fma2<__nv_bfloat16>(uint32_t a, uint32_t b, 
     return d;
 }
 
+//! (a & b) | c in one LOP3 (with two constant operands the compiler emits two).
+__device__ __forceinline__ uint32_t andOr(uint32_t a, uint32_t b, uint32_t c)
+{
+    uint32_t d;
+    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+}
+
 //! One 32-bit word of int4 (nibbles a0 a2 a4 a6 a1 a3 a5 a7, biased by 8) → the four A-fragment registers.
 template<typename T>
 __device__ __forceinline__ void dequantInt4(uint32_t w, uint32_t (&a)[4]);
@@ -68,11 +76,11 @@ template<>
 __device__ __forceinline__ void dequantInt4<__half>(uint32_t w, uint32_t (&a)[4])
 {
     // low nibble: 1024 + u, minus 1032; high nibble: 1024 + 16u, times 1/16 minus 72.
-    a[0] = fma2<__half>((w & 0x000F000FU) | 0x64006400U, 0x3C003C00U, 0xE408E408U);
-    a[1] = fma2<__half>((w & 0x00F000F0U) | 0x64006400U, 0x2C002C00U, 0xD480D480U);
+    a[0] = fma2<__half>(andOr(w, 0x000F000FU, 0x64006400U), 0x3C003C00U, 0xE408E408U);
+    a[1] = fma2<__half>(andOr(w, 0x00F000F0U, 0x64006400U), 0x2C002C00U, 0xD480D480U);
     w >>= 8;
-    a[2] = fma2<__half>((w & 0x000F000FU) | 0x64006400U, 0x3C003C00U, 0xE408E408U);
-    a[3] = fma2<__half>((w & 0x00F000F0U) | 0x64006400U, 0x2C002C00U, 0xD480D480U);
+    a[2] = fma2<__half>(andOr(w, 0x000F000FU, 0x64006400U), 0x3C003C00U, 0xE408E408U);
+    a[3] = fma2<__half>(andOr(w, 0x00F000F0U, 0x64006400U), 0x2C002C00U, 0xD480D480U);
 }
 template<>
 __device__ __forceinline__ void dequantInt4<__nv_bfloat16>(uint32_t w, uint32_t (&a)[4])
@@ -81,7 +89,7 @@ __device__ __forceinline__ void dequantInt4<__nv_bfloat16>(uint32_t w, uint32_t 
 #pragma unroll
     for (int i = 0; i < 4; ++i)
     {
-        a[i] = fma2<__nv_bfloat16>(((w >> (4 * i)) & 0x000F000FU) | 0x43004300U, 0x3F803F80U, 0xC308C308U);
+        a[i] = fma2<__nv_bfloat16>(andOr(w >> (4 * i), 0x000F000FU, 0x43004300U), 0x3F803F80U, 0xC308C308U);
     }
 }
 
@@ -147,13 +155,21 @@ struct Params
 };
 
 //! 64-column tiles per chunk: 8 / kMT (at least 2) 16-byte weight loads per lane and chunk (registers: the
-//! activations of a chunk take 8 · kMT more per tile).
-template<int kBits, int kMT, int kNS>
+//! activations of a chunk take 8 · kMT more per tile); half as many in the short-chunk kernels.
+template<int kBits, int kMT, int kNS, bool kShort>
 constexpr int kTilesPerChunk = std::max(1,
     (kMT == 1          ? 8
             : kMT == 2 ? 4
                        : 2)
-        / (kNS * kBits / 4));
+        / (kNS * kBits / 4) / (kShort ? 2 : 1));
+
+//! Registers per thread of the short-chunk kernels: 96 lets 20 warps share an SM (128: 16).
+#if defined(__CUDACC_VER_MAJOR__)                                                                                      \
+    && (__CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 4))
+#define TRTH_WOQ_SHORT_BOUNDS __maxnreg__(96)
+#else
+#define TRTH_WOQ_SHORT_BOUNDS __launch_bounds__(kMaxWarps * 32)
+#endif
 
 //! A streamed weight word: read once, so it bypasses L1 (which keeps the activations).
 __device__ __forceinline__ uint4 ldStream(uint4 const* p)
@@ -165,12 +181,13 @@ __device__ __forceinline__ uint4 ldStream(uint4 const* p)
     return v;
 }
 
-//! kBits 4/8; kMT n8 token tiles; kNS 16-row strips per CTA. blockDim.x = 32 · nw, nw ≤ kMaxWarps.
-template<typename T, int kBits, int kMT, int kNS>
-__global__ void __launch_bounds__(kMaxWarps * 32) woqGemmKernel(Params const p)
+//! kBits 4/8; kMT n8 token tiles; kNS 16-row strips per CTA; kShort: half-size chunks. blockDim.x = 32 · nw,
+//! nw ≤ kMaxWarps.
+template<typename T, int kBits, int kMT, int kNS, bool kShort>
+__device__ __forceinline__ void woqGemm(Params const& p)
 {
     constexpr int kCH = kBits / 4; // 16-byte loads per lane, strip and tile
-    constexpr int kU = kTilesPerChunk<kBits, kMT, kNS>;
+    constexpr int kU = kTilesPerChunk<kBits, kMT, kNS, kShort>;
     int const lane = threadIdx.x & 31;
     int const warp = threadIdx.x >> 5;
     int const nw = blockDim.x >> 5;
@@ -354,6 +371,32 @@ __global__ void __launch_bounds__(kMaxWarps * 32) woqGemmKernel(Params const p)
     }
 }
 
+template<typename T, int kBits, int kMT, int kNS>
+__global__ void __launch_bounds__(kMaxWarps * 32) woqGemmKernel(Params const p)
+{
+    woqGemm<T, kBits, kMT, kNS, false>(p);
+}
+
+//! Short chunks and fewer registers: more warps per SM, for matrices of few strips (their parallelism is along K).
+template<typename T, int kBits, int kMT, int kNS>
+__global__ void TRTH_WOQ_SHORT_BOUNDS woqGemmKernelShort(Params const p)
+{
+    woqGemm<T, kBits, kMT, kNS, true>(p);
+}
+
+template<typename T, int kBits, int kMT, int kNS, bool kShort>
+constexpr auto kernelFor()
+{
+    if constexpr (kShort)
+    {
+        return woqGemmKernelShort<T, kBits, kMT, kNS>;
+    }
+    else
+    {
+        return woqGemmKernel<T, kBits, kMT, kNS>;
+    }
+}
+
 constexpr int kMaxDevices = 64;
 
 //! Per device, cached: multiprocessor count.
@@ -376,7 +419,7 @@ template<int kMT, int kNS>
 constexpr size_t kSmemPerWarp = kNS * kMT * 4 * 32 * sizeof(float);
 
 //! Per device and warp count (1, 2, 4, 8, 16), cached: CTAs of this kernel resident on one SM (0 on error).
-template<typename T, int kBits, int kMT, int kNS>
+template<typename T, int kBits, int kMT, int kNS, bool kShort>
 int ctasPerSm(int device, int warpsLog2)
 {
     static std::atomic<int> cache[kMaxDevices][5] = {};
@@ -385,7 +428,7 @@ int ctasPerSm(int device, int warpsLog2)
     {
         int const nw = 1 << warpsLog2;
         if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                &n, woqGemmKernel<T, kBits, kMT, kNS>, nw * 32, nw * kSmemPerWarp<kMT, kNS>)
+                &n, kernelFor<T, kBits, kMT, kNS, kShort>(), nw * 32, nw * kSmemPerWarp<kMT, kNS>)
             != cudaSuccess)
         {
             return 0;
@@ -403,10 +446,10 @@ struct Choice
 };
 
 //! The most warps per CTA (≤ the chunks per strip) with which all CTAs of kNS strips run in one wave.
-template<typename T, int kBits, int kMT, int kNS>
+template<typename T, int kBits, int kMT, int kNS, bool kShort>
 Choice choose(Params const& p, int device, int sms)
 {
-    constexpr int kU = kTilesPerChunk<kBits, kMT, kNS>;
+    constexpr int kU = kTilesPerChunk<kBits, kMT, kNS, kShort>;
     int const chunks = (p.tiles + kU - 1) / kU;
     Choice c;
     c.ctas = (p.m + 8 * kMT - 1) / (8 * kMT) * ((p.strips + kNS - 1) / kNS);
@@ -416,7 +459,7 @@ Choice choose(Params const& p, int device, int sms)
         {
             continue;
         }
-        if (c.ctas <= static_cast<int64_t>(ctasPerSm<T, kBits, kMT, kNS>(device, lg)) * sms)
+        if (c.ctas <= static_cast<int64_t>(ctasPerSm<T, kBits, kMT, kNS, kShort>(device, lg)) * sms)
         {
             c.warps = c.ctas << lg;
             c.warpsLog2 = lg;
@@ -431,18 +474,36 @@ Choice choose(Params const& p, int device, int sms)
     return c;
 }
 
-template<typename T, int kBits, int kMT, int kNS>
+template<typename T, int kBits, int kMT, int kNS, bool kShort>
 cudaError_t launch(Params const& p, int warpsLog2, cudaStream_t stream)
 {
     int const nw = 1 << warpsLog2;
     dim3 const grid(
         static_cast<unsigned>((p.m + 8 * kMT - 1) / (8 * kMT)), static_cast<unsigned>((p.strips + kNS - 1) / kNS));
-    woqGemmKernel<T, kBits, kMT, kNS><<<grid, nw * 32, nw * kSmemPerWarp<kMT, kNS>, stream>>>(p);
+    kernelFor<T, kBits, kMT, kNS, kShort>()<<<grid, nw * 32, nw * kSmemPerWarp<kMT, kNS>, stream>>>(p);
     return cudaGetLastError();
 }
 
 //! One or two strips per CTA: the one that runs more warps in one wave (then more CTAs on more SMs, then two
 //! strips, which share their activation loads); 32-token tiles take one strip (registers).
+template<typename T, int kBits, int kMT, bool kShort>
+cudaError_t launchStrips(Params const& p, int device, int sms, cudaStream_t stream)
+{
+    Choice const one = choose<T, kBits, kMT, 1, kShort>(p, device, sms);
+    if constexpr (kMT < 4)
+    {
+        Choice const two = choose<T, kBits, kMT, 2, kShort>(p, device, sms);
+        auto key = [sms](Choice const& c) { return std::make_pair(c.warps, std::min<int64_t>(c.ctas, sms)); };
+        if (key(two) >= key(one))
+        {
+            return launch<T, kBits, kMT, 2, kShort>(p, two.warpsLog2, stream);
+        }
+    }
+    return launch<T, kBits, kMT, 1, kShort>(p, one.warpsLog2, stream);
+}
+
+//! Matrices of few strips take the short-chunk kernels: at most 2.5 per SM up to 8 tokens, 2 per SM up to 16 (on an
+//! H200 they are faster there and slower on larger N; benchmarks/results/woq_experiments_h200.json).
 template<typename T, int kBits, int kMT>
 cudaError_t launchForM(Params const& p, cudaStream_t stream)
 {
@@ -456,17 +517,14 @@ cudaError_t launchForM(Params const& p, cudaStream_t stream)
     {
         return cudaErrorInvalidDevice;
     }
-    Choice const one = choose<T, kBits, kMT, 1>(p, device, sms);
-    if constexpr (kMT < 4)
+    if constexpr (kMT <= 2)
     {
-        Choice const two = choose<T, kBits, kMT, 2>(p, device, sms);
-        auto key = [sms](Choice const& c) { return std::make_pair(c.warps, std::min<int64_t>(c.ctas, sms)); };
-        if (key(two) >= key(one))
+        if (2 * static_cast<int64_t>(p.strips) <= (kMT == 1 ? 5 : 4) * static_cast<int64_t>(sms))
         {
-            return launch<T, kBits, kMT, 2>(p, two.warpsLog2, stream);
+            return launchStrips<T, kBits, kMT, true>(p, device, sms, stream);
         }
     }
-    return launch<T, kBits, kMT, 1>(p, one.warpsLog2, stream);
+    return launchStrips<T, kBits, kMT, false>(p, device, sms, stream);
 }
 
 template<typename T, int kBits>

@@ -1,0 +1,340 @@
+// WeightOnlyGemm kernels side by side without TensorRT or Python: the current launcher (weightOnlyGemmKernel.cu)
+// against a reference build of another revision of it (compiled from $BASE/weightOnlyGemmKernel.cu with
+// -Dtrt_helper=trt_helper_base into woq_base.o, reached through woqBaseLaunch), on random packed weights (every byte
+// is a valid int4/int8 pair), fp16. For each shape, bits/group and M: the largest difference between the two outputs
+// (relative to the largest output), the GPU time of one call queued behind a spin kernel (CUDA events, median), and
+// the time per call of 20 calls replayed back to back from a CUDA graph (weights rotated over >= 256 MB of copies);
+// plus a read-only kernel over 1 GiB for the floor. `profile K N M bits group` runs only a few calls of each (for
+// Nsight Compute); `OUT.json quick` only M = 1 and 16 with W4 g128 and W8.
+//   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -I$BASE -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
+//     -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu -o woq_base.o
+//   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
+//     benchmarks/plugins/woq_variants.cu plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu woq_base.o \
+//     -o woq_variants
+#ifdef WOQ_BASE_WRAPPER
+#include "weightOnlyGemmKernel.cu"
+
+extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const* x, void const* weights,
+    void const* scales, void* y, int64_t m, int32_t n, int32_t k, cudaStream_t stream)
+{
+    return trt_helper::launchWeightOnlyGemm(
+        trt_helper::ElemType::kFLOAT16, bits, groupSize, x, weights, scales, nullptr, y, m, n, k, stream);
+}
+#else
+#include "weightOnlyGemmKernel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cuda_fp16.h>
+#include <string>
+#include <vector>
+
+extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const* x, void const* weights,
+    void const* scales, void* y, int64_t m, int32_t n, int32_t k, cudaStream_t stream);
+
+namespace
+{
+#define CHECK(call)                                                                                                    \
+    do                                                                                                                 \
+    {                                                                                                                  \
+        cudaError_t const e_ = (call);                                                                                 \
+        if (e_ != cudaSuccess)                                                                                         \
+        {                                                                                                              \
+            std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));                 \
+            std::exit(1);                                                                                              \
+        }                                                                                                              \
+    } while (0)
+
+__device__ uint64_t mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+__global__ void fillBytes(uint32_t* out, int64_t n, uint32_t seed)
+{
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    {
+        out[i] = static_cast<uint32_t>(mix(i * 0x9E3779B97F4A7C15ull + seed));
+    }
+}
+
+//! lo + (hi - lo) · uniform
+__global__ void fillHalf(__half* out, int64_t n, float lo, float hi, uint32_t seed)
+{
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    {
+        float const u = static_cast<float>(mix(i * 0x9E3779B97F4A7C15ull + seed) >> 40) / static_cast<float>(1 << 24);
+        out[i] = __float2half_rn(lo + (hi - lo) * u);
+    }
+}
+
+__global__ void spin(int64_t cycles)
+{
+    int64_t const start = clock64();
+    while (clock64() - start < cycles)
+    {
+    }
+}
+
+//! Sums 16-byte words (a plain read of n words; one value written per block).
+__global__ void readAll(uint4 const* p, int64_t n, uint32_t* out)
+{
+    uint32_t s = 0;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    {
+        uint4 const v = __ldg(p + i);
+        s ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (s == 0x12345678U)
+    {
+        out[blockIdx.x] = s;
+    }
+}
+
+template<typename F>
+float queuedMs(F&& call, int iters)
+{
+    cudaEvent_t a, b;
+    CHECK(cudaEventCreate(&a));
+    CHECK(cudaEventCreate(&b));
+    std::vector<float> ms;
+    for (int i = 0; i < iters; ++i)
+    {
+        spin<<<1, 1>>>(200000);
+        CHECK(cudaEventRecord(a));
+        call(i);
+        CHECK(cudaEventRecord(b));
+        CHECK(cudaEventSynchronize(b));
+        float t = 0;
+        CHECK(cudaEventElapsedTime(&t, a, b));
+        ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    CHECK(cudaEventDestroy(a));
+    CHECK(cudaEventDestroy(b));
+    return ms[ms.size() / 2];
+}
+
+//! ms per call of kReps calls captured in one graph, replayed back to back (median of the replays / kReps).
+template<typename F>
+float graphMs(F&& call, int iters)
+{
+    constexpr int kReps = 20;
+    cudaStream_t s;
+    CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    cudaGraph_t g;
+    CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    for (int i = 0; i < kReps; ++i)
+    {
+        call(i, s);
+    }
+    CHECK(cudaStreamEndCapture(s, &g));
+    cudaGraphExec_t exec;
+    CHECK(cudaGraphInstantiate(&exec, g, 0));
+    CHECK(cudaGraphLaunch(exec, s));
+    CHECK(cudaStreamSynchronize(s));
+    cudaEvent_t a, b;
+    CHECK(cudaEventCreate(&a));
+    CHECK(cudaEventCreate(&b));
+    std::vector<float> ms;
+    for (int i = 0; i < iters; ++i)
+    {
+        CHECK(cudaEventRecord(a, s));
+        CHECK(cudaGraphLaunch(exec, s));
+        CHECK(cudaEventRecord(b, s));
+        CHECK(cudaEventSynchronize(b));
+        float t = 0;
+        CHECK(cudaEventElapsedTime(&t, a, b));
+        ms.push_back(t / kReps);
+    }
+    std::sort(ms.begin(), ms.end());
+    CHECK(cudaGraphExecDestroy(exec));
+    CHECK(cudaGraphDestroy(g));
+    CHECK(cudaStreamDestroy(s));
+    CHECK(cudaEventDestroy(a));
+    CHECK(cudaEventDestroy(b));
+    return ms[ms.size() / 2];
+}
+
+struct Case
+{
+    int32_t k, n;
+    int64_t m;
+    int32_t bits, group;
+};
+
+struct Buffers
+{
+    std::vector<void*> weights; //!< rotated copies
+    void* scales = nullptr;
+    void* x = nullptr;
+    void* yNew = nullptr;
+    void* yBase = nullptr;
+    int64_t weightBytes = 0, scaleBytes = 0;
+};
+
+Buffers allocate(Case const& c)
+{
+    Buffers b;
+    int64_t const strips = (c.n + 15) / 16;
+    int64_t const tiles = (c.k + 63) / 64;
+    b.weightBytes = strips * tiles * 512 * (c.bits / 4);
+    int64_t const groups = c.group == 0 ? 1 : c.k / c.group;
+    b.scaleBytes = groups * c.n * 2;
+    int const copies = static_cast<int>(std::max<int64_t>(4, std::min<int64_t>(64, (256LL << 20) / b.weightBytes + 1)));
+    for (int i = 0; i < copies; ++i)
+    {
+        void* w = nullptr;
+        CHECK(cudaMalloc(&w, b.weightBytes));
+        fillBytes<<<1024, 256>>>(static_cast<uint32_t*>(w), b.weightBytes / 4, 17 + i);
+        b.weights.push_back(w);
+    }
+    CHECK(cudaMalloc(&b.scales, b.scaleBytes));
+    CHECK(cudaMalloc(&b.x, c.m * c.k * 2));
+    CHECK(cudaMalloc(&b.yNew, c.m * c.n * 2));
+    CHECK(cudaMalloc(&b.yBase, c.m * c.n * 2));
+    fillHalf<<<1024, 256>>>(static_cast<__half*>(b.scales), b.scaleBytes / 2, 0.5F / c.k, 2.F / c.k, 5);
+    fillHalf<<<1024, 256>>>(static_cast<__half*>(b.x), c.m * c.k, -1.F, 1.F, 7);
+    CHECK(cudaDeviceSynchronize());
+    return b;
+}
+
+void release(Buffers& b)
+{
+    for (void* w : b.weights)
+    {
+        CHECK(cudaFree(w));
+    }
+    CHECK(cudaFree(b.scales));
+    CHECK(cudaFree(b.x));
+    CHECK(cudaFree(b.yNew));
+    CHECK(cudaFree(b.yBase));
+}
+
+cudaError_t launchNew(Case const& c, Buffers const& b, int i, cudaStream_t s)
+{
+    return trt_helper::launchWeightOnlyGemm(trt_helper::ElemType::kFLOAT16, c.bits, c.group, b.x,
+        b.weights[i % b.weights.size()], b.scales, nullptr, b.yNew, c.m, c.n, c.k, s);
+}
+
+cudaError_t launchBase(Case const& c, Buffers const& b, int i, cudaStream_t s)
+{
+    return woqBaseLaunch(c.bits, c.group, b.x, b.weights[i % b.weights.size()], b.scales, b.yBase, c.m, c.n, c.k, s);
+}
+
+//! max |new − base| / max |base| over the outputs of the same weights.
+double difference(Case const& c, Buffers const& b)
+{
+    CHECK(cudaMemset(b.yNew, 0xFF, c.m * c.n * 2)); // poisoned: NaN where not written
+    CHECK(launchNew(c, b, 0, nullptr));
+    CHECK(launchBase(c, b, 0, nullptr));
+    CHECK(cudaDeviceSynchronize());
+    std::vector<__half> yn(c.m * c.n), yb(c.m * c.n);
+    CHECK(cudaMemcpy(yn.data(), b.yNew, yn.size() * 2, cudaMemcpyDeviceToHost));
+    CHECK(cudaMemcpy(yb.data(), b.yBase, yb.size() * 2, cudaMemcpyDeviceToHost));
+    double diff = 0, ref = 0;
+    for (size_t i = 0; i < yn.size(); ++i)
+    {
+        double const a = __half2float(yn[i]), r = __half2float(yb[i]);
+        diff = std::isfinite(a) ? std::max(diff, std::fabs(a - r)) : INFINITY;
+        ref = std::max(ref, std::fabs(r));
+    }
+    return diff / std::max(ref, 1e-30);
+}
+} // namespace
+
+int main(int argc, char** argv)
+{
+    int const iters = 30;
+    if (argc >= 7 && std::strcmp(argv[1], "profile") == 0)
+    {
+        Case const c{
+            std::atoi(argv[2]), std::atoi(argv[3]), std::atoll(argv[4]), std::atoi(argv[5]), std::atoi(argv[6])};
+        Buffers b = allocate(c);
+        for (int i = 0; i < 3; ++i)
+        {
+            CHECK(launchBase(c, b, i, nullptr));
+            CHECK(launchNew(c, b, i, nullptr));
+        }
+        CHECK(cudaDeviceSynchronize());
+        release(b);
+        return 0;
+    }
+    FILE* json = argc >= 2 ? std::fopen(argv[1], "w") : nullptr;
+    bool const quick = argc >= 3 && std::strcmp(argv[2], "quick") == 0; // M = 1 and 16, W4 g128 and W8 only
+    cudaDeviceProp prop{};
+    CHECK(cudaGetDeviceProperties(&prop, 0));
+    int64_t const words = (1LL << 30) / 16;
+    uint4* big = nullptr;
+    uint32_t* sink = nullptr;
+    CHECK(cudaMalloc(&big, words * 16));
+    CHECK(cudaMalloc(&sink, 4096 * 4));
+    CHECK(cudaMemset(big, 1, words * 16));
+    float const readMs = queuedMs([&](int) { readAll<<<prop.multiProcessorCount * 8, 512>>>(big, words, sink); }, 10);
+    double const gbs = (1LL << 30) / readMs / 1e6;
+    CHECK(cudaFree(big));
+    float const emptyQueued = queuedMs([&](int) { spin<<<1, 1>>>(0); }, iters);
+    float const emptyGraph = graphMs([&](int, cudaStream_t s) { spin<<<1, 1, 0, s>>>(0); }, iters);
+    std::printf("%s: read-only kernel over 1 GiB %.0f GB/s; empty kernel %.2f us queued, %.2f us per call in a graph\n",
+        prop.name, gbs, 1e3 * emptyQueued, 1e3 * emptyGraph);
+    if (json)
+    {
+        std::fprintf(json,
+            "{\"device\": \"%s\", \"read_GBps\": %.1f, \"empty_queued_ms\": %.5f, \"empty_graph_ms\": %.5f, "
+            "\"rows\": [\n",
+            prop.name, gbs, emptyQueued, emptyGraph);
+    }
+    int const shapes[][2] = {{4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
+    int const configs[][2] = {{4, 128}, {8, 0}, {4, 64}};
+    int64_t const ms[] = {1, 4, 16, 64, 256};
+    bool first = true;
+    for (auto const& sh : shapes)
+    {
+        for (auto const& cf : configs)
+        {
+            for (int64_t m : ms)
+            {
+                if (quick && ((m != 1 && m != 16) || (cf[0] == 4 && cf[1] == 64)))
+                {
+                    continue;
+                }
+                Case const c{sh[0], sh[1], m, cf[0], cf[1]};
+                Buffers b = allocate(c);
+                double const diff = difference(c, b);
+                float const tq[2] = {queuedMs([&](int i) { CHECK(launchBase(c, b, i, nullptr)); }, iters),
+                    queuedMs([&](int i) { CHECK(launchNew(c, b, i, nullptr)); }, iters)};
+                float const tg[2] = {graphMs([&](int i, cudaStream_t s) { CHECK(launchBase(c, b, i, s)); }, iters),
+                    graphMs([&](int i, cudaStream_t s) { CHECK(launchNew(c, b, i, s)); }, iters)};
+                double const floorMs = (b.weightBytes + b.scaleBytes) / gbs / 1e6;
+                std::printf("%5dx%-5d M=%-4lld W%d g%-3d diff %.1e | queued base %7.2f new %7.2f us | graph base %7.2f "
+                            "new %7.2f us | floor %6.2f us (new graph %3.0f%%)\n",
+                    c.k, c.n, static_cast<long long>(m), c.bits, c.group, diff, 1e3 * tq[0], 1e3 * tq[1], 1e3 * tg[0],
+                    1e3 * tg[1], 1e3 * floorMs, 100 * floorMs / tg[1]);
+                std::fflush(stdout);
+                if (json)
+                {
+                    std::fprintf(json,
+                        "%s{\"shape\": \"%dx%d\", \"M\": %lld, \"bits\": %d, \"group_size\": %d, \"rel_diff\": %.3e, "
+                        "\"base_queued_ms\": %.5f, \"new_queued_ms\": %.5f, \"base_graph_ms\": %.5f, "
+                        "\"new_graph_ms\": %.5f, \"floor_ms\": %.5f}",
+                        first ? "" : ",\n", c.k, c.n, static_cast<long long>(m), c.bits, c.group, diff, tq[0], tq[1],
+                        tg[0], tg[1], floorMs);
+                    first = false;
+                }
+                release(b);
+            }
+        }
+    }
+    if (json)
+    {
+        std::fprintf(json, "\n]}\n");
+        std::fclose(json);
+    }
+    return 0;
+}
+#endif
