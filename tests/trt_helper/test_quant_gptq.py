@@ -1,4 +1,4 @@
-"""trt_helper.quant.gptq: round-to-nearest at H = I, a naive column-by-column reference (explicit H⁻¹ updates, no
+"""trt_helper.quant.gptq: round-to-nearest at a diagonal H, a naive column-by-column reference (explicit H⁻¹ updates, no
 Cholesky, no blocks), the output error against round-to-nearest on correlated inputs, the grid, the sequential
 stages' inputs, and the errors."""
 
@@ -24,38 +24,47 @@ def _hessian(x):
     return 2 * x.T.double() @ x.double() / x.shape[0]
 
 
+@pytest.mark.parametrize("act_order", [False, True])
 @pytest.mark.parametrize("bits,group_size,asymmetric", SPECS)
-def test_identity_hessian_is_round_to_nearest(gen, bits, group_size, asymmetric):
+def test_diagonal_hessian_is_round_to_nearest(gen, bits, group_size, asymmetric, act_order):
     w = torch.randn(48, 256, generator=gen)
     want = quantize_weight(w, bits, group_size, asymmetric=asymmetric)
-    got = gptq_weight(w, torch.eye(256), bits, group_size, asymmetric)
+    hessian = torch.diag(torch.rand(256, generator=gen) + 0.1)  # no feedback; act_order takes a shuffled order
+    got = gptq_weight(w, hessian, bits, group_size, asymmetric, act_order=act_order)
     assert torch.equal(got.values, want.values) and torch.equal(got.scales, want.scales)
     assert (got.offsets is None) == (want.offsets is None)
     assert got.offsets is None or want.offsets is None or torch.equal(got.offsets, want.offsets)
 
 
-def _naive_gptq(w, hessian, bits, group_size, asymmetric, damp=0.01):
-    """Column by column with the inverse Hessian of the columns left, updated explicitly (the paper's eq. 3-4)."""
+def _naive_gptq(w, hessian, bits, group_size, asymmetric, act_order, damp=0.01):
+    """Column by column with the inverse Hessian of the columns left, updated explicitly (the paper's eq. 3-4);
+    act_order: by decreasing H_ii with grids from the weight as given."""
     w, h = w.double().clone(), hessian.double().clone()
     k = w.shape[1]
     h += damp * h.diagonal().mean() * torch.eye(k, dtype=h.dtype)
     h_inv, size = torch.linalg.inv(h), group_size or k
-    out = torch.empty_like(w)
-    for col in range(k):
-        if col % size == 0:
-            scale, offset = block_grid(w[:, col : col + size], bits, asymmetric)
+    order = sorted(range(k), key=lambda c: -float(h[c, c])) if act_order else range(k)
+    grids = [block_grid(w[:, g : g + size], bits, asymmetric) for g in range(0, k, size)]
+    left, out = list(order), torch.empty_like(w)
+    for col in order:
+        if act_order or col % size == 0:
+            scale, offset = grids[col // size] if act_order else block_grid(w[:, col : col + size], bits, asymmetric)
         q = round_to_grid(w[:, col], scale, offset, bits) * scale + (0 if offset is None else offset)
         out[:, col] = q
-        w[:, col:] -= ((w[:, col] - q) / h_inv[col, col])[:, None] * h_inv[col, col:]
+        left.remove(col)
+        w[:, left] -= ((w[:, col] - q) / h_inv[col, col])[:, None] * h_inv[col, left]
         h_inv -= h_inv[:, col : col + 1] @ h_inv[col : col + 1, :] / h_inv[col, col]
     return out
 
 
-@pytest.mark.parametrize("bits,group_size,asymmetric", [(4, 32, False), (4, 64, True), (8, None, False)])
-def test_matches_the_naive_reference(gen, bits, group_size, asymmetric):
+@pytest.mark.parametrize(
+    "bits,group_size,asymmetric,act_order",
+    [(4, 32, False, False), (4, 64, True, False), (8, None, False, False), (4, 64, True, True)],
+)
+def test_matches_the_naive_reference(gen, bits, group_size, asymmetric, act_order):
     x, w = _correlated(gen, k=192), torch.randn(24, 192, generator=gen)  # 192: a last block of 64 columns
-    got = gptq_weight(w, _hessian(x), bits, group_size, asymmetric).dequantize()
-    want = _naive_gptq(w, _hessian(x), bits, group_size, asymmetric)
+    got = gptq_weight(w, _hessian(x), bits, group_size, asymmetric, act_order=act_order).dequantize()
+    want = _naive_gptq(w, _hessian(x), bits, group_size, asymmetric, act_order)
     step = (want - w.double()).abs().max()
     # float32 vs float64 flips a rare rounding tie, and the flip moves the columns after it: ≤ 1 % of the weights
     assert ((got.double() - want).abs() > 1e-3 * step).float().mean() <= 0.01
@@ -107,11 +116,12 @@ def test_stages_see_the_quantized_earlier_stages(gen, sequential):
     got = gptq_quantize(model, run, 4, {"fc1": 32, "fc2": 64}, True, stages)
     rows = torch.cat(x).reshape(-1, 64)
     fc1 = gptq_weight(model.fc1.weight, _hessian(rows), 4, 32, True)
-    assert torch.equal(got["fc1"].values, fc1.values)
     weight = fc1.dequantize() if sequential else model.fc1.weight.detach()
     hidden = torch.relu(rows @ weight.T + model.fc1.bias.detach())
-    fc2 = gptq_weight(model.fc2.weight, _hessian(hidden), 4, 64, True).dequantize()
-    assert torch.allclose(got["fc2"].dequantize(), fc2, rtol=0, atol=1e-5)
+    fc2 = gptq_weight(model.fc2.weight, _hessian(hidden), 4, 64, True)
+    # hessians() sums in float32, the reference in float64: a rare rounding tie may flip (and move what follows it)
+    for got_weight, want in ((got["fc1"], fc1), (got["fc2"], fc2)):
+        assert (got_weight.values != want.values).float().mean() <= 0.01
     assert torch.equal(model.fc1.weight, original)  # the model keeps its float weights
 
 

@@ -8,7 +8,8 @@ rest lazily at the block's end — the same arithmetic): column k is rounded to 
 and ``W[:, k:] −= e · U[k, k:]``. Grids are :func:`.weight.quantize_weight`'s (symmetric or asymmetric, per output
 channel or per block of ``group_size`` along K); a block's scale and offset are fixed when its first column comes up,
 from the block's weights as they are then (already moved by the earlier columns' errors), as the reference
-implementation does. With ``H = I`` nothing moves and the result is round-to-nearest's.
+implementation does. ``act_order`` takes the columns by decreasing ``H_ii`` instead, every grid then fixed up front
+(the reference's ``static_groups``). With a diagonal H nothing moves and the result is round-to-nearest's.
 
 :func:`gptq_quantize` collects H from ``run(model)`` for every linear at once, or stage by stage (``stages``):
 each stage's inputs then come from the model whose earlier stages already hold their quantized weights
@@ -38,10 +39,12 @@ def gptq_weight(
     asymmetric: bool = False,
     damp: float = DAMP,
     block_size: int = BLOCK_SIZE,
+    act_order: bool = False,
     where: str = "gptq_weight",
 ) -> QuantizedWeight:
     """GPTQ of one (N, K) weight for the input statistics ``hessian`` (K, K) (``2 xᵀx / M``): see the module
-    docstring. ``block_size`` must be a multiple of ``group_size``.
+    docstring. ``block_size`` must be a multiple of ``group_size``. ``act_order``: columns by decreasing ``H_ii``,
+    with every group's grid fixed up front from the weight as given ("static groups": groups stay contiguous in K).
 
     Example:
         >>> x = rows @ mixing                                           # (M, K) calibration inputs
@@ -59,21 +62,25 @@ def gptq_weight(
     h[dead, dead] = 1
     w[:, dead] = 0
     h += damp * h.diagonal().mean() * torch.eye(k, dtype=h.dtype)
+    size = group_size or k
+    order = torch.argsort(h.diagonal(), descending=True, stable=True) if act_order else torch.arange(k)
+    static = block_grid(w.unflatten(1, (-1, size)), bits, asymmetric) if act_order else None
+    h, w = h[order][:, order], w[:, order]
     try:
         u = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True).float()
     except RuntimeError as error:  # torch.linalg.LinAlgError
         raise ValueError(f"{where}: hessian {(k, k)} is not positive definite after damping {damp}") from error
-    size = group_size or k
     values = torch.empty(n, k, dtype=torch.int8)
-    scales = torch.empty(n, k // size)
-    offsets = torch.empty(n, k // size) if asymmetric else None
+    scales, offsets = static or (torch.empty(n, k // size), torch.empty(n, k // size) if asymmetric else None)
     scale = offset = None
     for start in range(0, k, block_size):
         end = min(start + block_size, k)
         block, errors = w[:, start:end].clone(), torch.empty(n, end - start)
         for i in range(end - start):
-            column = start + i
-            if column % size == 0:  # a new group: its grid from the weights as they are now
+            column, original = start + i, int(order[start + i])
+            if act_order:
+                scale, offset = scales[:, original // size], None if offsets is None else offsets[:, original // size]
+            elif column % size == 0:  # a new group: its grid from the weights as they are now
                 group = w if group_size is None else block[:, i : i + size]  # a group lies in one block
                 scale, offset = block_grid(group, bits, asymmetric)
                 scales[:, column // size] = scale
@@ -81,7 +88,7 @@ def gptq_weight(
                     offsets[:, column // size] = offset
             assert scale is not None
             q = round_to_grid(block[:, i], scale, offset, bits)
-            values[:, column] = q.to(torch.int8)
+            values[:, original] = q.to(torch.int8)
             dequantized = q * scale + (0 if offset is None else offset)
             errors[:, i] = (block[:, i] - dequantized) / u[column, column]
             block[:, i:] -= errors[:, i : i + 1] * u[column, column:end]
@@ -90,15 +97,16 @@ def gptq_weight(
 
 
 def hessians(model: nn.Module, run: Callable[[nn.Module], object], paths: Sequence[str]) -> dict[str, torch.Tensor]:
-    """{linear path: ``2 xᵀx / M`` (K, K), float64} over every input row ``run(model)`` feeds the linears ``paths``;
-    raises naming the ones it never reaches."""
+    """{linear path: ``2 xᵀx / M`` (K, K), float64 (summed in float32: a float64 product costs minutes on CPU for a
+    few thousand rows of every linear)} over every input row ``run(model)`` feeds the linears ``paths``; raises naming
+    the ones it never reaches."""
     wanted = set(paths)
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
 
     def record(path: str, x: torch.Tensor) -> None:
         if path in wanted:
-            flat = x.detach().reshape(-1, x.shape[-1]).double().cpu()
+            flat = x.detach().reshape(-1, x.shape[-1]).float().cpu()
             sums[path] = sums.get(path, 0) + flat.T @ flat
             counts[path] = counts.get(path, 0) + flat.shape[0]
 
@@ -107,7 +115,7 @@ def hessians(model: nn.Module, run: Callable[[nn.Module], object], paths: Sequen
     missing = [p for p in paths if p not in sums]
     if missing:
         raise ValueError(f"hessians: run(model) never called the linears {missing}")
-    return {p: 2 * sums[p] / counts[p] for p in paths}
+    return {p: 2 * sums[p].double() / counts[p] for p in paths}
 
 
 def gptq_quantize(
@@ -119,10 +127,12 @@ def gptq_quantize(
     stages: Sequence[Sequence[str]] | None = None,
     damp: float = DAMP,
     block_size: int = BLOCK_SIZE,
+    act_order: bool = False,
 ) -> dict[str, QuantizedWeight]:
     """{linear path: GPTQ weight} for ``NetworkHelper(quantized=...)`` and ``fake_quantized``: every ``nn.Linear``
     of ``model`` at once (``stages=None``), or the linears of each stage in turn, with inputs from the model whose
-    earlier stages hold their dequantized weights. ``group_size``: one for all, or {path: group size}.
+    earlier stages hold their dequantized weights. ``group_size``: one for all, or {path: group size}; ``act_order``
+    as :func:`gptq_weight`.
     ``model`` is not changed.
 
     Example:
@@ -143,7 +153,15 @@ def gptq_quantize(
             size = group_size.get(path) if isinstance(group_size, Mapping) else group_size
             weight = linears[path].weight
             quantized[path] = gptq_weight(
-                weight, stage_hessians[path], bits, size, asymmetric, damp, block_size, f"gptq_quantize at '{path}'"
+                weight,
+                stage_hessians[path],
+                bits,
+                size,
+                asymmetric,
+                damp,
+                block_size,
+                act_order,
+                f"gptq_quantize at '{path}'",
             )
             if working is not model:
                 with torch.no_grad():
