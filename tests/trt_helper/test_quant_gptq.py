@@ -59,10 +59,10 @@ def _naive_gptq(w, hessian, bits, group_size, asymmetric, act_order, damp=0.01):
 
 @pytest.mark.parametrize(
     "bits,group_size,asymmetric,act_order",
-    [(4, 32, False, False), (4, 64, True, False), (8, None, False, False), (4, 64, True, True)],
+    [(4, 64, True, False), (8, None, False, False), (4, 64, True, True)],
 )
 def test_matches_the_naive_reference(gen, bits, group_size, asymmetric, act_order):
-    x, w = _correlated(gen, k=192), torch.randn(24, 192, generator=gen)  # 192: a last block of 64 columns
+    x, w = _correlated(gen, k=192), torch.randn(12, 192, generator=gen)  # 192: a last block of 64 columns
     got = gptq_weight(w, _hessian(x), bits, group_size, asymmetric, act_order=act_order).dequantize()
     want = _naive_gptq(w, _hessian(x), bits, group_size, asymmetric, act_order)
     step = (want - w.double()).abs().max()
