@@ -132,9 +132,9 @@ def smollm2_q4_1(config):
 
 
 @functools.cache
-def awq_variant(model, tokenizer, name, group_size):
+def awq_variant(model, tokenizer, name, group_size, asymmetric=False):
     """(scaled model, int4 weights) of AWQ: "awq" (scales and clipping, q/k not clipped as llm-awq),
-    "awq-clipqk" (q/k clipped too), "awq-scale" (scales alone), "clip" (clipping alone)."""
+    "awq-clipqk" (q/k clipped too), "awq-scale" (scales alone), "clip" (clipping alone); asymmetric blocks or not."""
     from models.llama.quant import awq_groups, calibration_ids, run_prompts
     from trt_helper.quant import awq_quantize
 
@@ -148,17 +148,36 @@ def awq_variant(model, tokenizer, name, group_size):
         group_size,
         clip=name != "awq-scale",
         no_clip=no_clip,
+        asymmetric=asymmetric,
     )
     return scaled, quantized
+
+
+def gptq_variant(model, tokenizer, name, bits, group_size):
+    """{linear: weight} of "gptq" (symmetric) / "gptqa" (asymmetric blocks), "-seq" for sequential stages, "-act"
+    for act_order, "-doc"
+    for calibration on the prompts plus the project's READMEs; int4 in blocks of ``group_size`` where it divides K
+    (else 64), int8 per output channel."""
+    from models.llama.quant import calibration_ids, document_calibration_ids, gptq_stages, group_sizes, run_prompts
+    from trt_helper.quant import gptq_quantize
+
+    flags = name.split("-")[1:]
+    sizes = group_sizes(model, group_size) if bits == 4 else None
+    stages = gptq_stages(model) if "seq" in flags else None
+    run = run_prompts(document_calibration_ids(tokenizer) if "doc" in flags else calibration_ids(tokenizer))
+    return gptq_quantize(model, run, bits, sizes, name.startswith("gptqa"), stages, act_order="act" in flags)
 
 
 def variant_options(variant, model, tokenizer):
     """(model, network options) of a quantized variant: "fp", "int8" (weight-only, per output channel), "int4:G"
     (weight-only, blocks of G along K; SmolLM2's K = 576 takes 32 or 64, not 128), "awq:G", "awq-clipqk:G",
-    "awq-scale:G", "clip:G" (int4 from :func:`awq_variant`), "kv-int8" (int8 cache, per-layer scales),
+    "awq-scale:G", "clip:G" (int4 from :func:`awq_variant`; "awqa", "clipa": asymmetric blocks of G, or 64 where G
+    does not divide K), "int4a:G" (asymmetric round-to-nearest, G or 64), "gptq[a][-seq][-act][-doc]:G" and "gptq8[-seq][-act][-doc]" (from
+    :func:`gptq_variant`), "kv-int8" (int8 cache, per-layer scales),
     "smoothquant[:alpha]" (W8A8 on a smoothed copy), "q4_1" (the GGUF's Q4_1 blocks as int4 + block offsets).
     Calibration (AWQ, kv-int8, smoothquant) runs on the project's prompts, not on the perplexity text."""
-    from models.llama.quant import calibration_ids, kv_cache_scales, run_prompts, smoothquant_groups
+    from models.llama.quant import calibration_ids, group_sizes, kv_cache_scales, run_prompts, smoothquant_groups
+    from trt_helper.quant import quantize_weight
     from trt_helper.quant.smoothquant import smoothquant
 
     name, _, arg = variant.partition(":")
@@ -167,6 +186,18 @@ def variant_options(variant, model, tokenizer):
     if name in ("awq", "awq-clipqk", "awq-scale", "clip"):
         scaled, quantized = awq_variant(model, tokenizer, name, int(arg or 64))
         return scaled, {"weights": "int4", "group_size": int(arg or 64), "quantized": quantized}
+    if name in ("awqa", "clipa"):
+        if int(arg or 64) != 64:  # awq_quantize takes one group size; SmolLM2's K = 576 takes 64 or 32
+            raise SystemExit(f"variant {variant!r}: asymmetric AWQ/clipping on SmolLM2 takes G = 64 (K = 576)")
+        scaled, quantized = awq_variant(model, tokenizer, name.removesuffix("a"), 64, asymmetric=True)
+        return scaled, {"quantized": quantized}
+    if name == "int4a":
+        sizes = group_sizes(model, int(arg or 64))
+        linears = {p: m for p, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+        return model, {"quantized": {p: quantize_weight(m.weight, 4, sizes[p], p, True) for p, m in linears.items()}}
+    if name.startswith("gptq"):
+        bits = 8 if name.startswith("gptq8") else 4
+        return model, {"quantized": gptq_variant(model, tokenizer, name, bits, int(arg or 128))}
     if name == "kv-int8":
         return model, {"kv_scales": kv_cache_scales(model, calibration_ids(tokenizer))}
     if name == "smoothquant":

@@ -1,6 +1,8 @@
 """Quantized variants of a LLaMA model for the networks: int8 key/value-cache scales, the SmoothQuant and AWQ groups,
 and llama.cpp's Q4_1 blocks as int4 weights with block offsets (exact: the network computes the GGUF's weights)."""
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -16,6 +18,16 @@ def calibration_ids(tokenizer):
     """Token ids of the project's prompts (chat ones through the template): calibration data that is not the
     perplexity text."""
     return [tokenizer.encode(tokenizer.chat(p["text"]) if p["chat"] else p["text"]) for p in PROMPTS]
+
+
+def document_calibration_ids(tokenizer, max_tokens=8192, chunk=256):
+    """:func:`calibration_ids` plus the project's README files (the repository's top README, then models/ and
+    trt_helper/ ones, sorted) in ``chunk``-token pieces, up to ``max_tokens`` more: enough rows for a GPTQ Hessian
+    (K up to 1536), none from the perplexity text."""
+    root = Path(__file__).parents[2]
+    paths = [root / "README.md", *sorted(root.glob("models/*/README.md")), *sorted(root.glob("trt_helper/*/README.md"))]
+    ids = [token for path in paths for token in tokenizer.encode(path.read_text())][:max_tokens]
+    return calibration_ids(tokenizer) + [ids[start : start + chunk] for start in range(0, len(ids), chunk)]
 
 
 def run_prompts(token_lists):
@@ -109,3 +121,23 @@ def q4_1_weights(path, config):
             (q.to(torch.int16) - 8).to(torch.int8), d, 4, Q4_1_BLOCK, offsets=m + 8 * d
         )
     return weights
+
+
+def group_sizes(model, size):
+    """{linear path: ``size`` where it divides the linear's K, else 64}: SmolLM2's K = 576 takes no g128 (down_proj's
+    K = 1536 does)."""
+    return {
+        path: size if module.in_features % size == 0 else 64
+        for path, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+    }
+
+
+def gptq_stages(model):
+    """Sequential GPTQ's stages, in the order the decoder computes them: per layer q/k/v, o_proj, gate/up, down_proj."""
+    stages = []
+    for i in range(model.config.num_hidden_layers):
+        attn, mlp = f"model.layers.{i}.self_attn", f"model.layers.{i}.mlp"
+        stages += [[f"{attn}.{p}_proj" for p in "qkv"], [f"{attn}.o_proj"], [f"{mlp}.gate_proj", f"{mlp}.up_proj"]]
+        stages.append([f"{mlp}.down_proj"])
+    return stages
