@@ -11,25 +11,27 @@ from trt_helper.quant import awq_quantize, clip_search, fake_quantized, quantize
 from trt_helper.quant.awq import CLIP_RATIOS
 
 
-@pytest.mark.parametrize("group_size", [32, None])
-def test_clip_search_is_the_brute_force_argmin(gen, group_size):
+@pytest.mark.parametrize("group_size,asymmetric", [(32, False), (None, False), (32, True), (64, True)])
+def test_clip_search_is_the_brute_force_argmin(gen, group_size, asymmetric):
     w = torch.randn(6, 64, generator=gen)
     w[:, ::9] *= 4  # a few large weights: clipping them pays off on some blocks, not on others
     x = torch.randn(40, 64, generator=gen)
-    clipped, ratio = clip_search(w, x, bits=4, group_size=group_size)
+    clipped, ratio = clip_search(w, x, bits=4, group_size=group_size, asymmetric=asymmetric)
     size = group_size or 64
     for n in range(6):
         for g in range(64 // size):
             block, rows = w[n, g * size : (g + 1) * size], x[:, g * size : (g + 1) * size]
+            high = float(block.max() if asymmetric else block.abs().max())
+            low = float(block.min()) if asymmetric else -high
             errors = {}
             for r in CLIP_RATIOS:
-                limit = float(block.abs().max()) * r
-                q = quantize_weight(block.clamp(-limit, limit)[None], 4).dequantize()[0]
-                errors[r] = float((rows @ q - rows @ block).pow(2).mean())
+                clamped = block.clamp(low * r, high * r)[None]
+                q = quantize_weight(clamped, 4, group_size if asymmetric else None, asymmetric=asymmetric)
+                errors[r] = float((rows @ q.dequantize()[0] - rows @ block).pow(2).mean())
             chosen = min(CLIP_RATIOS, key=lambda r: abs(r - float(ratio[n, g])))
             assert errors[chosen] <= min(errors.values()) * (1 + 1e-5), (n, g, chosen, errors)
-            limit = float(block.abs().max()) * chosen
-            assert torch.allclose(clipped[n, g * size : (g + 1) * size], block.clamp(-limit, limit), rtol=1e-6, atol=0)
+            want = block.clamp(low * chosen, high * chosen)
+            assert torch.allclose(clipped[n, g * size : (g + 1) * size], want, rtol=1e-6, atol=0)
     assert len(set(ratio.flatten().tolist())) > 1  # the choice varies, so the comparison above means something
 
 

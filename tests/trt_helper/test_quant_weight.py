@@ -23,6 +23,27 @@ def test_round_to_nearest(gen, bits, group_size):
     assert qw.values.abs().amax(1).eq(qmax).all()
 
 
+@pytest.mark.parametrize("bits,group_size", [(4, 32), (4, 128), (8, 64)])
+def test_asymmetric_blocks_round_to_the_nearest_level(gen, bits, group_size):
+    w = torch.randn(16, 256, generator=gen) + torch.rand(16, 1, generator=gen)  # blocks not centred on 0
+    qw = quantize_weight(w, bits, group_size, asymmetric=True)
+    levels = 2**bits
+    blocks = w.unflatten(1, (-1, group_size))
+    low, high = blocks.amin(2, keepdim=True), blocks.amax(2, keepdim=True)
+    grid = low + (high - low) / (levels - 1) * torch.arange(levels)  # (N, G, levels): every level of each block
+    distance = (blocks[..., None] - grid[:, :, None, :]).abs()  # brute force over the levels
+    chosen = qw.values.unflatten(1, (-1, group_size)).long() + levels // 2
+    # a nearest level (up to float32 rounding of the grid: exact ties go either way)
+    assert (distance.gather(3, chosen[..., None])[..., 0] <= distance.amin(-1) + 1e-5).all()
+    assert torch.allclose(qw.dequantize(), grid.gather(2, chosen).flatten(1), rtol=0, atol=1e-5)
+    assert qw.offsets is not None and qw.nbytes() == w.numel() * bits // 8 + 2 * 2 * qw.scales.numel()
+
+
+def test_asymmetric_needs_blocks():
+    with pytest.raises(ValueError, match=r"asymmetric weights need a group_size \(block offsets\), weight \(8, 64\)"):
+        quantize_weight(torch.ones(8, 64), 4, None, asymmetric=True)
+
+
 def test_ties_round_to_even():
     w = torch.tensor([[2.5, 3.5, -0.5, 127.0]])  # scale 1: ties go to the even integer
     assert quantize_weight(w, 8).values.tolist() == [[2, 4, 0, 127]]

@@ -14,7 +14,8 @@ multiplies its input by ``1 / s`` at run time (``QuantizedWeight.input_scale``).
 Clipping search, per linear (after scaling, on the scaled weight and the matching sampled input rows): per output
 channel and group, the block's max is shrunk by ratios 1.0, 0.95, … 0.5 and the ratio with the lowest mean squared
 error of the group's partial dot products ``x_g · ŵ_gᵀ`` over the rows is kept; the weight is clamped there and
-quantized round-to-nearest. llm-awq skips q/k projections (``no_clip``).
+quantized round-to-nearest. Asymmetric blocks shrink their min and max by the same ratio (GPTQ's ``find_params``
+search), which moves both the scale and the offset. llm-awq skips q/k projections (``no_clip``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 
 from .smoothquant import smooth
-from .weight import BITS, MIN_SCALE, QuantizedWeight, quantize_weight
+from .weight import QuantizedWeight, block_grid, quantize_weight, round_to_grid
 
 RATIOS = tuple(i / 20 for i in range(20))
 CLIP_RATIOS = tuple(1 - i / 20 for i in range(11))
@@ -50,9 +51,11 @@ def clip_search(
     group_size: int | None = 128,
     ratios: Sequence[float] = CLIP_RATIOS,
     where: str = "clip_search",
+    asymmetric: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(``w`` clamped to the best max per output channel and group (N, K), the chosen ratio (N, K/G)) for
-    calibration rows ``x`` (M, K); group None = the whole row. See the module docstring.
+    """(``w`` clamped to the best range per output channel and group (N, K), the chosen ratio (N, K/G)) for
+    calibration rows ``x`` (M, K); group None = the whole row; ``asymmetric``: min and max shrink (block offsets).
+    See the module docstring.
 
     Example:
         >>> clipped, ratio = clip_search(linear.weight, rows, bits=4, group_size=128)
@@ -64,23 +67,26 @@ def clip_search(
             f"{where}: calibration rows {tuple(x.shape)} do not match weight {tuple(w.shape)} "
             f"(expected (M, {w.shape[-1]}))"
         )
-    quantize_weight(w, bits, group_size, where=where)  # checks bits, group and values up front
+    quantize_weight(w, bits, group_size, where, asymmetric)  # checks bits, group and values up front
     size = group_size or w.shape[1]
     blocks = w.unflatten(1, (-1, size))  # (N, G, g)
     xb = x.float().unflatten(1, (-1, size))  # (M, G, g)
     # mean over rows of (x_g · d)² = dᵀ C_g d with C_g = x_gᵀ x_g / M: no (N, G, M) partial products
     covariance = torch.einsum("mgk,mgl->gkl", xb, xb) / max(x.shape[0], 1)
-    amax, qmax = blocks.abs().amax(-1, keepdim=True), BITS[bits]
+    high = blocks.amax(-1, keepdim=True) if asymmetric else blocks.abs().amax(-1, keepdim=True)
+    low = blocks.amin(-1, keepdim=True) if asymmetric else -high
     best_err = torch.full(blocks.shape[:2], float("inf"))
     best_ratio = torch.ones(blocks.shape[:2])
     for ratio in ratios:
-        scale = (amax * ratio / qmax).clamp(min=MIN_SCALE)  # quantize_weight of the block clamped to amax·ratio
-        diff = torch.round(blocks / scale).clamp(-qmax, qmax) * scale - blocks
+        clamped = torch.maximum(torch.minimum(blocks, high * ratio), low * ratio)
+        scales, offsets = block_grid(clamped, bits, asymmetric)  # quantize_weight of the clamped block
+        scales, offsets = scales[..., None], None if offsets is None else offsets[..., None]
+        diff = round_to_grid(clamped, scales, offsets, bits) * scales + (0 if offsets is None else offsets) - blocks
         err = (torch.einsum("ngk,gkl->ngl", diff, covariance) * diff).sum(-1)
         better = err < best_err
         best_err, best_ratio = torch.where(better, err, best_err), torch.where(better, ratio, best_ratio)
-    limit = amax * best_ratio[..., None]
-    return torch.maximum(torch.minimum(blocks, limit), -limit).flatten(1), best_ratio
+    ratio = best_ratio[..., None]
+    return torch.maximum(torch.minimum(blocks, high * ratio), low * ratio).flatten(1), best_ratio
 
 
 class _Calibration:
@@ -137,7 +143,13 @@ def _first(out: object) -> torch.Tensor:
 
 
 def _search_scale(
-    module: nn.Module, linears: Mapping[str, nn.Linear], calls: list, x_mean: torch.Tensor, bits: int, group_size
+    module: nn.Module,
+    linears: Mapping[str, nn.Linear],
+    calls: list,
+    x_mean: torch.Tensor,
+    bits: int,
+    group_size: int | None,
+    asymmetric: bool,
 ) -> tuple[torch.Tensor, float, float, float]:
     """(best scale (K,), its ratio, its block error, round-to-nearest's block error)."""
     originals = {path: linear.weight.detach().clone() for path, linear in linears.items()}
@@ -151,7 +163,9 @@ def _search_scale(
                 s = s / (s.max() * s.min()).sqrt()
                 for path, w in originals.items():
                     where = f"awq_quantize at '{path}'"
-                    linears[path].weight.copy_(quantize_weight(w.float() * s, bits, group_size, where).dequantize() / s)
+                    linears[path].weight.copy_(
+                        quantize_weight(w.float() * s, bits, group_size, where, asymmetric).dequantize() / s
+                    )
                 total = sum(
                     float((_first(module(*args, **kwargs)).float() - ref).pow(2).sum())
                     for (args, kwargs), ref in zip(calls, reference)
@@ -175,6 +189,7 @@ def awq_quantize(
     no_clip: Sequence[str] = (),
     max_rows: int = 512,
     max_calls: int = 16,
+    asymmetric: bool = False,
 ) -> tuple[nn.Module, dict[str, QuantizedWeight], dict[str, dict[str, dict[str, float]]]]:
     """AWQ (see the module docstring) of every ``nn.Linear`` that ``run(model)`` reaches: (a copy of ``model`` with
     the scales folded in, {linear path: weight} for ``NetworkHelper(quantized=...)`` and ``fake_quantized``, a
@@ -182,7 +197,8 @@ def awq_quantize(
     {"mean_ratio"}}}). ``groups``:
     :class:`ScaleGroup` s or ``(inspect, [linears])`` / ``(inspect, [linears], fold)`` tuples; linears in no group
     are only clipped (``groups=()``: clipping alone). ``clip=False``: scales alone; ``no_clip``: paths not clipped.
-    ``max_rows`` rows per linear for the clipping search, ``max_calls`` sampled calls per inspected module.
+    ``max_rows`` rows per linear for the clipping search, ``max_calls`` sampled calls per inspected module;
+    ``asymmetric``: blocks with offsets.
 
     Example:
         >>> groups = [("layers.0.self_attn", ["layers.0.self_attn.q_proj", ...], "layers.0.input_layernorm"), ...]
@@ -230,7 +246,7 @@ def awq_quantize(
         x_mean = calibration.abs_sum[g.linears[0]] / calibration.count[g.linears[0]]
         linears = {p: linear_modules[p] for p in g.linears}
         s, ratio, err, rtn = _search_scale(
-            modules[g.inspect], linears, calibration.calls[g.inspect], x_mean, bits, group_size
+            modules[g.inspect], linears, calibration.calls[g.inspect], x_mean, bits, group_size, asymmetric
         )
         report["scale"][g.linears[0]] = {"ratio": ratio, "error": err, "rtn_error": rtn}
         searched.append((g, s))
@@ -250,8 +266,8 @@ def awq_quantize(
         if path in input_scales:
             weight = weight * input_scales[path]
         if clip and path not in no_clip:
-            weight, ratios = clip_search(weight, rows, bits, group_size, where=where)
+            weight, ratios = clip_search(weight, rows, bits, group_size, where=where, asymmetric=asymmetric)
             report["clip"][path] = {"mean_ratio": float(ratios.mean())}
-        quantized[path] = quantize_weight(weight, bits, group_size, where=where)
+        quantized[path] = quantize_weight(weight, bits, group_size, where, asymmetric)
         quantized[path].input_scale = input_scales.get(path)
     return model, quantized, report

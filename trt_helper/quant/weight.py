@@ -1,11 +1,14 @@
-"""Symmetric round-to-nearest weight quantization: int8 / int4, per output channel or block-wise along K.
+"""Round-to-nearest weight quantization: int8 / int4, per output channel or block-wise along K, symmetric or
+asymmetric (blocks).
 
 A linear's weight ``W`` (N, K) becomes integers ``q`` (N, K) and positive scales with ``W ≈ q · scale``:
 - ``group_size=None``: one scale per output channel, ``scales`` (N,) — TensorRT's per-axis DQ on axis 0;
 - ``group_size=G``: one scale per G consecutive input features, ``scales`` (N, K/G) — TensorRT's block DQ,
   implied by a scale of the weight's rank with axis 1 (K).
 ``scale = max|W| / qmax`` over the channel or block (qmax 127 for int8, 7 for int4; floor 1e-8 so an all-zero
-block keeps a positive scale), ``q = clamp(round_half_even(W / scale), -qmax, qmax)``. An optional
+block keeps a positive scale), ``q = clamp(round_half_even(W / scale), -qmax, qmax)``. Asymmetric blocks
+(``asymmetric=True``) use all 2^bits levels between the block's min and max: ``scale = (max - min) / (2·qmax + 1)``,
+``offset = min + (qmax + 1)·scale``, ``q = clamp(round_half_even((W - offset) / scale), -qmax - 1, qmax)``. An optional
 ``input_scale`` (K,) from the activation-aware search (:mod:`.awq`) means ``W ≈ q · scale / input_scale``: the
 linear multiplies its input by ``1 / input_scale`` first. Optional block ``offsets`` (N, K/G) make a block
 asymmetric, ``W = q · scale + offset`` (llama.cpp's Q4_1 maps here exactly): TensorRT's dequantize takes no
@@ -28,7 +31,8 @@ class QuantizedWeight:
     """An (N, K) weight as integers and scales.
 
     Attributes:
-        values: int8 tensor (N, K) holding values in [-qmax, qmax] (int4 values too: see :func:`pack_int4`).
+        values: int8 tensor (N, K) holding values in [-qmax, qmax], [-qmax - 1, qmax] with offsets (int4 values
+            too: see :func:`pack_int4`).
         scales: float32 (N,) per channel or (N, K/group_size) per block, all > 0.
         bits: 8 or 4.
         group_size: None (per channel) or the block length along K.
@@ -94,10 +98,34 @@ def check_spec(bits: int, group_size: int | None, shape: tuple[int, ...], where:
         raise ValueError(f"{where}: K={shape[-1]} of weight {tuple(shape)} is not divisible by group_size={group_size}")
 
 
+def block_grid(blocks: torch.Tensor, bits: int, asymmetric: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(scales, offsets or None) of the round-to-nearest grid of each block, ``blocks`` (..., g) → (...): see the
+    module docstring."""
+    qmax = BITS[bits]
+    if not asymmetric:
+        return (blocks.abs().amax(-1) / qmax).clamp(min=MIN_SCALE), None
+    low = blocks.amin(-1)
+    scales = ((blocks.amax(-1) - low) / (2 * qmax + 1)).clamp(min=MIN_SCALE)
+    return scales, low + (qmax + 1) * scales
+
+
+def round_to_grid(w: torch.Tensor, scales: torch.Tensor, offsets: torch.Tensor | None, bits: int) -> torch.Tensor:
+    """Integers (float dtype) of ``w`` on the grid ``values · scales (+ offsets)`` (broadcast to ``w``)."""
+    qmax = BITS[bits]
+    if offsets is None:
+        return torch.round(w / scales).clamp(-qmax, qmax)
+    return torch.round((w - offsets) / scales).clamp(-qmax - 1, qmax)
+
+
 def quantize_weight(
-    w: torch.Tensor, bits: int = 8, group_size: int | None = None, where: str = "quantize_weight"
+    w: torch.Tensor,
+    bits: int = 8,
+    group_size: int | None = None,
+    where: str = "quantize_weight",
+    asymmetric: bool = False,
 ) -> QuantizedWeight:
-    """Quantize an (N, K) weight symmetrically, round-to-nearest (ties to even) — see the module docstring.
+    """Quantize an (N, K) weight round-to-nearest (ties to even), symmetric or (blocks only) asymmetric with block
+    offsets — see the module docstring.
 
     Example:
         >>> qw = quantize_weight(linear.weight, bits=4, group_size=128)
@@ -106,16 +134,19 @@ def quantize_weight(
     if w.dim() != 2:
         raise ValueError(f"{where}: expected an (N, K) weight, got shape {tuple(w.shape)}")
     check_spec(bits, group_size, tuple(w.shape), where)
+    if asymmetric and group_size is None:
+        raise ValueError(f"{where}: asymmetric weights need a group_size (block offsets), weight {tuple(w.shape)}")
     w = w.detach().float().cpu()
     if not torch.isfinite(w).all():
         bad = (~torch.isfinite(w)).nonzero()[0].tolist()
         raise ValueError(f"{where}: weight {tuple(w.shape)} has a non-finite value at {bad}")
-    qmax = BITS[bits]
-    blocks = w[:, :, None] if group_size is None else w.unflatten(1, (-1, group_size))
-    scales = (blocks.abs().amax(dim=(1, 2) if group_size is None else 2) / qmax).clamp(min=MIN_SCALE)
-    expanded = scales[:, None] if group_size is None else scales.repeat_interleave(group_size, 1)
-    values = torch.round(w / expanded).clamp(-qmax, qmax).to(torch.int8)
-    return QuantizedWeight(values, scales, bits, group_size)
+    blocks = w[:, None, :] if group_size is None else w.unflatten(1, (-1, group_size))
+    scales, offsets = block_grid(blocks, bits, asymmetric)
+    expand = lambda t: t.repeat_interleave(blocks.shape[2], 1)  # (N, K/G) → (N, K)
+    values = round_to_grid(w, expand(scales), None if offsets is None else expand(offsets), bits)
+    return QuantizedWeight(
+        values.to(torch.int8), scales[:, 0] if group_size is None else scales, bits, group_size, offsets=offsets
+    )
 
 
 def table_bits(bits: int) -> int:
