@@ -10,7 +10,8 @@ TensorRT latency), or with --backend torch through the PyTorch model with the sa
 cache, fake-quantized activations; rows named "<system> (torch fp32)", compared with "fp32 (torch fp32)").
 int4-g128-awq / int8-awq / int8-g64-awq (AWQ: block-scored scales, models.whisper.quantized.awq_groups, and weight
 clipping), int8-awq-scale (the scales alone), int4-g128-clip / int8-clip (the clipping search alone), int8-gptq /
-int8-g64-gptq (GPTQ, trt_helper.quant.gptq; int8-gptq-seq: sequential, block by block), kv-int8 (int8 decoder
+int8-g64-gptq (GPTQ, trt_helper.quant.gptq; int8-gptq-seq: sequential, block by block; *-gptq-table: the tied table
+too, by GPTQ for its logits head; int8-table-gptq: that table with round-to-nearest linears), kv-int8 (int8 decoder
 self-attention cache, per-tensor k/v scales) and sq-w8a8 (SmoothQuant α 0.5: int8 per-channel weights, static
 per-tensor int8 inputs) calibrate on the espeak clips (tests/data/whisper/espeak, not in the WER set).
 Peers: faster-whisper (CTranslate2) float32 and int8 on the same clips and weights. WER as benchmarks/whisper_wer.py.
@@ -83,6 +84,7 @@ OURS = {
     "int8-gptq-seq": (torch.float16, {"weights": "int8", "gptq": "blocks"}),
     "int8-g64-gptq": (torch.float16, {"weights": "int8", "group_size": 64, "gptq": "all"}),
     "int8-gptq-table": (torch.float16, {"weights": "int8", "gptq": "all", "table": "gptq"}),
+    "int8-table-gptq": (torch.float16, {"weights": "int8", "table": "gptq"}),
     "int8-g64-gptq-table": (torch.float16, {"weights": "int8", "group_size": 64, "gptq": "all", "table": "gptq"}),
     "kv-int8": (torch.float16, {"kv_cache": "int8"}),
     "sq-w8a8": (torch.float16, {"smoothquant": 0.5}),
