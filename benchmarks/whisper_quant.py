@@ -8,12 +8,12 @@ positional tables stay in the network dtype), writes the TensorRT-RTX plans (AOT
 bytes, and decodes every clip greedily through the reference executor (a numeric oracle: its wall time is NOT a
 TensorRT latency), or with --backend torch through the PyTorch model with the same quantization (same weights, int8
 cache, fake-quantized activations; rows named "<system> (torch fp32)", compared with "fp32 (torch fp32)").
-int4-g128-awq / int8-awq / int8-g64-awq (AWQ: block-scored scales, models.whisper.quantized.awq_groups, and weight
-clipping), int8-awq-scale (the scales alone), int4-g128-clip / int8-clip (the clipping search alone), int8-gptq /
-int8-g64-gptq (GPTQ, trt_helper.quant.gptq; int8-gptq-seq: sequential, block by block; *-gptq-table: the tied table
-too, by GPTQ for its logits head; int8-table-gptq: that table with round-to-nearest linears), kv-int8 (int8 decoder
-self-attention cache, per-tensor k/v scales) and sq-w8a8 (SmoothQuant α 0.5: int8 per-channel weights, static
-per-tensor int8 inputs) calibrate on the espeak clips (tests/data/whisper/espeak, not in the WER set).
+int4-g128-awq / int8-awq (AWQ: block-scored scales, models.whisper.quantized.awq_groups, and weight clipping),
+int4-g128-clip / int8-clip (the clipping search alone), int8-gptq / int8-g64-gptq (GPTQ, trt_helper.quant.gptq, every
+linear at once; *-gptq-table: the tied table too, by GPTQ for its logits head; int8-table-gptq: that table with
+round-to-nearest linears), kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) and sq-w8a8
+(SmoothQuant α 0.5: int8 per-channel weights, static per-tensor int8 inputs) calibrate on the espeak clips
+(tests/data/whisper/espeak, not in the WER set).
 Peers: faster-whisper (CTranslate2) float32 and int8 on the same clips and weights. WER as benchmarks/whisper_wer.py.
 The results file is rewritten after every system, so a partial run keeps what it measured.
 """
@@ -55,8 +55,8 @@ from trt_helper.quant.smoothquant import smoothquant  # noqa: E402
 from trt_helper.quant.weight import table_bits  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
-#: system -> (network dtype, options: NetworkHelper weight options, "awq" ("scale+clip", "scale" or "clip"),
-#: "kv_cache", "smoothquant" (α), "gptq" ("all" or "blocks"), "table": the tied token table "fp", "int8" (per
+#: system -> (network dtype, options: NetworkHelper weight options, "awq" ("scale+clip" or "clip"),
+#: "kv_cache", "smoothquant" (α), "gptq" ("all"), "table": the tied token table "fp", "int8" (per
 #: token), "int4" (the linears' blocks) or "gptq" (GPTQ for the logits head, int8) instead of the linears' format)
 OURS = {
     "fp32": (torch.float32, {}),
@@ -77,11 +77,8 @@ OURS = {
     "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": "scale+clip"}),
     "int4-g128-clip": (torch.float16, {"weights": "int4", "group_size": 128, "awq": "clip"}),
     "int8-awq": (torch.float16, {"weights": "int8", "awq": "scale+clip"}),
-    "int8-awq-scale": (torch.float16, {"weights": "int8", "awq": "scale"}),
     "int8-clip": (torch.float16, {"weights": "int8", "awq": "clip"}),
-    "int8-g64-awq": (torch.float16, {"weights": "int8", "group_size": 64, "awq": "scale+clip"}),
     "int8-gptq": (torch.float16, {"weights": "int8", "gptq": "all"}),
-    "int8-gptq-seq": (torch.float16, {"weights": "int8", "gptq": "blocks"}),
     "int8-g64-gptq": (torch.float16, {"weights": "int8", "group_size": 64, "gptq": "all"}),
     "int8-gptq-table": (torch.float16, {"weights": "int8", "gptq": "all", "table": "gptq"}),
     "int8-table-gptq": (torch.float16, {"weights": "int8", "table": "gptq"}),
@@ -110,15 +107,6 @@ def awq_summary(report):
             sum(c["mean_ratio"] for c in report["clip"].values()) / len(report["clip"]), 3
         )
     return summary
-
-
-def gptq_stages(model):
-    """Sequential GPTQ's stages: the linears of each encoder block, then of each decoder block."""
-    return [
-        [f"{side}.blocks.{i}.{p}" for p, m in block.named_modules() if isinstance(m, torch.nn.Linear)]
-        for side, blocks in (("encoder", model.encoder.blocks), ("decoder", model.decoder.blocks))
-        for i, block in enumerate(blocks)
-    ]
 
 
 def gptq_table(model, run, bits, group_size):
@@ -152,16 +140,13 @@ def quantized_system(system, model, tokenizer, calibration):
     calibrate_run = lambda m: transcribe(TorchRunner(m), tokenizer, calibration)
     bits, group_size = (8 if options.get("weights") == "int8" else 4), options.get("group_size")
     awq = options.pop("awq", None)
-    if awq:  # "scale+clip", "scale" (no clipping) or "clip" (no scales)
+    if awq:  # "scale+clip" or "clip" (no scales)
         groups = () if awq == "clip" else awq_groups(model)
-        model, options["quantized"], report = awq_quantize(
-            model, calibrate_run, groups, bits, group_size, clip=awq != "scale"
-        )
+        model, options["quantized"], report = awq_quantize(model, calibrate_run, groups, bits, group_size)
         row["awq"] = awq_summary(report)
     gptq = options.pop("gptq", None)
-    if gptq:  # "all": every linear's Hessian from the float model; "blocks": block by block, sequential
-        stages = None if gptq == "all" else gptq_stages(model)
-        options["quantized"] = gptq_quantize(model, calibrate_run, bits, group_size, stages=stages)
+    if gptq:  # "all": every linear's Hessian from the float model at once
+        options["quantized"] = gptq_quantize(model, calibrate_run, bits, group_size)
         row["gptq"] = gptq
     if options.pop("kv_cache", None):
         options["kv_scales"] = row["kv_scales"] = kv_cache_scales(model, tokenizer, calibration)
