@@ -235,17 +235,19 @@ def quantized_perplexity_figures(model, tokenizer, tokens=None, variants=("fp", 
 
 def quantized_torch_perplexity_figures(model, tokenizer, tokens=None, variants=("fp", "int4:64", "awq:64")):
     """Perplexity of the fixed text through our fp32 PyTorch model with each variant's weights (dequantized, as
-    trt_helper.quant.fake_quantized; int8 cache through set_kv_scales), relative to "fp"."""
+    trt_helper.quant.fake_quantized, the tied token table as the networks quantize it; int8 cache through
+    set_kv_scales), relative to "fp"."""
     from trt_helper.quant import fake_quantized, quantize_linears
 
     ids = torch.tensor(tokenizer.encode(TEXT.read_text())[:tokens])
     values = {"tokens": len(ids)}
     for variant in variants:
         variant_model, options = variant_options(variant, model, tokenizer)
-        quantized = options.get("quantized")
-        if quantized is None and options.get("weights", "fp") != "fp":
+        quantized = options.get("quantized") or {}
+        if options.get("weights", "fp") != "fp":  # what the network quantizes itself: the rest, tied table included
             bits = 8 if options["weights"] == "int8" else 4
-            quantized = quantize_linears(variant_model, bits, options["group_size"])
+            tables = ("model.embed_tokens",) if variant_model.lm_head is None else ()
+            quantized = {**quantize_linears(variant_model, bits, options["group_size"], tables), **quantized}
         variant_model = fake_quantized(variant_model, quantized) if quantized else variant_model
         if "kv_scales" in options:
             variant_model = copy.deepcopy(variant_model)

@@ -8,8 +8,10 @@ positional tables stay in the network dtype), writes the TensorRT-RTX plans (AOT
 bytes, and decodes every clip greedily through the reference executor (a numeric oracle: its wall time is NOT a
 TensorRT latency), or with --backend torch through the PyTorch model with the same quantization (same weights, int8
 cache, fake-quantized activations; rows named "<system> (torch fp32)", compared with "fp32 (torch fp32)").
-int4-g128-awq (AWQ: block-scored scales, models.whisper.quantized.awq_groups, and weight clipping), int4-g128-clip
-(the clipping search alone), kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) and sq-w8a8
+int4-g128-awq / int8-awq (AWQ: block-scored scales, models.whisper.quantized.awq_groups, and weight clipping),
+int4-g128-clip / int8-clip (the clipping search alone), int8-gptq / int8-g64-gptq (GPTQ, trt_helper.quant.gptq, every
+linear at once; *-gptq-table: the tied table too, by GPTQ for its logits head; int8-table-gptq: that table with
+round-to-nearest linears), kv-int8 (int8 decoder self-attention cache, per-tensor k/v scales) and sq-w8a8
 (SmoothQuant α 0.5: int8 per-channel weights, static per-tensor int8 inputs) calibrate on the espeak clips
 (tests/data/whisper/espeak, not in the WER set).
 Peers: faster-whisper (CTranslate2) float32 and int8 on the same clips and weights. WER as benchmarks/whisper_wer.py.
@@ -48,12 +50,14 @@ from models.whisper.tokenizer import WhisperTokenizer  # noqa: E402
 from models.whisper.weights import default_model_path, load_model  # noqa: E402
 from trt_helper.quant import fake_quantized, quantize_linears, quantize_weight  # noqa: E402
 from trt_helper.quant.awq import awq_quantize  # noqa: E402
+from trt_helper.quant.gptq import gptq_quantize, gptq_weight  # noqa: E402
 from trt_helper.quant.smoothquant import smoothquant  # noqa: E402
+from trt_helper.quant.weight import table_bits  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "whisper"
-#: system -> (network dtype, options: NetworkHelper weight options, "awq" ("scale+clip" or "clip"), "kv_cache",
-#: "smoothquant" (α), "table": the tied token table "fp", "int8" (per token) or "int4" (the linears' blocks) instead
-#: of the linears' format)
+#: system -> (network dtype, options: NetworkHelper weight options, "awq" ("scale+clip" or "clip"),
+#: "kv_cache", "smoothquant" (α), "gptq" ("all"), "table": the tied token table "fp", "int8" (per
+#: token), "int4" (the linears' blocks) or "gptq" (GPTQ for the logits head, int8) instead of the linears' format)
 OURS = {
     "fp32": (torch.float32, {}),
     "fp16": (torch.float16, {}),
@@ -62,6 +66,7 @@ OURS = {
     "int4-g64": (torch.float16, {"weights": "int4", "group_size": 64}),
     "int8-g128": (torch.float16, {"weights": "int8", "group_size": 128}),
     "int8-g64": (torch.float16, {"weights": "int8", "group_size": 64}),
+    "int8-g32": (torch.float16, {"weights": "int8", "group_size": 32}),
     "int8-fptable": (torch.float16, {"weights": "int8", "table": "fp"}),
     "int8-g128-fptable": (torch.float16, {"weights": "int8", "group_size": 128, "table": "fp"}),
     "int8-g64-fptable": (torch.float16, {"weights": "int8", "group_size": 64, "table": "fp"}),
@@ -71,6 +76,13 @@ OURS = {
     "int4-g128-int4table": (torch.float16, {"weights": "int4", "group_size": 128, "table": "int4"}),
     "int4-g128-awq": (torch.float16, {"weights": "int4", "group_size": 128, "awq": "scale+clip"}),
     "int4-g128-clip": (torch.float16, {"weights": "int4", "group_size": 128, "awq": "clip"}),
+    "int8-awq": (torch.float16, {"weights": "int8", "awq": "scale+clip"}),
+    "int8-clip": (torch.float16, {"weights": "int8", "awq": "clip"}),
+    "int8-gptq": (torch.float16, {"weights": "int8", "gptq": "all"}),
+    "int8-g64-gptq": (torch.float16, {"weights": "int8", "group_size": 64, "gptq": "all"}),
+    "int8-gptq-table": (torch.float16, {"weights": "int8", "gptq": "all", "table": "gptq"}),
+    "int8-table-gptq": (torch.float16, {"weights": "int8", "table": "gptq"}),
+    "int8-g64-gptq-table": (torch.float16, {"weights": "int8", "group_size": 64, "gptq": "all", "table": "gptq"}),
     "kv-int8": (torch.float16, {"kv_cache": "int8"}),
     "sq-w8a8": (torch.float16, {"smoothquant": 0.5}),
 }
@@ -97,30 +109,53 @@ def awq_summary(report):
     return summary
 
 
+def gptq_table(model, run, bits, group_size):
+    """The tied token table by GPTQ for its use as the logits head: the Hessian of the head's input (the decoder's
+    final LayerNorm output) over ``run(model)``; the embedding lookup reads the same rounded rows."""
+    sums = []
+
+    def record(module, args, out):
+        flat = out.detach().reshape(-1, out.shape[-1]).double()
+        sums.append((flat.T @ flat, flat.shape[0]))
+
+    handle = model.decoder.ln.register_forward_hook(record)
+    try:
+        with torch.no_grad():
+            run(model)
+    finally:
+        handle.remove()
+    hessian = 2 * sum(h for h, _ in sums) / sum(n for _, n in sums)
+    return gptq_weight(model.decoder.token_embedding.weight, hessian, bits, group_size, where="gptq_table")
+
+
 def plan_bytes(networks):
     with tempfile.TemporaryDirectory() as tmp:
         return {name: helper.build(Path(tmp) / f"{name}.plan").plan_bytes for name, helper in networks.items()}
 
 
-def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float32):
-    """(row, runner) of one of our systems: plan bytes, calibration results, and the runner that decodes with it
-    (the reference executor in the system's dtype, or the PyTorch model in ``torch_dtype``)."""
-    dtype, options = OURS[system]
-    options, row = (
-        dict(options),
-        {"backend": backend if backend == "reference" else f"torch {str(torch_dtype).split('.')[-1]}"},
-    )
+def quantized_system(system, model, tokenizer, calibration):
+    """(model: ``model`` or its scaled / smoothed copy, NetworkHelper options, row of calibration results) of one of
+    our systems (see ``OURS``)."""
+    options, row = dict(OURS[system][1]), {}
     calibrate_run = lambda m: transcribe(TorchRunner(m), tokenizer, calibration)
-    kv_scales = None
+    bits, group_size = (8 if options.get("weights") == "int8" else 4), options.get("group_size")
     awq = options.pop("awq", None)
-    if awq:
-        groups = awq_groups(model) if awq == "scale+clip" else ()
-        model, options["quantized"], report = awq_quantize(model, calibrate_run, groups, 4, options["group_size"])
+    if awq:  # "scale+clip" or "clip" (no scales)
+        groups = () if awq == "clip" else awq_groups(model)
+        model, options["quantized"], report = awq_quantize(model, calibrate_run, groups, bits, group_size)
         row["awq"] = awq_summary(report)
+    gptq = options.pop("gptq", None)
+    if gptq:  # "all": every linear's Hessian from the float model at once
+        options["quantized"] = gptq_quantize(model, calibrate_run, bits, group_size)
+        row["gptq"] = gptq
     if options.pop("kv_cache", None):
-        options["kv_scales"] = row["kv_scales"] = kv_scales = kv_cache_scales(model, tokenizer, calibration)
+        options["kv_scales"] = row["kv_scales"] = kv_cache_scales(model, tokenizer, calibration)
     table = options.pop("table", None)
-    if table is not None:  # "fp", "int8" (per token) or "int4" (in the linears' blocks)
+    if table == "gptq":  # int8 in the linears' blocks, as the networks would round it
+        weight = gptq_table(model, calibrate_run, table_bits(bits), group_size)
+        options["quantized"] = {**options.get("quantized", {}), TIED_TABLES[0]: weight}
+        row["table"] = table
+    elif table is not None:  # "fp", "int8" (per token) or "int4" (in the linears' blocks)
         bits = {"fp": None, "int8": 8, "int4": 4}[table]
         group = None if bits == 8 else options.get("group_size")
         weight = None if bits is None else quantize_weight(model.decoder.token_embedding.weight, bits, group)
@@ -130,17 +165,34 @@ def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float
     if alpha is not None:
         model, options["quantized"] = smoothquant(model, calibrate_run, smoothquant_groups(model), alpha)
         row["smoothquant_alpha"] = alpha
-    networks = all_networks(model, dtype, **options)
-    row["plan_bytes"] = plan_bytes(networks)
+    return model, options, row
+
+
+def torch_system(model, options):
+    """The PyTorch model holding what the networks of ``options`` hold: every quantized weight dequantized (the tied
+    token table too, round-to-nearest unless given), fake-quantized int8 inputs."""
+    quantized = options.get("quantized")
+    if "weights" in options:
+        bits = 8 if options["weights"] == "int8" else 4
+        quantized = {**quantize_linears(model, bits, options.get("group_size"), TIED_TABLES), **(quantized or {})}
+    return fake_quantized(model, quantized) if quantized else model
+
+
+def ours(system, model, tokenizer, calibration, backend, torch_dtype=torch.float32, plans=True):
+    """(row, runner) of one of our systems: plan bytes (``plans``), calibration results, and the runner that decodes
+    with it (the reference executor in the system's dtype, or the PyTorch model in ``torch_dtype``)."""
+    dtype = OURS[system][0]
+    model, options, row = quantized_system(system, model, tokenizer, calibration)
+    row["backend"] = backend if backend == "reference" else f"torch {str(torch_dtype).split('.')[-1]}"
+    networks = all_networks(model, dtype, **options) if plans or backend == "reference" else None
+    if plans:
+        row["plan_bytes"] = plan_bytes(networks)
     if backend == "reference":
         return row, ReferenceRunner(model, dtype, networks=networks)
     del networks
-    quantized = options.get("quantized")
-    if "weights" in options:  # the networks quantize the tied token table too (round-to-nearest unless given)
-        bits = 8 if options["weights"] == "int8" else 4
-        quantized = {**quantize_linears(model, bits, options.get("group_size"), TIED_TABLES), **(quantized or {})}
-    torch_model = (fake_quantized(model, quantized) if quantized else model).to(torch_dtype)
-    return row, Int8CacheRunner(torch_model, kv_scales) if kv_scales else TorchRunner(torch_model)
+    torch_model = torch_system(model, options).to(torch_dtype)
+    kv_scales = options.get("kv_scales")
+    return row, Int8CacheRunner(torch_model, kv_scales) if kv_scales is not None else TorchRunner(torch_model)
 
 
 def main(argv=None):
@@ -154,6 +206,7 @@ def main(argv=None):
         default="fp32",
         help="dtype of --backend torch (default fp32: fp16 matmuls are ~5x slower on CPU)",
     )
+    parser.add_argument("--no-plans", action="store_true", help="--backend torch: no plan builds (no plan bytes)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "whisper_quant.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -172,7 +225,7 @@ def main(argv=None):
         key = system
         if system in OURS:
             torch_dtype = torch.float16 if args.torch_dtype == "fp16" else torch.float32
-            row, runner = ours(system, model, tokenizer, calibration, args.backend, torch_dtype)
+            row, runner = ours(system, model, tokenizer, calibration, args.backend, torch_dtype, not args.no_plans)
             key = system if args.backend == "reference" else f"{system} (torch {args.torch_dtype})"
             row["texts"] = [r["text"] for r in transcribe(runner, tokenizer, [audio[n] for n in names])]
         elif system in PEERS:

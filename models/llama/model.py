@@ -238,8 +238,11 @@ class LlamaForCausalLM(nn.Module):
 
     def trt_hidden(self, helper, input_ids, past_k, past_v, pad):
         """forward up to the final norm: (hidden (B, T, D), present_k, present_v)."""
-        table = self._trt_table(helper, self.model.embed_tokens.weight, "embed_tokens")
-        x = helper.addIndexSelect(table, 0, input_ids, name="embed_tokens")
+        if self.lm_head is None:
+            x = helper.addTiedEmbedding(self.model.embed_tokens, input_ids, name="embed_tokens")
+        else:
+            table = helper.addConstant(self.model.embed_tokens.weight, name="embed_tokens_table")
+            x = helper.addIndexSelect(table, 0, input_ids, name="embed_tokens")
         length = helper.addShapeOf(input_ids, 1, name="new_tokens")
         offset = None if past_k is None else helper.addShapeOf(past_k, 3, name="cache_length")
         query_pos = helper.addArange(length, name="query_pos")
@@ -283,14 +286,17 @@ class LlamaForCausalLM(nn.Module):
         )
 
     def trt_head(self, helper, x):
-        """Float32 logits of normalised hidden states; a tied head shares the embedding's constant."""
-        weight = self.head_weight()
-        table = self._trt_table(helper, weight, "embed_tokens" if self.lm_head is None else "lm_head")
-        logits = helper.addMatMul(x, helper.addUnsqueeze(table, 0, name="head_batch"), transpose_b=True, name="logits")
+        """Float32 logits of normalised hidden states. A tied head reads the embedding's table
+        (``addTiedEmbedding`` / ``addTiedLogits``: one constant, quantized with the linears in weight-only variants);
+        a separate head stays in the network dtype."""
+        if self.lm_head is None:
+            logits = helper.addTiedLogits(self.model.embed_tokens, x, name="logits")
+        else:
+            table = helper.addConstant(self.lm_head.weight, name="lm_head")
+            logits = helper.addMatMul(
+                x, helper.addUnsqueeze(table, 0, name="head_batch"), transpose_b=True, name="logits"
+            )
         return helper.addCast(logits, torch.float32, name="logits_fp32")
-
-    def _trt_table(self, helper, weight, name):
-        return helper.memo(("llama_table", name), lambda: helper.addConstant(weight, name=name))
 
 
 def _layer_cache(helper, stacked, index, what):

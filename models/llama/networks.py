@@ -81,8 +81,8 @@ def network(
 ):
     """The ``prefill`` or ``decode`` network of ``model`` in ``dtype``; logits="all" gives every position's logits
     (prefill only: for perplexity and parity checks). ``weights``: "fp", "int8" or "int4" weight-only linears
-    (symmetric round-to-nearest, per output channel or blocks of ``group_size`` along K; trt_helper.quant); the
-    embedding and the tied head stay in ``dtype``. ``quantized``: {linear path: QuantizedWeight} used instead
+    (symmetric round-to-nearest, per output channel or blocks of ``group_size`` along K; trt_helper.quant), and a
+    tied token table with them (one constant, at least 8 bits; an untied embedding and lm_head stay in ``dtype``). ``quantized``: {linear path: QuantizedWeight} used instead
     (SmoothQuant W8A8, the Q4_1 blocks). ``kv_scales`` (num_layers, 2): an int8 key/value cache
     (:func:`models.llama.quant.kv_cache_scales`)."""
     import trt_helper

@@ -168,26 +168,23 @@ def test_networks_build(peer_and_model, tmp_path):
 @pytest.mark.parametrize("weights,group_size", [("int8", None), ("int4", 32)])
 def test_weight_only_networks(peer_and_model, weights, group_size):
     """int8 / int4 weight-only prefill networks (fp32, reference executor) = our PyTorch model with every linear's
-    weight replaced by its round-to-nearest dequantized value (trt_helper.quant.quantize_weight)."""
-    import copy
-
-    from trt_helper.quant import quantize_weight
+    weight and the tied token table (int8 in both: table_bits) replaced by their round-to-nearest dequantized values
+    (trt_helper.quant.quantize_linears)."""
+    from trt_helper.quant import fake_quantized, quantize_linears
 
     model = peer_and_model[1]
-    fake = copy.deepcopy(model)
-    with torch.no_grad():
-        for module in fake.modules():
-            if isinstance(module, torch.nn.Linear):
-                module.weight.copy_(
-                    quantize_weight(module.weight, 8 if weights == "int8" else 4, group_size).dequantize()
-                )
+    bits = 8 if weights == "int8" else 4
+    quantized = quantize_linears(model, bits, group_size, tables=("model.embed_tokens",))
+    assert quantized["model.embed_tokens"].bits == 8 and len(quantized) == 2 * 7 + 1
     helper = network(model, "prefill", torch.float32, PROFILE, logits="all", weights=weights, group_size=group_size)
     ids = _ids(11, 2, 9)
     out = helper.reference({"input_ids": ids.int(), "pad": torch.zeros(2, dtype=torch.int32)})
     with torch.no_grad():
-        want, plain = fake(ids)[0], model(ids)[0]
+        want, plain = fake_quantized(model, quantized)(ids)[0], model(ids)[0]
+        linears_only = fake_quantized(model, {**quantized, "model.embed_tokens": None})(ids)[0]
     assert rel_error(out["logits"], want) <= 1e-5
     assert rel_error(plain, want) > 1e-4  # the quantization is visible: the check above is not vacuous
+    assert rel_error(linears_only, want) > 1e-4  # ... and so is the table's
 
 
 def test_int8_kv_cache_networks(peer_and_model):
