@@ -11,6 +11,7 @@
 //     build/tune/plugins/libtrtplugin_kernels.a -o fmoe_stages
 //   ./fmoe_stages results.json choice.txt
 #include "fmoeExpertKernel.cu" // the forward's launches (ForwardStages) and workspace layout
+#include "cudaCheck.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -24,17 +25,6 @@ namespace trt_helper
 {
 namespace
 {
-#define CHECK(call)                                                                                                    \
-    do                                                                                                                 \
-    {                                                                                                                  \
-        cudaError_t const e_ = (call);                                                                                 \
-        if (e_ != cudaSuccess)                                                                                         \
-        {                                                                                                              \
-            std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));                 \
-            std::exit(1);                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
 constexpr int32_t kExperts = 32;
 constexpr int32_t kDim = 512;
 constexpr int kReps = 20;

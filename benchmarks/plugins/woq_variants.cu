@@ -22,6 +22,7 @@ extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const
 }
 #else
 #include "weightOnlyGemmKernel.h"
+#include "cudaCheck.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -37,17 +38,6 @@ extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const
 
 namespace
 {
-#define CHECK(call)                                                                                                    \
-    do                                                                                                                 \
-    {                                                                                                                  \
-        cudaError_t const e_ = (call);                                                                                 \
-        if (e_ != cudaSuccess)                                                                                         \
-        {                                                                                                              \
-            std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));                 \
-            std::exit(1);                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
 __device__ uint64_t mix(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
