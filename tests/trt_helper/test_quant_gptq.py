@@ -66,8 +66,13 @@ def test_matches_the_naive_reference(gen, bits, group_size, asymmetric, act_orde
     got = gptq_weight(w, _hessian(x), bits, group_size, asymmetric, act_order=act_order).dequantize()
     want = _naive_gptq(w, _hessian(x), bits, group_size, asymmetric, act_order)
     step = (want - w.double()).abs().max()
-    # float32 vs float64 flips a rare rounding tie, and the flip moves the columns after it: ≤ 1 % of the weights
-    assert ((got.double() - want).abs() > 1e-3 * step).float().mean() <= 0.01
+    # float32 vs float64 flips a rare rounding tie, and the flip moves the columns after it in its own row only (rows
+    # are independent): over 2400 seeds one row of 12 differed in 0.2-1.4 % of them, never two; the GPTQ objective
+    # tr((Q - W) H (Q - W)ᵀ) then still agrees (worst 1.5 %)
+    assert ((got.double() - want).abs() > 1e-3 * step).any(dim=1).sum() <= 2
+    hessian, w64 = _hessian(x).double(), w.double()
+    objective = [torch.einsum("ik,kl,il->", q - w64, hessian, q - w64) for q in (got.double(), want)]
+    assert abs(objective[0] - objective[1]) <= 0.05 * objective[1]
 
 
 @pytest.mark.parametrize("bits,group_size,asymmetric", SPECS)
@@ -119,9 +124,11 @@ def test_stages_see_the_quantized_earlier_stages(gen, sequential):
     weight = fc1.dequantize() if sequential else model.fc1.weight.detach()
     hidden = torch.relu(rows @ weight.T + model.fc1.bias.detach())
     fc2 = gptq_weight(model.fc2.weight, _hessian(hidden), 4, 64, True)
-    # hessians() sums in float32, the reference in float64: a rare rounding tie may flip (and move what follows it)
-    for got_weight, want in ((got["fc1"], fc1), (got["fc2"], fc2)):
-        assert (got_weight.values != want.values).float().mean() <= 0.01
+    # hessians() sums in float32, the reference in float64: a rare rounding tie may flip and move what follows it in
+    # its row; a flipped fc1 row also moves fc2's Hessian when sequential. Over 600 runs: fc1 ≤ 1 of 128 rows differed,
+    # fc2 ≤ 7 of 32 (≥ 26 against the other mode's reference)
+    assert (got["fc1"].values != fc1.values).any(dim=1).sum() <= 2
+    assert (got["fc2"].values != fc2.values).any(dim=1).sum() <= 12
     assert torch.equal(model.fc1.weight, original)  # the model keeps its float weights
 
 
