@@ -10,6 +10,8 @@
 //     -Iplugins/common -isystem $CUTLASS_DIR benchmarks/plugins/fmoe_stages.cu \
 //     build/tune/plugins/libtrtplugin_kernels.a -o fmoe_stages
 //   ./fmoe_stages results.json choice.txt
+//   FMOE_STAGES_ONLY=8192x2048 ncu --kernel-name regex:device_kernel ./fmoe_stages   (one case, each kernel launched
+//   once)
 #include "fmoeExpertKernel.cu" // the forward's launches (ForwardStages) and workspace layout
 #include "cudaCheck.cuh"
 
@@ -58,8 +60,10 @@ __global__ void fillIdx(int32_t* out, int64_t n, int mode, uint32_t seed)
 
 //! The plain reference of one grouped GEMM over the routed rows: out[r][j] = act(sum_k in[r][k] w[e][j][k] + b[e][j])
 //! with e the expert of row r (from offsets), fp32; counts the elements of `got` off by more than 2e-2 + 1e-2 |ref|.
+//! The padding rows after each expert's counts[e] rows (padded routing) hold no token and are skipped.
 __global__ void referenceCheck(__half const* in, __half const* w, __half const* b, __half const* got,
-    int32_t const* offsets, int32_t n, int32_t k, int act, unsigned long long* bad, float* maxErr)
+    int32_t const* offsets, int32_t const* counts, int32_t n, int32_t k, int act, unsigned long long* bad,
+    float* maxErr)
 {
     int32_t const rows = offsets[kExperts];
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < static_cast<int64_t>(rows) * n;
@@ -71,6 +75,10 @@ __global__ void referenceCheck(__half const* in, __half const* w, __half const* 
         while (offsets[e + 1] <= r)
         {
             ++e;
+        }
+        if (r >= offsets[e] + counts[e])
+        {
+            continue;
         }
         __half const* wr = w + (static_cast<int64_t>(e) * n + j) * k;
         __half const* xr = in + static_cast<int64_t>(r) * k;
@@ -203,7 +211,7 @@ CaseResult runCase(Case const& c, cudaStream_t stream)
     char* workspace;
     CHECK(cudaMalloc(&workspace, wsBytes));
     Layout const ws(workspace, p.type, tokens, kDim, H, kExperts);
-    ForwardStages const st{p, ws, tokens, stream};
+    ForwardStages const st{p, ws, tokens, stream, blockGemmAvailable(p.type) ? kBlockRows : 1};
     auto const routeScatter = [&] { return st.route() == cudaSuccess ? st.scatter() : cudaGetLastError(); };
 
     if (c.timed)
@@ -246,7 +254,7 @@ CaseResult runCase(Case const& c, cudaStream_t stream)
             // GEMM1 reads xs, writes hs; GEMM2 reads hs, writes xs (checked against the hs GEMM1 just wrote)
             referenceCheck<<<2048, 256, 0, stream>>>(reinterpret_cast<__half const*>(g == 0 ? ws.xs : ws.hs),
                 g == 0 ? w1 : w2, g == 0 ? b1 : b2, reinterpret_cast<__half const*>(g == 0 ? ws.hs : ws.xs), ws.offsets,
-                g == 0 ? H : kDim, g == 0 ? kDim : H, g == 0 ? 0 : -1, bad, maxErr);
+                ws.counts, g == 0 ? H : kDim, g == 0 ? kDim : H, g == 0 ? 0 : -1, bad, maxErr);
             CHECK(cudaMemcpyAsync(&r.bad[g], bad, sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream));
             CHECK(cudaMemcpyAsync(&r.maxErr[g], maxErr, sizeof(float), cudaMemcpyDeviceToHost, stream));
             CHECK(cudaStreamSynchronize(stream));
@@ -280,7 +288,7 @@ int main(int argc, char** argv)
         prop.multiProcessorCount, kReps, kExperts, kDim);
     cudaStream_t stream;
     CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    std::vector<Case> const cases = {
+    std::vector<Case> cases = {
         {"2048x1024", 2048, 1024, 0, true},
         {"8192x1024", 8192, 1024, 0, true},
         {"2048x2048", 2048, 2048, 0, true},
@@ -288,6 +296,16 @@ int main(int argc, char** argv)
         {"206x2048", 206, 2048, 0, true},
         {"8192x2048 all on expert 31", 8192, 2048, 1, false},
     };
+    if (char const* only = std::getenv("FMOE_STAGES_ONLY")) // one case, untimed: each kernel runs once (for a profiler)
+    {
+        cases.erase(
+            std::remove_if(cases.begin(), cases.end(), [&](Case const& c) { return c.name != std::string(only); }),
+            cases.end());
+        for (Case& c : cases)
+        {
+            c.timed = false;
+        }
+    }
     std::vector<CaseResult> results;
     bool allChecked = true;
     for (Case const& c : cases)

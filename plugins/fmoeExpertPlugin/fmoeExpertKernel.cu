@@ -24,20 +24,36 @@ struct GemmTables
     int64_t* lds;      //!< 3 x E leading dimensions: D, H, 0 (the broadcast bias rows)
 };
 
+//! Rows of xs / hs: the tokens, and where a build has the block kernels (16-bit types) room to pad every expert's
+//! rows to a multiple of kBlockRows (whichever device runs it: the size must not depend on the device).
+int64_t rowCapacity(ElemType type, int64_t tokens, int32_t experts)
+{
+    if (!TRTH_HAVE_SM90_BLOCK || type == ElemType::kFLOAT32)
+    {
+        return tokens;
+    }
+    int64_t const padded = tokens + static_cast<int64_t>(experts) * (kBlockRows - 1);
+    return (padded + kBlockRows - 1) / kBlockRows * kBlockRows;
+}
+
 //! Carves the workspace into its buffers (the same arithmetic sizes and uses it).
 struct Layout
 {
-    int32_t* offsets;  //!< E + 1 ints: exclusive scan of the per-expert counts, then the routed rows
-    int32_t* tokenRow; //!< per token: its slot within its expert, then its row in xs; or kPadded / kInvalid
+    int32_t* offsets;     //!< E + 1 ints: exclusive scan of the per-expert (padded) counts, then the rows used
+    int32_t* counts;      //!< E ints: the tokens routed to each expert
+    int32_t* tokenRow;    //!< per token: its slot within its expert, then its row in xs; or kPadded / kInvalid
+    int32_t* blockExpert; //!< rows / kBlockRows ints (padded routing): each block's expert, -1 after the last used
     GemmTables tables;
-    char* xs;   //!< routed x rows in expert order, later GEMM2's output (tokens rows of D)
-    char* hs;   //!< hidden rows (tokens rows of H)
-    char* gemm; //!< the grouped GEMM's scratch
+    int64_t rows; //!< row capacity of xs and hs
+    char* xs;     //!< routed x rows in expert order, later GEMM2's output (rows x D)
+    char* hs;     //!< hidden rows (rows x H)
+    char* gemm;   //!< the grouped GEMM's scratch
     size_t gemmBytes;
     size_t total;
 
     Layout(char* base, ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
-        : gemmBytes(groupedGemmWorkspace(type, experts))
+        : rows(rowCapacity(type, tokens, experts))
+        , gemmBytes(groupedGemmWorkspace(type, experts))
     {
         int32_t const elem = elemSize(type);
         size_t off = 0;
@@ -48,28 +64,32 @@ struct Layout
             return p;
         };
         offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 1)));
+        counts = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * experts));
         tokenRow = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
+        blockExpert = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (rows / kBlockRows)));
         tables.problems = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * 6 * experts));
         tables.ptrs = reinterpret_cast<void**>(take(sizeof(void*) * 8 * experts));
         tables.lds = reinterpret_cast<int64_t*>(take(sizeof(int64_t) * 3 * experts));
-        xs = take(static_cast<size_t>(elem) * tokens * dim);
-        hs = take(static_cast<size_t>(elem) * tokens * hidden);
+        xs = take(static_cast<size_t>(elem) * rows * dim);
+        hs = take(static_cast<size_t>(elem) * rows * hidden);
         gemm = take(gemmBytes);
         total = off;
     }
 };
 
 // One block does the whole routing: per token its validity (length mask, id range) and its slot within its expert
-// (shared-memory atomics); then warp 0 scans the counts into offsets and writes, for every expert e (empty ones
-// with m = 0), the two grouped GEMMs' problem sizes, pointers and leading dimensions:
+// (shared-memory atomics); then warp 0 scans the counts, each rounded up to a multiple of `pad` (1, or kBlockRows
+// for the block kernels: then it also writes the block table), into offsets and writes, for every expert e (empty
+// ones with m = 0), the two grouped GEMMs' problem sizes, pointers and leading dimensions:
 //   GEMM1: hs[start_e .. +c_e, H] = act(xs[start_e .., D] . W1[e]^T + b1[e])  (m c_e, n H, k D)
 //   GEMM2: xs[start_e .. +c_e, D] = hs[start_e .., H] . W2[e]^T + b2[e]       (m c_e, n D, k H)
 constexpr int kRouteThreads = 1024;
 
-__global__ void __launch_bounds__(kRouteThreads) moeRouteKernel(int32_t const* __restrict__ idx,
-    int32_t const* __restrict__ lengths, int32_t* __restrict__ tokenRow, int32_t* __restrict__ offsets,
-    GemmTables tables, int64_t tokens, int64_t time, int32_t experts, int32_t dim, int32_t hidden, int32_t elem,
-    char const* w1, char const* b1, char const* w2, char const* b2, char* xs, char* hs)
+__global__ void __launch_bounds__(kRouteThreads)
+    moeRouteKernel(int32_t const* __restrict__ idx, int32_t const* __restrict__ lengths, int32_t* __restrict__ tokenRow,
+        int32_t* __restrict__ offsets, int32_t* __restrict__ counts, int32_t* __restrict__ blockExpert, int32_t pad,
+        int32_t blocks, GemmTables tables, int64_t tokens, int64_t time, int32_t experts, int32_t dim, int32_t hidden,
+        int32_t elem, char const* w1, char const* b1, char const* w2, char const* b2, char* xs, char* hs)
 {
     extern __shared__ int32_t sCounts[]; // experts
     for (int32_t e = threadIdx.x; e < experts; e += blockDim.x)
@@ -106,7 +126,8 @@ __global__ void __launch_bounds__(kRouteThreads) moeRouteKernel(int32_t const* _
     for (int32_t base = 0; base < experts; base += 32)
     {
         int32_t const e = base + lane;
-        int32_t const c = e < experts ? sCounts[e] : 0;
+        int32_t const m = e < experts ? sCounts[e] : 0;
+        int32_t const c = (m + pad - 1) / pad * pad;
         int32_t incl = c;
 #pragma unroll
         for (int d = 1; d < 32; d <<= 1)
@@ -121,12 +142,17 @@ __global__ void __launch_bounds__(kRouteThreads) moeRouteKernel(int32_t const* _
         if (e < experts)
         {
             offsets[e] = start;
+            counts[e] = m;
+            for (int32_t b = start / pad; pad > 1 && b < (start + c) / pad; ++b)
+            {
+                blockExpert[b] = e;
+            }
             char* const xRows = xs + static_cast<size_t>(start) * dim * elem;
             char* const hRows = hs + static_cast<size_t>(start) * hidden * elem;
-            problems1[3 * e] = c;
+            problems1[3 * e] = m;
             problems1[3 * e + 1] = hidden;
             problems1[3 * e + 2] = dim;
-            problems2[3 * e] = c;
+            problems2[3 * e] = m;
             problems2[3 * e + 1] = dim;
             problems2[3 * e + 2] = hidden;
             p[0 * experts + e] = xRows;
@@ -146,6 +172,10 @@ __global__ void __launch_bounds__(kRouteThreads) moeRouteKernel(int32_t const* _
     if (lane == 0)
     {
         offsets[experts] = run;
+    }
+    for (int32_t b = (pad > 1 ? run / pad : blocks) + lane; b < blocks; b += 32)
+    {
+        blockExpert[b] = -1;
     }
 }
 
@@ -251,12 +281,14 @@ struct ForwardStages
     Layout const& ws;
     int64_t tokens;
     cudaStream_t stream;
+    int32_t pad; //!< kBlockRows where the block kernels run (blockGemmAvailable), else 1
 
     cudaError_t route() const
     {
         int32_t const E = p.experts;
         moeRouteKernel<<<1, kRouteThreads, sizeof(int32_t) * E, stream>>>(p.expertIdx, p.lengths, ws.tokenRow,
-            ws.offsets, ws.tables, tokens, p.time, E, p.dim, p.hidden, elemSize(p.type), static_cast<char const*>(p.w1),
+            ws.offsets, ws.counts, ws.blockExpert, pad, static_cast<int32_t>(ws.rows / kBlockRows), ws.tables, tokens,
+            p.time, E, p.dim, p.hidden, elemSize(p.type), static_cast<char const*>(p.w1),
             static_cast<char const*>(p.b1), static_cast<char const*>(p.w2), static_cast<char const*>(p.b2), ws.xs,
             ws.hs);
         return cudaGetLastError();
@@ -298,6 +330,12 @@ struct ForwardStages
         g.ldd = which == 1 ? ld + E : ld;
         g.workspace = ws.gemm;
         g.workspaceSize = ws.gemmBytes;
+        g.aRows = which == 1 ? ws.xs : ws.hs;
+        g.weights = which == 1 ? p.w1 : p.w2;
+        g.bias = which == 1 ? p.b1 : p.b2;
+        g.dRows = which == 1 ? ws.hs : ws.xs;
+        g.rows = ws.rows;
+        g.blockExpert = pad > 1 ? ws.blockExpert : nullptr;
         return g;
     }
 
@@ -349,7 +387,7 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     {
         return cudaErrorInvalidValue;
     }
-    ForwardStages const stages{p, ws, tokens, stream};
+    ForwardStages const stages{p, ws, tokens, stream, blockGemmAvailable(p.type) ? kBlockRows : 1};
     cudaError_t err = stages.route();
     if (err == cudaSuccess)
     {

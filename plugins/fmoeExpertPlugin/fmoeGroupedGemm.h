@@ -3,9 +3,10 @@
 // expert; empty ones have m = 0):
 //   D_g (m x n, row-major, ldd) = act(A_g (m x k, row-major, lda) . B_g (k x n, column-major, ldb) + C_g)
 // with C_g a bias row broadcast over the rows (ldc = 0), fp32 accumulation. Kernels: CUTLASS 2.x GemmGrouped with
-// GroupScheduleMode::kDeviceOnly (fp16/bf16 mma.sync; fp32 SIMT) and, in tuning builds on Hopper, CUTLASS 3.x
-// ptr-array grouped GEMMs (TMA + wgmma, null host problem shapes); fmoeGroupedGemm.cu picks one per GEMM from the
-// host-known sizes.
+// GroupScheduleMode::kDeviceOnly (fp16/bf16 mma.sync; fp32 SIMT); on Hopper the block kernels (fmoeBlockGemmSm90.cuh:
+// CUTLASS 3.x TMA + wgmma over the routed rows padded to blocks of kBlockRows, one expert per block, read from a
+// device table) and, in tuning builds, CUTLASS 3.x ptr-array grouped GEMMs (TMA + wgmma, null host problem shapes);
+// fmoeGroupedGemm.cu picks one per GEMM from the host-known sizes.
 #pragma once
 
 #include "kernelTypes.h"
@@ -14,6 +15,9 @@
 
 #ifndef TRTH_HAVE_SM90_GROUPED
 #define TRTH_HAVE_SM90_GROUPED 0 // 1: the Hopper kernels are built (CMake: tuning builds for arch 90)
+#endif
+#ifndef TRTH_HAVE_SM90_BLOCK
+#define TRTH_HAVE_SM90_BLOCK 0 // 1: the Hopper block kernels are built (CMake: arch 90 in the build, CUDA >= 12.3)
 #endif
 #ifndef TRTH_FMOE_TUNING
 #define TRTH_FMOE_TUNING 0 // 1: the tuning-only kernels too (CMake option TRT_HELPER_FMOE_TUNING)
@@ -44,8 +48,12 @@ enum class GemmKernel : int32_t
     kSM90_128x128_COOPERATIVE = 6,
     kSM90_128x256_COOPERATIVE = 7,
     kSM90_64x256_PINGPONG = 8,
-    kCount = 9,
+    kSM90_BLOCK_64x128 = 9,
+    kCount = 10,
 };
+
+//! Rows of one block of the block kernels: with them, the routing pads every expert's rows to a multiple of this.
+constexpr int32_t kBlockRows = 64;
 
 //! Rows per expert (tokens / experts) from which the dispatch takes the kernels for many rows.
 constexpr int64_t kGroupedGemmLargeRows = 128;
@@ -54,6 +62,10 @@ constexpr int64_t kGroupedGemmLargeRows = 128;
 char const* gemmKernelName(GemmKernel k);
 //! True for the Hopper kernels.
 bool gemmKernelIsSm90(GemmKernel k);
+//! True for the block kernels (they read the flat operands and the block table of GroupedGemmArgs).
+bool gemmKernelIsBlock(GemmKernel k);
+//! True when this build holds the block kernels for `type` and the current device runs them: the routing then pads.
+bool blockGemmAvailable(ElemType type);
 //! True when this build holds the kernel (tuning-only kernels need TRTH_FMOE_TUNING; Hopper ones the sm_90a part)
 //! and it runs on the current device.
 bool gemmKernelAvailable(GemmKernel k);
@@ -77,6 +89,13 @@ struct GroupedGemmArgs
     int64_t const* ldd;
     void* workspace; //!< scratch of the Hopper kernel (groupedGemmWorkspace bytes)
     size_t workspaceSize;
+    // The same GEMMs as flat operands, for the block kernels: rows of A and D padded per expert to kBlockRows.
+    void const* aRows;          //!< (rows, k) row-major
+    void const* weights;        //!< (groups, n, k): B_g column-major
+    void const* bias;           //!< (groups, n)
+    void* dRows;                //!< (rows, n) row-major
+    int64_t rows;               //!< capacity of aRows / dRows, a multiple of kBlockRows
+    int32_t const* blockExpert; //!< device: rows / kBlockRows experts, -1 after the last used block
 };
 
 //! Alignment (elements) that k, n and the leading dimensions must have: 8 for 16-bit types, 1 for fp32.
@@ -101,6 +120,8 @@ cudaError_t groupedGemmSm80F16(GroupedGemmArgs const& args, GemmKernel kernel, c
 cudaError_t groupedGemmSm80Bf16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
 cudaError_t groupedGemmSm90F16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
 cudaError_t groupedGemmSm90Bf16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+cudaError_t blockGemmSm90F16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
+cudaError_t blockGemmSm90Bf16(GroupedGemmArgs const& args, GemmKernel kernel, cudaStream_t stream);
 //! Scratch bytes of one Hopper kernel (its TMA descriptors per SM).
 size_t groupedGemmSm90F16Workspace(GemmKernel kernel, int32_t groups);
 size_t groupedGemmSm90Bf16Workspace(GemmKernel kernel, int32_t groups);

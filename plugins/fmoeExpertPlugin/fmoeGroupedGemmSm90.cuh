@@ -4,8 +4,7 @@
 // ldc = 0) and applies the activation.
 #pragma once
 
-#include "fmoeActivation.cuh"
-#include "fmoeGroupedGemm.h"
+#include "fmoeSm90Common.cuh"
 
 #include "cutlass/cutlass.h"
 #include "cute/tensor.hpp"
@@ -17,52 +16,11 @@
 #include "cutlass/gemm/group_array_problem_shape.hpp"
 #include "cutlass/gemm/kernel/gemm_universal.hpp"
 
-#include <atomic>
-
 namespace trt_helper
 {
 namespace
 {
 using namespace cute;
-
-//! Thread-level epilogue: D = act(acc + C), C the bias row (read through a zero row stride), fp32 arithmetic.
-template<typename T>
-struct BiasActOp
-{
-    using ElementOutput = T;
-    using ElementD = T;
-    using ElementAccumulator = float;
-    using ElementCompute = float;
-    static constexpr int kCount = 1;
-    struct Params
-    {
-        int32_t act{static_cast<int32_t>(GemmActivation::kIDENTITY)};
-    };
-
-    CUTLASS_HOST_DEVICE BiasActOp(Params const& p, int /*group*/)
-        : mAct(p.act)
-    {
-    }
-    CUTLASS_HOST_DEVICE bool is_source_needed() const
-    {
-        return true;
-    }
-    CUTLASS_HOST_DEVICE T operator()(float acc, T bias) const
-    {
-        return T(activate(acc + float(bias)));
-    }
-    CUTLASS_HOST_DEVICE T operator()(float acc) const
-    {
-        return T(activate(acc));
-    }
-
-private:
-    CUTLASS_HOST_DEVICE float activate(float v) const
-    {
-        return moeActivate(v, static_cast<GemmActivation>(mAct));
-    }
-    int32_t mAct;
-};
 
 //! T, tile M x N (x 64), Schedule: KernelPtrArrayTmaWarpSpecializedPingpong or ...Cooperative (M >= 128).
 template<typename T, int kM, int kN, typename Schedule>
@@ -106,23 +64,6 @@ struct Sm90Grouped
             cutlass::gemm::GemmUniversalMode::kGrouped, {g.groups, problems, nullptr}, mainloop, epilogue, hw};
     }
 };
-
-int smCount()
-{
-    constexpr int kMaxDevices = 64;
-    static std::atomic<int> cache[kMaxDevices]{};
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
-    {
-        return 0;
-    }
-    int sms = cache[device].load();
-    if (sms == 0 && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess)
-    {
-        cache[device].store(sms);
-    }
-    return sms;
-}
 
 template<typename G>
 cudaError_t runSm90(GroupedGemmArgs const& g, cudaStream_t stream)

@@ -1,0 +1,302 @@
+// Hopper block GEMMs of FMoEExpert (sm_90a only, fmoeBlockGemmSm90F16.cu / Bf16.cu). The routing pads every
+// expert's rows to a multiple of kBlockRows and writes, per block of rows, its expert (-1 after the last used
+// block). One GEMM of the whole padded matrix then covers all experts:
+//   D[r, :] = act(A[r, :] . W[e(r)]^T + bias[e(r)])   with e(r) = blockExpert[r / kBlockRows]
+// as a CUTLASS 3.x batched GEMM (M rows, N, K, L = experts) whose A, D and the broadcast bias have L strides 0 / 0
+// / N, and whose tile scheduler (MoeBlockTileScheduler below) hands out only (row block, column block) tiles, taking
+// L from the block table. Every operand is one plain tensor, so its TMA descriptor is made once on the host (in the
+// kernel parameters) where the ptr-array grouped GEMM rewrites a descriptor in device memory whenever a CTA moves to
+// another expert. TMA loads, wgmma, a persistent pingpong schedule, fp32 accumulation, an epilogue (bias and
+// activation from BiasActOp) staged in shared memory and stored in 16-byte vectors.
+#pragma once
+
+#include "fmoeSm90Common.cuh"
+
+#include "cute/tensor.hpp"
+#include "cutlass/epilogue/collective/collective_builder.hpp"
+#include "cutlass/epilogue/collective/default_epilogue.hpp"
+#include "cutlass/gemm/collective/collective_builder.hpp"
+#include "cutlass/gemm/device/gemm_universal_adapter.h"
+#include "cutlass/gemm/dispatch_policy.hpp"
+#include "cutlass/gemm/kernel/gemm_universal.hpp"
+#include "cutlass/gemm/kernel/tile_scheduler.hpp"
+
+namespace trt_helper
+{
+//! Tile scheduler tag of the block GEMMs.
+struct MoeBlockScheduler
+{
+};
+
+//! CUTLASS's static persistent scheduler over the (row block, column block) tiles of one batch, rasterised along N
+//! (row blocks in order), with L = the row block's expert from the device table. Blocks after the last used one
+//! are invalid; they come last in every CTA's tile sequence, so each CTA stops at its first one.
+class MoeBlockTileScheduler : public cutlass::gemm::kernel::detail::PersistentTileSchedulerSm90
+{
+    using Base = cutlass::gemm::kernel::detail::PersistentTileSchedulerSm90;
+
+public:
+    struct Arguments : Base::Arguments
+    {
+        int32_t const* blockExpert = nullptr;
+    };
+    struct Params : Base::Params
+    {
+        int32_t const* blockExpert = nullptr;
+    };
+
+    template<class Problem>
+    static auto oneBatch(Problem const& p)
+    {
+        return cute::make_shape(cute::get<0>(p), cute::get<1>(p), cute::get<2>(p), 1);
+    }
+
+    template<class Problem, class TileShape, class ClusterShape>
+    static Params to_underlying_arguments(Problem problem, TileShape tile, ClusterShape cluster,
+        cutlass::KernelHardwareInfo const& hw, Arguments const& args, void* workspace = nullptr,
+        uint32_t const epilogueSubtiles = 1, uint32_t ktileAlignment = 1u)
+    {
+        Arguments rowsInOrder = args;
+        rowsInOrder.raster_order = RasterOrderOptions::AlongN;
+        rowsInOrder.max_swizzle_size = 1;
+        Params p;
+        static_cast<Base::Params&>(p) = Base::to_underlying_arguments(
+            oneBatch(problem), tile, cluster, hw, rowsInOrder, workspace, epilogueSubtiles, ktileAlignment);
+        p.blockExpert = args.blockExpert;
+        return p;
+    }
+
+    template<class Problem, class TileShape, class ClusterShape>
+    static dim3 get_grid_shape(Params const& params, Problem problem, TileShape tile, ClusterShape cluster,
+        cutlass::KernelHardwareInfo hw, Arguments const& args, bool truncate = true)
+    {
+        return Base::get_grid_shape(params, oneBatch(problem), tile, cluster, hw, args, truncate);
+    }
+
+    CUTLASS_HOST_DEVICE MoeBlockTileScheduler() {}
+
+    CUTLASS_DEVICE explicit MoeBlockTileScheduler(Params const& params)
+        : Base(params)
+        , mBlockExpert(params.blockExpert)
+    {
+    }
+
+    CUTLASS_DEVICE WorkTileInfo get_current_work() const
+    {
+        WorkTileInfo work = Base::get_current_work();
+        if (work.is_valid())
+        {
+            int32_t const expert = mBlockExpert[work.M_idx];
+            if (expert < 0)
+            {
+                return WorkTileInfo::invalid_work_tile();
+            }
+            work.L_idx = expert;
+        }
+        return work;
+    }
+
+    template<class ClusterShape>
+    CUTLASS_DEVICE WorkTileInfo initial_work_tile_info(ClusterShape)
+    {
+        return get_current_work();
+    }
+
+private:
+    int32_t const* mBlockExpert = nullptr;
+};
+} // namespace trt_helper
+
+namespace cutlass::gemm::kernel::detail
+{
+template<class TileShape, class ClusterShape, uint32_t kStages, class ProblemShape>
+struct TileSchedulerSelector<trt_helper::MoeBlockScheduler, arch::Sm90, TileShape, ClusterShape, kStages, ProblemShape>
+{
+    using Scheduler = trt_helper::MoeBlockTileScheduler;
+};
+} // namespace cutlass::gemm::kernel::detail
+
+namespace trt_helper
+{
+namespace
+{
+using namespace cute;
+
+using StrideRows = cute::Stride<int64_t, _1, _0>; // A and D: (row, column, expert), every expert the same rows
+using StrideBias = cute::Stride<_0, _1, int64_t>; // bias (E, N): one row per expert, broadcast over the rows
+
+//! The epilogue D = act(acc + bias) of one kBlockRows x kN tile: each thread's fragment (bias loaded 32 elements at
+//! a time before their use, the activation a constant of the unrolled loop) goes to a padded shared-memory tile, then
+//! the warp group writes whole rows to global memory in 16-byte vectors. (CUTLASS's no-smem DefaultEpilogue stores
+//! 2-byte elements scattered over 8 rows per instruction, each after its own bias load: with k = 512 the epilogue,
+//! not the mainloop, set the kernel's time.) Rows are always in range (the padded rows are a multiple of
+//! kBlockRows); columns past N (a multiple of 8) are skipped. The two warp groups of the pingpong kernel run their
+//! epilogues one after the other, so they share the tile and a barrier. Params come from DefaultEpilogue.
+template<typename T, int kN>
+class MoeBlockEpilogue : public cutlass::epilogue::collective::DefaultEpilogue<T, StrideBias, StrideRows, BiasActOp<T>,
+                             cutlass::gemm::EpilogueDefault>
+{
+    using Base = cutlass::epilogue::collective::DefaultEpilogue<T, StrideBias, StrideRows, BiasActOp<T>,
+        cutlass::gemm::EpilogueDefault>;
+    static constexpr int kPitch = kN + 8; // elements per shared row: 16-byte aligned, conflict-free fragment writes
+    static constexpr int kThreads = 128;  // one warp group
+    static constexpr int kVec = 16 / sizeof(T);
+
+public:
+    using typename Base::Params;
+    struct SharedStorage
+    {
+        alignas(16) T tile[kBlockRows * kPitch];
+    };
+
+    CUTLASS_HOST_DEVICE explicit MoeBlockEpilogue(Params const& params, SharedStorage const& = SharedStorage())
+        : Base(params)
+        , mParams(params)
+    {
+    }
+
+    template<class ProblemShapeMNKL, class BlockShapeMNK, class BlockCoordMNKL, class FrgEngine, class FrgLayout,
+        class TiledMma, class ResidueMNK>
+    CUTLASS_DEVICE void operator()(ProblemShapeMNKL problem, BlockShapeMNK blockShape, BlockCoordMNKL blockCoord,
+        cute::Tensor<FrgEngine, FrgLayout> const& accumulators, TiledMma tiledMma, ResidueMNK, int threadIdx,
+        char* smem)
+    {
+        int const n = static_cast<int>(get<1>(problem));
+        auto [m, nBlock, k, l] = blockCoord;
+        int const col0 = static_cast<int>(nBlock) * kN;
+        T const* bias = mParams.ptr_C + static_cast<int64_t>(l) * get<2>(mParams.dC) + col0;
+        T* tile = reinterpret_cast<SharedStorage*>(smem)->tile;
+        Tensor tCoord = tiledMma.get_thread_slice(threadIdx).partition_C(
+            make_identity_tensor(take<0, 2>(blockShape))); // (row, column) in the tile of each fragment element
+        switch (static_cast<GemmActivation>(mParams.thread.act))
+        {
+        case GemmActivation::kSWISH:
+            toShared<GemmActivation::kSWISH>(accumulators, tCoord, bias, n - col0, tile);
+            break;
+        case GemmActivation::kRELU: toShared<GemmActivation::kRELU>(accumulators, tCoord, bias, n - col0, tile); break;
+        case GemmActivation::kGELU: toShared<GemmActivation::kGELU>(accumulators, tCoord, bias, n - col0, tile); break;
+        case GemmActivation::kIDENTITY:
+            toShared<GemmActivation::kIDENTITY>(accumulators, tCoord, bias, n - col0, tile);
+            break;
+        }
+        auto const id = static_cast<uint32_t>(cutlass::arch::ReservedNamedBarriers::EpilogueBarrier);
+        cutlass::arch::NamedBarrier::sync(kThreads, id);
+        T* const out = mParams.ptr_D + static_cast<int64_t>(m) * kBlockRows * n + col0;
+        CUTLASS_PRAGMA_UNROLL
+        for (int v = threadIdx; v < kBlockRows * kN / kVec; v += kThreads)
+        {
+            int const row = v / (kN / kVec);
+            int const col = v % (kN / kVec) * kVec;
+            if (col0 + col < n)
+            {
+                *reinterpret_cast<uint4*>(out + static_cast<int64_t>(row) * n + col)
+                    = *reinterpret_cast<uint4 const*>(tile + row * kPitch + col);
+            }
+        }
+        cutlass::arch::NamedBarrier::sync(kThreads, id); // the tile is read before the other group writes it
+    }
+
+private:
+    //! act(acc + bias) of the thread's fragment into the shared tile; the activation is a constant, so the unrolled
+    //! loop has no branch and its elements interleave (a runtime switch per element serialised them).
+    template<GemmActivation kAct, class Accumulators, class Coords>
+    CUTLASS_DEVICE static void toShared(
+        Accumulators const& accumulators, Coords const& tCoord, T const* bias, int columnsLeft, T* tile)
+    {
+        constexpr int kCount = decltype(size(accumulators))::value;
+        constexpr int kChunk = kCount < 32 ? kCount : 32; // bias values in flight per thread (registers)
+        static_assert(kCount % kChunk == 0, "whole chunks");
+        CUTLASS_PRAGMA_UNROLL
+        for (int c = 0; c < kCount; c += kChunk)
+        {
+            float b[kChunk];
+            CUTLASS_PRAGMA_UNROLL
+            for (int i = 0; i < kChunk; ++i)
+            {
+                int const col = get<1>(tCoord(c + i));
+                b[i] = col < columnsLeft ? float(bias[col]) : 0.F;
+            }
+            CUTLASS_PRAGMA_UNROLL
+            for (int i = 0; i < kChunk; ++i)
+            {
+                tile[get<0>(tCoord(c + i)) * kPitch + get<1>(tCoord(c + i))]
+                    = T(moeActivate(float(accumulators(c + i)) + b[i], kAct));
+            }
+        }
+    }
+
+private:
+    Params mParams;
+};
+
+//! T, tile kBlockRows x N (x 64), pingpong.
+template<typename T, int kN>
+struct Sm90Block
+{
+    using StrideW = cute::Stride<int64_t, _1, int64_t>; // W (E, N, K): B column-major per expert
+    using Epilogue = cutlass::epilogue::collective::detail::Sm90TmaWarpSpecializedAdapter<MoeBlockEpilogue<T, kN>>;
+    using Mainloop = typename cutlass::gemm::collective::CollectiveBuilder<cutlass::arch::Sm90,
+        cutlass::arch::OpClassTensorOp, T, StrideRows, 8, T, StrideW, 8, float, Shape<Int<kBlockRows>, Int<kN>, _64>,
+        Shape<_1, _1, _1>,
+        cutlass::gemm::collective::StageCountAutoCarveout<static_cast<int>(sizeof(typename Epilogue::SharedStorage))>,
+        cutlass::gemm::KernelTmaWarpSpecializedPingpong>::CollectiveOp;
+    using Kernel
+        = cutlass::gemm::kernel::GemmUniversal<Shape<int, int, int, int>, Mainloop, Epilogue, MoeBlockScheduler>;
+    using Gemm = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
+
+    static typename Gemm::Arguments arguments(GroupedGemmArgs const& g, int sms)
+    {
+        cutlass::KernelHardwareInfo hw;
+        hw.sm_count = sms;
+        int64_t const n = g.n;
+        int64_t const k = g.k;
+        typename Epilogue::Arguments epilogue{};
+        epilogue.thread.act = static_cast<int32_t>(g.act);
+        epilogue.ptr_C = static_cast<T const*>(g.bias);
+        epilogue.dC = StrideBias{_0{}, _1{}, n};
+        epilogue.ptr_D = static_cast<T*>(g.dRows);
+        epilogue.dD = StrideRows{n, _1{}, _0{}};
+        typename Mainloop::Arguments mainloop{};
+        mainloop.ptr_A = static_cast<T const*>(g.aRows);
+        mainloop.dA = StrideRows{k, _1{}, _0{}};
+        mainloop.ptr_B = static_cast<T const*>(g.weights);
+        mainloop.dB = StrideW{k, _1{}, n * k};
+        typename Kernel::TileSchedulerArguments scheduler{};
+        scheduler.blockExpert = g.blockExpert;
+        return typename Gemm::Arguments{cutlass::gemm::GemmUniversalMode::kGemm,
+            {static_cast<int>(g.rows), g.n, g.k, g.groups}, mainloop, epilogue, hw, scheduler};
+    }
+};
+
+template<typename G>
+cudaError_t runBlock(GroupedGemmArgs const& g, cudaStream_t stream)
+{
+    auto args = G::arguments(g, smCount());
+    if (args.hw_info.sm_count <= 0 || g.rows % kBlockRows != 0 || g.rows > INT32_MAX
+        || G::Gemm::get_workspace_size(args) != 0 || G::Gemm::can_implement(args) != cutlass::Status::kSuccess)
+    {
+        return cudaErrorInvalidValue;
+    }
+    typename G::Gemm gemm;
+    if (gemm.initialize(args, nullptr, stream) != cutlass::Status::kSuccess
+        || gemm.run(stream) != cutlass::Status::kSuccess)
+    {
+        cudaError_t const err = cudaGetLastError();
+        return err == cudaSuccess ? cudaErrorLaunchFailure : err;
+    }
+    return cudaSuccess;
+}
+
+//! The block launcher of element type T (cudaErrorInvalidValue for another kernel).
+template<typename T>
+cudaError_t blockGemmSm90T(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)
+{
+    switch (kernel)
+    {
+    case GemmKernel::kSM90_BLOCK_64x128: return runBlock<Sm90Block<T, 128>>(g, stream);
+    default: break;
+    }
+    return cudaErrorInvalidValue;
+}
+} // namespace
+} // namespace trt_helper
