@@ -3,9 +3,11 @@
 // measured with benchmarks/plugins/fmoe_stages.cu on an H200 (results: plugins_issue12_h200_tuned_stages.log): the
 // CUTLASS 2.x mma.sync kernels with 64-row tiles beat the 128-row ones and the CUTLASS 3.x Hopper ptr-array kernels
 // (pingpong and cooperative, 64-256 wide) in every case: GEMM1 (k = 512) 1.5-1.8x faster than the best Hopper
-// kernel, GEMM2 (k = H) 2-39 % faster. The other kernels are built only with TRTH_FMOE_TUNING (CMake option
-// TRT_HELPER_FMOE_TUNING, the Hopper ones for arch 90), where TRT_HELPER_FMOE_GEMM can name four kernels
-// (gemmKernelName) that replace the table: GEMM1 and GEMM2 with fewer rows per expert, then with more.
+// kernel, GEMM2 (k = H) 2-39 % faster. On Hopper, where the build holds the block kernel (fmoeBlockGemmSm90.cuh),
+// kTableSm90 takes it for GEMM2 from 128 rows per expert (plugins_issue12_h200_block_stages.log). The other kernels
+// are built only with TRTH_FMOE_TUNING (CMake option TRT_HELPER_FMOE_TUNING, the ptr-array ones for arch 90); in any
+// build TRT_HELPER_FMOE_GEMM can name four available kernels (gemmKernelName) that replace the table: GEMM1 and
+// GEMM2 with fewer rows per expert, then with more.
 #include "fmoeGroupedGemm.cuh"
 
 #include <algorithm>
@@ -35,9 +37,9 @@ constexpr GemmKernel kDefaultBuild[]
 using Table = GemmKernel[2][2];
 constexpr Table kTable = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64},
     {GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64}};
-//! On Hopper, where the block kernel is built: it for GEMM2 from 128 rows per expert (H200, 8192 tokens: 37.9 / 45.6
-//! us against 43.5 / 72.3 for H 1024 / 2048), the mma.sync kernels elsewhere (GEMM1, k = 512: block 66 / 128 us
-//! against 49 / 95; GEMM2 at 64 rows per expert: 18.2 / 30.5 against 15.9 / 29.3).
+//! On Hopper, where the block kernel is built: it for GEMM2 from 128 rows per expert (H200, 8192 tokens: 31.9 / 48.7
+//! us against 42.8 / 72.5 for H 1024 / 2048), the mma.sync kernels elsewhere (GEMM1, k = 512: block 52.5 / 96.9 us
+//! against 49.1 / 94.1; GEMM2 at 64 rows per expert: 16.3 / 30.7 against 15.6 / 28.9).
 constexpr Table kTableSm90 = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64},
     {GemmKernel::kSM80_64x128x32, GemmKernel::kSM90_BLOCK_64x128}};
 
