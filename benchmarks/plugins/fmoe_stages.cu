@@ -13,7 +13,7 @@
 //   FMOE_STAGES_ONLY=8192x2048 ncu --kernel-name regex:device_kernel ./fmoe_stages   (one case, each kernel launched
 //   once)
 #include "fmoeExpertKernel.cu" // the forward's launches (ForwardStages) and workspace layout
-#include "cudaCheck.cuh"
+#include "gpuTiming.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -109,49 +109,26 @@ struct Case
     bool timed;  // false: only the correctness check (skewed routing)
 };
 
-//! Milliseconds per call of f: kReps calls captured in one CUDA graph, the median of 7 replays.
+//! Milliseconds per call of f (launches on `stream`, returns the launch error): one direct call, then kReps calls
+//! captured in one CUDA graph, the median of 7 replays.
 template<typename F>
 float graphMs(cudaStream_t stream, F&& f)
 {
     CHECK(f());
     CHECK(cudaStreamSynchronize(stream));
-    cudaGraph_t graph;
-    CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-    for (int i = 0; i < kReps; ++i)
+    auto const calls = [&](cudaStream_t)
     {
-        cudaError_t const err = f();
-        if (err != cudaSuccess)
+        for (int i = 0; i < kReps; ++i)
         {
-            cudaStreamEndCapture(stream, &graph);
-            CHECK(err);
+            cudaError_t const err = f();
+            if (err != cudaSuccess)
+            {
+                return err;
+            }
         }
-    }
-    CHECK(cudaStreamEndCapture(stream, &graph));
-    cudaGraphExec_t exec;
-    CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    cudaEvent_t start, end;
-    CHECK(cudaEventCreate(&start));
-    CHECK(cudaEventCreate(&end));
-    std::vector<float> ms;
-    for (int rep = 0; rep < 8; ++rep)
-    {
-        CHECK(cudaEventRecord(start, stream));
-        CHECK(cudaGraphLaunch(exec, stream));
-        CHECK(cudaEventRecord(end, stream));
-        CHECK(cudaEventSynchronize(end));
-        float t = 0;
-        CHECK(cudaEventElapsedTime(&t, start, end));
-        if (rep > 0)
-        {
-            ms.push_back(t / kReps);
-        }
-    }
-    std::sort(ms.begin(), ms.end());
-    CHECK(cudaEventDestroy(start));
-    CHECK(cudaEventDestroy(end));
-    CHECK(cudaGraphExecDestroy(exec));
-    CHECK(cudaGraphDestroy(graph));
-    return ms[ms.size() / 2];
+        return cudaSuccess;
+    };
+    return bench::graphMs(stream, calls, kReps, 7);
 }
 
 struct KernelResult

@@ -13,32 +13,15 @@
 #include "_ln_old.cuh"
 #endif
 
+#include "gpuTiming.cuh"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <vector>
 
-#define CK(x)                                                                                                          \
-    do                                                                                                                 \
-    {                                                                                                                  \
-        cudaError_t e_ = (x);                                                                                          \
-        if (e_ != cudaSuccess)                                                                                         \
-        {                                                                                                              \
-            std::printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__);                       \
-            std::exit(1);                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
 using namespace trt_helper;
-
-__global__ void spin(long long cycles)
-{
-    long long const t0 = clock64();
-    while (clock64() - t0 < cycles)
-    {
-    }
-}
 
 __global__ void fillRandom(__half* p, int64_t n, uint32_t seed, float scale, float shift)
 {
@@ -61,56 +44,29 @@ __global__ void copyVec(uint4 const* __restrict__ src, uint4* __restrict__ dst, 
     }
 }
 
-static float median(std::vector<float> v)
-{
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 // Median GPU-only time of one call (ms); and of a back-to-back batch of `batch` calls, per call.
 static void timeIt(char const* name, std::function<void(int)> const& fn, double bytes, double copyRef)
 {
-    cudaEvent_t a, b;
-    CK(cudaEventCreate(&a));
-    CK(cudaEventCreate(&b));
     for (int i = 0; i < 20; ++i)
     {
         fn(i);
     }
-    CK(cudaDeviceSynchronize());
-    std::vector<float> single, batched;
-    for (int t = 0; t < 60; ++t)
-    {
-        spin<<<1, 1>>>(200000);
-        CK(cudaEventRecord(a));
-        fn(t);
-        CK(cudaEventRecord(b));
-        CK(cudaEventSynchronize(b));
-        float ms = 0;
-        CK(cudaEventElapsedTime(&ms, a, b));
-        single.push_back(ms);
-    }
+    CHECK(cudaDeviceSynchronize());
+    float const s = bench::queuedMs(fn, 60);
     int const batch = 20;
-    for (int t = 0; t < 20; ++t)
-    {
-        spin<<<1, 1>>>(400000);
-        CK(cudaEventRecord(a));
-        for (int k = 0; k < batch; ++k)
-        {
-            fn(t * batch + k);
-        }
-        CK(cudaEventRecord(b));
-        CK(cudaEventSynchronize(b));
-        float ms = 0;
-        CK(cudaEventElapsedTime(&ms, a, b));
-        batched.push_back(ms / batch);
-    }
-    CK(cudaGetLastError());
-    float const s = median(single), m = median(batched);
+    float const m = bench::queuedMs(
+                        [&](int t)
+                        {
+                            for (int k = 0; k < batch; ++k)
+                            {
+                                fn(t * batch + k);
+                            }
+                        },
+                        20, 400000)
+        / batch;
+    CHECK(cudaGetLastError());
     std::printf("%-34s single %.4f ms %6.0f GB/s (%3.0f%% of 1GiB copy)   back-to-back %.4f ms %6.0f GB/s\n", name, s,
         bytes / s / 1e6, copyRef > 0 ? 100 * bytes / s / 1e6 / copyRef : 0.0, m, bytes / m / 1e6);
-    CK(cudaEventDestroy(a));
-    CK(cudaEventDestroy(b));
 }
 
 int main()
@@ -123,50 +79,50 @@ int main()
     __half *g, *b, *y, *yRef;
     for (auto& p : xs)
     {
-        CK(cudaMalloc(&p, n * 2));
+        CHECK(cudaMalloc(&p, n * 2));
     }
-    CK(cudaMalloc(&g, dim * 2));
-    CK(cudaMalloc(&b, dim * 2));
-    CK(cudaMalloc(&y, n * 2));
-    CK(cudaMalloc(&yRef, n * 2));
+    CHECK(cudaMalloc(&g, dim * 2));
+    CHECK(cudaMalloc(&b, dim * 2));
+    CHECK(cudaMalloc(&y, n * 2));
+    CHECK(cudaMalloc(&yRef, n * 2));
     for (int s = 0; s < kSets; ++s)
     {
         fillRandom<<<1024, 256>>>(xs[s], n, 17 + s, 4.F, 0.5F * s);
     }
     fillRandom<<<4, 128>>>(g, dim, 99, 2.F, 1.F);
     fillRandom<<<4, 128>>>(b, dim, 98, 1.F, 0.F);
-    CK(cudaDeviceSynchronize());
+    CHECK(cudaDeviceSynchronize());
 
     // 1 GiB copy, the headline ceiling.
     size_t const big = size_t{1} << 30;
     void *src, *dst;
-    CK(cudaMalloc(&src, big));
-    CK(cudaMalloc(&dst, big));
-    CK(cudaMemset(src, 1, big));
+    CHECK(cudaMalloc(&src, big));
+    CHECK(cudaMalloc(&dst, big));
+    CHECK(cudaMemset(src, 1, big));
     double const bytes = 2.0 * n * 2;
     cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
+    CHECK(cudaEventCreate(&e0));
+    CHECK(cudaEventCreate(&e1));
     std::vector<float> bigT;
     for (int t = 0; t < 25; ++t)
     {
-        CK(cudaEventRecord(e0));
-        CK(cudaMemcpyAsync(dst, src, big, cudaMemcpyDeviceToDevice));
-        CK(cudaEventRecord(e1));
-        CK(cudaEventSynchronize(e1));
+        CHECK(cudaEventRecord(e0));
+        CHECK(cudaMemcpyAsync(dst, src, big, cudaMemcpyDeviceToDevice));
+        CHECK(cudaEventRecord(e1));
+        CHECK(cudaEventSynchronize(e1));
         float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
+        CHECK(cudaEventElapsedTime(&ms, e0, e1));
         if (t >= 5)
         {
             bigT.push_back(ms);
         }
     }
-    double const copyRef = 2.0 * big / median(bigT) / 1e6;
-    std::printf("1 GiB cudaMemcpyAsync D2D: %.4f ms = %.0f GB/s (read + write)\n", median(bigT), copyRef);
+    double const copyRef = 2.0 * big / bench::median(bigT) / 1e6;
+    std::printf("1 GiB cudaMemcpyAsync D2D: %.4f ms = %.0f GB/s (read + write)\n", bench::median(bigT), copyRef);
 
     timeIt(
         "cudaMemcpyAsync same bytes (32MB)",
-        [&](int i) { CK(cudaMemcpyAsync(y, xs[i % kSets], n * 2, cudaMemcpyDeviceToDevice)); }, bytes, copyRef);
+        [&](int i) { CHECK(cudaMemcpyAsync(y, xs[i % kSets], n * 2, cudaMemcpyDeviceToDevice)); }, bytes, copyRef);
     timeIt(
         "copy kernel 16B same bytes",
         [&](int i)
@@ -179,8 +135,8 @@ int main()
     auto check = [&](char const* name)
     {
         std::vector<__half> h1(n), h2(n);
-        CK(cudaMemcpy(h1.data(), y, n * 2, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(h2.data(), yRef, n * 2, cudaMemcpyDeviceToHost));
+        CHECK(cudaMemcpy(h1.data(), y, n * 2, cudaMemcpyDeviceToHost));
+        CHECK(cudaMemcpy(h2.data(), yRef, n * 2, cudaMemcpyDeviceToHost));
         double maxd = 0;
         for (int64_t i = 0; i < n; ++i)
         {
@@ -190,17 +146,17 @@ int main()
     };
     // Reference: the fallback block kernel (three passes, plain loads).
     layerNormBlockKernel<__half><<<static_cast<unsigned>(rows), 256>>>(xs[0], g, b, yRef, dim, 1e-5F);
-    CK(cudaDeviceSynchronize());
+    CHECK(cudaDeviceSynchronize());
 
 #define VARIANT(R, W)                                                                                                  \
     do                                                                                                                 \
     {                                                                                                                  \
-        CK((launchWarp<__half, 2, R, W>(xs[0], g, b, y, rows, dim, 1e-5F, 0)));                                        \
-        CK(cudaDeviceSynchronize());                                                                                   \
+        CHECK((launchWarp<__half, 2, R, W>(xs[0], g, b, y, rows, dim, 1e-5F, 0)));                                     \
+        CHECK(cudaDeviceSynchronize());                                                                                \
         check("warp rows=" #R " warps=" #W);                                                                           \
         timeIt(                                                                                                        \
             "LN warp rows/warp=" #R " warps/blk=" #W, [&](int i)                                                       \
-            { CK((launchWarp<__half, 2, R, W>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0))); }, bytes, copyRef);      \
+            { CHECK((launchWarp<__half, 2, R, W>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0))); }, bytes, copyRef);   \
     } while (0)
     VARIANT(1, 4);
     VARIANT(2, 4);
@@ -209,25 +165,26 @@ int main()
     VARIANT(2, 8);
     VARIANT(2, 2);
     // register cap so that 14 blocks of 4 warps (56 warps) fit
-    CK((launchWarp<__half, 2, 1, 4, 14>(xs[0], g, b, y, rows, dim, 1e-5F, 0)));
-    CK(cudaDeviceSynchronize());
+    CHECK((launchWarp<__half, 2, 1, 4, 14>(xs[0], g, b, y, rows, dim, 1e-5F, 0)));
+    CHECK(cudaDeviceSynchronize());
     check("warp rows=1 warps=4 minBlocks=14");
     timeIt(
         "LN warp rows=1 warps=4 minBlocks=14", [&](int i)
-        { CK((launchWarp<__half, 2, 1, 4, 14>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0))); }, bytes, copyRef);
-    CK(launchLayerNorm(ElemType::kFLOAT16, xs[0], g, b, y, rows, dim, 1e-5F, 0));
-    CK(cudaDeviceSynchronize());
+        { CHECK((launchWarp<__half, 2, 1, 4, 14>(xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0))); }, bytes, copyRef);
+    CHECK(launchLayerNorm(ElemType::kFLOAT16, xs[0], g, b, y, rows, dim, 1e-5F, 0));
+    CHECK(cudaDeviceSynchronize());
     check("launchLayerNorm (new)");
     timeIt(
         "launchLayerNorm (new, as shipped)", [&](int i)
-        { CK(launchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)); }, bytes, copyRef);
+        { CHECK(launchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)); }, bytes, copyRef);
 #ifdef LN_OLD
-    CK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[0], g, b, y, rows, dim, 1e-5F, 0));
-    CK(cudaDeviceSynchronize());
+    CHECK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[0], g, b, y, rows, dim, 1e-5F, 0));
+    CHECK(cudaDeviceSynchronize());
     check("old persistent kernel");
     timeIt(
-        "old persistent kernel (HEAD)", [&](int i)
-        { CK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)); }, bytes, copyRef);
+        "old persistent kernel (HEAD)",
+        [&](int i) { CHECK(oldLaunchLayerNorm(ElemType::kFLOAT16, xs[i % kSets], g, b, y, rows, dim, 1e-5F, 0)); },
+        bytes, copyRef);
 #endif
     std::printf("done\n");
     return 0;

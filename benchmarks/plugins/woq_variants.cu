@@ -22,7 +22,7 @@ extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const
 }
 #else
 #include "weightOnlyGemmKernel.h"
-#include "cudaCheck.cuh"
+#include "gpuTiming.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -63,14 +63,6 @@ __global__ void fillHalf(__half* out, int64_t n, float lo, float hi, uint32_t se
     }
 }
 
-__global__ void spin(int64_t cycles)
-{
-    int64_t const start = clock64();
-    while (clock64() - start < cycles)
-    {
-    }
-}
-
 //! Sums 16-byte words (a plain read of n words; one value written per block).
 __global__ void readAll(uint4 const* p, int64_t n, uint32_t* out)
 {
@@ -86,69 +78,24 @@ __global__ void readAll(uint4 const* p, int64_t n, uint32_t* out)
     }
 }
 
-template<typename F>
-float queuedMs(F&& call, int iters)
-{
-    cudaEvent_t a, b;
-    CHECK(cudaEventCreate(&a));
-    CHECK(cudaEventCreate(&b));
-    std::vector<float> ms;
-    for (int i = 0; i < iters; ++i)
-    {
-        spin<<<1, 1>>>(200000);
-        CHECK(cudaEventRecord(a));
-        call(i);
-        CHECK(cudaEventRecord(b));
-        CHECK(cudaEventSynchronize(b));
-        float t = 0;
-        CHECK(cudaEventElapsedTime(&t, a, b));
-        ms.push_back(t);
-    }
-    std::sort(ms.begin(), ms.end());
-    CHECK(cudaEventDestroy(a));
-    CHECK(cudaEventDestroy(b));
-    return ms[ms.size() / 2];
-}
-
-//! ms per call of kReps calls captured in one graph, replayed back to back (median of the replays / kReps).
+//! ms per call of 20 calls call(i, stream) captured in one graph, replayed back to back (median of `iters` replays).
 template<typename F>
 float graphMs(F&& call, int iters)
 {
     constexpr int kReps = 20;
     cudaStream_t s;
     CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-    cudaGraph_t g;
-    CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
-    for (int i = 0; i < kReps; ++i)
+    auto const calls = [&](cudaStream_t stream)
     {
-        call(i, s);
-    }
-    CHECK(cudaStreamEndCapture(s, &g));
-    cudaGraphExec_t exec;
-    CHECK(cudaGraphInstantiate(&exec, g, 0));
-    CHECK(cudaGraphLaunch(exec, s));
-    CHECK(cudaStreamSynchronize(s));
-    cudaEvent_t a, b;
-    CHECK(cudaEventCreate(&a));
-    CHECK(cudaEventCreate(&b));
-    std::vector<float> ms;
-    for (int i = 0; i < iters; ++i)
-    {
-        CHECK(cudaEventRecord(a, s));
-        CHECK(cudaGraphLaunch(exec, s));
-        CHECK(cudaEventRecord(b, s));
-        CHECK(cudaEventSynchronize(b));
-        float t = 0;
-        CHECK(cudaEventElapsedTime(&t, a, b));
-        ms.push_back(t / kReps);
-    }
-    std::sort(ms.begin(), ms.end());
-    CHECK(cudaGraphExecDestroy(exec));
-    CHECK(cudaGraphDestroy(g));
+        for (int i = 0; i < kReps; ++i)
+        {
+            call(i, stream);
+        }
+        return cudaSuccess;
+    };
+    float const ms = bench::graphMs(s, calls, kReps, iters);
     CHECK(cudaStreamDestroy(s));
-    CHECK(cudaEventDestroy(a));
-    CHECK(cudaEventDestroy(b));
-    return ms[ms.size() / 2];
+    return ms;
 }
 
 struct Case
@@ -265,11 +212,12 @@ int main(int argc, char** argv)
     CHECK(cudaMalloc(&big, words * 16));
     CHECK(cudaMalloc(&sink, 4096 * 4));
     CHECK(cudaMemset(big, 1, words * 16));
-    float const readMs = queuedMs([&](int) { readAll<<<prop.multiProcessorCount * 8, 512>>>(big, words, sink); }, 10);
+    float const readMs
+        = bench::queuedMs([&](int) { readAll<<<prop.multiProcessorCount * 8, 512>>>(big, words, sink); }, 10);
     double const gbs = (1LL << 30) / readMs / 1e6;
     CHECK(cudaFree(big));
-    float const emptyQueued = queuedMs([&](int) { spin<<<1, 1>>>(0); }, iters);
-    float const emptyGraph = graphMs([&](int, cudaStream_t s) { spin<<<1, 1, 0, s>>>(0); }, iters);
+    float const emptyQueued = bench::queuedMs([&](int) { bench::spin<<<1, 1>>>(0); }, iters);
+    float const emptyGraph = graphMs([&](int, cudaStream_t s) { bench::spin<<<1, 1, 0, s>>>(0); }, iters);
     std::printf("%s: read-only kernel over 1 GiB %.0f GB/s; empty kernel %.2f us queued, %.2f us per call in a graph\n",
         prop.name, gbs, 1e3 * emptyQueued, 1e3 * emptyGraph);
     if (json)
@@ -296,8 +244,8 @@ int main(int argc, char** argv)
                 Case const c{sh[0], sh[1], m, cf[0], cf[1]};
                 Buffers b = allocate(c);
                 double const diff = difference(c, b);
-                float const tq[2] = {queuedMs([&](int i) { CHECK(launchBase(c, b, i, nullptr)); }, iters),
-                    queuedMs([&](int i) { CHECK(launchNew(c, b, i, nullptr)); }, iters)};
+                float const tq[2] = {bench::queuedMs([&](int i) { CHECK(launchBase(c, b, i, nullptr)); }, iters),
+                    bench::queuedMs([&](int i) { CHECK(launchNew(c, b, i, nullptr)); }, iters)};
                 float const tg[2] = {graphMs([&](int i, cudaStream_t s) { CHECK(launchBase(c, b, i, s)); }, iters),
                     graphMs([&](int i, cudaStream_t s) { CHECK(launchNew(c, b, i, s)); }, iters)};
                 double const floorMs = (b.weightBytes + b.scaleBytes) / gbs / 1e6;
