@@ -4,6 +4,8 @@
 # (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (and racecheck on two cases) on small T3
 # cases, the benchmark. Logs and results in $OUT.
 #   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] bash benchmarks/plugins/run_woq_gpu.sh
+# Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
+# revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8) or full.
 set -o pipefail
 OUT=${OUT:-/tmp/woq}
 STEPS=${STEPS:-"build tests sanitize bench"}
@@ -41,13 +43,25 @@ if step sanitize; then
   : > "$OUT/sanitizer.log"
   for tool in $SANITIZERS; do
     cases="small_odd_shapes and fp16"
-    [ $tool = racecheck ] && cases="small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8)"
+    [ $tool = racecheck ] && cases="small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4)"
     echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
     timeout 100 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1
     echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
   done
   grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed|failed" "$OUT/sanitizer.log"
+fi
+if step ab; then
+  # the working tree's kernels against another revision's weightOnlyGemmKernel.cu in $BASE (woq_variants.cu)
+  flags="-std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Iplugins/common -Iplugins/weightOnlyGemmPlugin"
+  nvcc -I"$BASE" $flags -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu \
+    -o "$OUT/woq_base.o" > "$OUT/ab_build.log" 2>&1 \
+    && nvcc $flags benchmarks/plugins/woq_variants.cu plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu \
+      plugins/weightOnlyGemmPlugin/woqBulkSm90.cu "$OUT/woq_base.o" -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
+    || { tail -30 "$OUT/ab_build.log"; exit 1; }
+  rm -f "$OUT/woq_base.o"
+  timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/woq_ab.json" ${AB_MODE:-quick} 2>&1 | tee "$OUT/woq_ab.log" || status=1
+  rm -f "$OUT/woq_variants"
 fi
 if step bench; then
   timeout 540 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" 2>&1 \

@@ -12,8 +12,9 @@
 // mantissa of 1024.0 / 128.0, one fma), int8 → fp16 by a byte permute into 1024.0, int8 → bf16 through fp32; the
 // mma multiplies the exact q, and the scale is applied per tile to the fp32 partial sums (a tile lies in one group).
 // The grid is sized so that every CTA runs in one wave where possible (occupancy queried once per device).
-#include "kernelCommon.cuh"
 #include "weightOnlyGemmKernel.h"
+#include "woqBulkSm90.h"
+#include "woqTile.cuh"
 
 #include <algorithm>
 #include <atomic>
@@ -26,133 +27,9 @@ namespace trt_helper
 {
 namespace
 {
+using woq::kBlockK;
+using woq::Params;
 constexpr int kMaxWarps = 16;
-constexpr int kBlockK = 64;
-
-//! The 16-bit pattern of a scale as the element type T.
-template<typename T>
-__device__ __forceinline__ T fromBits(unsigned short v);
-template<>
-__device__ __forceinline__ __half fromBits<__half>(unsigned short v)
-{
-    return __ushort_as_half(v);
-}
-template<>
-__device__ __forceinline__ __nv_bfloat16 fromBits<__nv_bfloat16>(unsigned short v)
-{
-    return __ushort_as_bfloat16(v);
-}
-
-//! a·b + c on two packed 16-bit lanes (the type's fma: fp16 or bf16).
-template<typename T>
-__device__ __forceinline__ uint32_t fma2(uint32_t a, uint32_t b, uint32_t c);
-template<>
-__device__ __forceinline__ uint32_t fma2<__half>(uint32_t a, uint32_t b, uint32_t c)
-{
-    uint32_t d;
-    asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-    return d;
-}
-template<>
-__device__ __forceinline__ uint32_t fma2<__nv_bfloat16>(uint32_t a, uint32_t b, uint32_t c)
-{
-    uint32_t d;
-    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-    return d;
-}
-
-//! (a & b) | c in one LOP3 (with two constant operands the compiler emits two).
-__device__ __forceinline__ uint32_t andOr(uint32_t a, uint32_t b, uint32_t c)
-{
-    uint32_t d;
-    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-    return d;
-}
-
-//! One 32-bit word of int4 (nibbles a0 a2 a4 a6 a1 a3 a5 a7, biased by 8) → the four A-fragment registers.
-template<typename T>
-__device__ __forceinline__ void dequantInt4(uint32_t w, uint32_t (&a)[4]);
-template<>
-__device__ __forceinline__ void dequantInt4<__half>(uint32_t w, uint32_t (&a)[4])
-{
-    // low nibble: 1024 + u, minus 1032; high nibble: 1024 + 16u, times 1/16 minus 72.
-    a[0] = fma2<__half>(andOr(w, 0x000F000FU, 0x64006400U), 0x3C003C00U, 0xE408E408U);
-    a[1] = fma2<__half>(andOr(w, 0x00F000F0U, 0x64006400U), 0x2C002C00U, 0xD480D480U);
-    w >>= 8;
-    a[2] = fma2<__half>(andOr(w, 0x000F000FU, 0x64006400U), 0x3C003C00U, 0xE408E408U);
-    a[3] = fma2<__half>(andOr(w, 0x00F000F0U, 0x64006400U), 0x2C002C00U, 0xD480D480U);
-}
-template<>
-__device__ __forceinline__ void dequantInt4<__nv_bfloat16>(uint32_t w, uint32_t (&a)[4])
-{
-    // bf16 has 7 mantissa bits: every nibble goes to bit 0 of 128.0 (one shift each), minus 136.
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-    {
-        a[i] = fma2<__nv_bfloat16>(andOr(w >> (4 * i), 0x000F000FU, 0x43004300U), 0x3F803F80U, 0xC308C308U);
-    }
-}
-
-//! Two 32-bit words of int8 (a0..a3, a4..a7, biased by 128) → the four A-fragment registers.
-template<typename T>
-__device__ __forceinline__ void dequantInt8(uint32_t w0, uint32_t w1, uint32_t (&a)[4]);
-template<>
-__device__ __forceinline__ void dequantInt8<__half>(uint32_t w0, uint32_t w1, uint32_t (&a)[4])
-{
-    // byte → low byte of 1024.0 (0x64xx), minus 1152.
-    a[0] = fma2<__half>(__byte_perm(w0, 0x64646464U, 0x4140), 0x3C003C00U, 0xE480E480U);
-    a[1] = fma2<__half>(__byte_perm(w0, 0x64646464U, 0x4342), 0x3C003C00U, 0xE480E480U);
-    a[2] = fma2<__half>(__byte_perm(w1, 0x64646464U, 0x4140), 0x3C003C00U, 0xE480E480U);
-    a[3] = fma2<__half>(__byte_perm(w1, 0x64646464U, 0x4342), 0x3C003C00U, 0xE480E480U);
-}
-template<>
-__device__ __forceinline__ void dequantInt8<__nv_bfloat16>(uint32_t w0, uint32_t w1, uint32_t (&a)[4])
-{
-    // byte → mantissa of 2^23 (exact in fp32), minus 2^23 + 128, then two floats → bf16x2 (exact: |q| <= 128).
-    uint32_t const words[2] = {w0, w1};
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-    {
-        uint32_t const w = words[i >> 1];
-        int const b = 2 * (i & 1);
-        float const lo = __uint_as_float(__byte_perm(w, 0x4B000000U, 0x7440 + b)) - 8388736.F;
-        float const hi = __uint_as_float(__byte_perm(w, 0x4B000000U, 0x7441 + b)) - 8388736.F;
-        __nv_bfloat162 const v = __floats2bfloat162_rn(lo, hi);
-        a[i] = *reinterpret_cast<uint32_t const*>(&v);
-    }
-}
-
-template<typename T>
-__device__ __forceinline__ void mma16816(float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1);
-template<>
-__device__ __forceinline__ void mma16816<__half>(float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1)
-{
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template<>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1)
-{
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-struct Params
-{
-    void const* x;
-    uint4 const* w;
-    void const* scales;
-    void const* bias;
-    void* y;
-    int64_t m;
-    int32_t n;
-    int32_t k;
-    int32_t strips;     //!< ceil(n / 16)
-    int32_t tiles;      //!< ceil(k / 64): tiles per strip
-    int32_t groupShift; //!< tile >> groupShift = scale row: 0 for g64, 1 for g128, 30 per channel (row 0)
-};
 
 //! 64-column tiles per chunk: 8 / kMT (at least 2) 16-byte weight loads per lane and chunk (registers: the
 //! activations of a chunk take 8 · kMT more per tile); half as many in the short-chunk kernels.
@@ -192,11 +69,9 @@ __device__ __forceinline__ void woqGemm(Params const& p)
     int const warp = threadIdx.x >> 5;
     int const nw = blockDim.x >> 5;
     int const gid = lane >> 2;
-    int const tig = lane & 3;
     int const strip0 = blockIdx.y * kNS;
     int64_t const m0 = static_cast<int64_t>(blockIdx.x) * (8 * kMT);
     int const chunks = (p.tiles + kU - 1) / kU;
-    unsigned short const* scales = static_cast<unsigned short const*>(p.scales);
 
     // Strips past the end read the last strip (their outputs are never stored); scales likewise per feature.
     uint4 const* wp[kNS];
@@ -209,17 +84,7 @@ __device__ __forceinline__ void woqGemm(Params const& p)
         feat[ns][0] = min(strip * 16 + gid, p.n - 1);
         feat[ns][1] = min(strip * 16 + gid + 8, p.n - 1);
     }
-    // This lane's B fragments: token m0 + 8 mt + gid, columns 16 tig … 16 tig + 15 of each tile.
-    T const* xp[kMT];
-    bool xOk[kMT];
-#pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
-    {
-        int64_t const row = m0 + mt * 8 + gid;
-        xOk[mt] = row < p.m;
-        xp[mt] = static_cast<T const*>(p.x) + (xOk[mt] ? row : 0) * p.k + 16 * tig;
-    }
-
+    woq::LaneActivations<T, kMT> const x(p, m0);
     float acc[kNS][kMT][4] = {};
     uint4 wa[kNS][kU][kCH];
     uint4 wb[kNS][kU][kCH];
@@ -248,54 +113,14 @@ __device__ __forceinline__ void woqGemm(Params const& p)
         for (int u = 0; u < kU; ++u)
         {
             int const t = c * kU + u;
-            int const col = t * kBlockK + 16 * tig; // k % 16 == 0: the lane's 16 columns are all in or all out
             uint4 xv[kMT][2];
-#pragma unroll
-            for (int mt = 0; mt < kMT; ++mt)
-            {
-                xv[mt][0] = xv[mt][1] = make_uint4(0, 0, 0, 0);
-                if (xOk[mt] && col < p.k)
-                {
-                    xv[mt][0] = __ldg(reinterpret_cast<uint4 const*>(xp[mt] + t * kBlockK));
-                    xv[mt][1] = __ldg(reinterpret_cast<uint4 const*>(xp[mt] + t * kBlockK + 8));
-                }
-            }
-            int64_t const srow = static_cast<int64_t>(min(t, p.tiles - 1) >> p.groupShift) * p.n;
+            x.load(t, xv);
+            int const ts = min(t, p.tiles - 1);
 #pragma unroll
             for (int ns = 0; ns < kNS; ++ns)
             {
-                float const s0 = toFloat<T>(fromBits<T>(__ldg(scales + srow + feat[ns][0])));
-                float const s1 = toFloat<T>(fromBits<T>(__ldg(scales + srow + feat[ns][1])));
-                float part[kMT][4] = {};
-#pragma unroll
-                for (int s = 0; s < 4; ++s)
-                {
-                    uint32_t a[4];
-                    if constexpr (kBits == 4)
-                    {
-                        uint4 const& v = w[ns][u][0];
-                        dequantInt4<T>(s == 0 ? v.x : s == 1 ? v.y : s == 2 ? v.z : v.w, a);
-                    }
-                    else
-                    {
-                        uint4 const& v = w[ns][u][s >> 1];
-                        dequantInt8<T>((s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y, a);
-                    }
-#pragma unroll
-                    for (int mt = 0; mt < kMT; ++mt)
-                    {
-                        uint4 const& xs = xv[mt][s >> 1];
-                        mma16816<T>(part[mt], a, (s & 1) ? xs.z : xs.x, (s & 1) ? xs.w : xs.y);
-                    }
-                }
-#pragma unroll
-                for (int mt = 0; mt < kMT; ++mt)
-                {
-                    acc[ns][mt][0] += s0 * part[mt][0];
-                    acc[ns][mt][1] += s0 * part[mt][1];
-                    acc[ns][mt][2] += s1 * part[mt][2];
-                    acc[ns][mt][3] += s1 * part[mt][3];
-                }
+                woq::tileProduct<T, kBits, kMT>(
+                    w[ns][u], xv, woq::scaleAt<T>(p, ts, feat[ns][0]), woq::scaleAt<T>(p, ts, feat[ns][1]), acc[ns]);
             }
         }
     };
@@ -563,6 +388,10 @@ cudaError_t launchWeightOnlyGemm(ElemType type, int32_t bits, int32_t groupSize,
     int32_t const groupShift = groupSize == 0 ? 30 : groupSize == 64 ? 0 : 1;
     Params const p{x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (n + 15) / 16,
         (k + kBlockK - 1) / kBlockK, groupShift};
+    if (cudaError_t const e = launchWoqBulkSm90(type, bits, p, stream); e != cudaErrorNotSupported)
+    {
+        return e; // launched (or failed) on Hopper
+    }
     switch (type)
     {
     case ElemType::kFLOAT16: return launchForType<__half>(bits, p, stream);

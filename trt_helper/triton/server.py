@@ -31,6 +31,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def sysconfig_site_packages() -> list[str]:
+    """This interpreter's site-packages folders (a venv's, where it runs in one)."""
+    return sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+
+
 def stub_site() -> Path:
     """Where the server's numpy 1.x lives: ``$TRT_HELPER_TRITON_SITE`` or ``~/.cache/trt_helper/triton-site``."""
     default = Path.home() / ".cache" / "trt_helper" / "triton-site"
@@ -130,7 +135,8 @@ class TritonServer:
             shutil.copy(package / "tritonserver" / "backends" / "python" / name, python / name)
         shutil.copy(stub, python / stub.name)
         # The stub embeds Python with an isolated config (PYTHONPATH is ignored) and finds its prefix from the
-        # first python3 on PATH: a venv over this Python whose site-packages put numpy 1.x and the project first.
+        # first python3 on PATH: a venv over this Python whose site-packages put numpy 1.x and the project first,
+        # then this interpreter's own site-packages (when it runs in a venv, the base Python's are not enough).
         venv = self._work() / "venv"
         (venv / "bin").mkdir(parents=True)
         (venv / "bin" / "python3").symlink_to(Path(sys.executable).resolve())
@@ -139,7 +145,8 @@ class TritonServer:
         )
         site = venv / "lib" / f"python{version}" / "site-packages"
         site.mkdir(parents=True)
-        (site / "trt_helper_stub.pth").write_text(f"{stub_site()}\n{REPO_ROOT}\n")
+        paths = [stub_site(), REPO_ROOT, *sysconfig_site_packages()]
+        (site / "trt_helper_stub.pth").write_text("".join(f"{p}\n" for p in paths))
         return python.parent
 
     def environment(self, package: Path) -> dict:

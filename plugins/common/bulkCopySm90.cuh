@@ -1,0 +1,64 @@
+// Hopper (sm_90) shared-memory pipelines: mbarrier operations and global → shared bulk copies (cp.async.bulk) that
+// complete on an mbarrier. Device code for __CUDA_ARCH__ >= 900 only; include it where such a kernel is built.
+#pragma once
+
+#include <cstdint>
+
+namespace trt_helper
+{
+namespace bulk
+{
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+__device__ __forceinline__ uint32_t sharedAddress(void const* p)
+{
+    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void barrierInit(uint64_t* bar, uint32_t arrivals)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(sharedAddress(bar)), "r"(arrivals) : "memory");
+}
+
+//! Makes the barriers initialised by this thread visible to the other threads and to the bulk-copy unit.
+__device__ __forceinline__ void fenceBarrierInit()
+{
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+}
+
+__device__ __forceinline__ void barrierArrive(uint64_t* bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(sharedAddress(bar)) : "memory");
+}
+
+//! Arrives and adds `bytes` to the transaction count the current phase waits for.
+__device__ __forceinline__ void barrierArriveExpect(uint64_t* bar, uint32_t bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(sharedAddress(bar)), "r"(bytes)
+        : "memory");
+}
+
+//! Waits until the phase of parity `parity` has completed.
+__device__ __forceinline__ void barrierWait(uint64_t* bar, uint32_t parity)
+{
+    uint32_t done = 0;
+    while (!done)
+    {
+        asm volatile(
+            "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}"
+            : "=r"(done)
+            : "r"(sharedAddress(bar)), "r"(parity)
+            : "memory");
+    }
+}
+
+//! Global → shared bulk copy of `bytes` (a multiple of 16, both ends 16-byte aligned), completing on `bar`.
+__device__ __forceinline__ void bulkCopy(void* dst, void const* src, uint32_t bytes, uint64_t* bar)
+{
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                     sharedAddress(dst)),
+        "l"(src), "r"(bytes), "r"(sharedAddress(bar))
+        : "memory");
+}
+#endif
+} // namespace bulk
+} // namespace trt_helper

@@ -1,0 +1,346 @@
+// WeightOnlyGemm for decode sizes (M ≤ 8) on Hopper: the packed weights stream through shared memory.
+//
+// The register-streaming kernel (weightOnlyGemmKernel.cu) keeps its weight loads in flight in registers, so its bytes
+// in flight and its occupancy compete for the same registers. Here one producer warp per CTA moves each strip's packed
+// tiles (contiguous in the layout of trt_helper/quant/woq_layout.py) into a ring of shared-memory stages with bulk
+// copies (cp.async.bulk, sm_90), each stage completing on its own mbarrier together with its scale rows (32 bytes per
+// group), and kConsumers warps dequantize and multiply (woq::tileMma, the register kernel's mma path). Consumer
+// warp w takes kTilesPerWarp consecutive tiles of every stage, so that the tiles of one scale group are summed in one
+// fp32 partial before the scale is applied, and arrives on the stage's "empty" barrier when done; at the end of a strip
+// the warps' sums meet in shared memory and are written with the bias. CTAs are persistent (as many as fit on the GPU
+// at once, strips dealt round robin), so the producer prefetches across strips. No workspace, one launch, no host
+// synchronisation. On an H200 a plain read through this ring runs at the rate of a grid-stride read kernel; what the
+// consumers add is instruction issue (benchmarks/plugins/woq_variants.cu).
+#include "woqBulkSm90.h"
+
+#include "bulkCopySm90.cuh"
+
+#include <algorithm>
+#include <atomic>
+
+namespace trt_helper
+{
+namespace
+{
+using woq::Params;
+
+constexpr int kConsumers = 8;                   //!< consumer warps per CTA (plus one producer warp)
+constexpr int kThreads = 32 * (kConsumers + 1); //!< threads per CTA
+constexpr int kStageBytes = 16384;              //!< packed weight bytes per stage
+constexpr int kSharedPerSm = 227 * 1024;        //!< shared memory per SM of an H100 / H200 (less 1 KB)
+constexpr int kMaxDevices = 64;
+constexpr int kPerChannel = 30; //!< the group shift of per-channel scales (every tile reads scale row 0)
+
+template<int kBits>
+constexpr int kTileBytes = 512 * kBits / 4; //!< one packed 16 × 64 tile
+template<int kBits>
+constexpr int kStageTiles = kStageBytes / kTileBytes<kBits>; //!< 32 (int4) or 16 (int8)
+template<int kBits>
+constexpr int kTilesPerWarp = kStageTiles<kBits> / kConsumers;
+constexpr int kMT = 1;        //!< one n8 mma tile of tokens: M ≤ 8 (for M ≤ 16 the register kernel was faster)
+constexpr int kCtasPerSm = 3; //!< the register bound of the kernel (launch bounds)
+
+//! Stages of the ring: as many as fit when kCtasPerSm CTAs share an SM.
+template<int kBits>
+constexpr int kStages = std::min(8,
+    static_cast<int>((kSharedPerSm / kCtasPerSm - 1024 - 2 * kConsumers * kMT * 4 * 32 * sizeof(float) - 256)
+        / (kStageBytes + kStageTiles<kBits> * 32)));
+
+//! The CTA's shared memory: the ring (weights, scale rows: one per group a stage touches, 16 features each), the
+//! partial sums of the consumer warps (two strips' worth: one barrier per strip), the mbarriers.
+template<int kBits>
+struct Shared
+{
+    static constexpr int kRing = kStages<kBits>;
+    uint4 weights[kRing][kStageBytes / 16];
+    unsigned short scales[kRing][kStageTiles<kBits>][16];
+    float partial[2][kConsumers][kMT * 4][32];
+    uint64_t full[kRing];
+    uint64_t empty[kRing];
+};
+
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+//! The position in the ring: slot and the parity of its current use.
+struct RingPosition
+{
+    int slot = 0;
+    uint32_t phase = 0;
+    template<int kRing>
+    __device__ __forceinline__ void advance()
+    {
+        if (++slot == kRing)
+        {
+            slot = 0;
+            phase ^= 1;
+        }
+    }
+};
+
+//! Producer warp: for every stage of every strip of this CTA, waits for the slot to be free, then lane 0 copies the
+//! tiles and lanes 0… the stage's scale rows.
+template<int kBits, int kGroupShift>
+__device__ __forceinline__ void produce(Params const& p, Shared<kBits>& s, int stagesPerStrip)
+{
+    constexpr int kRing = Shared<kBits>::kRing;
+    int const lane = threadIdx.x & 31;
+    auto const* scales = static_cast<unsigned short const*>(p.scales);
+    RingPosition pos;
+    for (int strip = blockIdx.x; strip < p.strips; strip += gridDim.x)
+    {
+        for (int j = 0; j < stagesPerStrip; ++j, pos.advance<kRing>())
+        {
+            bulk::barrierWait(&s.empty[pos.slot], pos.phase ^ 1);
+            int const t0 = j * kStageTiles<kBits>;
+            int const count = min(kStageTiles<kBits>, p.tiles - t0);
+            int const row0 = t0 >> kGroupShift;
+            int const rows = ((t0 + count - 1) >> kGroupShift) - row0 + 1;
+            if (lane == 0)
+            {
+                uint32_t const bytes = count * kTileBytes<kBits>;
+                bulk::barrierArriveExpect(&s.full[pos.slot], bytes + rows * 32);
+                bulk::bulkCopy(s.weights[pos.slot],
+                    p.w + (static_cast<int64_t>(strip) * p.tiles + t0) * (kTileBytes<kBits> / 16), bytes,
+                    &s.full[pos.slot]);
+            }
+            if (lane < rows)
+            {
+                bulk::bulkCopy(s.scales[pos.slot][lane], scales + static_cast<int64_t>(row0 + lane) * p.n + strip * 16,
+                    32, &s.full[pos.slot]);
+            }
+        }
+    }
+}
+
+//! Consumer warp `warp`: tiles kU·warp … kU·warp + kU − 1 of every stage, summed per scale group before the scale is
+//! applied; the CTA's consumers then sum their partial sums of the strip and write y.
+template<typename T, int kBits, int kGroupShift>
+__device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int stagesPerStrip, int warp)
+{
+    constexpr int kRing = Shared<kBits>::kRing;
+    constexpr int kCH = kBits / 4;
+    constexpr int kU = kTilesPerWarp<kBits>;
+    constexpr int kGroupTiles = kGroupShift == kPerChannel ? kU : std::min(kU, 1 << kGroupShift);
+    int const lane = threadIdx.x & 31;
+    int const gid = lane >> 2;
+    T const* bias = static_cast<T const*>(p.bias);
+    T* y = static_cast<T*>(p.y);
+    // The lane's x rows at its first column 16 · (lane % 4) of every tile; rows past m read row 0 only in name: their
+    // loads are predicated off and leave the previous (finite) values, which reach only outputs that are not stored.
+    T const* xRow[kMT];
+    bool rowOk[kMT];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+    {
+        int const r = mt * 8 + gid;
+        rowOk[mt] = r < p.m;
+        xRow[mt] = static_cast<T const*>(p.x) + (rowOk[mt] ? r : 0) * static_cast<int64_t>(p.k) + 16 * (lane & 3);
+    }
+    uint4 xv[kU][kMT][2] = {};
+    RingPosition pos;
+    int parity = 0;
+    for (int strip = blockIdx.x; strip < p.strips; strip += gridDim.x, parity ^= 1)
+    {
+        float acc[kMT][4] = {};
+        for (int j = 0; j < stagesPerStrip; ++j, pos.advance<kRing>())
+        {
+            int const tw = j * kStageTiles<kBits> + warp * kU; // the warp's first tile
+            int const live = min(kU, p.tiles - tw);            // tiles of the warp before the end of the strip
+#pragma unroll
+            for (int mt = 0; mt < kMT; ++mt)
+            {
+                // the warp's tiles of this stage at constant offsets from one address
+                auto const* x = reinterpret_cast<uint4 const*>(xRow[mt] + static_cast<int64_t>(tw) * woq::kBlockK);
+#pragma unroll
+                for (int u = 0; u < kU; ++u)
+                {
+                    if (u < live && rowOk[mt])
+                    {
+                        xv[u][mt][0] = __ldg(x + u * (woq::kBlockK / 8));
+                        xv[u][mt][1] = __ldg(x + u * (woq::kBlockK / 8) + 1);
+                    }
+                }
+            }
+            bulk::barrierWait(&s.full[pos.slot], pos.phase);
+#pragma unroll
+            for (int g = 0; g < kU; g += kGroupTiles)
+            {
+                if (g < live)
+                {
+                    float part[kMT][4] = {};
+#pragma unroll
+                    for (int u = g; u < g + kGroupTiles; ++u)
+                    {
+                        if (u < live)
+                        {
+                            int const i = warp * kU + u; // tile of the stage
+                            uint4 w[kCH];
+#pragma unroll
+                            for (int ch = 0; ch < kCH; ++ch)
+                            {
+                                w[ch] = s.weights[pos.slot][(i * kCH + ch) * 32 + lane];
+                            }
+                            woq::tileMma<T, kBits, kMT>(w, xv[u], part);
+                        }
+                    }
+                    int const t = tw + g;
+                    unsigned short const* row
+                        = s.scales[pos.slot][(t >> kGroupShift) - ((j * kStageTiles<kBits>) >> kGroupShift)];
+                    woq::addScaled<kMT>(
+                        acc, part, toFloat<T>(woq::fromBits<T>(row[gid])), toFloat<T>(woq::fromBits<T>(row[gid + 8])));
+                }
+            }
+            __syncwarp();
+            if (lane == 0)
+            {
+                bulk::barrierArrive(&s.empty[pos.slot]);
+            }
+        }
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+        {
+#pragma unroll
+            for (int r = 0; r < 4; ++r)
+            {
+                s.partial[parity][warp][mt * 4 + r][lane] = acc[mt][r];
+            }
+        }
+        asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory"); // the consumer warps only
+        for (int i = threadIdx.x; i < kMT * 4 * 32; i += kConsumers * 32)
+        {
+            int const l = i & 31;
+            int const r = (i >> 5) & 3;
+            int const mt = i >> 7;
+            int64_t const row = mt * 8 + 2 * (l & 3) + (r & 1);
+            int const f = strip * 16 + (l >> 2) + 8 * (r >> 1);
+            if (row < p.m)
+            {
+                float sum = 0.F;
+#pragma unroll
+                for (int w = 0; w < kConsumers; ++w)
+                {
+                    sum += s.partial[parity][w][i >> 5][l];
+                }
+                if (bias != nullptr)
+                {
+                    sum += toFloat<T>(bias[f]);
+                }
+                y[row * p.n + f] = fromFloat<T>(sum);
+            }
+        }
+    }
+}
+#endif
+
+template<typename T, int kBits, int kGroupShift>
+__global__ void __launch_bounds__(kThreads, kCtasPerSm) woqBulkKernel(Params const p)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    extern __shared__ __align__(128) unsigned char raw[];
+    auto& s = *reinterpret_cast<Shared<kBits>*>(raw);
+    int const warp = threadIdx.x >> 5;
+    if (threadIdx.x == 0)
+    {
+        for (int i = 0; i < Shared<kBits>::kRing; ++i)
+        {
+            bulk::barrierInit(&s.full[i], 1);
+            bulk::barrierInit(&s.empty[i], kConsumers);
+        }
+        bulk::fenceBarrierInit();
+    }
+    __syncthreads();
+    int const stagesPerStrip = (p.tiles + kStageTiles<kBits> - 1) / kStageTiles<kBits>;
+    if (warp == kConsumers)
+    {
+        produce<kBits, kGroupShift>(p, s, stagesPerStrip);
+    }
+    else
+    {
+        consume<T, kBits, kGroupShift>(p, s, stagesPerStrip, warp);
+    }
+#endif
+}
+
+//! Per device, cached: CTAs of this kernel that fit on the GPU at once; -1 where it cannot run (no sm_90 code for
+//! the device, compute capability below 9.0) or on error.
+template<typename T, int kBits, int kGroupShift>
+int residentCtas(int device)
+{
+    static std::atomic<int> cache[kMaxDevices] = {};
+    int n = cache[device].load(std::memory_order_relaxed);
+    if (n != 0)
+    {
+        return n;
+    }
+    auto const kernel = woqBulkKernel<T, kBits, kGroupShift>;
+    int const smem = static_cast<int>(sizeof(Shared<kBits>));
+    cudaFuncAttributes attr{};
+    int major = 0;
+    int sms = 0;
+    int perSm = 0;
+    n = -1;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9
+        && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess && attr.binaryVersion >= 90
+        && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess
+        && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) == cudaSuccess
+        && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kThreads, smem) == cudaSuccess && perSm > 0)
+    {
+        n = perSm * sms;
+    }
+    cudaGetLastError(); // a failed query leaves no error behind for the caller
+    cache[device].store(n, std::memory_order_relaxed);
+    return n;
+}
+
+template<typename T, int kBits, int kGroupShift>
+cudaError_t launch(Params const& p, int device, cudaStream_t stream)
+{
+    int const ctas = residentCtas<T, kBits, kGroupShift>(device);
+    // int8 has half the columns per byte to dequantize: on an H200 it won only where every CTA streams more than one
+    // strip (benchmarks/results/woq_bulk_h200.json)
+    if (ctas <= 0 || (kBits == 8 && p.strips <= ctas))
+    {
+        return cudaErrorNotSupported;
+    }
+    // (residentCtas raised the kernel's shared-memory limit on this device)
+    woqBulkKernel<T, kBits, kGroupShift><<<std::min(p.strips, ctas), kThreads, sizeof(Shared<kBits>), stream>>>(p);
+    return cudaGetLastError();
+}
+
+template<typename T, int kBits>
+cudaError_t launchForGroup(Params const& p, int device, cudaStream_t stream)
+{
+    switch (p.groupShift)
+    {
+    case 0: return launch<T, kBits, 0>(p, device, stream);
+    case 1: return launch<T, kBits, 1>(p, device, stream);
+    case kPerChannel: return launch<T, kBits, kPerChannel>(p, device, stream);
+    default: break;
+    }
+    return cudaErrorNotSupported;
+}
+
+template<typename T>
+cudaError_t launchForBits(int32_t bits, Params const& p, int device, cudaStream_t stream)
+{
+    return bits == 4 ? launchForGroup<T, 4>(p, device, stream) : launchForGroup<T, 8>(p, device, stream);
+}
+} // namespace
+
+cudaError_t launchWoqBulkSm90(ElemType type, int32_t bits, woq::Params const& p, cudaStream_t stream)
+{
+    bool const aligned = reinterpret_cast<uintptr_t>(p.w) % 16 == 0 && reinterpret_cast<uintptr_t>(p.scales) % 16 == 0;
+    int device = 0;
+    if (p.m > 8 * kMT || p.n % 16 != 0 || p.k % woq::kBlockK != 0 || !aligned || (bits != 4 && bits != 8)
+        || cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
+    {
+        return cudaErrorNotSupported;
+    }
+    switch (type)
+    {
+    case ElemType::kFLOAT16: return launchForBits<__half>(bits, p, device, stream);
+    case ElemType::kBFLOAT16: return launchForBits<__nv_bfloat16>(bits, p, device, stream);
+    case ElemType::kFLOAT32: break;
+    }
+    return cudaErrorNotSupported;
+}
+} // namespace trt_helper
