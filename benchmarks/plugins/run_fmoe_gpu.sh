@@ -2,7 +2,8 @@
 # FMoEExpert on a lent Hopper GPU, from the repository root (the run behind the 2026-12-02 figures in plugins/README):
 # build the library for arch 90 (the Hopper block GEMM included), time each launch and kernel with
 # benchmarks/plugins/fmoe_stages.cu, run every plugin's T3 tests, compute-sanitizer memcheck + racecheck on the fp16
-# FMoE tests, then bench_plugins.py --only-fmoe and bench_moe_block.py. Results go to $OUT.
+# FMoE tests, then bench_plugins.py --only-fmoe and bench_moe_block.py, all with the kernels the stage sweep chose
+# (unless FMOE_USE_TABLE=1). Results go to $OUT.
 #   OUT=/tmp/fmoe CUTLASS_DIR=... TRT_INCLUDE_DIR=... bash benchmarks/plugins/run_fmoe_gpu.sh
 set -o pipefail
 OUT=${OUT:-/tmp/fmoe}
@@ -16,6 +17,11 @@ nvcc -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_9
   build/gpu/plugins/libtrtplugin_kernels.a -o "$W/fmoe_stages" || exit 1
 timeout 120 "$W/fmoe_stages" "$OUT/fmoe_stages.json" "$W/choice.txt" > "$OUT/fmoe_stages.log" 2>&1
 export TRT_HELPER_PLUGIN_LIB=$PWD/build/gpu/plugins/libtrtplugin++.so PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+# the tests and benchmarks run the kernels the sweep chose (the table's, once it names them; FMOE_USE_TABLE=1: the table)
+if [ "${FMOE_USE_TABLE:-0}" != 1 ] && [ -s "$W/choice.txt" ]; then
+  export TRT_HELPER_FMOE_GEMM=$(cat "$W/choice.txt")
+  echo "TRT_HELPER_FMOE_GEMM=$TRT_HELPER_FMOE_GEMM (fmoe_stages' choice)" | tee "$OUT/choice.txt"
+fi
 timeout 300 python3 -m pytest -q -rs -m gpu tests/plugins -p no:cacheprovider 2>&1 | grep -vE "^generator seed" \
   > "$OUT/t3.log"
 : > "$OUT/sanitizer.log"

@@ -14,6 +14,7 @@
 
 #include "cute/tensor.hpp"
 #include "cutlass/epilogue/collective/collective_builder.hpp"
+#include "cutlass/array.h"
 #include "cutlass/epilogue/collective/default_epilogue.hpp"
 #include "cutlass/gemm/collective/collective_builder.hpp"
 #include "cutlass/gemm/device/gemm_universal_adapter.h"
@@ -125,13 +126,15 @@ using namespace cute;
 using StrideRows = cute::Stride<int64_t, _1, _0>; // A and D: (row, column, expert), every expert the same rows
 using StrideBias = cute::Stride<_0, _1, int64_t>; // bias (E, N): one row per expert, broadcast over the rows
 
-//! The epilogue D = act(acc + bias) of one kBlockRows x kN tile: each thread's fragment (bias loaded 32 elements at
-//! a time before their use, the activation a constant of the unrolled loop) goes to a padded shared-memory tile, then
-//! the warp group writes whole rows to global memory in 16-byte vectors. (CUTLASS's no-smem DefaultEpilogue stores
-//! 2-byte elements scattered over 8 rows per instruction, each after its own bias load: with k = 512 the epilogue,
-//! not the mainloop, set the kernel's time.) Rows are always in range (the padded rows are a multiple of
-//! kBlockRows); columns past N (a multiple of 8) are skipped. The two warp groups of the pingpong kernel run their
-//! epilogues one after the other, so they share the tile and a barrier. Params come from DefaultEpilogue.
+//! The epilogue D = act(acc + bias) of one kBlockRows x kN tile: the warp group puts the tile's bias row in shared
+//! memory (as floats), then each thread takes its fragment two columns at a time (a wgmma accumulator holds column
+//! pairs: one 8-byte bias load, one 4-byte shared store per pair; the activation a constant of the unrolled loop) into
+//! a padded shared-memory tile, and the warp group writes whole rows to global memory in 16-byte vectors. (CUTLASS's
+//! no-smem DefaultEpilogue stores 2-byte elements scattered over 8 rows per instruction, each after its own bias load:
+//! with k = 512 the epilogue, not the mainloop, set the kernel's time.) Rows are always in range (the padded rows are a
+//! multiple of kBlockRows); columns past N (a multiple of 8) get a zero bias and are not stored. The two warp groups
+//! of the pingpong kernel run their epilogues one after the other, so they share the tile, the bias row and a barrier.
+//! Params come from DefaultEpilogue.
 template<typename T, int kN>
 class MoeBlockEpilogue : public cutlass::epilogue::collective::DefaultEpilogue<T, StrideBias, StrideRows, BiasActOp<T>,
                              cutlass::gemm::EpilogueDefault>
@@ -147,6 +150,7 @@ public:
     struct SharedStorage
     {
         alignas(16) T tile[kBlockRows * kPitch];
+        alignas(16) float bias[kN];
     };
 
     CUTLASS_HOST_DEVICE explicit MoeBlockEpilogue(Params const& params, SharedStorage const& = SharedStorage())
@@ -165,21 +169,22 @@ public:
         auto [m, nBlock, k, l] = blockCoord;
         int const col0 = static_cast<int>(nBlock) * kN;
         T const* bias = mParams.ptr_C + static_cast<int64_t>(l) * get<2>(mParams.dC) + col0;
-        T* tile = reinterpret_cast<SharedStorage*>(smem)->tile;
+        auto& shared = *reinterpret_cast<SharedStorage*>(smem);
+        auto const id = static_cast<uint32_t>(cutlass::arch::ReservedNamedBarriers::EpilogueBarrier);
+        for (int c = threadIdx; c < kN; c += kThreads)
+        {
+            shared.bias[c] = col0 + c < n ? float(bias[c]) : 0.F;
+        }
+        cutlass::arch::NamedBarrier::sync(kThreads, id);
         Tensor tCoord = tiledMma.get_thread_slice(threadIdx).partition_C(
             make_identity_tensor(take<0, 2>(blockShape))); // (row, column) in the tile of each fragment element
         switch (static_cast<GemmActivation>(mParams.thread.act))
         {
-        case GemmActivation::kSWISH:
-            toShared<GemmActivation::kSWISH>(accumulators, tCoord, bias, n - col0, tile);
-            break;
-        case GemmActivation::kRELU: toShared<GemmActivation::kRELU>(accumulators, tCoord, bias, n - col0, tile); break;
-        case GemmActivation::kGELU: toShared<GemmActivation::kGELU>(accumulators, tCoord, bias, n - col0, tile); break;
-        case GemmActivation::kIDENTITY:
-            toShared<GemmActivation::kIDENTITY>(accumulators, tCoord, bias, n - col0, tile);
-            break;
+        case GemmActivation::kSWISH: toShared<GemmActivation::kSWISH>(accumulators, tCoord, shared); break;
+        case GemmActivation::kRELU: toShared<GemmActivation::kRELU>(accumulators, tCoord, shared); break;
+        case GemmActivation::kGELU: toShared<GemmActivation::kGELU>(accumulators, tCoord, shared); break;
+        case GemmActivation::kIDENTITY: toShared<GemmActivation::kIDENTITY>(accumulators, tCoord, shared); break;
         }
-        auto const id = static_cast<uint32_t>(cutlass::arch::ReservedNamedBarriers::EpilogueBarrier);
         cutlass::arch::NamedBarrier::sync(kThreads, id);
         T* const out = mParams.ptr_D + static_cast<int64_t>(m) * kBlockRows * n + col0;
         CUTLASS_PRAGMA_UNROLL
@@ -190,38 +195,31 @@ public:
             if (col0 + col < n)
             {
                 *reinterpret_cast<uint4*>(out + static_cast<int64_t>(row) * n + col)
-                    = *reinterpret_cast<uint4 const*>(tile + row * kPitch + col);
+                    = *reinterpret_cast<uint4 const*>(shared.tile + row * kPitch + col);
             }
         }
         cutlass::arch::NamedBarrier::sync(kThreads, id); // the tile is read before the other group writes it
     }
 
 private:
-    //! act(acc + bias) of the thread's fragment into the shared tile; the activation is a constant, so the unrolled
-    //! loop has no branch and its elements interleave (a runtime switch per element serialised them).
+    //! act(acc + bias) of the thread's fragment into the shared tile, a column pair at a time (elements 2i and 2i + 1
+    //! of a wgmma accumulator fragment are columns c and c + 1 of one row, c even); the activation is a constant, so
+    //! the unrolled loop has no branch and its elements interleave.
     template<GemmActivation kAct, class Accumulators, class Coords>
-    CUTLASS_DEVICE static void toShared(
-        Accumulators const& accumulators, Coords const& tCoord, T const* bias, int columnsLeft, T* tile)
+    CUTLASS_DEVICE static void toShared(Accumulators const& accumulators, Coords const& tCoord, SharedStorage& shared)
     {
         constexpr int kCount = decltype(size(accumulators))::value;
-        constexpr int kChunk = kCount < 32 ? kCount : 32; // bias values in flight per thread (registers)
-        static_assert(kCount % kChunk == 0, "whole chunks");
+        static_assert(kCount % 2 == 0, "column pairs");
         CUTLASS_PRAGMA_UNROLL
-        for (int c = 0; c < kCount; c += kChunk)
+        for (int i = 0; i < kCount; i += 2)
         {
-            float b[kChunk];
-            CUTLASS_PRAGMA_UNROLL
-            for (int i = 0; i < kChunk; ++i)
-            {
-                int const col = get<1>(tCoord(c + i));
-                b[i] = col < columnsLeft ? float(bias[col]) : 0.F;
-            }
-            CUTLASS_PRAGMA_UNROLL
-            for (int i = 0; i < kChunk; ++i)
-            {
-                tile[get<0>(tCoord(c + i)) * kPitch + get<1>(tCoord(c + i))]
-                    = T(moeActivate(float(accumulators(c + i)) + b[i], kAct));
-            }
+            int const row = get<0>(tCoord(i));
+            int const col = get<1>(tCoord(i));
+            float2 const b = *reinterpret_cast<float2 const*>(shared.bias + col);
+            cutlass::AlignedArray<T, 2> pair;
+            pair[0] = T(moeActivate(float(accumulators(i)) + b.x, kAct));
+            pair[1] = T(moeActivate(float(accumulators(i + 1)) + b.y, kAct));
+            *reinterpret_cast<cutlass::AlignedArray<T, 2>*>(shared.tile + row * kPitch + col) = pair;
         }
     }
 

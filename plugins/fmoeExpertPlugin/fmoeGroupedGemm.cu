@@ -4,7 +4,7 @@
 // CUTLASS 2.x mma.sync kernels with 64-row tiles beat the 128-row ones and the CUTLASS 3.x Hopper ptr-array kernels
 // (pingpong and cooperative, 64-256 wide) in every case: GEMM1 (k = 512) 1.5-1.8x faster than the best Hopper
 // kernel, GEMM2 (k = H) 2-39 % faster. On Hopper, where the build holds the block kernel (fmoeBlockGemmSm90.cuh),
-// kTableSm90 takes it for GEMM2 from 128 rows per expert (plugins_issue12_h200_block_stages.log). The other kernels
+// kTableSm90 takes it for both GEMMs (plugins_issue12_h200_epilogue_stages.log). The other kernels
 // are built only with TRTH_FMOE_TUNING (CMake option TRT_HELPER_FMOE_TUNING, the ptr-array ones for arch 90); in any
 // build TRT_HELPER_FMOE_GEMM can name four available kernels (gemmKernelName) that replace the table: GEMM1 and
 // GEMM2 with fewer rows per expert, then with more.
@@ -37,11 +37,12 @@ constexpr GemmKernel kDefaultBuild[]
 using Table = GemmKernel[2][2];
 constexpr Table kTable = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64},
     {GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64}};
-//! On Hopper, where the block kernel is built: it for GEMM2 from 128 rows per expert (H200, 8192 tokens: 31.9 / 48.7
-//! us against 42.8 / 72.5 for H 1024 / 2048), the mma.sync kernels elsewhere (GEMM1, k = 512: block 52.5 / 96.9 us
-//! against 49.1 / 94.1; GEMM2 at 64 rows per expert: 16.3 / 30.7 against 15.6 / 28.9).
-constexpr Table kTableSm90 = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x64},
-    {GemmKernel::kSM80_64x128x32, GemmKernel::kSM90_BLOCK_64x128}};
+//! On Hopper, where the block kernel is built: it for both GEMMs (H200, fmoe_stages sweep with its epilogue's bias row
+//! in shared memory and column pairs, plugins_issue12_h200_epilogue_stages.log: 8192 tokens, H 1024 / 2048, GEMM1
+//! 35.7 / 66.8 us against 49.8 / 94.8 for the best mma.sync kernel, GEMM2 24.0 / 41.3 against 43.1 / 72.8; 2048
+//! tokens GEMM1 15.5 / 30.6 against 17.4 / 37.6, GEMM2 12.8 / 27.8 against 16.0 / 28.6).
+constexpr Table kTableSm90 = {{GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90_BLOCK_64x128},
+    {GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90_BLOCK_64x128}};
 
 bool deviceIsSm90()
 {
