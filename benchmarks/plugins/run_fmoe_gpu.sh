@@ -4,8 +4,14 @@
 # benchmarks/plugins/fmoe_stages.cu, run every plugin's T3 tests, compute-sanitizer memcheck + racecheck on the fp16
 # FMoE tests, then bench_plugins.py --only-fmoe and bench_moe_block.py, all with the kernels the stage sweep chose
 # (unless FMOE_USE_TABLE=1). Results go to $OUT.
-#   OUT=/tmp/fmoe CUTLASS_DIR=... TRT_INCLUDE_DIR=... bash benchmarks/plugins/run_fmoe_gpu.sh
+#   OUT=/tmp/fmoe CUTLASS_DIR=... TRT_INCLUDE_DIR=... [PACK=1] bash benchmarks/plugins/run_fmoe_gpu.sh
 set -o pipefail
+# PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
+pack() {
+  [ "${PACK:-0}" = 1 ] || return 0
+  local t; t=$(mktemp -d)
+  tar -czf "$t/results.tgz" -C "$OUT" . && find "$OUT" -mindepth 1 -delete && mv "$t/results.tgz" "$OUT/"
+}
 OUT=${OUT:-/tmp/fmoe}
 W=$(mktemp -d)
 mkdir -p "$OUT"
@@ -37,3 +43,4 @@ timeout 150 python3 benchmarks/plugins/bench_plugins.py --only-fmoe --iters 100 
 cp "$W/fmoe_profile_8192x2048.txt" "$OUT/" 2>/dev/null
 timeout 200 python3 benchmarks/plugins/bench_moe_block.py --iters 100 --out "$OUT/moe_block.json" > "$W/moe_block.log" 2>&1
 tail -4 "$OUT/t3.log"; grep -E "SUMMARY" "$OUT/sanitizer.log"; grep -E "GPU-only" "$W/bench.log"; tail -3 "$W/moe_block.log"; grep -E "forward" "$OUT/fmoe_stages.log"
+pack

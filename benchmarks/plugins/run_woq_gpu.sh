@@ -3,10 +3,16 @@
 # with PREBUILT_LIB (a libtrtplugin++.so built elsewhere for sm_90), only the Python harness, with the compiler directly
 # (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (and racecheck on two cases) on small T3
 # cases, the benchmark. Logs and results in $OUT.
-#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] bash benchmarks/plugins/run_woq_gpu.sh
+#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8) or full.
 set -o pipefail
+# PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
+pack() {
+  [ "${PACK:-0}" = 1 ] || return 0
+  local t; t=$(mktemp -d)
+  tar -czf "$t/results.tgz" -C "$OUT" . && find "$OUT" -mindepth 1 -delete && mv "$t/results.tgz" "$OUT/"
+}
 OUT=${OUT:-/tmp/woq}
 STEPS=${STEPS:-"build tests sanitize bench"}
 ITERS=${ITERS:-50}
@@ -67,4 +73,5 @@ if step bench; then
   timeout 540 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" 2>&1 \
     | tee "$OUT/bench.log" || status=1
 fi
+pack
 exit $status
