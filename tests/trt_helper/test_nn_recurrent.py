@@ -1,9 +1,11 @@
 """RNN / LSTM / GRU (TensorRT loops, dynamic length) and their cells by helper(module, ...) vs torch."""
 
+import copy
+
 import pytest
 import torch
 from nn_harness import dyn_spec
-from op_harness import check_op, randn
+from op_harness import check_op, fp16_tolerance, randn
 from torch import nn
 
 from trt_helper import NetworkHelper
@@ -36,11 +38,16 @@ def test_recurrent(dtype, gen, tmp_path, kind):
         state = (h0, c0) if kind is nn.LSTM else h0
         return _flat(h(deep, x)) + _flat(h(shallow, xt, state))
 
-    def want(x, xt, h0, c0):
+    def want(x, xt, h0, c0, deep=deep, shallow=shallow):
         with torch.no_grad():
             return _flat(deep(x)) + _flat(shallow(xt, (h0, c0) if kind is nn.LSTM else h0))
 
-    check_op(dtype, specs, make, want, sizes, tmp_path if dtype == torch.float16 and kind is nn.LSTM else None)
+    def want_fp16(x, xt, h0, c0):
+        half = [t.half() for t in (x, xt, h0, c0)]
+        return want(*half, deep=copy.deepcopy(deep).half(), shallow=copy.deepcopy(shallow).half())
+
+    tol = fp16_tolerance(want, want_fp16, sizes) if dtype == torch.float16 else None
+    check_op(dtype, specs, make, want, sizes, tmp_path if dtype == torch.float16 and kind is nn.LSTM else None, tol)
 
 
 def test_cells(dtype, gen, tmp_path):
