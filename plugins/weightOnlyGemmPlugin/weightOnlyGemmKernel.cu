@@ -385,7 +385,7 @@ cudaError_t launchWeightOnlyGemm(ElemType type, int32_t bits, int32_t groupSize,
     {
         return cudaSuccess;
     }
-    int32_t const groupShift = groupSize == 0 ? 30 : groupSize == 64 ? 0 : 1;
+    int32_t const groupShift = groupSize == 0 ? woq::kPerChannelShift : groupSize == 64 ? 0 : 1;
     Params const p{x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (n + 15) / 16,
         (k + kBlockK - 1) / kBlockK, groupShift};
     if (cudaError_t const e = launchWoqBulkSm90(type, bits, p, stream); e != cudaErrorNotSupported)

@@ -29,7 +29,7 @@ constexpr int kThreads = 32 * (kConsumers + 1); //!< threads per CTA
 constexpr int kStageBytes = 16384;              //!< packed weight bytes per stage
 constexpr int kSharedPerSm = 227 * 1024;        //!< shared memory per SM of an H100 / H200 (less 1 KB)
 constexpr int kMaxDevices = 64;
-constexpr int kPerChannel = 30; //!< the group shift of per-channel scales (every tile reads scale row 0)
+using woq::kPerChannelShift;
 
 template<int kBits>
 constexpr int kTileBytes = 512 * kBits / 4; //!< one packed 16 × 64 tile
@@ -119,7 +119,7 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int s
     constexpr int kRing = Shared<kBits>::kRing;
     constexpr int kCH = kBits / 4;
     constexpr int kU = kTilesPerWarp<kBits>;
-    constexpr int kGroupTiles = kGroupShift == kPerChannel ? kU : std::min(kU, 1 << kGroupShift);
+    constexpr int kGroupTiles = kGroupShift == kPerChannelShift ? kU : std::min(kU, 1 << kGroupShift);
     int const lane = threadIdx.x & 31;
     int const gid = lane >> 2;
     T const* bias = static_cast<T const*>(p.bias);
@@ -313,7 +313,7 @@ cudaError_t launchForGroup(Params const& p, int device, cudaStream_t stream)
     {
     case 0: return launch<T, kBits, 0>(p, device, stream);
     case 1: return launch<T, kBits, 1>(p, device, stream);
-    case kPerChannel: return launch<T, kBits, kPerChannel>(p, device, stream);
+    case kPerChannelShift: return launch<T, kBits, kPerChannelShift>(p, device, stream);
     default: break;
     }
     return cudaErrorNotSupported;

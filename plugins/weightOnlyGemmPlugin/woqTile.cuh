@@ -125,6 +125,9 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], uint32_t 
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+//! The group shift of per-channel scales: every tile reads scale row 0.
+constexpr int32_t kPerChannelShift = 30;
+
 //! One launch: x (m, k), packed weights w, scales, optional bias, y (m, n).
 struct Params
 {
@@ -138,7 +141,7 @@ struct Params
     int32_t k;
     int32_t strips;     //!< ceil(n / 16)
     int32_t tiles;      //!< ceil(k / 64): tiles per strip
-    int32_t groupShift; //!< tile >> groupShift = scale row: 0 for g64, 1 for g128, 30 per channel (row 0)
+    int32_t groupShift; //!< tile >> groupShift = scale row: 0 for g64, 1 for g128, kPerChannelShift
 };
 
 //! A lane's view of x for the mma B fragments: the row of each of its kMT token tiles (null past m: zeros) at its
