@@ -49,7 +49,7 @@ if step sanitize; then
   : > "$OUT/sanitizer.log"
   for tool in $SANITIZERS; do
     cases="small_odd_shapes and fp16"
-    [ $tool = racecheck ] && cases="small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4)"
+    [ $tool = racecheck ] && cases="small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4)"
     echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
     timeout 100 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1
@@ -60,12 +60,24 @@ fi
 if step ab; then
   # the working tree's kernels against another revision's weightOnlyGemmKernel.cu in $BASE (woq_variants.cu)
   flags="-std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Iplugins/common -Iplugins/weightOnlyGemmPlugin"
-  nvcc -I"$BASE" $flags -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu \
-    -o "$OUT/woq_base.o" > "$OUT/ab_build.log" 2>&1 \
-    && nvcc $flags benchmarks/plugins/woq_variants.cu plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu \
-      plugins/weightOnlyGemmPlugin/woqBulkSm90.cu "$OUT/woq_base.o" -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
+  flags90a="-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -DNDEBUG -ftz=true \
+    -Iplugins/common -Iplugins/weightOnlyGemmPlugin -isystem $CUTLASS_DIR"
+  base_objs="$OUT/woq_base.o" base_defs=
+  [ -f "$BASE/woqWgmmaSm90.cu" ] && base_defs=-DTRTH_HAVE_WOQ_WGMMA
+  nvcc -I"$BASE" $flags $base_defs -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu \
+    -o "$OUT/woq_base.o" > "$OUT/ab_build.log" 2>&1 || { tail -30 "$OUT/ab_build.log"; exit 1; }
+  for f in woqBulkSm90 woqWgmmaSm90; do # the base revision's Hopper kernels, where it has them
+    [ -f "$BASE/$f.cu" ] || continue
+    fl=$flags; [ $f = woqWgmmaSm90 ] && fl=$flags90a
+    nvcc -I"$BASE" $fl -Dtrt_helper=trt_helper_base -c "$BASE/$f.cu" -o "$OUT/base_$f.o" >> "$OUT/ab_build.log" 2>&1 || { tail -30 "$OUT/ab_build.log"; exit 1; }
+    base_objs="$base_objs $OUT/base_$f.o"
+  done
+  nvcc $flags90a -c plugins/weightOnlyGemmPlugin/woqWgmmaSm90.cu -o "$OUT/woq_wgmma.o" >> "$OUT/ab_build.log" 2>&1 \
+    && nvcc $flags -DTRTH_HAVE_WOQ_WGMMA benchmarks/plugins/woq_variants.cu \
+      plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu plugins/weightOnlyGemmPlugin/woqBulkSm90.cu \
+      "$OUT/woq_wgmma.o" $base_objs -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
     || { tail -30 "$OUT/ab_build.log"; exit 1; }
-  rm -f "$OUT/woq_base.o"
+  rm -f $base_objs "$OUT/woq_wgmma.o"
   timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/woq_ab.json" ${AB_MODE:-quick} 2>&1 | tee "$OUT/woq_ab.log" || status=1
   rm -f "$OUT/woq_variants"
 fi

@@ -383,7 +383,7 @@ int main(int argc, char** argv)
     }
     int const shapes[][2] = {{4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
     int const configs[][2] = {{4, 128}, {8, 0}, {4, 64}};
-    int64_t const ms[] = {1, 4, 16, 64, 256};
+    int64_t const ms[] = {1, 4, 8, 9, 16, 32, 64, 128, 256};
     bool first = true;
     for (auto const& sh : shapes)
     {

@@ -1,5 +1,6 @@
-// Hopper (sm_90) shared-memory pipelines: mbarrier operations and global → shared bulk copies (cp.async.bulk) that
-// complete on an mbarrier. Device code for __CUDA_ARCH__ >= 900 only; include it where such a kernel is built.
+// Hopper (sm_90) shared-memory pipelines: mbarrier operations, global → shared bulk copies (cp.async.bulk) that
+// complete on an mbarrier, the position in a ring of stages. Device code for __CUDA_ARCH__ >= 900 only; include it
+// where such a kernel is built.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,34 @@ __device__ __forceinline__ void bulkCopy(void* dst, void const* src, uint32_t by
         "l"(src), "r"(bytes), "r"(sharedAddress(bar))
         : "memory");
 }
+
+//! Global → shared copy of 4 bytes (cp.async, sm_80+), or 4 zero bytes where !valid (src is not read then).
+__device__ __forceinline__ void copy4(uint32_t dst, void const* src, bool valid)
+{
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(dst), "l"(src), "r"(valid ? 4 : 0) : "memory");
+}
+
+//! Arrives on `bar` once this thread's cp.async copies so far have landed (counts against the barrier's arrivals).
+__device__ __forceinline__ void copy4Arrive(uint64_t* bar)
+{
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(sharedAddress(bar)) : "memory");
+}
+
+//! A position in a ring of shared-memory stages: the slot and the parity of its current use.
+struct RingPosition
+{
+    int slot = 0;
+    uint32_t phase = 0;
+    template<int kRing>
+    __device__ __forceinline__ void advance()
+    {
+        if (++slot == kRing)
+        {
+            slot = 0;
+            phase ^= 1;
+        }
+    }
+};
 #endif
 } // namespace bulk
 } // namespace trt_helper

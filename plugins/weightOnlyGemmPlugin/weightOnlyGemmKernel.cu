@@ -15,6 +15,7 @@
 #include "weightOnlyGemmKernel.h"
 #include "woqBulkSm90.h"
 #include "woqTile.cuh"
+#include "woqWgmmaSm90.h"
 
 #include <algorithm>
 #include <atomic>
@@ -388,16 +389,17 @@ cudaError_t launchWeightOnlyGemm(ElemType type, int32_t bits, int32_t groupSize,
     int32_t const groupShift = groupSize == 0 ? woq::kPerChannelShift : groupSize == 64 ? 0 : 1;
     Params const p{x, static_cast<uint4 const*>(weights), scales, bias, y, m, n, k, (n + 15) / 16,
         (k + kBlockK - 1) / kBlockK, groupShift};
-    if (cudaError_t const e = launchWoqBulkSm90(type, bits, p, stream); e != cudaErrorNotSupported)
+#ifdef TRTH_HAVE_WOQ_WGMMA
+    if (cudaError_t const e = launchWoqWgmmaSm90(type, bits, p, stream); e != cudaErrorNotSupported)
     {
         return e; // launched (or failed) on Hopper
     }
-    switch (type)
+#endif
+    if (cudaError_t const e = launchWoqBulkSm90(type, bits, p, stream); e != cudaErrorNotSupported)
     {
-    case ElemType::kFLOAT16: return launchForType<__half>(bits, p, stream);
-    case ElemType::kBFLOAT16: return launchForType<__nv_bfloat16>(bits, p, stream);
-    case ElemType::kFLOAT32: break;
+        return e;
     }
-    return cudaErrorInvalidValue;
+    return woq::forHalfType(
+        type, cudaErrorInvalidValue, [&](auto t) { return launchForType<decltype(t)>(bits, p, stream); });
 }
 } // namespace trt_helper

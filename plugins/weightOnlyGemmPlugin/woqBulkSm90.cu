@@ -60,22 +60,6 @@ struct Shared
 };
 
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-//! The position in the ring: slot and the parity of its current use.
-struct RingPosition
-{
-    int slot = 0;
-    uint32_t phase = 0;
-    template<int kRing>
-    __device__ __forceinline__ void advance()
-    {
-        if (++slot == kRing)
-        {
-            slot = 0;
-            phase ^= 1;
-        }
-    }
-};
-
 //! Producer warp: for every stage of every strip of this CTA, waits for the slot to be free, then lane 0 copies the
 //! tiles and lanes 0… the stage's scale rows.
 template<int kBits, int kGroupShift>
@@ -84,7 +68,7 @@ __device__ __forceinline__ void produce(Params const& p, Shared<kBits>& s, int s
     constexpr int kRing = Shared<kBits>::kRing;
     int const lane = threadIdx.x & 31;
     auto const* scales = static_cast<unsigned short const*>(p.scales);
-    RingPosition pos;
+    bulk::RingPosition pos;
     for (int strip = blockIdx.x; strip < p.strips; strip += gridDim.x)
     {
         for (int j = 0; j < stagesPerStrip; ++j, pos.advance<kRing>())
@@ -136,7 +120,7 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int s
         xRow[mt] = static_cast<T const*>(p.x) + (rowOk[mt] ? r : 0) * static_cast<int64_t>(p.k) + 16 * (lane & 3);
     }
     uint4 xv[kU][kMT][2] = {};
-    RingPosition pos;
+    bulk::RingPosition pos;
     int parity = 0;
     for (int strip = blockIdx.x; strip < p.strips; strip += gridDim.x, parity ^= 1)
     {
@@ -335,12 +319,7 @@ cudaError_t launchWoqBulkSm90(ElemType type, int32_t bits, woq::Params const& p,
     {
         return cudaErrorNotSupported;
     }
-    switch (type)
-    {
-    case ElemType::kFLOAT16: return launchForBits<__half>(bits, p, device, stream);
-    case ElemType::kBFLOAT16: return launchForBits<__nv_bfloat16>(bits, p, device, stream);
-    case ElemType::kFLOAT32: break;
-    }
-    return cudaErrorNotSupported;
+    return woq::forHalfType(
+        type, cudaErrorNotSupported, [&](auto t) { return launchForBits<decltype(t)>(bits, p, device, stream); });
 }
 } // namespace trt_helper

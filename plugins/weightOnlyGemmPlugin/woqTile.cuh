@@ -128,6 +128,19 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], uint32_t 
 //! The group shift of per-channel scales: every tile reads scale row 0.
 constexpr int32_t kPerChannelShift = 30;
 
+//! launch(T{}) with T the 16-bit element type of x (__half or __nv_bfloat16); `otherwise` for any other type.
+template<class Launch>
+cudaError_t forHalfType(ElemType type, cudaError_t otherwise, Launch&& launch)
+{
+    switch (type)
+    {
+    case ElemType::kFLOAT16: return launch(__half{});
+    case ElemType::kBFLOAT16: return launch(__nv_bfloat16{});
+    case ElemType::kFLOAT32: break;
+    }
+    return otherwise;
+}
+
 //! One launch: x (m, k), packed weights w, scales, optional bias, y (m, n).
 struct Params
 {
@@ -182,6 +195,23 @@ struct LaneActivations
     }
 };
 
+//! The lane's A fragment of sub-tile s (k columns 16 s … 16 s + 15 of the tile) from its kBits / 4 16-byte weight
+//! words: the exact q in T.
+template<typename T, int kBits>
+__device__ __forceinline__ void fragment(uint4 const (&w)[kBits / 4], int s, uint32_t (&a)[4])
+{
+    if constexpr (kBits == 4)
+    {
+        uint4 const& v = w[0];
+        dequantInt4<T>(s == 0 ? v.x : s == 1 ? v.y : s == 2 ? v.z : v.w, a);
+    }
+    else
+    {
+        uint4 const& v = w[s >> 1];
+        dequantInt8<T>((s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y, a);
+    }
+}
+
 //! acc += q · xᵀ for one tile: w the lane's kBits / 4 16-byte weight words (q exact in T), xv its activations.
 template<typename T, int kBits, int kMT>
 __device__ __forceinline__ void tileMma(uint4 const (&w)[kBits / 4], uint4 const (&xv)[kMT][2], float (&acc)[kMT][4])
@@ -190,16 +220,7 @@ __device__ __forceinline__ void tileMma(uint4 const (&w)[kBits / 4], uint4 const
     for (int s = 0; s < 4; ++s)
     {
         uint32_t a[4];
-        if constexpr (kBits == 4)
-        {
-            uint4 const& v = w[0];
-            dequantInt4<T>(s == 0 ? v.x : s == 1 ? v.y : s == 2 ? v.z : v.w, a);
-        }
-        else
-        {
-            uint4 const& v = w[s >> 1];
-            dequantInt8<T>((s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y, a);
-        }
+        fragment<T, kBits>(w, s, a);
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt)
         {

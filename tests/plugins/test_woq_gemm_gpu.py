@@ -49,9 +49,19 @@ def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
 @pytest.mark.parametrize("bits", [4, 8])
-# (8192, 1088, 64): on Hopper the bulk-copy kernel with more strips than CTAs and a part-filled last stage
+# (8192, 1088, 64): on Hopper the bulk-copy kernel with more strips than CTAs and a part-filled last stage;
+# (12288, 128, 64): on an H100 / H200 the wgmma kernel from M = 64 (K split over 2 CTAs at M = 64; 257: two token tiles)
 @pytest.mark.parametrize(
-    "n,k,group", [(40, 208, 0), (24, 384, 64), (56, 256, 128), (16, 64, 64), (1000, 1024, 128), (8192, 1088, 64)]
+    "n,k,group",
+    [
+        (40, 208, 0),
+        (24, 384, 64),
+        (56, 256, 128),
+        (16, 64, 64),
+        (1000, 1024, 128),
+        (8192, 1088, 64),
+        (12288, 128, 64),
+    ],
 )
 def test_small_odd_shapes_all_m(lib, cuda, gen, dtype, bits, n, k, group):
     q, packed, scales, _ = weights(n, k, bits, group, dtype, cuda, gen)
@@ -82,9 +92,10 @@ def test_large_m_batched_and_bias(lib, cuda, gen, bits, group):
         check_gemm(lib, x, q, packed, scales, bias, bits, group, f"x {shape} bits={bits} g={group} bias")
 
 
-def test_capturable_in_cuda_graph(lib, cuda, gen):
+@pytest.mark.parametrize("m,n", [(5, 4096), (64, 12288)])  # on Hopper: the bulk-copy and the wgmma kernel
+def test_capturable_in_cuda_graph(lib, cuda, gen, m, n):
     """The enqueue has no host synchronisation or allocation: captured once, replayed on new inputs."""
-    n, k, m = 4096, 11008 // 16 * 16, 5
+    k = 11008 // 16 * 16
     q, packed, scales, bias = weights(n, k, 4, 0, torch.bfloat16, cuda, gen, bias=True)
     plugin = lib.create("WeightOnlyGemm", {"bits": 4, "group_size": 0, "has_bias": 1}, "build", "graph")
     x = randn((m, k), torch.bfloat16, cuda, gen)
