@@ -26,10 +26,15 @@ class Block(nn.Module):
 
 
 def _w8a8_reference(model, quantized, x):
+    """Torch fake quantization of the smoothed model, and how far each output may move when an activation within
+    1e-3 of a rounding tie rounds the other way: LayerNorm's summation order differs between CPUs (a CI machine
+    flipped one such activation, moving the output by 1.5e-3 relative)."""
     qw = quantized["fc"]
-    h = model.ln(x)
-    h = torch.round(h / qw.act_scale).clamp(-128, 127) * qw.act_scale
-    return nn.functional.linear(h, qw.dequantize(), model.fc.bias)
+    h = model.ln(x) / qw.act_scale
+    near_tie = ((h - h.floor()) - 0.5).abs() < 1e-3
+    w = qw.dequantize()
+    fake_quantized = nn.functional.linear(torch.round(h).clamp(-128, 127) * qw.act_scale, w, model.fc.bias)
+    return fake_quantized.detach(), (near_tie.float() @ w.abs().T * qw.act_scale).detach()
 
 
 def _network(model, quantized):
@@ -49,7 +54,8 @@ def test_smoothquant(gen, tmp_path):
         assert trt_helper.rel_error(smoothed(test), want) <= 1e-5  # smoothing alone changes nothing
         helper = _network(smoothed, quantized)
         got = helper.reference({"x": test})["y"]
-        assert trt_helper.rel_error(got, _w8a8_reference(smoothed, quantized, test).detach()) <= 1e-5
+        reference, tie_slack = _w8a8_reference(smoothed, quantized, test)
+        assert ((got - reference).abs() <= tie_slack + 1e-5 * reference.abs().max()).all()
         errors[alpha] = trt_helper.rel_error(got, want)
     _, plain = smoothquant(model, lambda m: m(calib), [], alpha=0.5)
     errors["none"] = trt_helper.rel_error(_network(model, plain).reference({"x": test})["y"], want)
