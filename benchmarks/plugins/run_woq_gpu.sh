@@ -5,7 +5,8 @@
 # cases, the benchmark. Logs and results in $OUT.
 #   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
-# revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8) or full.
+# revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8) or full; with step "profile" too,
+# Nsight Compute on PROFILE_KERNEL (regex, default woqWgmma) for PROFILE_CASE (default "4096 12288 64 4 128").
 set -o pipefail
 # PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
 pack() {
@@ -79,6 +80,12 @@ if step ab; then
     || { tail -30 "$OUT/ab_build.log"; exit 1; }
   rm -f $base_objs "$OUT/woq_wgmma.o"
   timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/woq_ab.json" ${AB_MODE:-quick} 2>&1 | tee "$OUT/woq_ab.log" || status=1
+  if step profile; then # Nsight Compute, full set, on the kernels of one case: PROFILE_CASE="K N M bits group"
+    timeout ${PROFILE_TIMEOUT:-240} "${NCU:-/usr/local/cuda/bin/ncu}" --kernel-name "regex:${PROFILE_KERNEL:-woqWgmma}" \
+      --launch-count 2 --set full "$OUT/woq_variants" profile ${PROFILE_CASE:-4096 12288 64 4 128} > "$OUT/woq_ncu.txt" 2>&1 \
+      || status=1
+    grep -E "Duration|Throughput|Issue Slots|Stall|Warp Cycles|Registers|Achieved Occupancy" "$OUT/woq_ncu.txt" | head -40
+  fi
   rm -f "$OUT/woq_variants"
 fi
 if step bench; then
