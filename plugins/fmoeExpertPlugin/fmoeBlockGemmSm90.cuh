@@ -269,7 +269,7 @@ struct Sm90Block
 template<typename G>
 cudaError_t runBlock(GroupedGemmArgs const& g, cudaStream_t stream)
 {
-    auto args = G::arguments(g, smCount());
+    auto args = G::arguments(g, smCount(currentDevice()));
     if (args.hw_info.sm_count <= 0 || g.rows % kBlockRows != 0 || g.rows > INT32_MAX
         || G::Gemm::get_workspace_size(args) != 0 || G::Gemm::can_implement(args) != cutlass::Status::kSuccess)
     {

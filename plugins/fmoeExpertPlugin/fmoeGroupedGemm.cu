@@ -11,7 +11,6 @@
 #include "fmoeGroupedGemm.cuh"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <iterator>
 #include <string>
@@ -20,8 +19,6 @@ namespace trt_helper
 {
 namespace
 {
-constexpr int kMaxDevices = 64;
-
 constexpr char const* kNames[] = {"sm80_64x128x32", "sm80_128x128x32", "sm90_64x128_pingpong", "sm80_128x128x64",
     "sm80_64x64x64", "sm80_128x64x64", "sm90_128x128_cooperative", "sm90_128x256_cooperative", "sm90_64x256_pingpong",
     "sm90_block_64x128"};
@@ -46,24 +43,7 @@ constexpr Table kTableSm90 = {{GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90
 
 bool deviceIsSm90()
 {
-    static std::atomic<int> cache[kMaxDevices]{}; // 0 unknown, 1 no, 2 yes
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
-    {
-        return false;
-    }
-    int state = cache[device].load();
-    if (state == 0)
-    {
-        int major = 0;
-        int minor = 0;
-        bool const ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess
-            && cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess && major == 9
-            && minor == 0;
-        state = ok ? 2 : 1;
-        cache[device].store(state);
-    }
-    return state == 2;
+    return computeCapability(currentDevice()) == 90;
 }
 
 //! TRT_HELPER_FMOE_GEMM read once: four available kernel names, else (unset, unknown or unavailable) the table.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fmoeActivation.cuh"
+#include "deviceCache.h"
 #include "fmoeGroupedGemm.h"
 
 #include "cutlass/cutlass.h"
@@ -10,8 +11,6 @@
 #include "cutlass/gemm/device/default_gemm_configuration.h"
 #include "cutlass/gemm/kernel/default_gemm_grouped.h"
 #include "cutlass/gemm/threadblock/threadblock_swizzle.h"
-
-#include <atomic>
 
 namespace trt_helper
 {
@@ -63,41 +62,13 @@ template<typename K>
 cudaError_t launchGrouped(GroupedGemmArgs const& g, cudaStream_t stream)
 {
     using Element = typename K::ElementA;
-    constexpr int kMaxDevices = 64;
-    static std::atomic<int> gridCache[kMaxDevices]{};
+    static PerDeviceCache gridCache;
     int const smem = static_cast<int>(sizeof(typename K::SharedStorage));
-    int device = 0;
-    cudaError_t err = cudaGetDevice(&device);
-    if (err != cudaSuccess)
-    {
-        return err;
-    }
-    int grid = device < kMaxDevices ? gridCache[device].load() : 0;
+    int const grid = gridCache.get(
+        currentDevice(), [&](int device) { return residentCtas(cutlass::Kernel<K>, K::kThreadCount, smem, device); });
     if (grid == 0)
     {
-        if (smem >= (48 << 10)
-            && (err = cudaFuncSetAttribute(cutlass::Kernel<K>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem))
-                != cudaSuccess)
-        {
-            return err;
-        }
-        int perSm = 0;
-        int sms = 0;
-        if ((err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, cutlass::Kernel<K>, K::kThreadCount, smem))
-                != cudaSuccess
-            || (err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess)
-        {
-            return err;
-        }
-        grid = perSm * sms;
-        if (grid <= 0)
-        {
-            return cudaErrorInvalidConfiguration;
-        }
-        if (device < kMaxDevices)
-        {
-            gridCache[device].store(grid);
-        }
+        return cudaErrorInvalidDeviceFunction; // no code for this device, or the query failed
     }
     typename K::EpilogueOutputOp::Params epilogue(1.F, 1.F);
     epilogue.act = static_cast<int32_t>(g.act);

@@ -68,7 +68,7 @@ struct Sm90Grouped
 template<typename G>
 cudaError_t runSm90(GroupedGemmArgs const& g, cudaStream_t stream)
 {
-    auto args = G::arguments(g, smCount());
+    auto args = G::arguments(g, smCount(currentDevice()));
     if (args.hw_info.sm_count <= 0 || G::Gemm::get_workspace_size(args) > g.workspaceSize)
     {
         return cudaErrorInvalidValue;
@@ -88,7 +88,7 @@ size_t workspaceSm90(int groups)
 {
     GroupedGemmArgs g{};
     g.groups = groups;
-    return G::Gemm::get_workspace_size(G::arguments(g, smCount()));
+    return G::Gemm::get_workspace_size(G::arguments(g, smCount(currentDevice())));
 }
 
 using Pingpong = cutlass::gemm::KernelPtrArrayTmaWarpSpecializedPingpong;

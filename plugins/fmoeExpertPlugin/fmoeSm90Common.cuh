@@ -1,12 +1,11 @@
-// Pieces shared by FMoEExpert's Hopper GEMMs (sm_90a only): the bias + activation epilogue op and the SM count.
+// Pieces shared by FMoEExpert's Hopper GEMMs (sm_90a only): the bias + activation epilogue op.
 #pragma once
 
+#include "deviceCache.h"
 #include "fmoeActivation.cuh"
 #include "fmoeGroupedGemm.h"
 
 #include "cutlass/cutlass.h"
-
-#include <atomic>
 
 namespace trt_helper
 {
@@ -50,22 +49,5 @@ private:
     }
     int32_t mAct;
 };
-
-int smCount()
-{
-    constexpr int kMaxDevices = 64;
-    static std::atomic<int> cache[kMaxDevices]{};
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
-    {
-        return 0;
-    }
-    int sms = cache[device].load();
-    if (sms == 0 && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess)
-    {
-        cache[device].store(sms);
-    }
-    return sms;
-}
 } // namespace
 } // namespace trt_helper

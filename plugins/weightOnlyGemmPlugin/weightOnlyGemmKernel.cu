@@ -13,12 +13,12 @@
 // mma multiplies the exact q, and the scale is applied per tile to the fp32 partial sums (a tile lies in one group).
 // The grid is sized so that every CTA runs in one wave where possible (occupancy queried once per device).
 #include "weightOnlyGemmKernel.h"
+#include "deviceCache.h"
 #include "woqBulkSm90.h"
 #include "woqTile.cuh"
 #include "woqWgmmaSm90.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -223,24 +223,6 @@ constexpr auto kernelFor()
     }
 }
 
-constexpr int kMaxDevices = 64;
-
-//! Per device, cached: multiprocessor count.
-int smCount(int device)
-{
-    static std::atomic<int> counts[kMaxDevices] = {};
-    int n = counts[device].load(std::memory_order_relaxed);
-    if (n == 0)
-    {
-        if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || n <= 0)
-        {
-            return 0;
-        }
-        counts[device].store(n, std::memory_order_relaxed);
-    }
-    return n;
-}
-
 template<int kMT, int kNS>
 constexpr size_t kSmemPerWarp = kNS * kMT * 4 * 32 * sizeof(float);
 
@@ -248,20 +230,18 @@ constexpr size_t kSmemPerWarp = kNS * kMT * 4 * 32 * sizeof(float);
 template<typename T, int kBits, int kMT, int kNS, bool kShort>
 int ctasPerSm(int device, int warpsLog2)
 {
-    static std::atomic<int> cache[kMaxDevices][5] = {};
-    int n = cache[device][warpsLog2].load(std::memory_order_relaxed);
-    if (n == 0)
-    {
-        int const nw = 1 << warpsLog2;
-        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                &n, kernelFor<T, kBits, kMT, kNS, kShort>(), nw * 32, nw * kSmemPerWarp<kMT, kNS>)
-            != cudaSuccess)
+    static PerDeviceCache cache[5];
+    return cache[warpsLog2].get(device,
+        [&](int)
         {
-            return 0;
-        }
-        cache[device][warpsLog2].store(n, std::memory_order_relaxed);
-    }
-    return n;
+            int const nw = 1 << warpsLog2;
+            int n = 0;
+            return cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                       &n, kernelFor<T, kBits, kMT, kNS, kShort>(), nw * 32, nw * kSmemPerWarp<kMT, kNS>)
+                    == cudaSuccess
+                ? n
+                : 0;
+        });
 }
 
 struct Choice
@@ -338,7 +318,7 @@ cudaError_t launchForM(Params const& p, cudaStream_t stream)
     {
         return e;
     }
-    int const sms = device < kMaxDevices ? smCount(device) : 0;
+    int const sms = smCount(device);
     if (sms == 0)
     {
         return cudaErrorInvalidDevice;

@@ -14,9 +14,9 @@
 #include "woqBulkSm90.h"
 
 #include "bulkCopySm90.cuh"
+#include "deviceCache.h"
 
 #include <algorithm>
-#include <atomic>
 
 namespace trt_helper
 {
@@ -28,7 +28,6 @@ constexpr int kConsumers = 8;                   //!< consumer warps per CTA (plu
 constexpr int kThreads = 32 * (kConsumers + 1); //!< threads per CTA
 constexpr int kStageBytes = 16384;              //!< packed weight bytes per stage
 constexpr int kSharedPerSm = 227 * 1024;        //!< shared memory per SM of an H100 / H200 (less 1 KB)
-constexpr int kMaxDevices = 64;
 using woq::kPerChannelShift;
 
 template<int kBits>
@@ -244,48 +243,35 @@ __global__ void __launch_bounds__(kThreads, kCtasPerSm) woqBulkKernel(Params con
 #endif
 }
 
-//! Per device, cached: CTAs of this kernel that fit on the GPU at once; -1 where it cannot run (no sm_90 code for
-//! the device, compute capability below 9.0) or on error.
+//! Per device, cached: CTAs of this kernel that fit on the GPU at once; 0 where it cannot run (no sm_90 code for the
+//! device, compute capability below 9.0) or on error.
 template<typename T, int kBits, int kGroupShift>
-int residentCtas(int device)
+int bulkResidentCtas(int device)
 {
-    static std::atomic<int> cache[kMaxDevices] = {};
-    int n = cache[device].load(std::memory_order_relaxed);
-    if (n != 0)
-    {
-        return n;
-    }
-    auto const kernel = woqBulkKernel<T, kBits, kGroupShift>;
-    int const smem = static_cast<int>(sizeof(Shared<kBits>));
-    cudaFuncAttributes attr{};
-    int major = 0;
-    int sms = 0;
-    int perSm = 0;
-    n = -1;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9
-        && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess && attr.binaryVersion >= 90
-        && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess
-        && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem) == cudaSuccess
-        && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kThreads, smem) == cudaSuccess && perSm > 0)
-    {
-        n = perSm * sms;
-    }
-    cudaGetLastError(); // a failed query leaves no error behind for the caller
-    cache[device].store(n, std::memory_order_relaxed);
-    return n;
+    static PerDeviceCache cache;
+    return cache.get(device,
+        [](int d)
+        {
+            auto const kernel = woqBulkKernel<T, kBits, kGroupShift>;
+            cudaFuncAttributes attr{};
+            return computeCapability(d) >= 90 && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess
+                    && attr.binaryVersion >= 90
+                ? residentCtas(kernel, kThreads, static_cast<int>(sizeof(Shared<kBits>)), d)
+                : 0;
+        });
 }
 
 template<typename T, int kBits, int kGroupShift>
 cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
-    int const ctas = residentCtas<T, kBits, kGroupShift>(device);
+    int const ctas = bulkResidentCtas<T, kBits, kGroupShift>(device);
     // int8 has half the columns per byte to dequantize: on an H200 it won only where every CTA streams more than one
     // strip (benchmarks/results/woq_bulk_h200.json)
     if (ctas <= 0 || (kBits == 8 && p.strips <= ctas))
     {
         return cudaErrorNotSupported;
     }
-    // (residentCtas raised the kernel's shared-memory limit on this device)
+    // (bulkResidentCtas raised the kernel's shared-memory limit on this device)
     woqBulkKernel<T, kBits, kGroupShift><<<std::min(p.strips, ctas), kThreads, sizeof(Shared<kBits>), stream>>>(p);
     return cudaGetLastError();
 }
@@ -313,9 +299,8 @@ cudaError_t launchForBits(int32_t bits, Params const& p, int device, cudaStream_
 cudaError_t launchWoqBulkSm90(ElemType type, int32_t bits, woq::Params const& p, cudaStream_t stream)
 {
     bool const aligned = reinterpret_cast<uintptr_t>(p.w) % 16 == 0 && reinterpret_cast<uintptr_t>(p.scales) % 16 == 0;
-    int device = 0;
-    if (p.m > 8 * kMT || p.n % 16 != 0 || p.k % woq::kBlockK != 0 || !aligned || (bits != 4 && bits != 8)
-        || cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
+    int const device = currentDevice();
+    if (p.m > 8 * kMT || p.n % 16 != 0 || p.k % woq::kBlockK != 0 || !aligned || (bits != 4 && bits != 8) || device < 0)
     {
         return cudaErrorNotSupported;
     }

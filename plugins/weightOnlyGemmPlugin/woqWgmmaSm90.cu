@@ -17,12 +17,12 @@
 #include "woqWgmmaSm90.h"
 
 #include "bulkCopySm90.cuh"
+#include "deviceCache.h"
 
 #include <cute/arch/mma_sm90.hpp>
 #include <cute/numeric/numeric_types.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <utility>
 
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -35,9 +35,8 @@ namespace
 {
 using woq::Params;
 
-constexpr int kProducerWarps = 4;         //!< one warpgroup (registers are allocated per warpgroup)
-constexpr int kSharedBudget = 200 * 1024; //!< ring bytes per CTA (one CTA per SM at the largest tiles)
-constexpr int kMaxDevices = 64;
+constexpr int kProducerWarps = 4;            //!< one warpgroup (registers are allocated per warpgroup)
+constexpr int kSharedBudget = 200 * 1024;    //!< ring bytes per CTA (one CTA per SM at the largest tiles)
 constexpr int kXRowBytes = woq::kBlockK * 2; //!< one token's 64 columns of a stage: one 128-byte swizzle row
 
 template<int kTM, int kWG, int kBits>
@@ -356,32 +355,19 @@ __global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1) woqWgmma
 //! Per device, cached: the CTAs of this kernel that fit on the GPU at once where it runs there (compute capability 9.0
 //! with this library's sm_90a code; its shared memory raised), else 0 (also on error).
 template<typename T, int kTM, int kWG, int kBits>
-int residentCtas(int device)
+int wgmmaResidentCtas(int device)
 {
     using C = Config<kTM, kWG, kBits>;
-    static std::atomic<int> cache[kMaxDevices] = {};
-    int n = cache[device].load(std::memory_order_relaxed);
-    if (n == 0)
-    {
-        auto const kernel = woqWgmmaKernel<T, kTM, kWG, kBits>;
-        cudaFuncAttributes attr{};
-        int major = 0;
-        int minor = 0;
-        int sms = 0;
-        int perSm = 0;
-        bool const ok = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess
-            && cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess && major == 9
-            && minor == 0 && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess
-            && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSharedBytes) == cudaSuccess
-            && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess
-            && cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, C::kThreads, C::kSharedBytes)
-                == cudaSuccess
-            && perSm > 0;
-        cudaGetLastError(); // a failed query leaves no error behind for the caller
-        n = ok ? perSm * sms : -1;
-        cache[device].store(n, std::memory_order_relaxed);
-    }
-    return std::max(n, 0);
+    static PerDeviceCache cache;
+    return cache.get(device,
+        [](int d)
+        {
+            auto const kernel = woqWgmmaKernel<T, kTM, kWG, kBits>;
+            cudaFuncAttributes attr{};
+            return computeCapability(d) == 90 && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess
+                ? residentCtas(kernel, C::kThreads, C::kSharedBytes, d)
+                : 0;
+        });
 }
 
 //! One launch; K is split over a cluster of 2, 4 or 8 CTAs where that keeps all CTAs on the GPU at once and brings
@@ -390,7 +376,7 @@ template<typename T, int kTM, int kWG, int kBits>
 cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
     using C = Config<kTM, kWG, kBits>;
-    int const resident = residentCtas<T, kTM, kWG, kBits>(device);
+    int const resident = wgmmaResidentCtas<T, kTM, kWG, kBits>(device);
     if (p.strips % C::kStrips != 0 || resident == 0)
     {
         return cudaErrorNotSupported;
@@ -441,9 +427,9 @@ cudaError_t launchWoqWgmmaSm90(ElemType type, int32_t bits, woq::Params const& p
 {
     bool const aligned = reinterpret_cast<uintptr_t>(p.x) % 4 == 0 && reinterpret_cast<uintptr_t>(p.w) % 16 == 0
         && reinterpret_cast<uintptr_t>(p.scales) % 16 == 0;
-    int device = 0;
+    int const device = currentDevice();
     if (p.m < kWgmmaMinTokens || p.n < kWgmmaMinFeatures || p.n % 128 != 0 || p.k % woq::kBlockK != 0 || !aligned
-        || (bits != 4 && bits != 8) || cudaGetDevice(&device) != cudaSuccess || device >= kMaxDevices)
+        || (bits != 4 && bits != 8) || device < 0)
     {
         return cudaErrorNotSupported;
     }
