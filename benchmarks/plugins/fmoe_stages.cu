@@ -142,7 +142,7 @@ struct KernelResult
 struct CaseResult
 {
     Case c;
-    float forwardMs{0}, routeMs{0}, scatterMs{0}, gatherMs{0}, defaultMs[2]{0, 0};
+    float forwardMs{0}, routeMs{0}, scatterMs{0}, gatherMs{0}, defaultMs[2]{0, 0}, gemm2ToYMs{0};
     GemmKernel defaultKernel[2]{};
     std::vector<KernelResult> kernels;
 };
@@ -188,21 +188,27 @@ CaseResult runCase(Case const& c, cudaStream_t stream)
     char* workspace;
     CHECK(cudaMalloc(&workspace, wsBytes));
     Layout const ws(workspace, p.type, tokens, kDim, H, kExperts);
-    ForwardStages const st{p, ws, tokens, stream, blockGemmAvailable(p.type) ? kBlockRows : 1};
-    auto const routeScatter = [&] { return st.route() == cudaSuccess ? st.scatter() : cudaGetLastError(); };
+    // the forward's routing (its padding from the table), and per kernel a routing padded to what that kernel needs
+    ForwardStages const st{p, ws, tokens, stream, groupedGemmRowPad(p.type, tokens / kExperts, kDim, H), false};
+    auto const routeScatter
+        = [&](ForwardStages const& s) { return s.route() == cudaSuccess ? s.scatter() : cudaGetLastError(); };
 
     if (c.timed)
     {
         out.forwardMs = graphMs(stream, [&] { return fmoeForward(p, workspace, wsBytes, stream); });
         out.routeMs = graphMs(stream, [&] { return st.route(); });
-        out.scatterMs = graphMs(stream, routeScatter) - out.routeMs;
-        CHECK(routeScatter());
+        out.scatterMs = graphMs(stream, [&] { return routeScatter(st); }) - out.routeMs;
+        CHECK(routeScatter(st));
         for (int g = 0; g < 2; ++g)
         {
             out.defaultKernel[g] = groupedGemmChoice(st.gemm(g + 1));
             out.defaultMs[g] = graphMs(stream, [&] { return groupedGemm(st.gemm(g + 1), stream); });
         }
         out.gatherMs = graphMs(stream, [&] { return st.gather(); });
+        if (gemmKernelIsBlock(out.defaultKernel[1])) // the forward's GEMM2: its rows to y times the score, no gather
+        {
+            out.gemm2ToYMs = graphMs(stream, [&] { return groupedGemm(st.gemm2ToOutput(), stream); });
+        }
     }
 
     unsigned long long* bad;
@@ -216,10 +222,12 @@ CaseResult runCase(Case const& c, cudaStream_t stream)
         {
             continue;
         }
-        CHECK(routeScatter());
+        int32_t const pad = blockGemmAvailable(p.type) ? std::max(kBlockRows, gemmKernelRowPad(r.kernel)) : 1;
+        ForwardStages const stK{p, ws, tokens, stream, pad, false};
+        CHECK(routeScatter(stK));
         for (int g = 0; g < 2; ++g)
         {
-            GroupedGemmArgs const args = st.gemm(g + 1);
+            GroupedGemmArgs const args = stK.gemm(g + 1);
             cudaError_t const err = groupedGemmWith(args, r.kernel, stream);
             if (err != cudaSuccess)
             {
@@ -300,6 +308,12 @@ int main(int argc, char** argv)
                 gemmKernelName(r.defaultKernel[0]), 1e3 * r.defaultMs[1], gemmKernelName(r.defaultKernel[1]),
                 1e3 * r.gatherMs, 1e3 * (r.routeMs + r.scatterMs + r.defaultMs[0] + r.defaultMs[1] + r.gatherMs),
                 flops / r.forwardMs / 1e9);
+        }
+        if (r.gemm2ToYMs > 0)
+        {
+            std::printf("\n  the forward's GEMM2 stores its rows to y times the score (no gather): %.1f us (stage sum"
+                        " %.1f)",
+                1e3 * r.gemm2ToYMs, 1e3 * (r.routeMs + r.scatterMs + r.defaultMs[0] + r.gemm2ToYMs));
         }
         std::printf("\n");
         for (KernelResult const& k : r.kernels)
@@ -384,10 +398,11 @@ int main(int argc, char** argv)
             std::fprintf(f,
                 "  {\"case\": \"%s\", \"tokens\": %ld, \"hidden\": %d, \"timed\": %s, \"forward_us\": %.2f, "
                 "\"route_us\": %.2f, \"scatter_us\": %.2f, \"gemm1_us\": %.2f, \"gemm1_kernel\": \"%s\", "
-                "\"gemm2_us\": %.2f, \"gemm2_kernel\": \"%s\", \"gather_us\": %.2f, \"kernels\": [",
+                "\"gemm2_us\": %.2f, \"gemm2_kernel\": \"%s\", \"gather_us\": %.2f, \"gemm2_to_y_us\": %.2f, "
+                "\"kernels\": [",
                 r.c.name, static_cast<long>(r.c.tokens), r.c.hidden, r.c.timed ? "true" : "false", 1e3 * r.forwardMs,
                 1e3 * r.routeMs, 1e3 * r.scatterMs, 1e3 * r.defaultMs[0], gemmKernelName(r.defaultKernel[0]),
-                1e3 * r.defaultMs[1], gemmKernelName(r.defaultKernel[1]), 1e3 * r.gatherMs);
+                1e3 * r.defaultMs[1], gemmKernelName(r.defaultKernel[1]), 1e3 * r.gatherMs, 1e3 * r.gemm2ToYMs);
             for (size_t k = 0; k < r.kernels.size(); ++k)
             {
                 KernelResult const& kr = r.kernels[k];

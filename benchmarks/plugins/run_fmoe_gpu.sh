@@ -30,6 +30,14 @@ if [ "${FMOE_USE_TABLE:-0}" != 1 ] && [ -s "$W/choice.txt" ]; then
 fi
 timeout 300 python3 -m pytest -q -rs -m gpu tests/plugins -p no:cacheprovider 2>&1 | grep -vE "^generator seed" \
   > "$OUT/t3.log"
+# FMOE_T3_KERNELS (space-separated TRT_HELPER_FMOE_GEMM lists, e.g. the 128-row block kernels of a
+# TRT_HELPER_FMOE_TUNING=ON build): the FMoE tests again with each
+: > "$OUT/t3_kernels.log"
+for kernels in ${FMOE_T3_KERNELS:-}; do
+  echo "=== TRT_HELPER_FMOE_GEMM=$kernels" >> "$OUT/t3_kernels.log"
+  TRT_HELPER_FMOE_GEMM=$kernels timeout 120 python3 -m pytest -q -m gpu -p no:cacheprovider tests/plugins/test_plugin_enqueue_gpu.py \
+    tests/plugins/test_plugin_graphs_gpu.py -k fmoe 2>&1 | grep -vE "^generator seed" | tail -5 >> "$OUT/t3_kernels.log"
+done
 : > "$OUT/sanitizer.log"
 for tool in memcheck racecheck; do
   echo "=== compute-sanitizer --tool $tool" >> "$OUT/sanitizer.log"
@@ -42,5 +50,5 @@ timeout 150 python3 benchmarks/plugins/bench_plugins.py --only-fmoe --iters 100 
   --profile-dir "$W" > "$W/bench.log" 2>&1
 cp "$W/fmoe_profile_8192x2048.txt" "$OUT/" 2>/dev/null
 timeout 200 python3 benchmarks/plugins/bench_moe_block.py --iters 100 --out "$OUT/moe_block.json" > "$W/moe_block.log" 2>&1
-tail -4 "$OUT/t3.log"; grep -E "SUMMARY" "$OUT/sanitizer.log"; grep -E "GPU-only" "$W/bench.log"; tail -3 "$W/moe_block.log"; grep -E "forward" "$OUT/fmoe_stages.log"
+tail -4 "$OUT/t3.log"; cat "$OUT/t3_kernels.log"; grep -E "SUMMARY" "$OUT/sanitizer.log"; grep -E "GPU-only" "$W/bench.log"; tail -3 "$W/moe_block.log"; grep -E "forward" "$OUT/fmoe_stages.log"
 pack

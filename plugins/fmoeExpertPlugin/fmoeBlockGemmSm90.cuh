@@ -1,13 +1,14 @@
 // Hopper block GEMMs of FMoEExpert (sm_90a only, fmoeBlockGemmSm90F16.cu / Bf16.cu). The routing pads every
-// expert's rows to a multiple of kBlockRows and writes, per block of rows, its expert (-1 after the last used
-// block). One GEMM of the whole padded matrix then covers all experts:
+// expert's rows to a multiple of the kernel's tile rows (64 or 128) and writes, per kBlockRows rows, their expert (-1
+// after the last used block). One GEMM of the whole padded matrix then covers all experts:
 //   D[r, :] = act(A[r, :] . W[e(r)]^T + bias[e(r)])   with e(r) = blockExpert[r / kBlockRows]
 // as a CUTLASS 3.x batched GEMM (M rows, N, K, L = experts) whose A, D and the broadcast bias have L strides 0 / 0
 // / N, and whose tile scheduler (MoeBlockTileScheduler below) hands out only (row block, column block) tiles, taking
 // L from the block table. Every operand is one plain tensor, so its TMA descriptor is made once on the host (in the
 // kernel parameters) where the ptr-array grouped GEMM rewrites a descriptor in device memory whenever a CTA moves to
-// another expert. TMA loads, wgmma, a persistent pingpong schedule, fp32 accumulation, an epilogue (bias and
-// activation from BiasActOp) staged in shared memory and stored in 16-byte vectors.
+// another expert. TMA loads, wgmma, a persistent schedule (pingpong for 64-row tiles, cooperative for 128-row ones),
+// fp32 accumulation, an epilogue (bias and activation from BiasActOp) staged in shared memory and stored in 16-byte
+// vectors.
 #pragma once
 
 #include "fmoeSm90Common.cuh"
@@ -30,8 +31,10 @@ struct MoeBlockScheduler
 };
 
 //! CUTLASS's static persistent scheduler over the (row block, column block) tiles of one batch, rasterised along N
-//! (row blocks in order), with L = the row block's expert from the device table. Blocks after the last used one
-//! are invalid; they come last in every CTA's tile sequence, so each CTA stops at its first one.
+//! (row blocks in order), with L = the row block's expert from the device table (kTableStride entries per tile row
+//! block: its tile rows / kBlockRows). Blocks after the last used one are invalid; they come last in every CTA's tile
+//! sequence, so each CTA stops at its first one.
+template<int kTableStride>
 class MoeBlockTileScheduler : public cutlass::gemm::kernel::detail::PersistentTileSchedulerSm90
 {
     using Base = cutlass::gemm::kernel::detail::PersistentTileSchedulerSm90;
@@ -87,7 +90,7 @@ public:
         WorkTileInfo work = Base::get_current_work();
         if (work.is_valid())
         {
-            int32_t const expert = mBlockExpert[work.M_idx];
+            int32_t const expert = mBlockExpert[work.M_idx * kTableStride];
             if (expert < 0)
             {
                 return WorkTileInfo::invalid_work_tile();
@@ -103,6 +106,20 @@ public:
         return get_current_work();
     }
 
+    //! The next tile through this class's get_current_work (the base's calls its own; the cooperative kernel fetches
+    //! tiles this way, the pingpong one with advance_to_next_work + get_current_work).
+    CUTLASS_DEVICE auto fetch_next_work(WorkTileInfo)
+    {
+        advance_to_next_work();
+        return cute::make_tuple(get_current_work(), true);
+    }
+
+    template<class Pipeline, class PipelineState>
+    CUTLASS_DEVICE auto fetch_next_work(WorkTileInfo work, Pipeline&, PipelineState)
+    {
+        return fetch_next_work(work);
+    }
+
 private:
     int32_t const* mBlockExpert = nullptr;
 };
@@ -113,7 +130,8 @@ namespace cutlass::gemm::kernel::detail
 template<class TileShape, class ClusterShape, uint32_t kStages, class ProblemShape>
 struct TileSchedulerSelector<trt_helper::MoeBlockScheduler, arch::Sm90, TileShape, ClusterShape, kStages, ProblemShape>
 {
-    using Scheduler = trt_helper::MoeBlockTileScheduler;
+    using Scheduler
+        = trt_helper::MoeBlockTileScheduler<decltype(cute::size<0>(TileShape{}))::value / trt_helper::kBlockRows>;
 };
 } // namespace cutlass::gemm::kernel::detail
 
@@ -126,31 +144,34 @@ using namespace cute;
 using StrideRows = cute::Stride<int64_t, _1, _0>; // A and D: (row, column, expert), every expert the same rows
 using StrideBias = cute::Stride<_0, _1, int64_t>; // bias (E, N): one row per expert, broadcast over the rows
 
-//! The epilogue D = act(acc + bias) of one kBlockRows x kN tile: the warp group puts the tile's bias row in shared
-//! memory (as floats), then each thread takes its fragment two columns at a time (a wgmma accumulator holds column
+//! The epilogue D = act(acc + bias) of one kM x kN tile by its kThreads consumer threads (one warp group for 64 rows,
+//! two for 128): they put the tile's bias row in shared memory (as floats) with each row's destination and scale (row
+//! r and 1; or, where Params::thread.rowToken is set, row rowToken[r] scaled by rowScale there, and none for the
+//! expert's padding rows), then each thread takes its fragment two columns at a time (a wgmma accumulator holds column
 //! pairs: one 8-byte bias load, one 4-byte shared store per pair; the activation a constant of the unrolled loop) into
-//! a padded shared-memory tile, and the warp group writes whole rows to global memory in 16-byte vectors. (CUTLASS's
+//! a padded shared-memory tile, and the threads write whole rows to global memory in 16-byte vectors. (CUTLASS's
 //! no-smem DefaultEpilogue stores 2-byte elements scattered over 8 rows per instruction, each after its own bias load:
 //! with k = 512 the epilogue, not the mainloop, set the kernel's time.) Rows are always in range (the padded rows are a
-//! multiple of kBlockRows); columns past N (a multiple of 8) get a zero bias and are not stored. The two warp groups
-//! of the pingpong kernel run their epilogues one after the other, so they share the tile, the bias row and a barrier.
-//! Params come from DefaultEpilogue.
-template<typename T, int kN>
+//! multiple of kM); columns past N (a multiple of 8) get a zero bias and are not stored. The two warp groups of the
+//! pingpong kernel run their epilogues one after the other, so they share the tile, the bias row and a barrier. Params
+//! come from DefaultEpilogue.
+template<typename T, int kM, int kN, int kThreads>
 class MoeBlockEpilogue : public cutlass::epilogue::collective::DefaultEpilogue<T, StrideBias, StrideRows, BiasActOp<T>,
                              cutlass::gemm::EpilogueDefault>
 {
     using Base = cutlass::epilogue::collective::DefaultEpilogue<T, StrideBias, StrideRows, BiasActOp<T>,
         cutlass::gemm::EpilogueDefault>;
     static constexpr int kPitch = kN + 8; // elements per shared row: 16-byte aligned, conflict-free fragment writes
-    static constexpr int kThreads = 128;  // one warp group
     static constexpr int kVec = 16 / sizeof(T);
 
 public:
     using typename Base::Params;
     struct SharedStorage
     {
-        alignas(16) T tile[kBlockRows * kPitch];
+        alignas(16) T tile[kM * kPitch];
         alignas(16) float bias[kN];
+        float rowScale[kM];
+        int32_t rowTarget[kM]; //!< the row of D each tile row is stored to; < 0: not stored
     };
 
     CUTLASS_HOST_DEVICE explicit MoeBlockEpilogue(Params const& params, SharedStorage const& = SharedStorage())
@@ -175,6 +196,15 @@ public:
         {
             shared.bias[c] = col0 + c < n ? float(bias[c]) : 0.F;
         }
+        auto const& op = mParams.thread;
+        int32_t const dataEnd = op.rowToken != nullptr ? op.groupStart[l] + op.groupRows[l] : INT32_MAX;
+        for (int r = threadIdx; r < kM; r += kThreads)
+        {
+            int32_t const row = static_cast<int32_t>(m) * kM + r;
+            int32_t const target = op.rowToken == nullptr ? row : row < dataEnd ? op.rowToken[row] : -1;
+            shared.rowTarget[r] = target;
+            shared.rowScale[r] = target >= 0 && op.rowScale != nullptr ? float(op.rowScale[target]) : 1.F;
+        }
         cutlass::arch::NamedBarrier::sync(kThreads, id);
         Tensor tCoord = tiledMma.get_thread_slice(threadIdx).partition_C(
             make_identity_tensor(take<0, 2>(blockShape))); // (row, column) in the tile of each fragment element
@@ -186,25 +216,26 @@ public:
         case GemmActivation::kIDENTITY: toShared<GemmActivation::kIDENTITY>(accumulators, tCoord, shared); break;
         }
         cutlass::arch::NamedBarrier::sync(kThreads, id);
-        T* const out = mParams.ptr_D + static_cast<int64_t>(m) * kBlockRows * n + col0;
+        T* const out = mParams.ptr_D + col0;
         CUTLASS_PRAGMA_UNROLL
-        for (int v = threadIdx; v < kBlockRows * kN / kVec; v += kThreads)
+        for (int v = threadIdx; v < kM * kN / kVec; v += kThreads)
         {
             int const row = v / (kN / kVec);
             int const col = v % (kN / kVec) * kVec;
-            if (col0 + col < n)
+            int32_t const target = shared.rowTarget[row];
+            if (col0 + col < n && target >= 0)
             {
-                *reinterpret_cast<uint4*>(out + static_cast<int64_t>(row) * n + col)
+                *reinterpret_cast<uint4*>(out + static_cast<int64_t>(target) * n + col)
                     = *reinterpret_cast<uint4 const*>(shared.tile + row * kPitch + col);
             }
         }
-        cutlass::arch::NamedBarrier::sync(kThreads, id); // the tile is read before the other group writes it
+        cutlass::arch::NamedBarrier::sync(kThreads, id); // the tile is read before it is written again
     }
 
 private:
-    //! act(acc + bias) of the thread's fragment into the shared tile, a column pair at a time (elements 2i and 2i + 1
-    //! of a wgmma accumulator fragment are columns c and c + 1 of one row, c even); the activation is a constant, so
-    //! the unrolled loop has no branch and its elements interleave.
+    //! act(acc + bias) x the row's scale of the thread's fragment into the shared tile, a column pair at a time
+    //! (elements 2i and 2i + 1 of a wgmma accumulator fragment are columns c and c + 1 of one row, c even); the
+    //! activation is a constant, so the unrolled loop has no branch and its elements interleave.
     template<GemmActivation kAct, class Accumulators, class Coords>
     CUTLASS_DEVICE static void toShared(Accumulators const& accumulators, Coords const& tCoord, SharedStorage& shared)
     {
@@ -216,9 +247,10 @@ private:
             int const row = get<0>(tCoord(i));
             int const col = get<1>(tCoord(i));
             float2 const b = *reinterpret_cast<float2 const*>(shared.bias + col);
+            float const s = shared.rowScale[row];
             cutlass::AlignedArray<T, 2> pair;
-            pair[0] = T(moeActivate(float(accumulators(i)) + b.x, kAct));
-            pair[1] = T(moeActivate(float(accumulators(i + 1)) + b.y, kAct));
+            pair[0] = T(moeActivate(float(accumulators(i)) + b.x, kAct) * s);
+            pair[1] = T(moeActivate(float(accumulators(i + 1)) + b.y, kAct) * s);
             *reinterpret_cast<cutlass::AlignedArray<T, 2>*>(shared.tile + row * kPitch + col) = pair;
         }
     }
@@ -227,17 +259,24 @@ private:
     Params mParams;
 };
 
-//! T, tile kBlockRows x N (x 64), pingpong.
-template<typename T, int kN>
+//! T, tile kM x kN (x 64): pingpong for 64 rows (a warp group per tile), cooperative for 128 (two); on clusters of
+//! kClusterM CTAs with consecutive row blocks, which share each weight tile (loaded once, multicast by TMA: the routing
+//! pads each expert to kClusterM row blocks, so they have one expert).
+template<typename T, int kM, int kN, int kClusterM = 1>
 struct Sm90Block
 {
+    static constexpr int kRowPad = kM * kClusterM;
+    static_assert(kM == 64 || kM == 128, "64 or 128 tile rows");
+    using Schedule = std::conditional_t<kM == 64, cutlass::gemm::KernelTmaWarpSpecializedPingpong,
+        cutlass::gemm::KernelTmaWarpSpecializedCooperative>;
     using StrideW = cute::Stride<int64_t, _1, int64_t>; // W (E, N, K): B column-major per expert
-    using Epilogue = cutlass::epilogue::collective::detail::Sm90TmaWarpSpecializedAdapter<MoeBlockEpilogue<T, kN>>;
+    using Epilogue = cutlass::epilogue::collective::detail::Sm90TmaWarpSpecializedAdapter<
+        MoeBlockEpilogue<T, kM, kN, kM == 64 ? 128 : 256>>;
     using Mainloop = typename cutlass::gemm::collective::CollectiveBuilder<cutlass::arch::Sm90,
-        cutlass::arch::OpClassTensorOp, T, StrideRows, 8, T, StrideW, 8, float, Shape<Int<kBlockRows>, Int<kN>, _64>,
-        Shape<_1, _1, _1>,
+        cutlass::arch::OpClassTensorOp, T, StrideRows, 8, T, StrideW, 8, float, Shape<Int<kM>, Int<kN>, _64>,
+        Shape<Int<kClusterM>, _1, _1>,
         cutlass::gemm::collective::StageCountAutoCarveout<static_cast<int>(sizeof(typename Epilogue::SharedStorage))>,
-        cutlass::gemm::KernelTmaWarpSpecializedPingpong>::CollectiveOp;
+        Schedule>::CollectiveOp;
     using Kernel
         = cutlass::gemm::kernel::GemmUniversal<Shape<int, int, int, int>, Mainloop, Epilogue, MoeBlockScheduler>;
     using Gemm = cutlass::gemm::device::GemmUniversalAdapter<Kernel>;
@@ -250,6 +289,10 @@ struct Sm90Block
         int64_t const k = g.k;
         typename Epilogue::Arguments epilogue{};
         epilogue.thread.act = static_cast<int32_t>(g.act);
+        epilogue.thread.rowToken = g.rowToken;
+        epilogue.thread.rowScale = static_cast<T const*>(g.rowScale);
+        epilogue.thread.groupStart = g.groupStart;
+        epilogue.thread.groupRows = g.groupRows;
         epilogue.ptr_C = static_cast<T const*>(g.bias);
         epilogue.dC = StrideBias{_0{}, _1{}, n};
         epilogue.ptr_D = static_cast<T*>(g.dRows);
@@ -270,7 +313,7 @@ template<typename G>
 cudaError_t runBlock(GroupedGemmArgs const& g, cudaStream_t stream)
 {
     auto args = G::arguments(g, smCount(currentDevice()));
-    if (args.hw_info.sm_count <= 0 || g.rows % kBlockRows != 0 || g.rows > INT32_MAX
+    if (args.hw_info.sm_count <= 0 || g.rows % G::kRowPad != 0 || g.rowPad % G::kRowPad != 0 || g.rows > INT32_MAX
         || G::Gemm::get_workspace_size(args) != 0 || G::Gemm::can_implement(args) != cutlass::Status::kSuccess)
     {
         return cudaErrorInvalidValue;
@@ -291,7 +334,12 @@ cudaError_t blockGemmSm90T(GroupedGemmArgs const& g, GemmKernel kernel, cudaStre
 {
     switch (kernel)
     {
-    case GemmKernel::kSM90_BLOCK_64x128: return runBlock<Sm90Block<T, 128>>(g, stream);
+    case GemmKernel::kSM90_BLOCK_64x128: return runBlock<Sm90Block<T, 64, 128>>(g, stream);
+#if TRTH_FMOE_TUNING // the 128-row and cluster variants: no faster on an H200 (fmoe_stages)
+    case GemmKernel::kSM90_BLOCK_128x128: return runBlock<Sm90Block<T, 128, 128>>(g, stream);
+    case GemmKernel::kSM90_BLOCK_128x256: return runBlock<Sm90Block<T, 128, 256>>(g, stream);
+    case GemmKernel::kSM90_BLOCK_64x128_C2: return runBlock<Sm90Block<T, 64, 128, 2>>(g, stream);
+#endif
     default: break;
     }
     return cudaErrorInvalidValue;

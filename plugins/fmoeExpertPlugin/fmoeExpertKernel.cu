@@ -25,15 +25,13 @@ struct GemmTables
 };
 
 //! Rows of xs / hs: the tokens, and where a build has the block kernels (16-bit types) room to pad every expert's
-//! rows to a multiple of kBlockRows (whichever device runs it: the size must not depend on the device).
+//! rows to a multiple of the largest tile rows they have (whichever device runs it: the size must not depend on the
+//! device).
 int64_t rowCapacity(ElemType type, int64_t tokens, int32_t experts)
 {
-    if (!TRTH_HAVE_SM90_BLOCK || type == ElemType::kFLOAT32)
-    {
-        return tokens;
-    }
-    int64_t const padded = tokens + static_cast<int64_t>(experts) * (kBlockRows - 1);
-    return (padded + kBlockRows - 1) / kBlockRows * kBlockRows;
+    int64_t const pad = groupedGemmMaxRowPad(type);
+    int64_t const padded = tokens + static_cast<int64_t>(experts) * (pad - 1);
+    return (padded + pad - 1) / pad * pad;
 }
 
 //! Carves the workspace into its buffers (the same arithmetic sizes and uses it).
@@ -42,6 +40,7 @@ struct Layout
     int32_t* offsets;     //!< E + 1 ints: exclusive scan of the per-expert (padded) counts, then the rows used
     int32_t* counts;      //!< E ints: the tokens routed to each expert
     int32_t* tokenRow;    //!< per token: its slot within its expert, then its row in xs; or kPadded / kInvalid
+    int32_t* rowToken;    //!< per routed row of xs (padded routing): its token
     int32_t* blockExpert; //!< rows / kBlockRows ints (padded routing): each block's expert, -1 after the last used
     GemmTables tables;
     int64_t rows; //!< row capacity of xs and hs
@@ -66,6 +65,7 @@ struct Layout
         offsets = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (experts + 1)));
         counts = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * experts));
         tokenRow = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * tokens));
+        rowToken = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * rows));
         blockExpert = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * (rows / kBlockRows)));
         tables.problems = reinterpret_cast<int32_t*>(take(sizeof(int32_t) * 6 * experts));
         tables.ptrs = reinterpret_cast<void**>(take(sizeof(void*) * 8 * experts));
@@ -78,9 +78,10 @@ struct Layout
 };
 
 // One block does the whole routing: per token its validity (length mask, id range) and its slot within its expert
-// (shared-memory atomics); then warp 0 scans the counts, each rounded up to a multiple of `pad` (1, or kBlockRows
-// for the block kernels: then it also writes the block table), into offsets and writes, for every expert e (empty
-// ones with m = 0), the two grouped GEMMs' problem sizes, pointers and leading dimensions:
+// (shared-memory atomics); then warp 0 scans the counts, each rounded up to a multiple of `pad` (1, or the tile rows
+// of the block kernels, a multiple of kBlockRows: then it also writes the expert of every kBlockRows rows), into
+// offsets and writes, for every expert e (empty ones with m = 0), the two grouped GEMMs' problem sizes, pointers and
+// leading dimensions:
 //   GEMM1: hs[start_e .. +c_e, H] = act(xs[start_e .., D] . W1[e]^T + b1[e])  (m c_e, n H, k D)
 //   GEMM2: xs[start_e .. +c_e, D] = hs[start_e .., H] . W2[e]^T + b2[e]       (m c_e, n D, k H)
 constexpr int kRouteThreads = 1024;
@@ -143,7 +144,7 @@ __global__ void __launch_bounds__(kRouteThreads)
         {
             offsets[e] = start;
             counts[e] = m;
-            for (int32_t b = start / pad; pad > 1 && b < (start + c) / pad; ++b)
+            for (int32_t b = start / kBlockRows; pad > 1 && b < (start + c) / kBlockRows; ++b)
             {
                 blockExpert[b] = e;
             }
@@ -173,17 +174,29 @@ __global__ void __launch_bounds__(kRouteThreads)
     {
         offsets[experts] = run;
     }
-    for (int32_t b = (pad > 1 ? run / pad : blocks) + lane; b < blocks; b += 32)
+    for (int32_t b = (pad > 1 ? run / kBlockRows : blocks) + lane; b < blocks; b += 32)
     {
         blockExpert[b] = -1;
     }
 }
 
-// One warp per routed token: copies its row of x to row offsets[e] + slot of xs and records that row.
+//! The output row of a token the routing did not route (lanes of one warp): 0 when padded, NaN for an invalid id.
+template<typename T>
+__device__ void fillUnrouted(T* dst, int32_t code, int32_t dim, int lane)
+{
+    T const fill = fromFloat<T>(code == kPadded ? 0.F : __int_as_float(0x7fc00000));
+    for (int32_t i = lane; i < dim; i += 32)
+    {
+        dst[i] = fill;
+    }
+}
+
+// One warp per routed token: copies its row of x to row offsets[e] + slot of xs and records that row (in tokenRow,
+// and in rowToken where the routing pads). Where GEMM2 writes y itself (y set), the unrouted tokens' rows of y too.
 template<typename T>
 __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restrict__ idx,
-    int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, T* __restrict__ xs, int64_t tokens,
-    int32_t dim)
+    int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, int32_t* __restrict__ rowToken,
+    T* __restrict__ xs, T* __restrict__ y, int64_t tokens, int32_t dim)
 {
     int64_t const n = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
     int const lane = threadIdx.x & 31;
@@ -194,6 +207,10 @@ __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restr
     int32_t const slot = tokenRow[n];
     if (slot < 0)
     {
+        if (y != nullptr)
+        {
+            fillUnrouted(y + n * dim, slot, dim, lane);
+        }
         return;
     }
     int32_t const row = offsets[__ldg(idx + n)] + slot;
@@ -201,6 +218,10 @@ __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restr
     if (lane == 0)
     {
         tokenRow[n] = row;
+        if (rowToken != nullptr)
+        {
+            rowToken[row] = static_cast<int32_t>(n);
+        }
     }
     T const* src = x + n * dim;
     T* dst = xs + static_cast<int64_t>(row) * dim;
@@ -235,11 +256,7 @@ __global__ void moeGatherKernel(T const* __restrict__ ys, int32_t const* __restr
     T* dst = y + n * dim;
     if (row < 0)
     {
-        T const fill = fromFloat<T>(row == kPadded ? 0.F : __int_as_float(0x7fc00000));
-        for (int32_t i = lane; i < dim; i += 32)
-        {
-            dst[i] = fill;
-        }
+        fillUnrouted(dst, row, dim, lane);
         return;
     }
     float const s = score ? toFloat(__ldg(score + n)) : 1.F;
@@ -281,7 +298,10 @@ struct ForwardStages
     Layout const& ws;
     int64_t tokens;
     cudaStream_t stream;
-    int32_t pad; //!< kBlockRows where the block kernels run (blockGemmAvailable), else 1
+    int32_t pad; //!< each expert's rows padded to a multiple of this (groupedGemmRowPad)
+    //! true: GEMM2 scatters its rows to y times the score (a block kernel; gemm2ToOutput), so no gather runs and the
+    //! scatter writes the unrouted tokens' rows of y
+    bool gemm2WritesY;
 
     cudaError_t route() const
     {
@@ -301,7 +321,8 @@ struct ForwardStages
             {
                 using T = decltype(tag);
                 moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x),
-                    p.expertIdx, ws.offsets, ws.tokenRow, reinterpret_cast<T*>(ws.xs), tokens, p.dim);
+                    p.expertIdx, ws.offsets, ws.tokenRow, pad > 1 ? ws.rowToken : nullptr, reinterpret_cast<T*>(ws.xs),
+                    gemm2WritesY ? static_cast<T*>(p.y) : nullptr, tokens, p.dim);
                 return cudaGetLastError();
             });
     }
@@ -335,7 +356,21 @@ struct ForwardStages
         g.bias = which == 1 ? p.b1 : p.b2;
         g.dRows = which == 1 ? ws.hs : ws.xs;
         g.rows = ws.rows;
+        g.rowPad = pad;
         g.blockExpert = pad > 1 ? ws.blockExpert : nullptr;
+        return g;
+    }
+
+    //! GEMM2 for a block kernel, its rows stored straight to the tokens' rows of y times the score: y = hs . W2^T + b2
+    //! (times score) with the gather's work done in its epilogue.
+    GroupedGemmArgs gemm2ToOutput() const
+    {
+        GroupedGemmArgs g = gemm(2);
+        g.dRows = p.y;
+        g.rowToken = ws.rowToken;
+        g.rowScale = p.score;
+        g.groupStart = ws.offsets;
+        g.groupRows = ws.counts;
         return g;
     }
 
@@ -387,7 +422,9 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     {
         return cudaErrorInvalidValue;
     }
-    ForwardStages const stages{p, ws, tokens, stream, blockGemmAvailable(p.type) ? kBlockRows : 1};
+    int32_t const pad = groupedGemmRowPad(p.type, tokens / p.experts, p.dim, p.hidden);
+    ForwardStages stages{p, ws, tokens, stream, pad, false};
+    stages.gemm2WritesY = pad > 1 && aligned16(p.y) && gemmKernelIsBlock(groupedGemmChoice(stages.gemm(2)));
     cudaError_t err = stages.route();
     if (err == cudaSuccess)
     {
@@ -399,8 +436,8 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     }
     if (err == cudaSuccess)
     {
-        err = groupedGemm(stages.gemm(2), stream);
+        err = groupedGemm(stages.gemm2WritesY ? stages.gemm2ToOutput() : stages.gemm(2), stream);
     }
-    return err == cudaSuccess ? stages.gather() : err;
+    return err != cudaSuccess || stages.gemm2WritesY ? err : stages.gather();
 }
 } // namespace trt_helper

@@ -4,7 +4,8 @@
 // CUTLASS 2.x mma.sync kernels with 64-row tiles beat the 128-row ones and the CUTLASS 3.x Hopper ptr-array kernels
 // (pingpong and cooperative, 64-256 wide) in every case: GEMM1 (k = 512) 1.5-1.8x faster than the best Hopper
 // kernel, GEMM2 (k = H) 2-39 % faster. On Hopper, where the build holds the block kernel (fmoeBlockGemmSm90.cuh),
-// kTableSm90 takes it for both GEMMs (plugins_issue12_h200_epilogue_stages.log). The other kernels
+// kTableSm90 takes it for both GEMMs (plugins_issue12_h200_epilogue_stages.log); its 128-row and 2-CTA-cluster
+// variants were no faster overall (plugins_issue12_h200_rows128_stages.log). The other kernels
 // are built only with TRTH_FMOE_TUNING (CMake option TRT_HELPER_FMOE_TUNING, the ptr-array ones for arch 90); in any
 // build TRT_HELPER_FMOE_GEMM can name four available kernels (gemmKernelName) that replace the table: GEMM1 and
 // GEMM2 with fewer rows per expert, then with more.
@@ -21,7 +22,7 @@ namespace
 {
 constexpr char const* kNames[] = {"sm80_64x128x32", "sm80_128x128x32", "sm90_64x128_pingpong", "sm80_128x128x64",
     "sm80_64x64x64", "sm80_128x64x64", "sm90_128x128_cooperative", "sm90_128x256_cooperative", "sm90_64x256_pingpong",
-    "sm90_block_64x128"};
+    "sm90_block_64x128", "sm90_block_128x128", "sm90_block_128x256", "sm90_block_64x128_c2"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(GemmKernel::kCount), "one name per kernel");
 
 //! The kernels of the default build (the others' cases in fmoeGroupedGemm.cuh / fmoeGroupedGemmSm90.cuh sit inside
@@ -52,6 +53,14 @@ struct Override
     bool set{false};
     Table table{};
 };
+
+//! True when this build's kernel list holds k (whether its code is built for the device is another question).
+bool builtKernel(GemmKernel k)
+{
+    return TRTH_FMOE_TUNING
+        ? static_cast<int>(k) >= 0 && k < GemmKernel::kCount
+        : std::find(std::begin(kDefaultBuild), std::end(kDefaultBuild), k) != std::end(kDefaultBuild);
+}
 
 Override const& envOverride()
 {
@@ -93,7 +102,19 @@ char const* gemmKernelName(GemmKernel k)
 
 bool gemmKernelIsBlock(GemmKernel k)
 {
-    return k == GemmKernel::kSM90_BLOCK_64x128;
+    return gemmKernelRowPad(k) > 1;
+}
+
+int32_t gemmKernelRowPad(GemmKernel k)
+{
+    switch (k)
+    {
+    case GemmKernel::kSM90_BLOCK_64x128: return 64;
+    case GemmKernel::kSM90_BLOCK_128x128:
+    case GemmKernel::kSM90_BLOCK_128x256:
+    case GemmKernel::kSM90_BLOCK_64x128_C2: return 128;
+    default: return 1;
+    }
 }
 
 bool gemmKernelIsSm90(GemmKernel k)
@@ -104,10 +125,7 @@ bool gemmKernelIsSm90(GemmKernel k)
 
 bool gemmKernelAvailable(GemmKernel k)
 {
-    bool const built = TRTH_FMOE_TUNING
-        ? gemmKernelName(k) != nullptr
-        : std::find(std::begin(kDefaultBuild), std::end(kDefaultBuild), k) != std::end(kDefaultBuild);
-    if (!built)
+    if (!builtKernel(k))
     {
         return false;
     }
@@ -152,11 +170,43 @@ size_t groupedGemmWorkspace(ElemType type, int32_t groups)
     return bytes;
 }
 
-GemmKernel groupedGemmChoice(GroupedGemmArgs const& g)
+namespace
+{
+GemmKernel choiceFor(ElemType type, int64_t rowsHint, int32_t n, int32_t k)
 {
     Override const& o = envOverride();
-    Table const& table = o.set ? o.table : blockGemmAvailable(g.type) ? kTableSm90 : kTable;
-    return table[g.rowsHint >= kGroupedGemmLargeRows ? 1 : 0][g.n > g.k ? 0 : 1];
+    Table const& table = o.set ? o.table : blockGemmAvailable(type) ? kTableSm90 : kTable;
+    return table[rowsHint >= kGroupedGemmLargeRows ? 1 : 0][n > k ? 0 : 1];
+}
+} // namespace
+
+GemmKernel groupedGemmChoice(GroupedGemmArgs const& g)
+{
+    return choiceFor(g.type, g.rowsHint, g.n, g.k);
+}
+
+int32_t groupedGemmRowPad(ElemType type, int64_t rowsHint, int32_t dim, int32_t hidden)
+{
+    if (!blockGemmAvailable(type))
+    {
+        return 1;
+    }
+    return std::max({kBlockRows, gemmKernelRowPad(choiceFor(type, rowsHint, hidden, dim)),
+        gemmKernelRowPad(choiceFor(type, rowsHint, dim, hidden))});
+}
+
+int32_t groupedGemmMaxRowPad(ElemType type)
+{
+    int32_t pad = 1;
+    for (int k = 0; k < static_cast<int>(GemmKernel::kCount); ++k)
+    {
+        auto const kernel = static_cast<GemmKernel>(k);
+        if (TRTH_HAVE_SM90_BLOCK && type != ElemType::kFLOAT32 && builtKernel(kernel))
+        {
+            pad = std::max(pad, gemmKernelRowPad(kernel));
+        }
+    }
+    return pad;
 }
 
 cudaError_t groupedGemmWith(GroupedGemmArgs const& g, GemmKernel kernel, cudaStream_t stream)

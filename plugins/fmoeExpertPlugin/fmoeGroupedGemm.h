@@ -4,7 +4,7 @@
 //   D_g (m x n, row-major, ldd) = act(A_g (m x k, row-major, lda) . B_g (k x n, column-major, ldb) + C_g)
 // with C_g a bias row broadcast over the rows (ldc = 0), fp32 accumulation. Kernels: CUTLASS 2.x GemmGrouped with
 // GroupScheduleMode::kDeviceOnly (fp16/bf16 mma.sync; fp32 SIMT); on Hopper the block kernels (fmoeBlockGemmSm90.cuh:
-// CUTLASS 3.x TMA + wgmma over the routed rows padded to blocks of kBlockRows, one expert per block, read from a
+// CUTLASS 3.x TMA + wgmma over the routed rows padded to blocks of 64 or 128 rows, one expert per block, read from a
 // device table) and, in tuning builds, CUTLASS 3.x ptr-array grouped GEMMs (TMA + wgmma, null host problem shapes);
 // fmoeGroupedGemm.cu picks one per GEMM from the host-known sizes.
 #pragma once
@@ -49,11 +49,16 @@ enum class GemmKernel : int32_t
     kSM90_128x256_COOPERATIVE = 7,
     kSM90_64x256_PINGPONG = 8,
     kSM90_BLOCK_64x128 = 9,
-    kCount = 10,
+    kSM90_BLOCK_128x128 = 10, //!< cooperative (two warp groups per 128-row tile): the routing then pads to 128 rows
+    kSM90_BLOCK_128x256 = 11,
+    kSM90_BLOCK_64x128_C2 = 12, //!< 64x128 on clusters of 2 row blocks sharing their weight tiles (TMA multicast)
+    kCount = 13,
 };
 
-//! Rows of one block of the block kernels: with them, the routing pads every expert's rows to a multiple of this.
+//! Rows of one entry of the block table: the block kernels' routing pads every expert's rows to a multiple of this
+//! (or of the tile rows of the block kernels that run, kMaxBlockRows at most).
 constexpr int32_t kBlockRows = 64;
+constexpr int32_t kMaxBlockRows = 128;
 
 //! Rows per expert (tokens / experts) from which the dispatch takes the kernels for many rows.
 constexpr int64_t kGroupedGemmLargeRows = 128;
@@ -66,6 +71,15 @@ bool gemmKernelIsSm90(GemmKernel k);
 bool gemmKernelIsBlock(GemmKernel k);
 //! True when this build holds the block kernels for `type` and the current device runs them: the routing then pads.
 bool blockGemmAvailable(ElemType type);
+//! The padding of every expert's rows a block kernel needs (its tile rows, times 2 on clusters of 2 row blocks); 1 for
+//! the other kernels.
+int32_t gemmKernelRowPad(GemmKernel k);
+//! The padding of every expert's rows the routing gives FMoE's two GEMMs (GEMM1 n = hidden, k = dim; GEMM2 the
+//! other way round) with `rowsHint` rows per expert: 1 without the block kernels, else kBlockRows or the larger tile
+//! padding of the block kernels groupedGemmChoice takes.
+int32_t groupedGemmRowPad(ElemType type, int64_t rowsHint, int32_t dim, int32_t hidden);
+//! The largest padding any kernel of this build may need (sizes the workspace whatever device runs it).
+int32_t groupedGemmMaxRowPad(ElemType type);
 //! True when this build holds the kernel (tuning-only kernels need TRTH_FMOE_TUNING; Hopper ones the sm_90a part)
 //! and it runs on the current device.
 bool gemmKernelAvailable(GemmKernel k);
@@ -89,13 +103,21 @@ struct GroupedGemmArgs
     int64_t const* ldd;
     void* workspace; //!< scratch of the Hopper kernel (groupedGemmWorkspace bytes)
     size_t workspaceSize;
-    // The same GEMMs as flat operands, for the block kernels: rows of A and D padded per expert to kBlockRows.
+    // The same GEMMs as flat operands, for the block kernels: rows of A and D padded per expert to rowPad.
     void const* aRows;          //!< (rows, k) row-major
     void const* weights;        //!< (groups, n, k): B_g column-major
     void const* bias;           //!< (groups, n)
     void* dRows;                //!< (rows, n) row-major
-    int64_t rows;               //!< capacity of aRows / dRows, a multiple of kBlockRows
+    int64_t rows;               //!< capacity of aRows / dRows, a multiple of groupedGemmMaxRowPad
+    int32_t rowPad;             //!< the routing's padding of every expert's rows (a block kernel's tile rows divide it)
     int32_t const* blockExpert; //!< device: rows / kBlockRows experts, -1 after the last used block
+    // Block kernels only, optional: scatter the output rows. When set, row r of group g's rows (groupStart[g] + i,
+    // i < groupRows[g]) goes to row rowToken[r] of dRows, times rowScale[rowToken[r]] where rowScale is set; the
+    // group's padding rows (i >= groupRows[g]) are not stored.
+    int32_t const* rowToken;   //!< device: rows ints
+    void const* rowScale;      //!< device: one element per row of dRows
+    int32_t const* groupStart; //!< device: groups ints, each group's first row
+    int32_t const* groupRows;  //!< device: groups ints, each group's rows that hold data
 };
 
 //! Alignment (elements) that k, n and the leading dimensions must have: 8 for 16-bit types, 1 for fp32.

@@ -23,6 +23,10 @@ struct BiasActOp
     struct Params
     {
         int32_t act{static_cast<int32_t>(GemmActivation::kIDENTITY)};
+        int32_t const* rowToken{nullptr}; //!< the block kernels' output rows (GroupedGemmArgs::rowToken, …)
+        T const* rowScale{nullptr};
+        int32_t const* groupStart{nullptr};
+        int32_t const* groupRows{nullptr};
     };
 
     CUTLASS_HOST_DEVICE explicit BiasActOp(Params const& p, int /*group*/ = 0)

@@ -228,15 +228,17 @@ def test_fmoe_expert(lib, cuda, gen, dtype, act, case):
         assert (y.cpu()[padded] == 0).all(), "padded tokens must give exactly 0"
 
 
-def test_fmoe_out_of_range_expert_ids_give_nan_rows(lib, cuda, gen):
+@pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
+def test_fmoe_out_of_range_expert_ids_give_nan_rows(lib, cuda, gen, dtype):
     """Ids outside [0, E) are never used as addresses: their rows are NaN, the others exact. Enqueue cannot report
-    them (that would need a host wait), so it returns 0."""
+    them (that would need a host wait), so it returns 0. (16-bit types on Hopper: the scatter writes these rows, as
+    GEMM2 stores the routed ones itself.)"""
     shape, experts, hidden = (2, 9, 16), 4, 32
-    x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, torch.float32, cuda, gen, False, False)
+    x, idx, _, _, w1, b1, w2, b2 = fmoe_inputs(shape, experts, hidden, dtype, cuda, gen, False, False)
     idx[0, 3] = experts
     idx[1, 5] = -1
     idx[1, 6] = 1 << 30
-    y = torch.zeros(shape, dtype=torch.float32, device=cuda)  # the NaNs must come from the plugin
+    y = torch.zeros(shape, dtype=dtype, device=cuda)  # the NaNs must come from the plugin
     status = run(lib, "FMoEExpert", {"num_experts": experts, "hidden": hidden, "act": 0}, [x, idx, w1, b1, w2, b2], [y])
     assert status == 0
     bad = torch.zeros(shape[:2], dtype=torch.bool)
@@ -244,8 +246,9 @@ def test_fmoe_out_of_range_expert_ids_give_nan_rows(lib, cuda, gen):
     assert torch.isnan(y.cpu()[bad]).all()
     good_idx = idx.cpu().clone()
     good_idx[bad] = 0
-    want = FMoEExpert.reference(x.cpu(), good_idx, w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0)
-    assert rel_error(y.cpu()[~bad], want[~bad], "l2") <= TOL[torch.float32]
+    round_hidden = None if dtype == torch.float32 else dtype
+    want = FMoEExpert.reference(x.cpu(), good_idx, w1.cpu(), b1.cpu(), w2.cpu(), b2.cpu(), 0, round_hidden=round_hidden)
+    check(y.cpu()[~bad], want[~bad], dtype, "rows of valid ids")
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
