@@ -316,6 +316,10 @@ int main(int argc, char** argv)
                 1e3 * r.gemm2ToYMs, 1e3 * (r.routeMs + r.scatterMs + r.defaultMs[0] + r.gemm2ToYMs));
         }
         std::printf("\n");
+        if (!r.c.timed)
+        {
+            std::printf("  (outputs checked only, not timed)\n");
+        }
         for (KernelResult const& k : r.kernels)
         {
             std::printf("  %-26s GEMM1 %7.1f us (max err %.2e, %llu bad)  GEMM2 %7.1f us (max err %.2e, %llu bad)\n",

@@ -56,9 +56,8 @@ enum class GemmKernel : int32_t
 };
 
 //! Rows of one entry of the block table: the block kernels' routing pads every expert's rows to a multiple of this
-//! (or of the tile rows of the block kernels that run, kMaxBlockRows at most).
+//! (or of the tile rows of the block kernels that run: groupedGemmRowPad).
 constexpr int32_t kBlockRows = 64;
-constexpr int32_t kMaxBlockRows = 128;
 
 //! Rows per expert (tokens / experts) from which the dispatch takes the kernels for many rows.
 constexpr int64_t kGroupedGemmLargeRows = 128;
