@@ -5,7 +5,8 @@
 // (relative to the largest output), the GPU time of one call queued behind a spin kernel (CUDA events, median), and
 // the time per call of 20 calls replayed back to back from a CUDA graph (weights rotated over >= 256 MB of copies);
 // plus a read-only kernel over 1 GiB for the floor. `profile K N M bits group` runs only a few calls of each (for
-// Nsight Compute); `OUT.json quick` only M = 1 and 16 with W4 g128 and W8.
+// Nsight Compute); `OUT.json quick` only M = 1 and 16 with W4 g128 and W8, `OUT.json large` only M = 64, 128, 256
+// with W4 g128 and W8.
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -I$BASE -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
 //     -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu -o woq_base.o
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
@@ -358,6 +359,7 @@ int main(int argc, char** argv)
     }
     FILE* json = argc >= 2 ? std::fopen(argv[1], "w") : nullptr;
     bool const quick = argc >= 3 && std::strcmp(argv[2], "quick") == 0; // M = 1 and 16, W4 g128 and W8 only
+    bool const large = argc >= 3 && std::strcmp(argv[2], "large") == 0; // M = 64, 128, 256, W4 g128 and W8 only
     cudaDeviceProp prop{};
     CHECK(cudaGetDeviceProperties(&prop, 0));
     int64_t const words = (1LL << 30) / 16;
@@ -391,7 +393,8 @@ int main(int argc, char** argv)
         {
             for (int64_t m : ms)
             {
-                if (quick && ((m != 1 && m != 16) || (cf[0] == 4 && cf[1] == 64)))
+                bool const w4g64 = cf[0] == 4 && cf[1] == 64;
+                if ((quick && (w4g64 || (m != 1 && m != 16))) || (large && (w4g64 || m < 64)))
                 {
                     continue;
                 }

@@ -61,18 +61,6 @@ __device__ __forceinline__ void bulkCopy(void* dst, void const* src, uint32_t by
         : "memory");
 }
 
-//! Global → shared copy of 4 bytes (cp.async, sm_80+), or 4 zero bytes where !valid (src is not read then).
-__device__ __forceinline__ void copy4(uint32_t dst, void const* src, bool valid)
-{
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(dst), "l"(src), "r"(valid ? 4 : 0) : "memory");
-}
-
-//! Arrives on `bar` once this thread's cp.async copies so far have landed (counts against the barrier's arrivals).
-__device__ __forceinline__ void copy4Arrive(uint64_t* bar)
-{
-    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(sharedAddress(bar)) : "memory");
-}
-
 //! A position in a ring of shared-memory stages: the slot and the parity of its current use.
 struct RingPosition
 {

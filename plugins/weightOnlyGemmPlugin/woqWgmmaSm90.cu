@@ -1,4 +1,4 @@
-// WeightOnlyGemm for 64 and more tokens on Hopper (sm_90a): wgmma with the dequantized weights as the register A
+// WeightOnlyGemm for many tokens on Hopper (sm_90a): wgmma with the dequantized weights as the register A
 // operand.
 //
 // yᵀ = W xᵀ with the weights in the 64-row M slot of wgmma.m64nNk16 and kTM tokens in its N slot, so every weight is
@@ -7,13 +7,18 @@
 // holds each lane's mma.m16n8k16 A fragments, which is also the wgmma register-fragment layout of one warp's 16 rows:
 // a warpgroup takes four strips (64 output features), each warp its own strip's tile, dequantizes it with the scale
 // applied ((q − zero) · s rounded once to T) and issues four wgmma (one per 16-column sub-tile) against x in shared
-// memory. A CTA is kWG consumer warpgroups (64 · kWG features) and one producer warpgroup that fills a ring of stages,
-// one 64-column tile of K each: one thread bulk-copies the CTA's weight tiles and the tile's scale row
-// (cp.async.bulk), and 4-byte cp.async copies bring the kTM × 64 slice of x with the tile's K permutation undone
-// (trt_helper/quant/woq_layout.py: a lane's fragment column kk of sub-tile s is tile column
-// 16·tig + 4·s + (kk & 1) + 2·(kk ≥ 8)) into the 128-byte-swizzled K-major layout wgmma reads. The accumulators are
-// final (the scale is in the weights); the bias is added when they are stored. Grid: (features / (64 · kWG), token
-// tiles, K split); no workspace, no host synchronisation.
+// memory. A CTA is kWG consumer warpgroups (64 · kWG features) and one producer warpgroup whose first thread fills a
+// ring of stages, one 64-column tile of K each, with three copies by the tensor memory accelerator
+// (cp.async.bulk.tensor) completing on the stage's barrier: the CTA's weight tiles, the tile's scale row, and the
+// kTM × 64 slice of x (128-byte swizzle: the K-major layout wgmma reads; rows past M filled with zeros). Tensor copies
+// rather than plain bulk copies (cp.async.bulk) also let compute-sanitizer's racecheck follow the barrier: with plain
+// bulk copies it reports the consumers' shared-memory reads as racing the copies (a known false positive of the tool,
+// described in Dao-AILab/flash-attention AI/RACECHECK_TMA_HAZARD.md). x stays in natural K order, so the
+// consumers undo the packed layout's K permutation in the weight fragments (trt_helper/quant/woq_layout.py: a lane's
+// fragment column kk of sub-tile s is tile column 16·tig + 4·s + (kk & 1) + 2·(kk ≥ 8)) with shuffles inside each
+// quad (toNaturalK). The accumulators are final (the scale is in the weights); the bias is added when they are
+// stored. Grid: (features / (64 · kWG), token tiles, K split); no workspace, no host synchronisation (the tensor maps
+// are made on the host at each launch and passed as a kernel parameter).
 #include "woqWgmmaSm90.h"
 
 #include "bulkCopySm90.cuh"
@@ -23,6 +28,9 @@
 #include <cute/numeric/numeric_types.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cuda.h>
+#include <cudaTypedefs.h>
 #include <utility>
 
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -48,7 +56,6 @@ struct Config
     static constexpr int kWBytes = kStrips * kTileWords * 16; //!< weights of one stage
     static constexpr int kStages = std::min(8, kSharedBudget / (kXBytes + kWBytes));
     static constexpr int kThreads = 128 * kWG + 32 * kProducerWarps;
-    static constexpr int kProducers = 32 * kProducerWarps;
     //! m64n256 needs more registers than an even split gives: the producers hand theirs to the consumers
     static constexpr bool kMoveRegisters = kTM == 256;
     static constexpr int kScaleBytes = kStrips * 16 * 2; //!< one scale row of the CTA's features
@@ -64,8 +71,16 @@ struct Shared
     unsigned char x[C::kStages][C::kXBytes];
     uint4 w[C::kStages][C::kWBytes / 16];
     unsigned short scales[C::kStages][C::kStrips * 16]; //!< the tile's scale row, the CTA's features
-    uint64_t full[C::kStages];
+    uint64_t full[C::kStages];                          //!< the stage's x, weights and scale row have landed
     uint64_t empty[C::kStages];
+};
+
+//! The tensor maps of the three operands a stage copies (made on the host per launch).
+struct TensorMaps
+{
+    CUtensorMap x;      //!< x (M × K, 16-bit): kTM × 64 boxes, 128-byte swizzle
+    CUtensorMap w;      //!< the packed weights as rows of 32-bit words, one per strip: the CTA's strips × one tile
+    CUtensorMap scales; //!< scales (rows × N, 16-bit): one row of the CTA's features
 };
 
 #ifdef __CUDA_ARCH__
@@ -114,58 +129,93 @@ __device__ __forceinline__ void clusterSync()
     asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 }
 
-//! The producer warps: per tile, wait for the slot, bulk-copy the CTA's weight tiles (thread 0) and copy x's kTM
-//! rows into the natural-K swizzled layout with 4-byte cp.async (warp w: rows w, w + kProducerWarps, …); nothing
-//! waits for a copy here, the stage's barrier completes when all have landed.
+//! x's kTM × 64 box at (column, row) into shared memory by the tensor memory accelerator (the map's 128-byte swizzle),
+//! completing on `bar`.
+__device__ __forceinline__ void tensorCopy(void* dst, CUtensorMap const& map, int column, int row, uint64_t* bar)
+{
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
+            bulk::sharedAddress(dst)),
+        "l"(&map), "r"(column), "r"(row), "r"(bulk::sharedAddress(bar))
+        : "memory");
+}
+
+//! The producer (one thread): per tile, wait for the slot, then copy x's kTM rows, the CTA's weight tiles and the
+//! tile's scale row into it; nothing waits for a copy here: the stage's barrier completes when their bytes have landed.
 template<int kTM, int kWG, int kBits>
-__device__ __forceinline__ void produce(Params const& p, Shared<kTM, kWG, kBits>& s, int pt)
+__device__ __forceinline__ void produce(Params const& p, TensorMaps const& maps, Shared<kTM, kWG, kBits>& s)
 {
     using C = Config<kTM, kWG, kBits>;
     int const strip0 = blockIdx.x * C::kStrips;
-    int64_t const token0 = static_cast<int64_t>(blockIdx.y) * kTM;
-    auto const* x = static_cast<unsigned short const*>(p.x);
-    int const warp = pt >> 5;
-    int const lane = pt & 31;
+    int const token0 = static_cast<int>(blockIdx.y) * kTM;
     TileRange const range(p.tiles);
     bulk::RingPosition pos;
     for (int t = range.begin; t < range.end; ++t, pos.advance<C::kStages>())
     {
+        uint64_t* full = &s.full[pos.slot];
         bulk::barrierWait(&s.empty[pos.slot], pos.phase ^ 1);
-        if (pt == 0)
-        {
-            bulk::barrierArriveExpect(&s.full[pos.slot], C::kWBytes + C::kScaleBytes);
-            bulk::bulkCopy(s.scales[pos.slot],
-                static_cast<unsigned short const*>(p.scales) + static_cast<int64_t>(t >> p.groupShift) * p.n
-                    + strip0 * 16,
-                C::kScaleBytes, &s.full[pos.slot]);
-#pragma unroll
-            for (int j = 0; j < C::kStrips; ++j)
-            {
-                bulk::bulkCopy(s.w[pos.slot] + j * C::kTileWords,
-                    p.w + (static_cast<int64_t>(strip0 + j) * p.tiles + t) * C::kTileWords, C::kTileWords * 16,
-                    &s.full[pos.slot]);
-            }
-        }
-        // natural row `row` of the stage, 16-byte chunk c = 4b + i, word q = tile column pair 8·(2q + b) + 2i (the
-        // layout's K permutation undone): lane (q, c) of a warp copies one word, so a warp copies one row's 128
-        // contiguous bytes into one 128-byte shared row (swizzled: chunk c at c ^ (row % 8))
-        uint32_t const stage = bulk::sharedAddress(s.x[pos.slot]);
-        int const q = lane >> 3;
-        int const c = lane & 7;
-        int const column = t * woq::kBlockK + (2 * q + (c >> 2)) * 8 + 2 * (c & 3);
-#pragma unroll 4
-        for (int row = warp; row < kTM; row += kProducerWarps)
-        {
-            bool const valid = token0 + row < p.m;
-            bulk::copy4(stage + row * kXRowBytes + ((c ^ (row & 7)) << 4) + 4 * q,
-                x + (valid ? token0 + row : 0) * p.k + column, valid);
-        }
-        bulk::copy4Arrive(&s.full[pos.slot]);
+        bulk::barrierArriveExpect(full, C::kXBytes + C::kWBytes + C::kScaleBytes);
+        tensorCopy(s.x[pos.slot], maps.x, t * woq::kBlockK, token0, full);
+        tensorCopy(s.w[pos.slot], maps.w, t * C::kTileWords * 4, strip0, full);
+        tensorCopy(s.scales[pos.slot], maps.scales, strip0 * 16, t >> p.groupShift, full);
     }
 }
 
-//! One tile of a consumer warpgroup: dequantize it (scaled) into registers, issue its four wgmma and wait for them (the
-//! next tile's registers must not be written while they read these: ptxas may reuse them), release the slot.
+//! The packed layout's K order → natural K order in the four sub-tiles' A fragments a[s][r] (r: 2 · (column half) +
+//! row half). Natural columns 16·s' + 2·tig + 8·c (+1) of the tile are in lane s' of the quad, sub-tile tig / 2 + 2·c,
+//! register 2·(tig % 2) + row half; so for each (c, row half) the quad transposes a 4 × 4 matrix of words (lane L holds
+//! M[L][d], the word lane d needs from it, and ends with M[0…3][L]) in two butterfly exchanges, with lane L ^ 2 then
+//! L ^ 1, each trading the two words whose destination differs in that bit.
+__device__ __forceinline__ void toNaturalK(uint32_t (&a)[4][4])
+{
+    bool const b1 = (threadIdx.x & 2) != 0;
+    bool const b0 = (threadIdx.x & 1) != 0;
+    uint32_t out[4][4];
+#pragma unroll
+    for (int c = 0; c < 2; ++c)
+    {
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+        {
+            uint32_t m[4];
+#pragma unroll
+            for (int d = 0; d < 4; ++d)
+            {
+                m[d] = a[d / 2 + 2 * c][2 * (d % 2) + h];
+            }
+            uint32_t const r0 = __shfl_xor_sync(0xffffffffU, b1 ? m[0] : m[2], 2);
+            uint32_t const r1 = __shfl_xor_sync(0xffffffffU, b1 ? m[1] : m[3], 2);
+            m[0] = b1 ? r0 : m[0]; // slot j: source lane bit 1 = j's bit 1, destination bit 0 = j's bit 0
+            m[1] = b1 ? r1 : m[1];
+            m[2] = b1 ? m[2] : r0;
+            m[3] = b1 ? m[3] : r1;
+            uint32_t const q0 = __shfl_xor_sync(0xffffffffU, b0 ? m[0] : m[1], 1);
+            uint32_t const q1 = __shfl_xor_sync(0xffffffffU, b0 ? m[2] : m[3], 1);
+            m[0] = b0 ? q0 : m[0]; // slot j: source lane j, destination this lane
+            m[1] = b0 ? m[1] : q0;
+            m[2] = b0 ? q1 : m[2];
+            m[3] = b0 ? m[3] : q1;
+#pragma unroll
+            for (int sub = 0; sub < 4; ++sub)
+            {
+                out[sub][2 * c + h] = m[sub];
+            }
+        }
+    }
+#pragma unroll
+    for (int sub = 0; sub < 4; ++sub)
+    {
+#pragma unroll
+        for (int r = 0; r < 4; ++r)
+        {
+            a[sub][r] = out[sub][r];
+        }
+    }
+}
+
+//! One tile of a consumer warpgroup (its stage has landed): dequantize it (scaled) into registers, issue its four
+//! wgmma and wait for them (the next tile's registers must not be written while they read these: ptxas may reuse
+//! them), release the slot.
 template<typename T, int kTM, int kWG, int kBits>
 __device__ __forceinline__ void consumeTile(
     Shared<kTM, kWG, kBits>& s, int slot, uint32_t s0, uint32_t s1, float (&acc)[kTM / 2], int warp)
@@ -188,6 +238,7 @@ __device__ __forceinline__ void consumeTile(
         a[k][2] = woq::fma2<T>(a[k][2], s0, kNegZero);
         a[k][3] = woq::fma2<T>(a[k][3], s1, kNegZero);
     }
+    toNaturalK(a);
     uint32_t const x = bulk::sharedAddress(s.x[slot]);
 #pragma unroll
     for (int i = 0; i < kTM / 2; ++i)
@@ -309,7 +360,8 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kTM, kWG, kBits>
 #endif
 
 template<typename T, int kTM, int kWG, int kBits>
-__global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1) woqWgmmaKernel(Params const p)
+__global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1)
+    woqWgmmaKernel(Params const p, __grid_constant__ TensorMaps const maps)
 {
 #ifdef __CUDA_ARCH__
     using C = Config<kTM, kWG, kBits>;
@@ -320,7 +372,7 @@ __global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1) woqWgmma
     {
         for (int i = 0; i < C::kStages; ++i)
         {
-            bulk::barrierInit(&s.full[i], C::kProducers + 1);
+            bulk::barrierInit(&s.full[i], 1);
             bulk::barrierInit(&s.empty[i], 4 * kWG);
         }
         bulk::fenceBarrierInit();
@@ -333,7 +385,11 @@ __global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1) woqWgmma
         {
             asm volatile("setmaxnreg.dec.sync.aligned.u32 104;" ::: "memory");
         }
-        produce<kTM, kWG, kBits>(p, s, threadIdx.x - 128 * kWG);
+        if (threadIdx.x == 128 * kWG)
+        {
+            produce<kTM, kWG, kBits>(p, maps, s);
+        }
+        __syncwarp(); // the cluster barriers are .aligned: the producer's warp reconverges first
         if (gridDim.z > 1)
         {
             clusterSync(); // reduceSplitK's two barriers
@@ -349,6 +405,7 @@ __global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1) woqWgmma
         }
         consume<T, kTM, kWG, kBits>(p, s, threadIdx.x / 32);
     }
+    __syncthreads(); // the producer thread, whose bulk copies fill the ring, stays until the consumers are done with it
 #endif
 }
 
@@ -370,6 +427,59 @@ int wgmmaResidentCtas(int device)
         });
 }
 
+//! cuTensorMapEncodeTiled, looked up in the driver once (the library links the runtime only); null if unavailable.
+PFN_cuTensorMapEncodeTiled_v12000 tensorMapEncoder()
+{
+    static PFN_cuTensorMapEncodeTiled_v12000 const encode = []
+    {
+        void* fn = nullptr;
+        cudaDriverEntryPointQueryResult found{};
+#if CUDART_VERSION >= 12050
+        cudaError_t const err
+            = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
+#else
+        cudaError_t const err = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &found);
+#endif
+        cudaGetLastError(); // a failed lookup leaves no error behind for the caller
+        return err == cudaSuccess && found == cudaDriverEntryPointSuccess
+            ? reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn)
+            : nullptr;
+    }();
+    return encode;
+}
+
+//! A row-major 2D tensor map: `rows` × `columns` elements of `type`, rows `rowBytes` apart, copied in boxes of
+//! `box[0]` columns × `box[1]` rows; rows past the end read as zeros. False where the driver cannot make it.
+bool tensorMap2d(CUtensorMap& map, CUtensorMapDataType type, void const* base, int64_t columns, int64_t rows,
+    int64_t rowBytes, std::array<cuuint32_t, 2> box, CUtensorMapSwizzle swizzle)
+{
+    auto const encode = tensorMapEncoder();
+    cuuint64_t const dims[2] = {static_cast<cuuint64_t>(columns), static_cast<cuuint64_t>(rows)};
+    cuuint64_t const strides[1] = {static_cast<cuuint64_t>(rowBytes)};
+    cuuint32_t const elementStrides[2] = {1, 1};
+    return encode != nullptr
+        && encode(&map, type, 2, const_cast<void*>(base), dims, strides, box.data(), elementStrides,
+               CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
+        == CUDA_SUCCESS;
+}
+
+//! The stage copies' tensor maps: x (kTM × 64 boxes, swizzled for wgmma), the packed weights (a strip's tiles are one
+//! row of 32-bit words: one tile of the CTA's strips per box) and the scales (one row of the CTA's features).
+template<int kTM, int kWG, int kBits>
+bool makeTensorMaps(Params const& p, TensorMaps& maps)
+{
+    using C = Config<kTM, kWG, kBits>;
+    constexpr int kTileU32 = C::kTileWords * 4;
+    int64_t const scaleRows = ((p.tiles - 1) >> p.groupShift) + 1;
+    return tensorMap2d(maps.x, CU_TENSOR_MAP_DATA_TYPE_UINT16, p.x, p.k, p.m, int64_t{p.k} * 2,
+               {woq::kBlockK, kTM}, CU_TENSOR_MAP_SWIZZLE_128B)
+        && tensorMap2d(maps.w, CU_TENSOR_MAP_DATA_TYPE_UINT32, p.w, int64_t{p.tiles} * kTileU32, p.strips,
+            int64_t{p.tiles} * kTileU32 * 4, {kTileU32, C::kStrips}, CU_TENSOR_MAP_SWIZZLE_NONE)
+        && tensorMap2d(maps.scales, CU_TENSOR_MAP_DATA_TYPE_UINT16, p.scales, p.n, scaleRows, int64_t{p.n} * 2,
+            {C::kStrips * 16, 1}, CU_TENSOR_MAP_SWIZZLE_NONE);
+}
+
 //! One launch; K is split over a cluster of 2, 4 or 8 CTAs where that keeps all CTAs on the GPU at once and brings
 //! their count closer to what fits.
 template<typename T, int kTM, int kWG, int kBits>
@@ -377,7 +487,8 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
     using C = Config<kTM, kWG, kBits>;
     int const resident = wgmmaResidentCtas<T, kTM, kWG, kBits>(device);
-    if (p.strips % C::kStrips != 0 || resident == 0)
+    TensorMaps maps;
+    if (p.strips % C::kStrips != 0 || resident == 0 || !makeTensorMaps<kTM, kWG, kBits>(p, maps))
     {
         return cudaErrorNotSupported;
     }
@@ -399,7 +510,7 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
     cluster.val.clusterDim.z = grid.z;
     config.attrs = &cluster;
     config.numAttrs = 1;
-    return cudaLaunchKernelEx(&config, woqWgmmaKernel<T, kTM, kWG, kBits>, p);
+    return cudaLaunchKernelEx(&config, woqWgmmaKernel<T, kTM, kWG, kBits>, p, maps);
 }
 
 template<typename T, int kBits>
@@ -425,11 +536,11 @@ cudaError_t launchForBits(int32_t bits, Params const& p, int device, cudaStream_
 
 cudaError_t launchWoqWgmmaSm90(ElemType type, int32_t bits, woq::Params const& p, cudaStream_t stream)
 {
-    bool const aligned = reinterpret_cast<uintptr_t>(p.x) % 4 == 0 && reinterpret_cast<uintptr_t>(p.w) % 16 == 0
+    bool const aligned = reinterpret_cast<uintptr_t>(p.x) % 16 == 0 && reinterpret_cast<uintptr_t>(p.w) % 16 == 0
         && reinterpret_cast<uintptr_t>(p.scales) % 16 == 0;
     int const device = currentDevice();
-    if (p.m < kWgmmaMinTokens || p.n < kWgmmaMinFeatures || p.n % 128 != 0 || p.k % woq::kBlockK != 0 || !aligned
-        || (bits != 4 && bits != 8) || device < 0)
+    if (p.m < kWgmmaMinTokens || p.n < kWgmmaMinFeatures || p.m * p.n < kWgmmaMinWork || p.n % 128 != 0
+        || p.k % woq::kBlockK != 0 || !aligned || (bits != 4 && bits != 8) || device < 0)
     {
         return cudaErrorNotSupported;
     }
