@@ -472,8 +472,8 @@ bool makeTensorMaps(Params const& p, TensorMaps& maps)
     using C = Config<kTM, kWG, kBits>;
     constexpr int kTileU32 = C::kTileWords * 4;
     int64_t const scaleRows = ((p.tiles - 1) >> p.groupShift) + 1;
-    return tensorMap2d(maps.x, CU_TENSOR_MAP_DATA_TYPE_UINT16, p.x, p.k, p.m, int64_t{p.k} * 2,
-               {woq::kBlockK, kTM}, CU_TENSOR_MAP_SWIZZLE_128B)
+    return tensorMap2d(maps.x, CU_TENSOR_MAP_DATA_TYPE_UINT16, p.x, p.k, p.m, int64_t{p.k} * 2, {woq::kBlockK, kTM},
+               CU_TENSOR_MAP_SWIZZLE_128B)
         && tensorMap2d(maps.w, CU_TENSOR_MAP_DATA_TYPE_UINT32, p.w, int64_t{p.tiles} * kTileU32, p.strips,
             int64_t{p.tiles} * kTileU32 * 4, {kTileU32, C::kStrips}, CU_TENSOR_MAP_SWIZZLE_NONE)
         && tensorMap2d(maps.scales, CU_TENSOR_MAP_DATA_TYPE_UINT16, p.scales, p.n, scaleRows, int64_t{p.n} * 2,
