@@ -1,4 +1,4 @@
-// WeightOnlyGemm for many tokens on Hopper (sm_90a): wgmma with the dequantized weights as the register A
+// WeightOnlyGemm for 64 and more tokens on Hopper (sm_90a): wgmma with the dequantized weights as the register A
 // operand.
 //
 // yᵀ = W xᵀ with the weights in the 64-row M slot of wgmma.m64nNk16 and kTM tokens in its N slot, so every weight is
@@ -129,7 +129,7 @@ __device__ __forceinline__ void clusterSync()
     asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 }
 
-//! x's kTM × 64 box at (column, row) into shared memory by the tensor memory accelerator (the map's 128-byte swizzle),
+//! The box of `map` at (column, row) into shared memory by the tensor memory accelerator (laid out as the map says),
 //! completing on `bar`.
 __device__ __forceinline__ void tensorCopy(void* dst, CUtensorMap const& map, int column, int row, uint64_t* bar)
 {
@@ -405,7 +405,7 @@ __global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1)
         }
         consume<T, kTM, kWG, kBits>(p, s, threadIdx.x / 32);
     }
-    __syncthreads(); // the producer thread, whose bulk copies fill the ring, stays until the consumers are done with it
+    __syncthreads(); // the producer thread, whose tensor copies fill the ring, stays until the consumers are done
 #endif
 }
 
