@@ -50,8 +50,8 @@ fi
 if step sanitize; then
   : > "$OUT/sanitizer.log"
   for tool in $SANITIZERS; do
-    cases="small_odd_shapes and fp16"
-    [ $tool = racecheck ] && cases="small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8)"
+    cases="(small_odd_shapes and fp16) or k_split"
+    [ $tool = racecheck ] && cases="(small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8)) or k_split"
     echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
     timeout 150 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1

@@ -16,9 +16,11 @@
 // described in Dao-AILab/flash-attention AI/RACECHECK_TMA_HAZARD.md). x stays in natural K order, so the
 // consumers undo the packed layout's K permutation in the weight fragments (trt_helper/quant/woq_layout.py: a lane's
 // fragment column kk of sub-tile s is tile column 16·tig + 4·s + (kk & 1) + 2·(kk ≥ 8)) with shuffles inside each
-// quad (toNaturalK). The accumulators are final (the scale is in the weights); the bias is added when they are
-// stored. Grid: (features / (64 · kWG), token tiles, K split); no workspace, no host synchronisation (the tensor maps
-// are made on the host at each launch and passed as a kernel parameter).
+// quad (toNaturalK). Each warp dequantizes the next tile while the current tile's wgmma run (two fragment buffers).
+// The accumulators are final (the scale is in the weights); the bias is added when they are stored. Where K is split
+// over a cluster, each CTA of it adds up and stores its own share of the tokens from the others' shared memory.
+// Grid: (features / (64 · kWG), token tiles, K split); no workspace, no host synchronisation (the tensor maps are made
+// on the host at each launch and passed as a kernel parameter).
 #include "woqWgmmaSm90.h"
 
 #include "bulkCopySm90.cuh"
@@ -213,22 +215,22 @@ __device__ __forceinline__ void toNaturalK(uint32_t (&a)[4][4])
     }
 }
 
-//! One tile of a consumer warpgroup (its stage has landed): dequantize it (scaled) into registers, issue its four
-//! wgmma and wait for them (the next tile's registers must not be written while they read these: ptxas may reuse
-//! them), release the slot.
+//! A consumer warp's share of the tile in `slot` (landed): its 16 rows dequantized with their scales into the four
+//! sub-tiles' A fragments, in natural K order.
 template<typename T, int kTM, int kWG, int kBits>
-__device__ __forceinline__ void consumeTile(
-    Shared<kTM, kWG, kBits>& s, int slot, uint32_t s0, uint32_t s1, float (&acc)[kTM / 2], int warp)
+__device__ __forceinline__ void dequantizeTile(Shared<kTM, kWG, kBits>& s, int slot, int warp, uint32_t (&a)[4][4])
 {
     constexpr uint32_t kNegZero = 0x80008000U;
     int const lane = threadIdx.x & 31;
+    unsigned short const* row = s.scales[slot] + warp * 16 + (lane >> 2);
+    uint32_t const s0 = pairOf(row[0]);
+    uint32_t const s1 = pairOf(row[8]);
     uint4 w[kBits / 4];
 #pragma unroll
     for (int ch = 0; ch < kBits / 4; ++ch)
     {
         w[ch] = s.w[slot][(warp * (kBits / 4) + ch) * 32 + lane];
     }
-    uint32_t a[4][4];
 #pragma unroll
     for (int k = 0; k < 4; ++k)
     {
@@ -239,7 +241,17 @@ __device__ __forceinline__ void consumeTile(
         a[k][3] = woq::fma2<T>(a[k][3], s1, kNegZero);
     }
     toNaturalK(a);
-    uint32_t const x = bulk::sharedAddress(s.x[slot]);
+}
+
+//! One step of a consumer warpgroup: issue the four wgmma of the tile at `pos` (dequantized in `a`), dequantize the
+//! next tile into `b` while they run (where `more`), wait for them, release the slot. The fence on `a` after the wait
+//! keeps `a` allocated until then, so ptxas cannot give `b` the registers the running wgmma read.
+template<typename T, int kTM, int kWG, int kBits>
+__device__ __forceinline__ void multiplyTile(Shared<kTM, kWG, kBits>& s, bulk::RingPosition pos, bool more,
+    uint32_t (&a)[4][4], uint32_t (&b)[4][4], float (&acc)[kTM / 2], int warp)
+{
+    using C = Config<kTM, kWG, kBits>;
+    uint32_t const x = bulk::sharedAddress(s.x[pos.slot]);
 #pragma unroll
     for (int i = 0; i < kTM / 2; ++i)
     {
@@ -252,6 +264,13 @@ __device__ __forceinline__ void consumeTile(
         wgmma<WgmmaOp<T, kTM>>(a[k], swizzle128Descriptor(x + 32 * k), acc, std::make_index_sequence<kTM / 2>{});
     }
     cute::warpgroup_commit_batch();
+    if (more)
+    {
+        bulk::RingPosition next = pos;
+        next.advance<C::kStages>();
+        bulk::barrierWait(&s.full[next.slot], next.phase);
+        dequantizeTile<T>(s, next.slot, warp, b);
+    }
     cute::warpgroup_wait<0>();
 #pragma unroll
     for (int i = 0; i < kTM / 2; ++i)
@@ -268,51 +287,65 @@ __device__ __forceinline__ void consumeTile(
         }
     }
     __syncwarp();
-    if (lane == 0)
+    if ((threadIdx.x & 31) == 0)
     {
-        bulk::barrierArrive(&s.empty[slot]);
+        bulk::barrierArrive(&s.empty[pos.slot]);
     }
 }
 
-//! Split K: the consumers of the cluster's other CTAs leave their sums in their shared memory (`buffer`, the ring's x
-//! stages, free by now), the first CTA adds them to its own through distributed shared memory. True in the first CTA.
-//! (The producer warps take part in the two cluster barriers too.)
-template<int kTM, int kWG>
-__device__ __forceinline__ bool reduceSplitK(float* buffer, float (&acc)[kTM / 2])
+//! The CTA of a K-split cluster that adds up and stores the token group j (8 tokens) of the tile: groups are dealt to
+//! the gridDim.z CTAs in equal runs (gridDim.z ≤ 8 ≤ kTM / 8); 0 for all groups without a split.
+template<int kTM>
+__device__ __forceinline__ uint32_t ownerOf(int j)
 {
-    constexpr int kConsumers = 128 * kWG;
+    return static_cast<uint32_t>(j) * gridDim.z / (kTM / 8);
+}
+
+//! This CTA's rank in its cluster (blockIdx.z: clusters span z).
+__device__ __forceinline__ uint32_t clusterRank()
+{
     uint32_t rank = 0;
     asm("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
+    return rank;
+}
+
+//! Split K: every CTA of the cluster leaves its sums in its shared memory (`buffer`, the ring's x stages, free by now),
+//! then adds the other CTAs' sums of the token groups it owns (ownerOf) to its own through distributed shared memory,
+//! 16 bytes per load, each CTA starting at the next rank. (The producer warps take part in the two cluster barriers.)
+template<int kTM, int kWG>
+__device__ __forceinline__ void reduceSplitK(float4* buffer, float (&acc)[kTM / 2], uint32_t rank)
+{
+    constexpr int kConsumers = 128 * kWG;
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers) : "memory"); // every warpgroup's wgmma is done with the ring
-    if (rank != 0)
-    {
 #pragma unroll
-        for (int i = 0; i < kTM / 2; ++i)
-        {
-            buffer[i * kConsumers + threadIdx.x] = acc[i];
-        }
+    for (int j = 0; j < kTM / 8; ++j)
+    {
+        buffer[j * kConsumers + threadIdx.x] = make_float4(acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]);
     }
     clusterSync();
-    if (rank == 0)
+    for (uint32_t step = 1; step < gridDim.z; ++step)
     {
-        for (uint32_t r = 1; r < gridDim.z; ++r)
-        {
-            uint32_t remote = 0;
-            asm("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(bulk::sharedAddress(buffer)), "r"(r));
+        uint32_t const other = (rank + step) % gridDim.z;
+        uint32_t remote = 0;
+        asm("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(bulk::sharedAddress(buffer)), "r"(other));
 #pragma unroll
-            for (int i = 0; i < kTM / 2; ++i)
+        for (int j = 0; j < kTM / 8; ++j)
+        {
+            if (ownerOf<kTM>(j) == rank)
             {
-                float v = 0.F;
-                asm volatile("ld.shared::cluster.f32 %0, [%1];"
-                    : "=f"(v)
-                    : "r"(remote + 4U * (i * kConsumers + threadIdx.x))
+                float4 v;
+                asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];"
+                    : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+                    : "r"(remote + 16U * (j * kConsumers + threadIdx.x))
                     : "memory");
-                acc[i] += v;
+                acc[4 * j] += v.x;
+                acc[4 * j + 1] += v.y;
+                acc[4 * j + 2] += v.z;
+                acc[4 * j + 3] += v.w;
             }
         }
     }
-    clusterSync(); // the first CTA has read the others' shared memory: they may exit
-    return rank == 0;
+    clusterSync(); // the others have read this CTA's shared memory: it may exit
 }
 
 //! A consumer warpgroup: its four strips × the CTA's kTM tokens over all of K, then y = acc + bias.
@@ -325,17 +358,26 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kTM, kWG, kBits>
     int const tig = lane & 3;
     int const f0 = (blockIdx.x * C::kStrips + warp) * 16 + gid; // the lane's features f0 and f0 + 8
     float acc[kTM / 2] = {};
-    TileRange const range(p.tiles);
+    TileRange const range(p.tiles); // not empty: the K split is at most one CTA per tile
     bulk::RingPosition pos;
-    for (int t = range.begin; t < range.end; ++t, pos.advance<C::kStages>())
+    uint32_t a[2][4][4]; // two tiles' fragments: one multiplied while the next is dequantized
+    bulk::barrierWait(&s.full[0], 0);
+    dequantizeTile<T>(s, 0, warp, a[0]);
+    for (int t = range.begin; t < range.end; t += 2)
     {
-        bulk::barrierWait(&s.full[pos.slot], pos.phase);
-        unsigned short const* row = s.scales[pos.slot] + warp * 16 + gid;
-        consumeTile<T>(s, pos.slot, pairOf(row[0]), pairOf(row[8]), acc, warp);
+        multiplyTile<T>(s, pos, t + 1 < range.end, a[0], a[1], acc, warp);
+        pos.advance<C::kStages>();
+        if (t + 1 == range.end)
+        {
+            break;
+        }
+        multiplyTile<T>(s, pos, t + 2 < range.end, a[1], a[0], acc, warp);
+        pos.advance<C::kStages>();
     }
-    if (gridDim.z > 1 && !reduceSplitK<kTM, kWG>(reinterpret_cast<float*>(s.x), acc))
+    uint32_t const rank = gridDim.z > 1 ? clusterRank() : 0;
+    if (gridDim.z > 1)
     {
-        return; // not the cluster's first CTA: its sums went to that one
+        reduceSplitK<kTM, kWG>(reinterpret_cast<float4*>(s.x), acc, rank);
     }
     T const* bias = static_cast<T const*>(p.bias);
     float const b0 = bias != nullptr ? toFloat<T>(bias[f0]) : 0.F;
@@ -349,7 +391,7 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kTM, kWG, kBits>
         for (int c = 0; c < 2; ++c)
         {
             int64_t const token = token0 + 8 * j + 2 * tig + c;
-            if (token < p.m)
+            if (token < p.m && ownerOf<kTM>(j) == rank)
             {
                 y[token * p.n + f0] = fromFloat<T>(acc[4 * j + c] + b0);
                 y[token * p.n + f0 + 8] = fromFloat<T>(acc[4 * j + 2 + c] + b1);

@@ -83,6 +83,17 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
         check_gemm(lib, x, q, packed, scales, None, bits, group, f"M={m} N={n} K={k} bits={bits} g={group}")
 
 
+# On an H100 / H200 the wgmma kernel with K split over clusters of 4 CTAs (32 CTAs of 128 features fill the GPU 4 times
+# over): each CTA of a cluster adds up and stores its own share of the tokens; M = 200 leaves a part-filled token tile.
+@pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
+def test_k_split_over_clusters(lib, cuda, gen, bits, group):
+    n, k = 4096, 512
+    q, packed, scales, bias = weights(n, k, bits, group, torch.float16, cuda, gen, bias=True)
+    for m in [128, 200, 256]:
+        x = randn((m, k), torch.float16, cuda, gen)
+        check_gemm(lib, x, q, packed, scales, bias, bits, group, f"M={m} N={n} K={k} bits={bits} g={group} bias")
+
+
 @pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
 def test_large_m_batched_and_bias(lib, cuda, gen, bits, group):
     n, k = 4096, 4096
