@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # WeightOnlyGemm on a lent GPU machine, from the repository root: build the plugin library with CMake (sm_90) — or,
 # with PREBUILT_LIB (a libtrtplugin++.so built elsewhere for sm_90), only the Python harness, with the compiler directly
-# (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (and racecheck on two cases) on small T3
+# (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (racecheck on fewer cases) on small T3
 # cases, the benchmark. Logs and results in $OUT.
-#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] bash benchmarks/plugins/run_woq_gpu.sh
+#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=150] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8)
 # or full; with step "profile" too,
@@ -53,7 +53,7 @@ if step sanitize; then
     cases="(small_odd_shapes and fp16) or k_split"
     [ $tool = racecheck ] && cases="(small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8)) or k_split"
     echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
-    timeout 150 compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
+    timeout ${SANITIZE_TIMEOUT:-150} compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1
     echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
   done
@@ -74,7 +74,7 @@ if step ab; then
     nvcc -I"$BASE" $fl -Dtrt_helper=trt_helper_base -c "$BASE/$f.cu" -o "$OUT/base_$f.o" >> "$OUT/ab_build.log" 2>&1 || { tail -30 "$OUT/ab_build.log"; exit 1; }
     base_objs="$base_objs $OUT/base_$f.o"
   done
-  # AB_NEW_DEFS: -D flags of the working tree's wgmma kernel (e.g. -DTRTH_WOQ_WGMMA_MIN_TOKENS=9 -DTRTH_WOQ_WGMMA_MIN_FEATURES=0 -DTRTH_WOQ_WGMMA_MIN_WORK=0)
+  # AB_NEW_DEFS: -D flags of the working tree's wgmma kernel (e.g. -DTRTH_WOQ_WGMMA_MIN_TOKENS=9)
   nvcc $flags90a ${AB_NEW_DEFS:-} -c plugins/weightOnlyGemmPlugin/woqWgmmaSm90.cu -o "$OUT/woq_wgmma.o" >> "$OUT/ab_build.log" 2>&1 \
     && nvcc $flags -DTRTH_HAVE_WOQ_WGMMA benchmarks/plugins/woq_variants.cu \
       plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu plugins/weightOnlyGemmPlugin/woqBulkSm90.cu \

@@ -469,6 +469,49 @@ int wgmmaResidentCtas(int device)
         });
 }
 
+//! A launch of `grid` CTAs of this kernel in clusters of grid.z CTAs along z (`cluster` holds the attribute).
+template<int kTM, int kWG, int kBits>
+cudaLaunchConfig_t launchConfig(dim3 grid, cudaLaunchAttribute& cluster, cudaStream_t stream)
+{
+    using C = Config<kTM, kWG, kBits>;
+    cluster = {};
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim.x = 1;
+    cluster.val.clusterDim.y = 1;
+    cluster.val.clusterDim.z = grid.z;
+    cudaLaunchConfig_t config{};
+    config.gridDim = grid;
+    config.blockDim = dim3(C::kThreads);
+    config.dynamicSmemBytes = C::kSharedBytes;
+    config.stream = stream;
+    config.attrs = &cluster;
+    config.numAttrs = 1;
+    return config;
+}
+
+//! Per device, cached: clusters of `z` CTAs of this kernel (z = 2, 4 or 8 along grid z) that run on the GPU at once
+//! (a cluster's CTAs share one GPC, so this can be fewer than resident CTAs / z); 0 where it cannot run or on error.
+template<typename T, int kTM, int kWG, int kBits>
+int activeClusters(int device, int z)
+{
+    static PerDeviceCache caches[4]; // by log2(z)
+    int const log2z = z == 2 ? 1 : z == 4 ? 2 : 3;
+    return wgmmaResidentCtas<T, kTM, kWG, kBits>(device) == 0 // (also raises the kernel's shared-memory limit)
+        ? 0
+        : caches[log2z].get(device,
+              [z](int /*d: current*/)
+              {
+                  cudaLaunchAttribute cluster{};
+                  cudaLaunchConfig_t const config
+                      = launchConfig<kTM, kWG, kBits>(dim3(1, 1, static_cast<unsigned>(z)), cluster, nullptr);
+                  int clusters = 0;
+                  return cudaOccupancyMaxActiveClusters(&clusters, woqWgmmaKernel<T, kTM, kWG, kBits>, &config)
+                          == cudaSuccess
+                      ? clusters
+                      : 0;
+              });
+}
+
 //! cuTensorMapEncodeTiled, looked up in the driver once (the library links the runtime only); null if unavailable.
 PFN_cuTensorMapEncodeTiled_v12000 tensorMapEncoder()
 {
@@ -522,8 +565,8 @@ bool makeTensorMaps(Params const& p, TensorMaps& maps)
             {C::kStrips * 16, 1}, CU_TENSOR_MAP_SWIZZLE_NONE);
 }
 
-//! One launch; K is split over a cluster of 2, 4 or 8 CTAs where that keeps all CTAs on the GPU at once and brings
-//! their count closer to what fits.
+//! One launch; K is split over a cluster of 2, 4 or 8 CTAs where all the clusters of that split run on the GPU at once
+//! (the most that do).
 template<typename T, int kTM, int kWG, int kBits>
 cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
@@ -536,22 +579,13 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
     }
     dim3 grid(p.strips / C::kStrips, static_cast<unsigned>((p.m + kTM - 1) / kTM), 1);
     int64_t const ctas = static_cast<int64_t>(grid.x) * grid.y;
-    while (grid.z < 8 && ctas * grid.z * 2 <= resident && static_cast<int>(grid.z) * 2 <= p.tiles)
+    while (grid.z < 8 && static_cast<int>(grid.z) * 2 <= p.tiles
+        && ctas <= activeClusters<T, kTM, kWG, kBits>(device, static_cast<int>(grid.z) * 2))
     {
         grid.z *= 2;
     }
-    cudaLaunchConfig_t config{};
-    config.gridDim = grid;
-    config.blockDim = dim3(C::kThreads);
-    config.dynamicSmemBytes = C::kSharedBytes;
-    config.stream = stream;
     cudaLaunchAttribute cluster{};
-    cluster.id = cudaLaunchAttributeClusterDimension;
-    cluster.val.clusterDim.x = 1;
-    cluster.val.clusterDim.y = 1;
-    cluster.val.clusterDim.z = grid.z;
-    config.attrs = &cluster;
-    config.numAttrs = 1;
+    cudaLaunchConfig_t const config = launchConfig<kTM, kWG, kBits>(grid, cluster, stream);
     return cudaLaunchKernelEx(&config, woqWgmmaKernel<T, kTM, kWG, kBits>, p, maps);
 }
 
@@ -581,8 +615,8 @@ cudaError_t launchWoqWgmmaSm90(ElemType type, int32_t bits, woq::Params const& p
     bool const aligned = reinterpret_cast<uintptr_t>(p.x) % 16 == 0 && reinterpret_cast<uintptr_t>(p.w) % 16 == 0
         && reinterpret_cast<uintptr_t>(p.scales) % 16 == 0;
     int const device = currentDevice();
-    if (p.m < kWgmmaMinTokens || p.n < kWgmmaMinFeatures || p.m * p.n < kWgmmaMinWork || p.n % 128 != 0
-        || p.k % woq::kBlockK != 0 || !aligned || (bits != 4 && bits != 8) || device < 0)
+    if (p.m < kWgmmaMinTokens || p.n % 128 != 0 || p.k % woq::kBlockK != 0 || !aligned || (bits != 4 && bits != 8)
+        || device < 0)
     {
         return cudaErrorNotSupported;
     }

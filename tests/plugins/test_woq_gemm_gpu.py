@@ -83,11 +83,13 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
         check_gemm(lib, x, q, packed, scales, None, bits, group, f"M={m} N={n} K={k} bits={bits} g={group}")
 
 
-# On an H100 / H200 the wgmma kernel with K split over clusters of 4 CTAs (32 CTAs of 128 features fill the GPU 4 times
-# over): each CTA of a cluster adds up and stores its own share of the tokens; M = 200 leaves a part-filled token tile.
+# On an H100 / H200 the wgmma kernel with K split over clusters of CTAs (128 features each): N = 4096 / 2048 / 1280 take
+# 2 / 4 / 8 CTAs per cluster on an H200 (as many as let all clusters run at once); each CTA of a cluster adds up and
+# stores its own share of the tokens; M = 200 leaves a part-filled token tile.
 @pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
-def test_k_split_over_clusters(lib, cuda, gen, bits, group):
-    n, k = 4096, 512
+@pytest.mark.parametrize("n", [4096, 2048, 1280])
+def test_k_split_over_clusters(lib, cuda, gen, bits, group, n):
+    k = 512
     q, packed, scales, bias = weights(n, k, bits, group, torch.float16, cuda, gen, bias=True)
     for m in [128, 200, 256]:
         x = randn((m, k), torch.float16, cuda, gen)
