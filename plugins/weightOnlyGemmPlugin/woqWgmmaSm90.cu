@@ -494,22 +494,23 @@ cudaLaunchConfig_t launchConfig(dim3 grid, cudaLaunchAttribute& cluster, cudaStr
 template<typename T, int kTM, int kWG, int kBits>
 int activeClusters(int device, int z)
 {
-    static PerDeviceCache caches[4]; // by log2(z)
-    int const log2z = z == 2 ? 1 : z == 4 ? 2 : 3;
-    return wgmmaResidentCtas<T, kTM, kWG, kBits>(device) == 0 // (also raises the kernel's shared-memory limit)
-        ? 0
-        : caches[log2z].get(device,
-              [z](int /*d: current*/)
-              {
-                  cudaLaunchAttribute cluster{};
-                  cudaLaunchConfig_t const config
-                      = launchConfig<kTM, kWG, kBits>(dim3(1, 1, static_cast<unsigned>(z)), cluster, nullptr);
-                  int clusters = 0;
-                  return cudaOccupancyMaxActiveClusters(&clusters, woqWgmmaKernel<T, kTM, kWG, kBits>, &config)
-                          == cudaSuccess
-                      ? clusters
-                      : 0;
-              });
+    static PerDeviceCache caches[3];                        // z = 2, 4, 8
+    if (wgmmaResidentCtas<T, kTM, kWG, kBits>(device) == 0) // (also raises the kernel's shared-memory limit)
+    {
+        return 0;
+    }
+    int const slot = z == 2 ? 0 : z == 4 ? 1 : 2;
+    return caches[slot].get(device,
+        [z](int /*d: current*/)
+        {
+            cudaLaunchAttribute cluster{};
+            cudaLaunchConfig_t const config
+                = launchConfig<kTM, kWG, kBits>(dim3(1, 1, static_cast<unsigned>(z)), cluster, nullptr);
+            int clusters = 0;
+            return cudaOccupancyMaxActiveClusters(&clusters, woqWgmmaKernel<T, kTM, kWG, kBits>, &config) == cudaSuccess
+                ? clusters
+                : 0;
+        });
 }
 
 //! cuTensorMapEncodeTiled, looked up in the driver once (the library links the runtime only); null if unavailable.
