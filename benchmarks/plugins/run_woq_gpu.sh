@@ -5,8 +5,8 @@
 # cases, the benchmark. Logs and results in $OUT.
 #   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=150] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
-# revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8)
-# or full; with step "profile" too,
+# revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
+# decode (M = 1, 8, 16) or full; with step "profile" too,
 # Nsight Compute on PROFILE_KERNEL (regex, default woqWgmma) for PROFILE_CASE (default "4096 12288 64 4 128").
 set -o pipefail
 # PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
@@ -74,9 +74,9 @@ if step ab; then
     nvcc -I"$BASE" $fl -Dtrt_helper=trt_helper_base -c "$BASE/$f.cu" -o "$OUT/base_$f.o" >> "$OUT/ab_build.log" 2>&1 || { tail -30 "$OUT/ab_build.log"; exit 1; }
     base_objs="$base_objs $OUT/base_$f.o"
   done
-  # AB_NEW_DEFS: -D flags of the working tree's wgmma kernel (e.g. -DTRTH_WOQ_WGMMA_MIN_TOKENS=9)
+  # AB_NEW_DEFS: -D flags of the working tree's kernels (e.g. -DTRTH_WOQ_WGMMA_MIN_TOKENS=9)
   nvcc $flags90a ${AB_NEW_DEFS:-} -c plugins/weightOnlyGemmPlugin/woqWgmmaSm90.cu -o "$OUT/woq_wgmma.o" >> "$OUT/ab_build.log" 2>&1 \
-    && nvcc $flags -DTRTH_HAVE_WOQ_WGMMA benchmarks/plugins/woq_variants.cu \
+    && nvcc $flags ${AB_NEW_DEFS:-} -DTRTH_HAVE_WOQ_WGMMA benchmarks/plugins/woq_variants.cu \
       plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu plugins/weightOnlyGemmPlugin/woqBulkSm90.cu \
       "$OUT/woq_wgmma.o" $base_objs -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
     || { tail -30 "$OUT/ab_build.log"; exit 1; }

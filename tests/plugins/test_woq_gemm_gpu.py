@@ -96,6 +96,26 @@ def test_k_split_over_clusters(lib, cuda, gen, bits, group, n):
         check_gemm(lib, x, q, packed, scales, bias, bits, group, f"M={m} N={n} K={k} bits={bits} g={group} bias")
 
 
+# Precision at decode sizes (M <= 16) with activations far from zero, where a kernel that multiplies q plus a constant
+# and takes the constant's product with x out afterwards (a way to save dequantization instructions) loses bits to
+# cancellation: the result must stay within a few roundings of its own output type of the fp32 reference, not merely
+# within the 1e-2 of the other tests.
+@pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (8, 0)], ids=["w4g128", "w4g64", "w8"])
+def test_decode_activations_far_from_zero(lib, cuda, gen, dtype, bits, group):
+    n, k = 4096, 4096
+    q, packed, scales, _ = weights(n, k, bits, group, dtype, cuda, gen)
+    for m in [1, 9, 16]:
+        x = (randn((m, k), torch.float32, cuda, gen) + 30.0).to(dtype)
+        y = run_gemm(lib, x, packed, scales, None, bits, group)
+        want = WeightOnlyGemm.reference(x, q, scales, group, None).float()
+        err = ((y.float() - want).norm() / want.norm()).item()
+        rounding = ((want.to(dtype).float() - want).norm() / want.norm()).item()  # the output's own rounding
+        assert err <= 4 * rounding + 1e-5, (
+            f"M={m} bits={bits} g={group}: relative error {err:.3g}, rounding {rounding:.3g}"
+        )
+
+
 @pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
 def test_large_m_batched_and_bias(lib, cuda, gen, bits, group):
     n, k = 4096, 4096
