@@ -142,7 +142,7 @@ struct KernelResult
 struct CaseResult
 {
     Case c;
-    float forwardMs{0}, routeMs{0}, scatterMs{0}, gatherMs{0}, defaultMs[2]{0, 0}, gemm2ToYMs{0};
+    float forwardMs{0}, forwardSerialMs{0}, routeMs{0}, scatterMs{0}, gatherMs{0}, defaultMs[2]{0, 0}, gemm2ToYMs{0};
     GemmKernel defaultKernel[2]{};
     std::vector<KernelResult> kernels;
 };
@@ -196,6 +196,9 @@ CaseResult runCase(Case const& c, cudaStream_t stream)
     if (c.timed)
     {
         out.forwardMs = graphMs(stream, [&] { return fmoeForward(p, workspace, wsBytes, stream); });
+        ForwardStages serial = planForward(p, ws, tokens, stream); // the same launches, each after the previous ends
+        serial.dependentLaunch = false;
+        out.forwardSerialMs = graphMs(stream, [&] { return serial.run(); });
         out.routeMs = graphMs(stream, [&] { return st.route(); });
         out.scatterMs = graphMs(stream, [&] { return routeScatter(st); }) - out.routeMs;
         CHECK(routeScatter(st));
@@ -309,6 +312,11 @@ int main(int argc, char** argv)
                 1e3 * r.gatherMs, 1e3 * (r.routeMs + r.scatterMs + r.defaultMs[0] + r.defaultMs[1] + r.gatherMs),
                 flops / r.forwardMs / 1e9);
         }
+        if (c.timed)
+        {
+            std::printf(
+                "\n  the same launches without programmatic dependent launch: %.1f us", 1e3 * r.forwardSerialMs);
+        }
         if (r.gemm2ToYMs > 0)
         {
             std::printf("\n  the forward's GEMM2 stores its rows to y times the score (no gather): %.1f us (stage sum"
@@ -401,12 +409,14 @@ int main(int argc, char** argv)
             CaseResult const& r = results[i];
             std::fprintf(f,
                 "  {\"case\": \"%s\", \"tokens\": %ld, \"hidden\": %d, \"timed\": %s, \"forward_us\": %.2f, "
-                "\"route_us\": %.2f, \"scatter_us\": %.2f, \"gemm1_us\": %.2f, \"gemm1_kernel\": \"%s\", "
+                "\"forward_without_pdl_us\": %.2f, \"route_us\": %.2f, \"scatter_us\": %.2f, \"gemm1_us\": %.2f, "
+                "\"gemm1_kernel\": \"%s\", "
                 "\"gemm2_us\": %.2f, \"gemm2_kernel\": \"%s\", \"gather_us\": %.2f, \"gemm2_to_y_us\": %.2f, "
                 "\"kernels\": [",
                 r.c.name, static_cast<long>(r.c.tokens), r.c.hidden, r.c.timed ? "true" : "false", 1e3 * r.forwardMs,
-                1e3 * r.routeMs, 1e3 * r.scatterMs, 1e3 * r.defaultMs[0], gemmKernelName(r.defaultKernel[0]),
-                1e3 * r.defaultMs[1], gemmKernelName(r.defaultKernel[1]), 1e3 * r.gatherMs, 1e3 * r.gemm2ToYMs);
+                1e3 * r.forwardSerialMs, 1e3 * r.routeMs, 1e3 * r.scatterMs, 1e3 * r.defaultMs[0],
+                gemmKernelName(r.defaultKernel[0]), 1e3 * r.defaultMs[1], gemmKernelName(r.defaultKernel[1]),
+                1e3 * r.gatherMs, 1e3 * r.gemm2ToYMs);
             for (size_t k = 0; k < r.kernels.size(); ++k)
             {
                 KernelResult const& kr = r.kernels[k];

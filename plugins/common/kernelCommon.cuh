@@ -9,6 +9,23 @@
 
 namespace trt_helper
 {
+//! Programmatic dependent launch (sm_90 and later; elsewhere, and in a grid launched without the attribute, no-ops):
+//! waitForPrerequisiteGrid returns once the grid this one follows in its stream has completed and its writes are
+//! visible; allowDependentLaunch lets the next grid, where it was launched with the attribute, start (its own
+//! waitForPrerequisiteGrid still waits for this grid to complete).
+__device__ __forceinline__ void waitForPrerequisiteGrid()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void allowDependentLaunch()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
 template<typename T>
 __device__ __forceinline__ float toFloat(T v);
 template<>

@@ -15,6 +15,7 @@
 
 #include "cute/tensor.hpp"
 #include "cutlass/epilogue/collective/collective_builder.hpp"
+#include "cutlass/arch/grid_dependency_control.h"
 #include "cutlass/array.h"
 #include "cutlass/epilogue/collective/default_epilogue.hpp"
 #include "cutlass/gemm/collective/collective_builder.hpp"
@@ -90,6 +91,8 @@ public:
         WorkTileInfo work = Base::get_current_work();
         if (work.is_valid())
         {
+            // the table is the routing's: under a programmatic dependent launch, wait for the previous grid first
+            cutlass::arch::wait_on_dependent_grids();
             int32_t const expert = mBlockExpert[work.M_idx * kTableStride];
             if (expert < 0)
             {
@@ -320,7 +323,7 @@ cudaError_t runBlock(GroupedGemmArgs const& g, cudaStream_t stream)
     }
     typename G::Gemm gemm;
     if (gemm.initialize(args, nullptr, stream) != cutlass::Status::kSuccess
-        || gemm.run(stream) != cutlass::Status::kSuccess)
+        || gemm.run(stream, nullptr, g.dependentLaunch) != cutlass::Status::kSuccess)
     {
         cudaError_t const err = cudaGetLastError();
         return err == cudaSuccess ? cudaErrorLaunchFailure : err;

@@ -92,6 +92,7 @@ __global__ void __launch_bounds__(kRouteThreads)
         int32_t blocks, GemmTables tables, int64_t tokens, int64_t time, int32_t experts, int32_t dim, int32_t hidden,
         int32_t elem, char const* w1, char const* b1, char const* w2, char const* b2, char* xs, char* hs)
 {
+    allowDependentLaunch();              // the scatter may start; it waits for this kernel to complete
     extern __shared__ int32_t sCounts[]; // experts
     for (int32_t e = threadIdx.x; e < experts; e += blockDim.x)
     {
@@ -198,6 +199,8 @@ __global__ void moeScatterKernel(T const* __restrict__ x, int32_t const* __restr
     int32_t const* __restrict__ offsets, int32_t* __restrict__ tokenRow, int32_t* __restrict__ rowToken,
     T* __restrict__ xs, T* __restrict__ y, int64_t tokens, int32_t dim)
 {
+    waitForPrerequisiteGrid(); // the routing's tables (launched as its dependent on the block-GEMM path)
+    allowDependentLaunch();
     int64_t const n = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
     int const lane = threadIdx.x & 31;
     if (n >= tokens)
@@ -290,8 +293,8 @@ unsigned warpBlocksFor(int64_t tokens, int perBlock)
     return static_cast<unsigned>((tokens * 32 + perBlock - 1) / perBlock);
 }
 
-//! The launches of one forward in their order (fmoeForward runs them all; benchmarks/plugins/fmoe_stages.cu times
-//! them one by one). Each returns the launch error, if any.
+//! The launches of one forward in their order (run; planForward sets them up for fmoeForward;
+//! benchmarks/plugins/fmoe_stages.cu times them one by one). Each returns the launch error, if any.
 struct ForwardStages
 {
     FMoEProblem const& p;
@@ -302,6 +305,10 @@ struct ForwardStages
     //! true: GEMM2 scatters its rows to y times the score (a block kernel; gemm2ToOutput), so no gather runs and the
     //! scatter writes the unrouted tokens' rows of y
     bool gemm2WritesY;
+    //! true: the scatter and the two GEMMs are launched as programmatic dependents of the launch before them (each
+    //! starts while that one ends and waits for it before touching memory; the Hopper block GEMMs and the scatter
+    //! support it), so their launch and set-up overlap the previous kernel's tail
+    bool dependentLaunch = false;
 
     cudaError_t route() const
     {
@@ -320,10 +327,18 @@ struct ForwardStages
             [&](auto tag)
             {
                 using T = decltype(tag);
-                moeScatterKernel<T><<<warpBlocksFor(tokens, 256), 256, 0, stream>>>(static_cast<T const*>(p.x),
-                    p.expertIdx, ws.offsets, ws.tokenRow, pad > 1 ? ws.rowToken : nullptr, reinterpret_cast<T*>(ws.xs),
+                cudaLaunchAttribute dependent{};
+                dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+                dependent.val.programmaticStreamSerializationAllowed = 1;
+                cudaLaunchConfig_t config{};
+                config.gridDim = warpBlocksFor(tokens, 256);
+                config.blockDim = 256;
+                config.stream = stream;
+                config.attrs = &dependent;
+                config.numAttrs = dependentLaunch ? 1 : 0;
+                return cudaLaunchKernelEx(&config, moeScatterKernel<T>, static_cast<T const*>(p.x), p.expertIdx,
+                    ws.offsets, ws.tokenRow, pad > 1 ? ws.rowToken : nullptr, reinterpret_cast<T*>(ws.xs),
                     gemm2WritesY ? static_cast<T*>(p.y) : nullptr, tokens, p.dim);
-                return cudaGetLastError();
             });
     }
 
@@ -358,6 +373,7 @@ struct ForwardStages
         g.rows = ws.rows;
         g.rowPad = pad;
         g.blockExpert = pad > 1 ? ws.blockExpert : nullptr;
+        g.dependentLaunch = dependentLaunch;
         return g;
     }
 
@@ -385,7 +401,38 @@ struct ForwardStages
                 return cudaGetLastError();
             });
     }
+
+    //! The whole forward: route, scatter, GEMM1, GEMM2 (to y, or then the gather).
+    cudaError_t run() const
+    {
+        cudaError_t err = route();
+        if (err == cudaSuccess)
+        {
+            err = scatter();
+        }
+        if (err == cudaSuccess)
+        {
+            err = groupedGemm(gemm(1), stream);
+        }
+        if (err == cudaSuccess)
+        {
+            err = groupedGemm(gemm2WritesY ? gemm2ToOutput() : gemm(2), stream);
+        }
+        return err != cudaSuccess || gemm2WritesY ? err : gather();
+    }
 };
+
+//! The forward's launches for this problem (fmoeForward runs them): the routing padded for the kernel the table
+//! picks, GEMM2 storing y where it is a block kernel, dependent launches where both GEMMs are.
+ForwardStages planForward(FMoEProblem const& p, Layout const& ws, int64_t tokens, cudaStream_t stream)
+{
+    int32_t const pad = groupedGemmRowPad(p.type, tokens / p.experts, p.dim, p.hidden);
+    ForwardStages stages{p, ws, tokens, stream, pad, false};
+    bool const block2 = gemmKernelIsBlock(groupedGemmChoice(stages.gemm(2)));
+    stages.gemm2WritesY = pad > 1 && aligned16(p.y) && block2;
+    stages.dependentLaunch = pad > 1 && block2 && gemmKernelIsBlock(groupedGemmChoice(stages.gemm(1)));
+    return stages;
+}
 } // namespace
 
 size_t fmoeWorkspaceSize(ElemType type, int64_t tokens, int32_t dim, int32_t hidden, int32_t experts)
@@ -422,22 +469,6 @@ cudaError_t fmoeForward(FMoEProblem const& p, void* workspace, size_t workspaceS
     {
         return cudaErrorInvalidValue;
     }
-    int32_t const pad = groupedGemmRowPad(p.type, tokens / p.experts, p.dim, p.hidden);
-    ForwardStages stages{p, ws, tokens, stream, pad, false};
-    stages.gemm2WritesY = pad > 1 && aligned16(p.y) && gemmKernelIsBlock(groupedGemmChoice(stages.gemm(2)));
-    cudaError_t err = stages.route();
-    if (err == cudaSuccess)
-    {
-        err = stages.scatter();
-    }
-    if (err == cudaSuccess)
-    {
-        err = groupedGemm(stages.gemm(1), stream);
-    }
-    if (err == cudaSuccess)
-    {
-        err = groupedGemm(stages.gemm2WritesY ? stages.gemm2ToOutput() : stages.gemm(2), stream);
-    }
-    return err != cudaSuccess || stages.gemm2WritesY ? err : stages.gather();
+    return planForward(p, ws, tokens, stream).run();
 }
 } // namespace trt_helper

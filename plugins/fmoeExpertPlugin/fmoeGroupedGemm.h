@@ -117,6 +117,9 @@ struct GroupedGemmArgs
     void const* rowScale;      //!< device: one element per row of dRows
     int32_t const* groupStart; //!< device: groups ints, each group's first row
     int32_t const* groupRows;  //!< device: groups ints, each group's rows that hold data
+    //! Block kernels: launched as a programmatic dependent of the previous launch in the stream (it waits for that one
+    //! to complete before reading anything); other kernels launch as usual.
+    bool dependentLaunch;
 };
 
 //! Alignment (elements) that k, n and the leading dimensions must have: 8 for 16-bit types, 1 for fp32.
