@@ -311,9 +311,6 @@ int main(int argc, char** argv)
                 gemmKernelName(r.defaultKernel[0]), 1e3 * r.defaultMs[1], gemmKernelName(r.defaultKernel[1]),
                 1e3 * r.gatherMs, 1e3 * (r.routeMs + r.scatterMs + r.defaultMs[0] + r.defaultMs[1] + r.gatherMs),
                 flops / r.forwardMs / 1e9);
-        }
-        if (c.timed)
-        {
             std::printf(
                 "\n  the same launches without programmatic dependent launch: %.1f us", 1e3 * r.forwardSerialMs);
         }
