@@ -310,9 +310,12 @@ def bench_fmoe(lib, results, iters, profile_dir=None):
     experts, dim = 32, 512
     for hidden in (1024, 2048):
         for tokens in (2048, 8192):
-            w1 = torch.randn(experts, hidden, dim, device="cuda", dtype=torch.float16) / math.sqrt(dim)
+            # w1 and w2 in one buffer, so that one torch.sum reads exactly their bytes (weights_read_gpu_only_ms)
+            weights = torch.randn(2, experts, hidden * dim, device="cuda", dtype=torch.float16)
+            weights[0] /= math.sqrt(dim)
+            weights[1] /= math.sqrt(hidden)
+            w1, w2 = weights[0].view(experts, hidden, dim), weights[1].view(experts, dim, hidden)
             b1 = torch.randn(experts, hidden, device="cuda", dtype=torch.float16) * 0.1
-            w2 = torch.randn(experts, dim, hidden, device="cuda", dtype=torch.float16) / math.sqrt(hidden)
             b2 = torch.randn(experts, dim, device="cuda", dtype=torch.float16) * 0.1
             sets = [
                 (
@@ -343,6 +346,8 @@ def bench_fmoe(lib, results, iters, profile_dir=None):
             dense = lambda t, wd1=wd1, wd2=wd2: torch.matmul(torch.matmul(t, wd1), wd2)
             dense_ms = timed(dense, [(t,) for t in a], iters)
             dense_gpu_ms = timed(dense, [(t,) for t in a], iters, queued=True)
+            # a bare read of the expert weights (torch.sum over them as fp32), which every forward must do once
+            read_ms = timed(lambda: torch.sum(weights.view(-1).view(torch.float32)), [()], iters, queued=True)
             row(
                 results,
                 f"FMoEExpert fp16 H={hidden}",
@@ -362,12 +367,15 @@ def bench_fmoe(lib, results, iters, profile_dir=None):
                     "dense_gpu_only_ms": dense_gpu_ms,
                     "fraction_of_dense_gpu_only": dense_gpu_ms / gpu_ms,
                     "fraction_of_dense_graph": dense_gpu_ms / graph_ms,
+                    "weights_read_gpu_only_ms": read_ms,
+                    "fraction_of_dense_if_only_reading_weights": dense_gpu_ms / read_ms,
                 }
             )
             print(
                 f"    GPU-only: plugin {gpu_ms:.4f} ms, graph replay {graph_ms:.4f} ms, dense {dense_gpu_ms:.4f} ms "
                 f"-> {100 * dense_gpu_ms / gpu_ms:.0f}% of dense ({100 * dense_gpu_ms / graph_ms:.0f}% from the "
-                f"graph); rel err vs loop {err:.2e}",
+                f"graph); rel err vs loop {err:.2e}; a bare read of the {weights.numel() * 2 / 1e6:.0f} MB of expert "
+                f"weights {read_ms:.4f} ms ({100 * dense_gpu_ms / read_ms:.0f}% of dense)",
                 flush=True,
             )
             if profile_dir and (tokens, hidden) in ((8192, 2048), (2048, 1024)):

@@ -6,7 +6,7 @@
 #   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=150] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
-# decode (M = 1, 8, 16) or full; with step "profile" too,
+# decode (M = 1, 4, 8, 16) or full; with step "profile" too,
 # Nsight Compute on PROFILE_KERNEL (regex, default woqWgmma) for PROFILE_CASE (default "4096 12288 64 4 128").
 set -o pipefail
 # PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
@@ -51,7 +51,7 @@ if step sanitize; then
   : > "$OUT/sanitizer.log"
   for tool in $SANITIZERS; do
     cases="(small_odd_shapes and fp16) or k_split"
-    [ $tool = racecheck ] && cases="(small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8)) or k_split"
+    [ $tool = racecheck ] && cases="(small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8 or 2048-1088-0-4 or 2048-1152-128-4)) or k_split"
     echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
     timeout ${SANITIZE_TIMEOUT:-150} compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1

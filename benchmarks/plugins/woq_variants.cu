@@ -360,7 +360,7 @@ int main(int argc, char** argv)
     FILE* json = argc >= 2 ? std::fopen(argv[1], "w") : nullptr;
     bool const quick = argc >= 3 && std::strcmp(argv[2], "quick") == 0;   // M = 1 and 16, W4 g128 and W8 only
     bool const large = argc >= 3 && std::strcmp(argv[2], "large") == 0;   // M = 64, 128, 256, W4 g128 and W8 only
-    bool const decode = argc >= 3 && std::strcmp(argv[2], "decode") == 0; // M = 1, 8, 16
+    bool const decode = argc >= 3 && std::strcmp(argv[2], "decode") == 0; // M = 1, 4, 8, 16
     cudaDeviceProp prop{};
     CHECK(cudaGetDeviceProperties(&prop, 0));
     int64_t const words = (1LL << 30) / 16;
@@ -396,7 +396,7 @@ int main(int argc, char** argv)
             {
                 bool const w4g64 = cf[0] == 4 && cf[1] == 64;
                 if ((quick && (w4g64 || (m != 1 && m != 16))) || (large && (w4g64 || m < 64))
-                    || (decode && m != 1 && m != 8 && m != 16))
+                    || (decode && m != 1 && m != 4 && m != 8 && m != 16))
                 {
                     continue;
                 }

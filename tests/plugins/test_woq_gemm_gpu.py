@@ -50,6 +50,8 @@ def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
 @pytest.mark.parametrize("bits", [4, 8])
 # (8192, 1088, 64): on Hopper the bulk-copy kernel with more strips than CTAs and a part-filled last stage;
+# (2048, 1088, 0), (2048, 1152, 128): there, consumer warps whose last tiles lie past K, with per-channel scales (one
+# partial sum over the warp's tiles of a stage) and with groups of two tiles;
 # (12288, 128, 64): on an H100 / H200 the wgmma kernel from M = 64 (K split over 2 CTAs at M = 64; 257: two token tiles)
 @pytest.mark.parametrize(
     "n,k,group",
@@ -60,6 +62,8 @@ def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
         (16, 64, 64),
         (1000, 1024, 128),
         (8192, 1088, 64),
+        (2048, 1088, 0),
+        (2048, 1152, 128),
         (12288, 128, 64),
     ],
 )
@@ -101,11 +105,11 @@ def test_k_split_over_clusters(lib, cuda, gen, bits, group, n):
 # cancellation: the result must stay within a few roundings of its own output type of the fp32 reference, not merely
 # within the 1e-2 of the other tests.
 @pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
-@pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (8, 0)], ids=["w4g128", "w4g64", "w8"])
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (4, 0), (8, 0)], ids=["w4g128", "w4g64", "w4g0", "w8"])
 def test_decode_activations_far_from_zero(lib, cuda, gen, dtype, bits, group):
     n, k = 4096, 4096
     q, packed, scales, _ = weights(n, k, bits, group, dtype, cuda, gen)
-    for m in [1, 9, 16]:
+    for m in [1, 8, 9, 16]:
         x = (randn((m, k), torch.float32, cuda, gen) + 30.0).to(dtype)
         y = run_gemm(lib, x, packed, scales, None, bits, group)
         want = WeightOnlyGemm.reference(x, q, scales, group, None).float()
