@@ -38,34 +38,50 @@ template<int kBits>
 constexpr int kTilesPerWarp = kStageTiles<kBits> / kConsumers;
 constexpr int kMT = 1;        //!< one n8 mma tile of tokens: M ≤ 8 (for M ≤ 16 the register kernel was faster)
 constexpr int kCtasPerSm = 3; //!< the register bound of the kernel (launch bounds)
+//! Bytes of x that a CTA of the int4 kernel holds in shared memory (one bulk copy at its start) where M · K · 2 fits:
+//! the consumers then read x there instead of from L2 at every stage. int8 has no room left beside its four stages.
+#ifndef TRTH_WOQ_SHARED_X_BYTES
+#define TRTH_WOQ_SHARED_X_BYTES 12288
+#endif
+constexpr int kSharedXBytes = TRTH_WOQ_SHARED_X_BYTES;
 
-//! Stages of the ring: as many as fit when kCtasPerSm CTAs share an SM.
-template<int kBits>
+//! Stages of the ring: as many as fit when kCtasPerSm CTAs share an SM beside kXBytes of x.
+template<int kBits, int kXBytes>
 constexpr int kStages = std::min(8,
-    static_cast<int>((kSharedPerSm / kCtasPerSm - 1024 - 2 * kConsumers * kMT * 4 * 32 * sizeof(float) - 256)
+    static_cast<int>((kSharedPerSm / kCtasPerSm - 1024 - 2 * kConsumers * kMT * 4 * 32 * sizeof(float) - kXBytes - 256)
         / (kStageBytes + kStageTiles<kBits> * 32)));
 
 //! The CTA's shared memory: the ring (weights, scale rows: one per group a stage touches, 16 features each), the
-//! partial sums of the consumer warps (two strips' worth: one barrier per strip), the mbarriers.
-template<int kBits>
+//! partial sums of the consumer warps (two strips' worth: one barrier per strip), x (kSharedX), the mbarriers. Without
+//! x the kernel leaves that memory to the L1 cache, which holds x for the consumers' loads.
+template<int kBits, bool kSharedX>
 struct Shared
 {
-    static constexpr int kRing = kStages<kBits>;
+    static constexpr int kXBytes = kSharedX ? kSharedXBytes : 0;
+    static constexpr int kRing = kStages<kBits, kXBytes>;
     uint4 weights[kRing][kStageBytes / 16];
     unsigned short scales[kRing][kStageTiles<kBits>][16];
     float partial[2][kConsumers][kMT * 4][32];
+    __half x[std::max(kXBytes, 16) / 2]; //!< x (M, K) with kSharedX
     uint64_t full[kRing];
     uint64_t empty[kRing];
+    uint64_t xFull;
 };
 
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
 //! Producer warp: for every stage of every strip of this CTA, waits for the slot to be free, then lane 0 copies the
 //! tiles and lanes 0… the stage's scale rows.
-template<int kBits, int kGroupShift>
-__device__ __forceinline__ void produce(Params const& p, Shared<kBits>& s, int stagesPerStrip)
+template<int kBits, int kGroupShift, bool kSharedX>
+__device__ __forceinline__ void produce(Params const& p, Shared<kBits, kSharedX>& s, int stagesPerStrip)
 {
-    constexpr int kRing = Shared<kBits>::kRing;
+    constexpr int kRing = Shared<kBits, kSharedX>::kRing;
     int const lane = threadIdx.x & 31;
+    if (kSharedX && lane == 0)
+    {
+        uint32_t const bytes = static_cast<uint32_t>(p.m * p.k * 2);
+        bulk::barrierArriveExpect(&s.xFull, bytes);
+        bulk::bulkCopy(s.x, p.x, bytes, &s.xFull);
+    }
     auto const* scales = static_cast<unsigned short const*>(p.scales);
     bulk::RingPosition pos;
     for (int strip = blockIdx.x; strip < p.strips; strip += gridDim.x)
@@ -96,10 +112,10 @@ __device__ __forceinline__ void produce(Params const& p, Shared<kBits>& s, int s
 
 //! Consumer warp `warp`: tiles kU·warp … kU·warp + kU − 1 of every stage, summed per scale group before the scale is
 //! applied; the CTA's consumers then sum their partial sums of the strip and write y.
-template<typename T, int kBits, int kGroupShift>
-__device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int stagesPerStrip, int warp)
+template<typename T, int kBits, int kGroupShift, bool kSharedX>
+__device__ __forceinline__ void consume(Params const& p, Shared<kBits, kSharedX>& s, int stagesPerStrip, int warp)
 {
-    constexpr int kRing = Shared<kBits>::kRing;
+    constexpr int kRing = Shared<kBits, kSharedX>::kRing;
     constexpr int kCH = kBits / 4;
     constexpr int kU = kTilesPerWarp<kBits>;
     constexpr int kGroupTiles = kGroupShift == kPerChannelShift ? kU : std::min(kU, 1 << kGroupShift);
@@ -116,7 +132,12 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int s
     {
         int const r = mt * 8 + gid;
         rowOk[mt] = r < p.m;
-        xRow[mt] = static_cast<T const*>(p.x) + (rowOk[mt] ? r : 0) * static_cast<int64_t>(p.k) + 16 * (lane & 3);
+        int64_t const offset = (rowOk[mt] ? r : 0) * static_cast<int64_t>(p.k) + 16 * (lane & 3);
+        xRow[mt] = kSharedX ? reinterpret_cast<T const*>(s.x) + offset : static_cast<T const*>(p.x) + offset;
+    }
+    if constexpr (kSharedX)
+    {
+        bulk::barrierWait(&s.xFull, 0);
     }
     uint4 xv[kU][kMT][2] = {};
     bulk::RingPosition pos;
@@ -138,8 +159,8 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int s
                 {
                     if (u < live && rowOk[mt])
                     {
-                        xv[u][mt][0] = __ldg(x + u * (woq::kBlockK / 8));
-                        xv[u][mt][1] = __ldg(x + u * (woq::kBlockK / 8) + 1);
+                        xv[u][mt][0] = kSharedX ? x[u * (woq::kBlockK / 8)] : __ldg(x + u * (woq::kBlockK / 8));
+                        xv[u][mt][1] = kSharedX ? x[u * (woq::kBlockK / 8) + 1] : __ldg(x + u * (woq::kBlockK / 8) + 1);
                     }
                 }
             }
@@ -214,57 +235,58 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kBits>& s, int s
 }
 #endif
 
-template<typename T, int kBits, int kGroupShift>
+template<typename T, int kBits, int kGroupShift, bool kSharedX>
 __global__ void __launch_bounds__(kThreads, kCtasPerSm) woqBulkKernel(Params const p)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     extern __shared__ __align__(128) unsigned char raw[];
-    auto& s = *reinterpret_cast<Shared<kBits>*>(raw);
+    auto& s = *reinterpret_cast<Shared<kBits, kSharedX>*>(raw);
     int const warp = threadIdx.x >> 5;
     if (threadIdx.x == 0)
     {
-        for (int i = 0; i < Shared<kBits>::kRing; ++i)
+        for (int i = 0; i < Shared<kBits, kSharedX>::kRing; ++i)
         {
             bulk::barrierInit(&s.full[i], 1);
             bulk::barrierInit(&s.empty[i], kConsumers);
         }
+        bulk::barrierInit(&s.xFull, 1);
         bulk::fenceBarrierInit();
     }
     __syncthreads();
     int const stagesPerStrip = (p.tiles + kStageTiles<kBits> - 1) / kStageTiles<kBits>;
     if (warp == kConsumers)
     {
-        produce<kBits, kGroupShift>(p, s, stagesPerStrip);
+        produce<kBits, kGroupShift, kSharedX>(p, s, stagesPerStrip);
     }
     else
     {
-        consume<T, kBits, kGroupShift>(p, s, stagesPerStrip, warp);
+        consume<T, kBits, kGroupShift, kSharedX>(p, s, stagesPerStrip, warp);
     }
 #endif
 }
 
 //! Per device, cached: CTAs of this kernel that fit on the GPU at once; 0 where it cannot run (no sm_90 code for the
 //! device, compute capability below 9.0) or on error.
-template<typename T, int kBits, int kGroupShift>
+template<typename T, int kBits, int kGroupShift, bool kSharedX>
 int bulkResidentCtas(int device)
 {
     static PerDeviceCache cache;
     return cache.get(device,
         [](int d)
         {
-            auto const kernel = woqBulkKernel<T, kBits, kGroupShift>;
+            auto const kernel = woqBulkKernel<T, kBits, kGroupShift, kSharedX>;
             cudaFuncAttributes attr{};
             return computeCapability(d) >= 90 && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess
                     && attr.binaryVersion >= 90
-                ? residentCtas(kernel, kThreads, static_cast<int>(sizeof(Shared<kBits>)), d)
+                ? residentCtas(kernel, kThreads, static_cast<int>(sizeof(Shared<kBits, kSharedX>)), d)
                 : 0;
         });
 }
 
-template<typename T, int kBits, int kGroupShift>
+template<typename T, int kBits, int kGroupShift, bool kSharedX>
 cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
-    int const ctas = bulkResidentCtas<T, kBits, kGroupShift>(device);
+    int const ctas = bulkResidentCtas<T, kBits, kGroupShift, kSharedX>(device);
     // int8 has half the columns per byte to dequantize: on an H200 it won only where every CTA streams more than one
     // strip (benchmarks/results/woq_bulk_h200.json)
     if (ctas <= 0 || (kBits == 8 && p.strips <= ctas))
@@ -272,8 +294,20 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
         return cudaErrorNotSupported;
     }
     // (bulkResidentCtas raised the kernel's shared-memory limit on this device)
-    woqBulkKernel<T, kBits, kGroupShift><<<std::min(p.strips, ctas), kThreads, sizeof(Shared<kBits>), stream>>>(p);
+    woqBulkKernel<T, kBits, kGroupShift, kSharedX>
+        <<<std::min(p.strips, ctas), kThreads, sizeof(Shared<kBits, kSharedX>), stream>>>(p);
     return cudaGetLastError();
+}
+
+//! x in shared memory where it fits (int4; x 16-byte aligned), else read from global memory by every consumer warp.
+template<typename T, int kBits, int kGroupShift>
+cudaError_t launchX(Params const& p, int device, cudaStream_t stream)
+{
+    if (kBits == 4 && p.m * p.k * 2 <= kSharedXBytes && reinterpret_cast<uintptr_t>(p.x) % 16 == 0)
+    {
+        return launch<T, kBits, kGroupShift, kBits == 4>(p, device, stream);
+    }
+    return launch<T, kBits, kGroupShift, false>(p, device, stream);
 }
 
 template<typename T, int kBits>
@@ -281,9 +315,9 @@ cudaError_t launchForGroup(Params const& p, int device, cudaStream_t stream)
 {
     switch (p.groupShift)
     {
-    case 0: return launch<T, kBits, 0>(p, device, stream);
-    case 1: return launch<T, kBits, 1>(p, device, stream);
-    case kPerChannelShift: return launch<T, kBits, kPerChannelShift>(p, device, stream);
+    case 0: return launchX<T, kBits, 0>(p, device, stream);
+    case 1: return launchX<T, kBits, 1>(p, device, stream);
+    case kPerChannelShift: return launchX<T, kBits, kPerChannelShift>(p, device, stream);
     default: break;
     }
     return cudaErrorNotSupported;
