@@ -303,9 +303,12 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 template<typename T, int kBits, int kGroupShift>
 cudaError_t launchX(Params const& p, int device, cudaStream_t stream)
 {
-    if (kBits == 4 && p.m * p.k * 2 <= kSharedXBytes && reinterpret_cast<uintptr_t>(p.x) % 16 == 0)
+    if constexpr (kBits == 4)
     {
-        return launch<T, kBits, kGroupShift, kBits == 4>(p, device, stream);
+        if (p.m * p.k * 2 <= kSharedXBytes && reinterpret_cast<uintptr_t>(p.x) % 16 == 0)
+        {
+            return launch<T, kBits, kGroupShift, true>(p, device, stream);
+        }
     }
     return launch<T, kBits, kGroupShift, false>(p, device, stream);
 }
