@@ -3,7 +3,7 @@
 # with PREBUILT_LIB (a libtrtplugin++.so built elsewhere for sm_90), only the Python harness, with the compiler directly
 # (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (racecheck on fewer cases) on small T3
 # cases, the benchmark. Logs and results in $OUT.
-#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=150] bash benchmarks/plugins/run_woq_gpu.sh
+#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=300] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
 # decode (M = 1, 4, 8, 16) or full; with step "profile" too,
@@ -51,9 +51,9 @@ if step sanitize; then
   : > "$OUT/sanitizer.log"
   for tool in $SANITIZERS; do
     cases="(small_odd_shapes and fp16) or k_split"
-    [ $tool = racecheck ] && cases="(small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8 or 2048-1088-0-4 or 2048-1152-128-4)) or k_split"
+    [ $tool = racecheck ] && cases="(small_odd_shapes and fp16 and (40-208-0-4 or 1000-1024-128-8 or 8192-1088-64-4 or 12288-128-64-4 or 12288-128-64-8 or 256-64-0-4 or 2048-1088-0-4 or 2048-1152-128-4)) or k_split"
     echo "=== compute-sanitizer --tool $tool, -k '$cases'" >> "$OUT/sanitizer.log"
-    timeout ${SANITIZE_TIMEOUT:-150} compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
+    timeout ${SANITIZE_TIMEOUT:-300} compute-sanitizer --tool $tool --print-limit 20 python3 -m pytest -q -x -p no:cacheprovider \
       tests/plugins/test_woq_gemm_gpu.py -k "$cases" >> "$OUT/sanitizer.log" 2>&1
     echo "compute-sanitizer $tool: exit $?" | tee -a "$OUT/sanitizer.log"
   done

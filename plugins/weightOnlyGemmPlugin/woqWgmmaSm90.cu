@@ -7,20 +7,23 @@
 // holds each lane's mma.m16n8k16 A fragments, which is also the wgmma register-fragment layout of one warp's 16 rows:
 // a warpgroup takes four strips (64 output features), each warp its own strip's tile, dequantizes it with the scale
 // applied ((q − zero) · s rounded once to T) and issues four wgmma (one per 16-column sub-tile) against x in shared
-// memory. A CTA is kWG consumer warpgroups (64 · kWG features) and one producer warpgroup whose first thread fills a
-// ring of stages, one 64-column tile of K each, with three copies by the tensor memory accelerator
-// (cp.async.bulk.tensor) completing on the stage's barrier: the CTA's weight tiles, the tile's scale row, and the
-// kTM × 64 slice of x (128-byte swizzle: the K-major layout wgmma reads; rows past M filled with zeros). Tensor copies
-// rather than plain bulk copies (cp.async.bulk) also let compute-sanitizer's racecheck follow the barrier: with plain
-// bulk copies it reports the consumers' shared-memory reads as racing the copies (a known false positive of the tool,
-// described in Dao-AILab/flash-attention AI/RACECHECK_TMA_HAZARD.md). x stays in natural K order, so the
-// consumers undo the packed layout's K permutation in the weight fragments (trt_helper/quant/woq_layout.py: a lane's
-// fragment column kk of sub-tile s is tile column 16·tig + 4·s + (kk & 1) + 2·(kk ≥ 8)) with shuffles inside each
-// quad (toNaturalK). Each warp dequantizes the next tile while the current tile's wgmma run (two fragment buffers).
-// The accumulators are final (the scale is in the weights); the bias is added when they are stored. Where K is split
-// over a cluster, each CTA of it adds up and stores its own share of the tokens from the others' shared memory.
-// Grid: (features / (64 · kWG), token tiles, K split); no workspace, no host synchronisation (the tensor maps are made
-// on the host at each launch and passed as a kernel parameter).
+// memory. A CTA is kWG consumer warpgroups (64 · kWG features) — twice that for tiles of up to 64 tokens, two parts
+// taking every other K tile, whose sums meet in shared memory at the end (more warps to hide the dequantization's
+// latencies where the wgmma are short) — and one producer warpgroup whose first thread fills a ring of stages, one
+// 64-column tile of K each, with three copies by the tensor memory accelerator (cp.async.bulk.tensor) completing on the
+// stage's barrier: the CTA's weight tiles, the tile's scale row, and the kTM × 64 slice of x (128-byte swizzle: the
+// K-major layout wgmma reads; rows past M filled with zeros). Tensor copies rather than plain bulk copies
+// (cp.async.bulk) also let compute-sanitizer's racecheck follow the barrier: with plain bulk copies it reports the
+// consumers' shared-memory reads as racing the copies (a known false positive of the tool, described in
+// Dao-AILab/flash-attention AI/RACECHECK_TMA_HAZARD.md). x stays in natural K order, so the consumers undo the packed
+// layout's K permutation in the weight fragments (trt_helper/quant/woq_layout.py: a lane's fragment column kk of
+// sub-tile s is tile column 16·tig + 4·s + (kk & 1) + 2·(kk ≥ 8)) with shuffles inside each quad, on the packed words
+// before dequantization (int4ToNaturalK, int8ToNaturalK: a quarter / half of the words of the dequantized ones). Each
+// warp dequantizes the next tile while the current tile's wgmma run (two fragment buffers). The accumulators are final
+// (the scale is in the weights); the bias is added when they are stored. Where K is split over a cluster, each CTA of
+// it adds up and stores its own share of the tokens from the others' shared memory. Grid: (features / (64 · kWG), token
+// tiles, K split); no workspace, no host synchronisation (the tensor maps are made on the host at each launch and
+// passed as a kernel parameter).
 #include "woqWgmmaSm90.h"
 
 #include "bulkCopySm90.cuh"
@@ -45,7 +48,11 @@ namespace
 {
 using woq::Params;
 
-constexpr int kProducerWarps = 4;            //!< one warpgroup (registers are allocated per warpgroup)
+//! Token tiles of at most this many tokens have two consumer parts per CTA, each taking every other K tile (more
+//! warps per scheduler to hide the dequantization's latencies; benchmark builds may set it with -D).
+#ifndef TRTH_WOQ_WGMMA_TWO_PARTS_MAX_TOKENS
+#define TRTH_WOQ_WGMMA_TWO_PARTS_MAX_TOKENS 64
+#endif
 constexpr int kSharedBudget = 200 * 1024;    //!< ring bytes per CTA (one CTA per SM at the largest tiles)
 constexpr int kXRowBytes = woq::kBlockK * 2; //!< one token's 64 columns of a stage: one 128-byte swizzle row
 
@@ -57,10 +64,14 @@ struct Config
     static constexpr int kXBytes = kTM * kXRowBytes;          //!< x of one stage (a multiple of 1024)
     static constexpr int kWBytes = kStrips * kTileWords * 16; //!< weights of one stage
     static constexpr int kStages = std::min(8, kSharedBudget / (kXBytes + kWBytes));
-    static constexpr int kThreads = 128 * kWG + 32 * kProducerWarps;
     //! m64n256 needs more registers than an even split gives: the producers hand theirs to the consumers
     static constexpr bool kMoveRegisters = kTM == 256;
-    static constexpr int kScaleBytes = kStrips * 16 * 2; //!< one scale row of the CTA's features
+    //! consumer parts: part i takes the K tiles i, i + kParts, … of the CTA's range; their sums meet at the end
+    static constexpr int kParts = kTM <= TRTH_WOQ_WGMMA_TWO_PARTS_MAX_TOKENS ? 2 : 1;
+    static constexpr int kPartThreads = 128 * kWG;
+    static constexpr int kConsumerThreads = kParts * kPartThreads;
+    static constexpr int kThreads = kConsumerThreads + 128; //!< and a producer warpgroup (one thread copies)
+    static constexpr int kScaleBytes = kStrips * 16 * 2;    //!< one scale row of the CTA's features
     static constexpr int kSharedBytes
         = kStages * (kXBytes + kWBytes + kScaleBytes) + 2 * kStages * 8 + 1024; // + alignment
 };
@@ -163,56 +174,57 @@ __device__ __forceinline__ void produce(Params const& p, TensorMaps const& maps,
     }
 }
 
-//! The packed layout's K order → natural K order in the four sub-tiles' A fragments a[s][r] (r: 2 · (column half) +
-//! row half). Natural columns 16·s' + 2·tig + 8·c (+1) of the tile are in lane s' of the quad, sub-tile tig / 2 + 2·c,
-//! register 2·(tig % 2) + row half; so for each (c, row half) the quad transposes a 4 × 4 matrix of words (lane L holds
-//! M[L][d], the word lane d needs from it, and ends with M[0…3][L]) in two butterfly exchanges, with lane L ^ 2 then
-//! L ^ 1, each trading the two words whose destination differs in that bit.
-__device__ __forceinline__ void toNaturalK(uint32_t (&a)[4][4])
+//! A 4 × 4 transpose of 32-bit words inside each quad: lane L holds m[d] = M[L][d], the word lane d needs from it, and
+//! ends with m[s] = M[s][L], in two butterfly exchanges, with lane L ^ 2 then L ^ 1, each trading the two words whose
+//! destination differs in that bit.
+__device__ __forceinline__ void transposeQuad(uint32_t (&m)[4])
 {
     bool const b1 = (threadIdx.x & 2) != 0;
     bool const b0 = (threadIdx.x & 1) != 0;
-    uint32_t out[4][4];
-#pragma unroll
-    for (int c = 0; c < 2; ++c)
-    {
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-        {
-            uint32_t m[4];
-#pragma unroll
-            for (int d = 0; d < 4; ++d)
-            {
-                m[d] = a[d / 2 + 2 * c][2 * (d % 2) + h];
-            }
-            uint32_t const r0 = __shfl_xor_sync(0xffffffffU, b1 ? m[0] : m[2], 2);
-            uint32_t const r1 = __shfl_xor_sync(0xffffffffU, b1 ? m[1] : m[3], 2);
-            m[0] = b1 ? r0 : m[0]; // slot j: source lane bit 1 = j's bit 1, destination bit 0 = j's bit 0
-            m[1] = b1 ? r1 : m[1];
-            m[2] = b1 ? m[2] : r0;
-            m[3] = b1 ? m[3] : r1;
-            uint32_t const q0 = __shfl_xor_sync(0xffffffffU, b0 ? m[0] : m[1], 1);
-            uint32_t const q1 = __shfl_xor_sync(0xffffffffU, b0 ? m[2] : m[3], 1);
-            m[0] = b0 ? q0 : m[0]; // slot j: source lane j, destination this lane
-            m[1] = b0 ? m[1] : q0;
-            m[2] = b0 ? q1 : m[2];
-            m[3] = b0 ? m[3] : q1;
-#pragma unroll
-            for (int sub = 0; sub < 4; ++sub)
-            {
-                out[sub][2 * c + h] = m[sub];
-            }
-        }
-    }
-#pragma unroll
-    for (int sub = 0; sub < 4; ++sub)
-    {
-#pragma unroll
-        for (int r = 0; r < 4; ++r)
-        {
-            a[sub][r] = out[sub][r];
-        }
-    }
+    uint32_t const r0 = __shfl_xor_sync(0xffffffffU, b1 ? m[0] : m[2], 2);
+    uint32_t const r1 = __shfl_xor_sync(0xffffffffU, b1 ? m[1] : m[3], 2);
+    m[0] = b1 ? r0 : m[0]; // slot j: source lane bit 1 = j's bit 1, destination bit 0 = j's bit 0
+    m[1] = b1 ? r1 : m[1];
+    m[2] = b1 ? m[2] : r0;
+    m[3] = b1 ? m[3] : r1;
+    uint32_t const q0 = __shfl_xor_sync(0xffffffffU, b0 ? m[0] : m[1], 1);
+    uint32_t const q1 = __shfl_xor_sync(0xffffffffU, b0 ? m[2] : m[3], 1);
+    m[0] = b0 ? q0 : m[0]; // slot j: source lane j, destination this lane
+    m[1] = b0 ? m[1] : q0;
+    m[2] = b0 ? q1 : m[2];
+    m[3] = b0 ? m[3] : q1;
+}
+
+//! The packed layout's K order → natural K order, on the packed words before dequantization. Natural columns
+//! 16·s' + 2·tig + 8·c (+1) of the tile (A-fragment register 2·c + row half of sub-tile s') are in lane s' of the quad,
+//! sub-tile tig / 2 + 2·c, register 2·(tig % 2) + row half; so what lane d of the quad needs from this lane is, for
+//! c = 0, 1, the column-half-(d % 2) registers of sub-tile d / 2 + 2·c, and after one quad transpose per word the
+//! words from lane s hold natural sub-tile s, laid out as dequantInt4 / dequantInt8 read a sub-tile's words.
+//! int4: sub-tile k's word holds registers 0, 1 in bytes 0, 2 and registers 2, 3 in bytes 1, 3; for lane d this
+//! lane packs the column-half-(d % 2) bytes of sub-tiles d / 2 and d / 2 + 2 into one word (q[s]: natural sub-tile s).
+__device__ __forceinline__ void int4ToNaturalK(uint4 const& w, uint32_t (&q)[4])
+{
+    q[0] = __byte_perm(w.x, w.z, 0x6240);
+    q[1] = __byte_perm(w.x, w.z, 0x7351);
+    q[2] = __byte_perm(w.y, w.w, 0x6240);
+    q[3] = __byte_perm(w.y, w.w, 0x7351);
+    transposeQuad(q);
+}
+
+//! int8: sub-tile k's words are (w[k / 2].x, .y) or (.z, .w), registers 0, 1 in the first and 2, 3 in the second, so
+//! what lane d needs for c = 0 is word d of w[0], for c = 1 word d of w[1] (q0[s], q1[s]: natural sub-tile s).
+__device__ __forceinline__ void int8ToNaturalK(uint4 const (&w)[2], uint32_t (&q0)[4], uint32_t (&q1)[4])
+{
+    q0[0] = w[0].x;
+    q0[1] = w[0].y;
+    q0[2] = w[0].z;
+    q0[3] = w[0].w;
+    q1[0] = w[1].x;
+    q1[1] = w[1].y;
+    q1[2] = w[1].z;
+    q1[3] = w[1].w;
+    transposeQuad(q0);
+    transposeQuad(q1);
 }
 
 //! A consumer warp's share of the tile in `slot` (landed): its 16 rows dequantized with their scales into the four
@@ -231,27 +243,55 @@ __device__ __forceinline__ void dequantizeTile(Shared<kTM, kWG, kBits>& s, int s
     {
         w[ch] = s.w[slot][(warp * (kBits / 4) + ch) * 32 + lane];
     }
+    uint32_t q[4]; // the packed words in natural K order (int8: q holds the first word of each sub-tile)
+    uint32_t q1[4];
+    if constexpr (kBits == 4)
+    {
+        int4ToNaturalK(w[0], q);
+    }
+    else
+    {
+        int8ToNaturalK(w, q, q1);
+    }
 #pragma unroll
     for (int k = 0; k < 4; ++k)
     {
-        woq::fragment<T, kBits>(w, k, a[k]);
+        if constexpr (kBits == 4)
+        {
+            woq::dequantInt4<T>(q[k], a[k]);
+        }
+        else
+        {
+            woq::dequantInt8<T>(q[k], q1[k], a[k]);
+        }
         a[k][0] = woq::fma2<T>(a[k][0], s0, kNegZero); // rows gid: registers 0, 2; rows gid + 8: 1, 3
         a[k][1] = woq::fma2<T>(a[k][1], s1, kNegZero);
         a[k][2] = woq::fma2<T>(a[k][2], s0, kNegZero);
         a[k][3] = woq::fma2<T>(a[k][3], s1, kNegZero);
     }
-    toNaturalK(a);
 }
 
-//! One step of a consumer warpgroup: issue the four wgmma of the tile at `pos` (dequantized in `a`), dequantize the
-//! next tile into `b` while they run (where `more`), wait for them, release the slot. The fence on `a` after the wait
-//! keeps `a` allocated until then, so ptxas cannot give `b` the registers the running wgmma read.
-template<typename T, int kTM, int kWG, int kBits>
-__device__ __forceinline__ void multiplyTile(Shared<kTM, kWG, kBits>& s, bulk::RingPosition pos, bool more,
-    uint32_t (&a)[4][4], uint32_t (&b)[4][4], float (&acc)[kTM / 2], int warp)
+//! The ring position `steps` tiles after `pos`.
+template<int kStages>
+__device__ __forceinline__ bulk::RingPosition advanced(bulk::RingPosition pos, int steps)
 {
-    using C = Config<kTM, kWG, kBits>;
-    uint32_t const x = bulk::sharedAddress(s.x[pos.slot]);
+    for (int i = 0; i < steps; ++i)
+    {
+        pos.advance<kStages>();
+    }
+    return pos;
+}
+
+//! One step of a consumer warpgroup: issue the four wgmma of the tile at `pos` (dequantized in `a`), dequantize this
+//! part's next tile (at `next`) into `b` while they run (where `more`), wait for them, release the slot. The fence on
+//! `a` after the wait keeps `a` allocated until then, so ptxas cannot give `b` the registers the running wgmma read.
+template<typename T, int kTM, int kWG, int kBits>
+__device__ __forceinline__ void multiplyTile(Shared<kTM, kWG, kBits>& s, bulk::RingPosition pos,
+    bulk::RingPosition next, bool more, uint32_t (&a)[4][4], uint32_t (&b)[4][4], float (&acc)[kTM / 2], int warp)
+{
+    // sub-tile k starts 32 bytes (2 in the address field) further; the field's low 6 bits of a 1024-byte aligned stage
+    // are 0, so an OR, which leaves the descriptor's high word alone
+    uint64_t const x = swizzle128Descriptor(bulk::sharedAddress(s.x[pos.slot]));
 #pragma unroll
     for (int i = 0; i < kTM / 2; ++i)
     {
@@ -261,13 +301,11 @@ __device__ __forceinline__ void multiplyTile(Shared<kTM, kWG, kBits>& s, bulk::R
 #pragma unroll
     for (int k = 0; k < 4; ++k)
     {
-        wgmma<WgmmaOp<T, kTM>>(a[k], swizzle128Descriptor(x + 32 * k), acc, std::make_index_sequence<kTM / 2>{});
+        wgmma<WgmmaOp<T, kTM>>(a[k], x | (2 * k), acc, std::make_index_sequence<kTM / 2>{});
     }
     cute::warpgroup_commit_batch();
     if (more)
     {
-        bulk::RingPosition next = pos;
-        next.advance<C::kStages>();
         bulk::barrierWait(&s.full[next.slot], next.phase);
         dequantizeTile<T>(s, next.slot, warp, b);
     }
@@ -315,7 +353,7 @@ __device__ __forceinline__ uint32_t clusterRank()
 template<int kTM, int kWG>
 __device__ __forceinline__ void reduceSplitK(float4* buffer, float (&acc)[kTM / 2], uint32_t rank)
 {
-    constexpr int kConsumers = 128 * kWG;
+    constexpr int kConsumers = 128 * kWG; // part 0's (the other parts join the two cluster barriers only)
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers) : "memory"); // every warpgroup's wgmma is done with the ring
 #pragma unroll
     for (int j = 0; j < kTM / 8; ++j)
@@ -348,31 +386,90 @@ __device__ __forceinline__ void reduceSplitK(float4* buffer, float (&acc)[kTM / 
     clusterSync(); // the others have read this CTA's shared memory: it may exit
 }
 
-//! A consumer warpgroup: its four strips × the CTA's kTM tokens over all of K, then y = acc + bias.
+//! The other parts' sums (in parts > 0) added to part 0's through shared memory (`buffer`, the ring's x stages, free
+//! once every consumer has passed the first barrier). Each thread of part 0 reads the slots that the threads of the
+//! same place in the other parts wrote.
+template<int kTM, int kWG, int kParts>
+__device__ __forceinline__ void reduceParts(float4* buffer, float (&acc)[kTM / 2], int part)
+{
+    constexpr int kPartThreads = 128 * kWG;
+    constexpr int kConsumers = kParts * kPartThreads;
+    int const i = threadIdx.x % kPartThreads;
+    asm volatile("bar.sync 2, %0;" ::"n"(kConsumers) : "memory"); // every part's wgmma is done with the ring
+#pragma unroll
+    for (int j = 0; j < kTM / 8; ++j)
+    {
+        if (part > 0)
+        {
+            buffer[((part - 1) * (kTM / 8) + j) * kPartThreads + i]
+                = make_float4(acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]);
+        }
+    }
+    asm volatile("bar.sync 2, %0;" ::"n"(kConsumers) : "memory");
+    for (int q = 1; q < kParts && part == 0; ++q)
+    {
+#pragma unroll
+        for (int j = 0; j < kTM / 8; ++j)
+        {
+            float4 const v = buffer[((q - 1) * (kTM / 8) + j) * kPartThreads + i];
+            acc[4 * j] += v.x;
+            acc[4 * j + 1] += v.y;
+            acc[4 * j + 2] += v.z;
+            acc[4 * j + 3] += v.w;
+        }
+    }
+}
+
+//! A consumer warpgroup: its four strips × the CTA's kTM tokens over its part's K tiles; then the parts' and the
+//! cluster's sums meet and part 0 stores y = acc + bias.
 template<typename T, int kTM, int kWG, int kBits>
-__device__ __forceinline__ void consume(Params const& p, Shared<kTM, kWG, kBits>& s, int warp)
+__device__ __forceinline__ void consume(Params const& p, Shared<kTM, kWG, kBits>& s, int consumerWarp)
 {
     using C = Config<kTM, kWG, kBits>;
+    constexpr int kParts = C::kParts;
+    static_assert((kParts - 1) * kTM / 2 * C::kPartThreads * 4 <= C::kStages * C::kXBytes, "reduceParts' buffer");
+    // warp-uniform to the compiler (0 with one part; a broadcast otherwise), so the ring positions and the wgmma
+    // descriptors stay in uniform registers
+    int const part = kParts > 1 ? __shfl_sync(0xffffffffU, consumerWarp / (4 * kWG), 0) : 0;
+    int const warp = consumerWarp % (4 * kWG); // the warp's strip of the CTA
     int const lane = threadIdx.x & 31;
     int const gid = lane >> 2;
     int const tig = lane & 3;
     int const f0 = (blockIdx.x * C::kStrips + warp) * 16 + gid; // the lane's features f0 and f0 + 8
     float acc[kTM / 2] = {};
-    TileRange const range(p.tiles); // not empty: the K split is at most one CTA per tile
-    bulk::RingPosition pos;
+    TileRange const range(p.tiles); // not empty: the K split is at most one CTA per tile (a part's may be)
+    bulk::RingPosition pos = advanced<C::kStages>(bulk::RingPosition{}, part);
     uint32_t a[2][4][4]; // two tiles' fragments: one multiplied while the next is dequantized
-    bulk::barrierWait(&s.full[0], 0);
-    dequantizeTile<T>(s, 0, warp, a[0]);
-    for (int t = range.begin; t < range.end; t += 2)
+    if (range.begin + part < range.end)
     {
-        multiplyTile<T>(s, pos, t + 1 < range.end, a[0], a[1], acc, warp);
-        pos.advance<C::kStages>();
-        if (t + 1 == range.end)
+        bulk::barrierWait(&s.full[pos.slot], pos.phase);
+        dequantizeTile<T>(s, pos.slot, warp, a[0]);
+    }
+    for (int t = range.begin + part; t < range.end; t += 2 * kParts)
+    {
+        bulk::RingPosition next = advanced<C::kStages>(pos, kParts);
+        multiplyTile<T>(s, pos, next, t + kParts < range.end, a[0], a[1], acc, warp);
+        pos = next;
+        if (t + kParts >= range.end)
         {
             break;
         }
-        multiplyTile<T>(s, pos, t + 2 < range.end, a[1], a[0], acc, warp);
-        pos.advance<C::kStages>();
+        next = advanced<C::kStages>(pos, kParts);
+        multiplyTile<T>(s, pos, next, t + 2 * kParts < range.end, a[1], a[0], acc, warp);
+        pos = next;
+    }
+    if constexpr (kParts > 1)
+    {
+        reduceParts<kTM, kWG, kParts>(reinterpret_cast<float4*>(s.x), acc, part);
+        if (part > 0)
+        {
+            if (gridDim.z > 1)
+            {
+                clusterSync(); // reduceSplitK's two barriers
+                clusterSync();
+            }
+            return;
+        }
     }
     uint32_t const rank = gridDim.z > 1 ? clusterRank() : 0;
     if (gridDim.z > 1)
@@ -420,14 +517,13 @@ __global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1)
         bulk::fenceBarrierInit();
     }
     __syncthreads();
-    int const warpgroup = threadIdx.x / 128;
-    if (warpgroup == kWG)
+    if (threadIdx.x >= C::kConsumerThreads)
     {
         if constexpr (C::kMoveRegisters)
         {
             asm volatile("setmaxnreg.dec.sync.aligned.u32 104;" ::: "memory");
         }
-        if (threadIdx.x == 128 * kWG)
+        if (threadIdx.x == C::kConsumerThreads)
         {
             produce<kTM, kWG, kBits>(p, maps, s);
         }

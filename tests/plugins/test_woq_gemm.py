@@ -70,6 +70,63 @@ def test_emulated_mma_over_a_packed_tile_is_the_product():
     assert torch.equal(d, q.double() @ x.t())
 
 
+def byte_perm(x: int, y: int, selector: int) -> int:
+    """CUDA's __byte_perm: byte i of the result is byte (selector >> 4i) & 7 of the eight bytes of (y, x)."""
+    pool = [(x >> (8 * i)) & 0xFF for i in range(4)] + [(y >> (8 * i)) & 0xFF for i in range(4)]
+    return sum(pool[(selector >> (4 * i)) & 7] << (8 * i) for i in range(4))
+
+
+def quad_transpose(m: list[list[int]]) -> list[list[int]]:
+    """woqWgmmaSm90.cu's transposeQuad on a warp, step by step: lane L holds m[L][d] (the word lane d of its quad needs
+    from it) and ends with the words from lanes 0…3 of the quad, after two butterfly exchanges (lane ^ 2, lane ^ 1)."""
+    m = [list(words) for words in m]
+    for bit, pairs in [(2, [(0, 2), (1, 3)]), (1, [(0, 1), (2, 3)])]:
+        # each lane sends, per pair (j, j'), the word whose destination has this bit unlike its own; keeps the other
+        sent = [[w[j] if lane & bit else w[jj] for j, jj in pairs] for lane, w in enumerate(m)]
+        for lane, w in enumerate(m):
+            got = sent[lane ^ bit]
+            for (j, jj), v in zip(pairs, got, strict=True):
+                if lane & bit:
+                    w[j] = v
+                else:
+                    w[jj] = v
+    return m
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_wgmma_natural_k_reorder_emulated(bits):
+    """The Hopper wgmma kernel's reordering of a packed tile into natural K order (woqWgmmaSm90.cu: int4ToNaturalK's
+    byte permutes, int8ToNaturalK's words, one quad transpose per word), emulated on a random packed tile: each lane's
+    registers, decoded as dequantInt4 / dequantInt8 read them, must be the PTX ISA's A fragments of the tile's 16×16
+    sub-tiles in natural column order (register r: row gid + 8·(r & 1), columns 2·tig + 8·(r >> 1) and + 1)."""
+    gen = torch.Generator().manual_seed(3)
+    q = torch.randint(-(1 << (bits - 1)), 1 << (bits - 1), (16, 64), dtype=torch.int8, generator=gen)
+    words = [w & 0xFFFFFFFF for w in woq_layout.pack(q, bits).reshape(-1).view(torch.uint8).view(torch.int32).tolist()]
+    lane_words = [[words[half * 128 + 4 * lane : half * 128 + 4 * lane + 4] for lane in range(32)] for half in (0, 1)]
+    if bits == 4:
+        first = quad_transpose(
+            [
+                [byte_perm(w[0], w[2], 0x6240), byte_perm(w[0], w[2], 0x7351)]
+                + [byte_perm(w[1], w[3], 0x6240), byte_perm(w[1], w[3], 0x7351)]
+                for w in lane_words[0]
+            ]
+        )
+    else:
+        first, second = quad_transpose(lane_words[0]), quad_transpose(lane_words[1])
+    for lane in range(32):
+        gid, tig = divmod(lane, 4)
+        for sub in range(4):
+            for r in range(4):
+                if bits == 4:  # dequantInt4: register r = nibbles at bits 4r and 16 + 4r
+                    w = first[lane][sub]
+                    pair = [((w >> (4 * r)) & 0xF) - 8, ((w >> (16 + 4 * r)) & 0xF) - 8]
+                else:  # dequantInt8(w0, w1): registers 0, 1 = bytes (0, 1), (2, 3) of w0; 2, 3 of w1
+                    w = (first if r < 2 else second)[lane][sub]
+                    pair = [((w >> (16 * (r & 1) + 8 * e)) & 0xFF) - 128 for e in range(2)]
+                cols = [16 * sub + 2 * tig + 8 * (r >> 1) + e for e in range(2)]
+                assert pair == q[gid + 8 * (r & 1), cols].tolist(), (lane, sub, r)
+
+
 @pytest.mark.parametrize("bits", [4, 8])
 @pytest.mark.parametrize("shape", [(40, 208), (16, 64), (300, 1024)])
 def test_pack_unpack_round_trip_and_padding(bits, shape):

@@ -52,7 +52,8 @@ def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
 # (8192, 1088, 64): on Hopper the bulk-copy kernel with more strips than CTAs and a part-filled last stage;
 # (2048, 1088, 0), (2048, 1152, 128): there, consumer warps whose last tiles lie past K, with per-channel scales (one
 # partial sum over the warp's tiles of a stage) and with groups of two tiles;
-# (12288, 128, 64): on an H100 / H200 the wgmma kernel from M = 64 (K split over 2 CTAs at M = 64; 257: two token tiles)
+# (12288, 128, 64): on an H100 / H200 the wgmma kernel from M = 64 (257: two token tiles); (256, 64, 0): there one K
+# tile, so at M = 64 the second consumer part has none
 @pytest.mark.parametrize(
     "n,k,group",
     [
@@ -65,6 +66,7 @@ def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
         (2048, 1088, 0),
         (2048, 1152, 128),
         (12288, 128, 64),
+        (256, 64, 0),
     ],
 )
 def test_small_odd_shapes_all_m(lib, cuda, gen, dtype, bits, n, k, group):
@@ -89,13 +91,14 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
 
 # On an H100 / H200 the wgmma kernel with K split over clusters of CTAs (128 features each): N = 4096 / 2048 / 1280 take
 # 2 / 4 / 8 CTAs per cluster on an H200 (as many as let all clusters run at once); each CTA of a cluster adds up and
-# stores its own share of the tokens; M = 200 leaves a part-filled token tile.
+# stores its own share of the tokens; M = 200 leaves a part-filled token tile; M = 64 has two consumer parts per CTA
+# taking every other K tile, their sums added before the cluster's.
 @pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
 @pytest.mark.parametrize("n", [4096, 2048, 1280])
 def test_k_split_over_clusters(lib, cuda, gen, bits, group, n):
     k = 512
     q, packed, scales, bias = weights(n, k, bits, group, torch.float16, cuda, gen, bias=True)
-    for m in [128, 200, 256]:
+    for m in [64, 128, 200, 256]:
         x = randn((m, k), torch.float16, cuda, gen)
         check_gemm(lib, x, q, packed, scales, bias, bits, group, f"M={m} N={n} K={k} bits={bits} g={group} bias")
 
