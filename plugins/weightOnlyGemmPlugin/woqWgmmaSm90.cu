@@ -332,7 +332,7 @@ __device__ __forceinline__ void multiplyTile(Shared<kTM, kWG, kBits>& s, bulk::R
 }
 
 //! The CTA of a K-split cluster that adds up and stores the token group j (8 tokens) of the tile: groups are dealt to
-//! the gridDim.z CTAs in equal runs (gridDim.z ≤ 8 ≤ kTM / 8); 0 for all groups without a split.
+//! the gridDim.z CTAs in runs as equal as can be (gridDim.z ≤ 8 ≤ kTM / 8); 0 for all groups without a split.
 template<int kTM>
 __device__ __forceinline__ uint32_t ownerOf(int j)
 {
@@ -585,18 +585,17 @@ cudaLaunchConfig_t launchConfig(dim3 grid, cudaLaunchAttribute& cluster, cudaStr
     return config;
 }
 
-//! Per device, cached: clusters of `z` CTAs of this kernel (z = 2, 4 or 8 along grid z) that run on the GPU at once
-//! (a cluster's CTAs share one GPC, so this can be fewer than resident CTAs / z); 0 where it cannot run or on error.
+//! Per device, cached: clusters of `z` CTAs of this kernel (z = 2 … 8 along grid z) that run on the GPU at once (a
+//! cluster's CTAs share one GPC, so this can be fewer than resident CTAs / z); 0 where it cannot run or on error.
 template<typename T, int kTM, int kWG, int kBits>
 int activeClusters(int device, int z)
 {
-    static PerDeviceCache caches[3];                        // z = 2, 4, 8
+    static PerDeviceCache caches[7];                        // z = 2 … 8
     if (wgmmaResidentCtas<T, kTM, kWG, kBits>(device) == 0) // (also raises the kernel's shared-memory limit)
     {
         return 0;
     }
-    int const slot = z == 2 ? 0 : z == 4 ? 1 : 2;
-    return caches[slot].get(device,
+    return caches[z - 2].get(device,
         [z](int /*d: current*/)
         {
             cudaLaunchAttribute cluster{};
@@ -662,8 +661,8 @@ bool makeTensorMaps(Params const& p, TensorMaps& maps)
             {C::kStrips * 16, 1}, CU_TENSOR_MAP_SWIZZLE_NONE);
 }
 
-//! One launch; K is split over a cluster of 2, 4 or 8 CTAs where all the clusters of that split run on the GPU at once
-//! (the most that do).
+//! One launch; K is split over a cluster of 2 … 8 CTAs, the most with which all the clusters run on the GPU at once
+//! (any size, not only powers of two: on an H200, 32 tiles of 128 features fit as 32 clusters of 3 but not of 4).
 template<typename T, int kTM, int kWG, int kBits>
 cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
@@ -676,10 +675,12 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
     }
     dim3 grid(p.strips / C::kStrips, static_cast<unsigned>((p.m + kTM - 1) / kTM), 1);
     int64_t const ctas = static_cast<int64_t>(grid.x) * grid.y;
-    while (grid.z < 8 && static_cast<int>(grid.z) * 2 <= p.tiles
-        && ctas <= activeClusters<T, kTM, kWG, kBits>(device, static_cast<int>(grid.z) * 2))
+    for (int z = std::min(8, p.tiles); z >= 2 && grid.z == 1; --z)
     {
-        grid.z *= 2;
+        if (ctas <= activeClusters<T, kTM, kWG, kBits>(device, z))
+        {
+            grid.z = static_cast<unsigned>(z);
+        }
     }
     cudaLaunchAttribute cluster{};
     cudaLaunchConfig_t const config = launchConfig<kTM, kWG, kBits>(grid, cluster, stream);

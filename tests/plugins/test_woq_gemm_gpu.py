@@ -90,7 +90,7 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
 
 
 # On an H100 / H200 the wgmma kernel with K split over clusters of CTAs (128 features each): N = 4096 / 2048 / 1280 take
-# 2 / 4 / 8 CTAs per cluster on an H200 (as many as let all clusters run at once); each CTA of a cluster adds up and
+# 3 / 6 / 8 CTAs per cluster on an H200 (as many as let all clusters run at once); each CTA of a cluster adds up and
 # stores its own share of the tokens; M = 200 leaves a part-filled token tile; M = 64 has two consumer parts per CTA
 # taking every other K tile, their sums added before the cluster's.
 @pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
