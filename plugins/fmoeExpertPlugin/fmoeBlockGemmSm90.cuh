@@ -238,23 +238,29 @@ public:
 private:
     //! act(acc + bias) x the row's scale of the thread's fragment into the shared tile, a column pair at a time
     //! (elements 2i and 2i + 1 of a wgmma accumulator fragment are columns c and c + 1 of one row, c even); the
-    //! activation is a constant, so the unrolled loop has no branch and its elements interleave.
+    //! activation is a constant, so the unrolled loop has no branch. Every pair is computed before the first store:
+    //! the compiler cannot tell the tile from the bias row and the scales, so it keeps each shared load after the
+    //! stores before it, and pairs computed and stored in turn wait for their loads and activations one by one.
     template<GemmActivation kAct, class Accumulators, class Coords>
     CUTLASS_DEVICE static void toShared(Accumulators const& accumulators, Coords const& tCoord, SharedStorage& shared)
     {
-        constexpr int kCount = decltype(size(accumulators))::value;
-        static_assert(kCount % 2 == 0, "column pairs");
+        constexpr int kPairs = decltype(size(accumulators))::value / 2;
+        static_assert(decltype(size(accumulators))::value % 2 == 0, "column pairs");
+        cutlass::AlignedArray<T, 2> pairs[kPairs];
         CUTLASS_PRAGMA_UNROLL
-        for (int i = 0; i < kCount; i += 2)
+        for (int i = 0; i < kPairs; ++i)
         {
-            int const row = get<0>(tCoord(i));
-            int const col = get<1>(tCoord(i));
-            float2 const b = *reinterpret_cast<float2 const*>(shared.bias + col);
-            float const s = shared.rowScale[row];
-            cutlass::AlignedArray<T, 2> pair;
-            pair[0] = T(moeActivate(float(accumulators(i)) + b.x, kAct) * s);
-            pair[1] = T(moeActivate(float(accumulators(i + 1)) + b.y, kAct) * s);
-            *reinterpret_cast<cutlass::AlignedArray<T, 2>*>(shared.tile + row * kPitch + col) = pair;
+            float2 const b = *reinterpret_cast<float2 const*>(shared.bias + get<1>(tCoord(2 * i)));
+            float const s = shared.rowScale[get<0>(tCoord(2 * i))];
+            pairs[i][0] = T(moeActivate(float(accumulators(2 * i)) + b.x, kAct) * s);
+            pairs[i][1] = T(moeActivate(float(accumulators(2 * i + 1)) + b.y, kAct) * s);
+        }
+        CUTLASS_PRAGMA_UNROLL
+        for (int i = 0; i < kPairs; ++i)
+        {
+            int const row = get<0>(tCoord(2 * i));
+            int const col = get<1>(tCoord(2 * i));
+            *reinterpret_cast<cutlass::AlignedArray<T, 2>*>(shared.tile + row * kPitch + col) = pairs[i];
         }
     }
 
