@@ -344,7 +344,8 @@ cudaError_t blockGemmSm90T(GroupedGemmArgs const& g, GemmKernel kernel, cudaStre
     switch (kernel)
     {
     case GemmKernel::kSM90_BLOCK_64x128: return runBlock<Sm90Block<T, 64, 128>>(g, stream);
-#if TRTH_FMOE_TUNING // the 128-row and cluster variants: no faster on an H200 (fmoe_stages)
+#if TRTH_FMOE_TUNING // the 128-row, 64x256 and cluster variants: no faster on an H200 (fmoe_stages)
+    case GemmKernel::kSM90_BLOCK_64x256: return runBlock<Sm90Block<T, 64, 256>>(g, stream);
     case GemmKernel::kSM90_BLOCK_128x128: return runBlock<Sm90Block<T, 128, 128>>(g, stream);
     case GemmKernel::kSM90_BLOCK_128x256: return runBlock<Sm90Block<T, 128, 256>>(g, stream);
     case GemmKernel::kSM90_BLOCK_64x128_C2: return runBlock<Sm90Block<T, 64, 128, 2>>(g, stream);

@@ -4,11 +4,12 @@
 // CUTLASS 2.x mma.sync kernels with 64-row tiles beat the 128-row ones and the CUTLASS 3.x Hopper ptr-array kernels
 // (pingpong and cooperative, 64-256 wide) in every case: GEMM1 (k = 512) 1.5-1.8x faster than the best Hopper
 // kernel, GEMM2 (k = H) 2-39 % faster. On Hopper, where the build holds the block kernel (fmoeBlockGemmSm90.cuh),
-// kTableSm90 takes it for both GEMMs (plugins_issue12_h200_epilogue_stages.log); its 128-row and 2-CTA-cluster
-// variants were no faster overall (plugins_issue12_h200_rows128_stages.log). The other kernels
-// are built only with TRTH_FMOE_TUNING (CMake option TRT_HELPER_FMOE_TUNING, the ptr-array ones for arch 90); in any
-// build TRT_HELPER_FMOE_GEMM can name four available kernels (gemmKernelName) that replace the table: GEMM1 and
-// GEMM2 with fewer rows per expert, then with more.
+// kTableSm90 takes it for both GEMMs (plugins_issue12_h200_epilogue_stages.log, _pairs_probe.log); its 128-row,
+// 64x256 and 2-CTA-cluster variants were no faster overall (plugins_issue12_h200_rows128_stages.log,
+// _tile64x256_stages.log). The other kernels are built only with TRTH_FMOE_TUNING (CMake option
+// TRT_HELPER_FMOE_TUNING, the ptr-array ones for arch 90); in any build TRT_HELPER_FMOE_GEMM can name four
+// available kernels (gemmKernelName) that replace the table: GEMM1 and GEMM2 with fewer rows per expert, then with
+// more.
 #include "fmoeGroupedGemm.cuh"
 
 #include <algorithm>
@@ -22,7 +23,7 @@ namespace
 {
 constexpr char const* kNames[] = {"sm80_64x128x32", "sm80_128x128x32", "sm90_64x128_pingpong", "sm80_128x128x64",
     "sm80_64x64x64", "sm80_128x64x64", "sm90_128x128_cooperative", "sm90_128x256_cooperative", "sm90_64x256_pingpong",
-    "sm90_block_64x128", "sm90_block_128x128", "sm90_block_128x256", "sm90_block_64x128_c2"};
+    "sm90_block_64x128", "sm90_block_128x128", "sm90_block_128x256", "sm90_block_64x128_c2", "sm90_block_64x256"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(GemmKernel::kCount), "one name per kernel");
 
 //! The kernels of the default build (the others' cases in fmoeGroupedGemm.cuh / fmoeGroupedGemmSm90.cuh sit inside
@@ -38,7 +39,9 @@ constexpr Table kTable = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x
 //! On Hopper, where the block kernel is built: it for both GEMMs (H200, fmoe_stages sweep with its epilogue's bias row
 //! in shared memory and column pairs, plugins_issue12_h200_epilogue_stages.log: 8192 tokens, H 1024 / 2048, GEMM1
 //! 35.7 / 66.8 us against 49.8 / 94.8 for the best mma.sync kernel, GEMM2 24.0 / 41.3 against 43.1 / 72.8; 2048
-//! tokens GEMM1 15.5 / 30.6 against 17.4 / 37.6, GEMM2 12.8 / 27.8 against 16.0 / 28.6).
+//! tokens GEMM1 15.5 / 30.6 against 17.4 / 37.6, GEMM2 12.8 / 27.8 against 16.0 / 28.6). 64x256 tiles for GEMM1 at
+//! 8192 tokens were 1-12 % faster alone but made the whole forward 4.6-4.9 us slower
+//! (plugins_issue12_h200_tile64x256_stages.log).
 constexpr Table kTableSm90 = {{GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90_BLOCK_64x128},
     {GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90_BLOCK_64x128}};
 
@@ -109,7 +112,8 @@ int32_t gemmKernelRowPad(GemmKernel k)
 {
     switch (k)
     {
-    case GemmKernel::kSM90_BLOCK_64x128: return 64;
+    case GemmKernel::kSM90_BLOCK_64x128:
+    case GemmKernel::kSM90_BLOCK_64x256: return 64;
     case GemmKernel::kSM90_BLOCK_128x128:
     case GemmKernel::kSM90_BLOCK_128x256:
     case GemmKernel::kSM90_BLOCK_64x128_C2: return 128;

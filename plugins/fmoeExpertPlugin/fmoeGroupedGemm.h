@@ -52,7 +52,8 @@ enum class GemmKernel : int32_t
     kSM90_BLOCK_128x128 = 10, //!< cooperative (two warp groups per 128-row tile): the routing then pads to 128 rows
     kSM90_BLOCK_128x256 = 11,
     kSM90_BLOCK_64x128_C2 = 12, //!< 64x128 on clusters of 2 row blocks sharing their weight tiles (TMA multicast)
-    kCount = 13,
+    kSM90_BLOCK_64x256 = 13,
+    kCount = 14,
 };
 
 //! Rows of one entry of the block table: the block kernels' routing pads every expert's rows to a multiple of this
