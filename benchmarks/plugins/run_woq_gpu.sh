@@ -5,8 +5,8 @@
 # cases, the benchmark. Logs and results in $OUT.
 #   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=300] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
-# revision's weightOnlyGemmKernel.cu>, AB_MODE quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
-# decode (M = 1, 4, 8, 16) or full; with step "profile" too,
+# revision's weightOnlyGemmKernel.cu>, AB_MODE (one or more of) quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
+# decode (M = 1, 4, 8, 16), small (the same on matrices of fewer strips than CTAs) or full; with step "profile" too,
 # Nsight Compute on PROFILE_KERNEL (regex, default woqWgmma) for PROFILE_CASE (default "4096 12288 64 4 128").
 set -o pipefail
 # PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
@@ -81,7 +81,9 @@ if step ab; then
       "$OUT/woq_wgmma.o" $base_objs -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
     || { tail -30 "$OUT/ab_build.log"; exit 1; }
   rm -f $base_objs "$OUT/woq_wgmma.o"
-  timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/woq_ab.json" ${AB_MODE:-quick} 2>&1 | tee "$OUT/woq_ab.log" || status=1
+  for mode in ${AB_MODE:-quick}; do # one or more modes, one after the other
+    timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/woq_ab_$mode.json" $mode 2>&1 | tee "$OUT/woq_ab_$mode.log" || status=1
+  done
   if step profile; then # Nsight Compute, full set, on the kernels of one case: PROFILE_CASE="K N M bits group"
     timeout ${PROFILE_TIMEOUT:-240} "${NCU:-/usr/local/cuda/bin/ncu}" --kernel-name "regex:${PROFILE_KERNEL:-woqWgmma}" \
       --launch-count 2 --set full "$OUT/woq_variants" profile ${PROFILE_CASE:-4096 12288 64 4 128} > "$OUT/woq_ncu.txt" 2>&1 \
