@@ -388,10 +388,10 @@ int main(int argc, char** argv)
     // small: matrices of fewer strips than CTAs (Whisper-large 5120→1280 and 1280→1280, SmolLM2-135M's 576 / 1536,
     // 2048→2048), where the bulk-copy kernel has CTAs to spare
     bool const small = argc >= 3 && std::strcmp(argv[2], "small") == 0; // M = 1, 4, 8, 16
-    std::vector<std::array<int, 2>> const shapes = small
-        ? std::vector<std::array<int, 2>>{{5120, 1280}, {1280, 1280}, {2048, 2048}, {576, 1536}, {1536, 576}, {576, 576}}
-        : std::vector<std::array<int, 2>>{
-            {4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
+    std::vector<std::array<int, 2>> const shapes = small ? std::vector<std::array<int, 2>>{{5120, 1280}, {1280, 1280},
+                                                               {2048, 2048}, {576, 1536}, {1536, 576}, {576, 576}}
+                                                         : std::vector<std::array<int, 2>>{{4096, 12288}, {4096, 11008},
+                                                               {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
     int const configs[][2] = {{4, 128}, {8, 0}, {4, 64}};
     int64_t const ms[] = {1, 4, 8, 9, 16, 32, 64, 128, 256};
     bool first = true;
