@@ -4,8 +4,9 @@
 // in flight and its occupancy compete for the same registers. Here one producer warp per CTA moves each strip's packed
 // tiles (contiguous in the layout of trt_helper/quant/woq_layout.py) into a ring of shared-memory stages with bulk
 // copies (cp.async.bulk, sm_90), each stage completing on its own mbarrier together with its scale rows (32 bytes per
-// group), and kConsumers warps dequantize and multiply (woq::tileMma, the register kernel's mma path). Consumer
-// warp w takes kTilesPerWarp consecutive tiles of every stage, so that the tiles of one scale group are summed in one
+// group), and 8 consumer warps dequantize and multiply (woq::tileMma, the register kernel's mma path); for int4 g128
+// matrices of at most one strip per SM, 16 consumer warps in one CTA per SM, each with half as many tiles. Consumer
+// warp w takes kU consecutive tiles of every stage, so that the tiles of one scale group are summed in one
 // fp32 partial before the scale is applied, and arrives on the stage's "empty" barrier when done; at the end of a strip
 // the warps' sums meet in shared memory and are written with the bias. CTAs are persistent (as many as fit on the GPU
 // at once, strips dealt round robin), so the producer prefetches across strips. No workspace, one launch, no host
@@ -24,20 +25,21 @@ namespace
 {
 using woq::Params;
 
-constexpr int kConsumers = 8;                   //!< consumer warps per CTA (plus one producer warp)
-constexpr int kThreads = 32 * (kConsumers + 1); //!< threads per CTA
-constexpr int kStageBytes = 16384;              //!< packed weight bytes per stage
-constexpr int kSharedPerSm = 227 * 1024;        //!< shared memory per SM of an H100 / H200 (less 1 KB)
+constexpr int kStageBytes = 16384;       //!< packed weight bytes per stage
+constexpr int kSharedPerSm = 227 * 1024; //!< shared memory per SM of an H100 / H200 (less 1 KB)
 using woq::kPerChannelShift;
 
 template<int kBits>
 constexpr int kTileBytes = 512 * kBits / 4; //!< one packed 16 × 64 tile
 template<int kBits>
 constexpr int kStageTiles = kStageBytes / kTileBytes<kBits>; //!< 32 (int4) or 16 (int8)
-template<int kBits>
-constexpr int kTilesPerWarp = kStageTiles<kBits> / kConsumers;
-constexpr int kMT = 1;        //!< one n8 mma tile of tokens: M ≤ 8 (for M ≤ 16 the register kernel was faster)
-constexpr int kCtasPerSm = 3; //!< the register bound of the kernel (launch bounds)
+constexpr int kMT = 1; //!< one n8 mma tile of tokens: M ≤ 8 (for M ≤ 16 the register kernel was faster)
+//! Consumer warps per CTA: 8, with 3 CTAs per SM (the register bound of the kernel, launch bounds), or, for int4 g128
+//! matrices of at most one strip per SM, 16 with one CTA per SM, so that each warp takes half as many tiles of a stage
+//! (H200: 5120→1280 at M = 1 / 4 / 8 4–6 % faster; benchmarks/results/woq_bulk_wide_h200.log).
+constexpr int kWideConsumers = 16;
+template<int kConsumers>
+constexpr int kCtasPerSm = kConsumers == kWideConsumers ? 1 : 3;
 //! Bytes of x that a CTA of the int4 kernel holds in shared memory (one bulk copy at its start) where M · K · 2 fits:
 //! the consumers then read x there instead of from L2 at every stage. int8 has no room left beside its four stages.
 #ifndef TRTH_WOQ_SHARED_X_BYTES
@@ -46,19 +48,23 @@ constexpr int kCtasPerSm = 3; //!< the register bound of the kernel (launch boun
 constexpr int kSharedXBytes = TRTH_WOQ_SHARED_X_BYTES;
 
 //! Stages of the ring: as many as fit when kCtasPerSm CTAs share an SM beside kXBytes of x.
-template<int kBits, int kXBytes>
+template<int kBits, int kXBytes, int kConsumers>
 constexpr int kStages = std::min(8,
-    static_cast<int>((kSharedPerSm / kCtasPerSm - 1024 - 2 * kConsumers * kMT * 4 * 32 * sizeof(float) - kXBytes - 256)
+    static_cast<int>(
+        (kSharedPerSm / kCtasPerSm<kConsumers> - 1024 - 2 * kConsumers * kMT * 4 * 32 * sizeof(float) - kXBytes - 256)
         / (kStageBytes + kStageTiles<kBits> * 32)));
 
 //! The CTA's shared memory: the ring (weights, scale rows: one per group a stage touches, 16 features each), the
 //! partial sums of the consumer warps (two strips' worth: one barrier per strip), x (kSharedX), the mbarriers. Without
-//! x the kernel leaves that memory to the L1 cache, which holds x for the consumers' loads.
-template<int kBits, bool kSharedX>
+//! x the kernel leaves that memory to the L1 cache, which holds x for the consumers' loads. Also the kernel's shape.
+template<int kBits, bool kSharedX, int kConsumersArg>
 struct Shared
 {
+    static constexpr int kConsumers = kConsumersArg;           //!< consumer warps (plus one producer warp)
+    static constexpr int kThreads = 32 * (kConsumers + 1);     //!< threads per CTA
+    static constexpr int kU = kStageTiles<kBits> / kConsumers; //!< consecutive tiles of a stage per consumer warp
     static constexpr int kXBytes = kSharedX ? kSharedXBytes : 0;
-    static constexpr int kRing = kStages<kBits, kXBytes>;
+    static constexpr int kRing = kStages<kBits, kXBytes, kConsumers>;
     uint4 weights[kRing][kStageBytes / 16];
     unsigned short scales[kRing][kStageTiles<kBits>][16];
     float partial[2][kConsumers][kMT * 4][32];
@@ -71,10 +77,11 @@ struct Shared
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
 //! Producer warp: for every stage of every strip of this CTA, waits for the slot to be free, then lane 0 copies the
 //! tiles and lanes 0… the stage's scale rows.
-template<int kBits, int kGroupShift, bool kSharedX>
-__device__ __forceinline__ void produce(Params const& p, Shared<kBits, kSharedX>& s, int stagesPerStrip)
+template<int kBits, int kGroupShift, class S>
+__device__ __forceinline__ void produce(Params const& p, S& s, int stagesPerStrip)
 {
-    constexpr int kRing = Shared<kBits, kSharedX>::kRing;
+    constexpr int kRing = S::kRing;
+    constexpr bool kSharedX = S::kXBytes > 0;
     int const lane = threadIdx.x & 31;
     if (kSharedX && lane == 0)
     {
@@ -112,12 +119,14 @@ __device__ __forceinline__ void produce(Params const& p, Shared<kBits, kSharedX>
 
 //! Consumer warp `warp`: tiles kU·warp … kU·warp + kU − 1 of every stage, summed per scale group before the scale is
 //! applied; the CTA's consumers then sum their partial sums of the strip and write y.
-template<typename T, int kBits, int kGroupShift, bool kSharedX>
-__device__ __forceinline__ void consume(Params const& p, Shared<kBits, kSharedX>& s, int stagesPerStrip, int warp)
+template<typename T, int kBits, int kGroupShift, class S>
+__device__ __forceinline__ void consume(Params const& p, S& s, int stagesPerStrip, int warp)
 {
-    constexpr int kRing = Shared<kBits, kSharedX>::kRing;
+    constexpr int kRing = S::kRing;
+    constexpr int kConsumers = S::kConsumers;
+    constexpr bool kSharedX = S::kXBytes > 0;
     constexpr int kCH = kBits / 4;
-    constexpr int kU = kTilesPerWarp<kBits>;
+    constexpr int kU = S::kU;
     constexpr int kGroupTiles = kGroupShift == kPerChannelShift ? kU : std::min(kU, 1 << kGroupShift);
     int const lane = threadIdx.x & 31;
     int const gid = lane >> 2;
@@ -235,16 +244,17 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kBits, kSharedX>
 }
 #endif
 
-template<typename T, int kBits, int kGroupShift, bool kSharedX>
-__global__ void __launch_bounds__(kThreads, kCtasPerSm) woqBulkKernel(Params const p)
+template<typename T, int kBits, int kGroupShift, bool kSharedX, int kConsumers>
+__global__ void __launch_bounds__(32 * (kConsumers + 1), kCtasPerSm<kConsumers>) woqBulkKernel(Params const p)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    using S = Shared<kBits, kSharedX, kConsumers>;
     extern __shared__ __align__(128) unsigned char raw[];
-    auto& s = *reinterpret_cast<Shared<kBits, kSharedX>*>(raw);
+    auto& s = *reinterpret_cast<S*>(raw);
     int const warp = threadIdx.x >> 5;
     if (threadIdx.x == 0)
     {
-        for (int i = 0; i < Shared<kBits, kSharedX>::kRing; ++i)
+        for (int i = 0; i < S::kRing; ++i)
         {
             bulk::barrierInit(&s.full[i], 1);
             bulk::barrierInit(&s.empty[i], kConsumers);
@@ -256,47 +266,63 @@ __global__ void __launch_bounds__(kThreads, kCtasPerSm) woqBulkKernel(Params con
     int const stagesPerStrip = (p.tiles + kStageTiles<kBits> - 1) / kStageTiles<kBits>;
     if (warp == kConsumers)
     {
-        produce<kBits, kGroupShift, kSharedX>(p, s, stagesPerStrip);
+        produce<kBits, kGroupShift>(p, s, stagesPerStrip);
     }
     else
     {
-        consume<T, kBits, kGroupShift, kSharedX>(p, s, stagesPerStrip, warp);
+        consume<T, kBits, kGroupShift>(p, s, stagesPerStrip, warp);
     }
 #endif
 }
 
 //! Per device, cached: CTAs of this kernel that fit on the GPU at once; 0 where it cannot run (no sm_90 code for the
 //! device, compute capability below 9.0) or on error.
-template<typename T, int kBits, int kGroupShift, bool kSharedX>
+template<typename T, int kBits, int kGroupShift, bool kSharedX, int kConsumers>
 int bulkResidentCtas(int device)
 {
     static PerDeviceCache cache;
     return cache.get(device,
         [](int d)
         {
-            auto const kernel = woqBulkKernel<T, kBits, kGroupShift, kSharedX>;
+            using S = Shared<kBits, kSharedX, kConsumers>;
+            auto const kernel = woqBulkKernel<T, kBits, kGroupShift, kSharedX, kConsumers>;
             cudaFuncAttributes attr{};
             return computeCapability(d) >= 90 && cudaFuncGetAttributes(&attr, kernel) == cudaSuccess
                     && attr.binaryVersion >= 90
-                ? residentCtas(kernel, kThreads, static_cast<int>(sizeof(Shared<kBits, kSharedX>)), d)
+                ? residentCtas(kernel, S::kThreads, static_cast<int>(sizeof(S)), d)
                 : 0;
         });
+}
+
+//! `ctas` persistent CTAs at most (bulkResidentCtas, which raised the kernel's shared-memory limit on this device).
+template<typename T, int kBits, int kGroupShift, bool kSharedX, int kConsumers>
+cudaError_t launchWith(Params const& p, int ctas, cudaStream_t stream)
+{
+    using S = Shared<kBits, kSharedX, kConsumers>;
+    woqBulkKernel<T, kBits, kGroupShift, kSharedX, kConsumers>
+        <<<std::min(p.strips, ctas), S::kThreads, sizeof(S), stream>>>(p);
+    return cudaGetLastError();
 }
 
 template<typename T, int kBits, int kGroupShift, bool kSharedX>
 cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 {
-    int const ctas = bulkResidentCtas<T, kBits, kGroupShift, kSharedX>(device);
+    int const ctas = bulkResidentCtas<T, kBits, kGroupShift, kSharedX, 8>(device);
     // int8 has half the columns per byte to dequantize: on an H200 it won only where every CTA streams more than one
     // strip (benchmarks/results/woq_bulk_h200.json)
     if (ctas <= 0 || (kBits == 8 && p.strips <= ctas))
     {
         return cudaErrorNotSupported;
     }
-    // (bulkResidentCtas raised the kernel's shared-memory limit on this device)
-    woqBulkKernel<T, kBits, kGroupShift, kSharedX>
-        <<<std::min(p.strips, ctas), kThreads, sizeof(Shared<kBits, kSharedX>), stream>>>(p);
-    return cudaGetLastError();
+    if constexpr (kBits == 4 && kGroupShift == 1) // int4 g128, where it measured faster (g64 1-3 % slower)
+    {
+        int const wide = bulkResidentCtas<T, kBits, kGroupShift, kSharedX, kWideConsumers>(device);
+        if (p.strips <= wide)
+        {
+            return launchWith<T, kBits, kGroupShift, kSharedX, kWideConsumers>(p, wide, stream);
+        }
+    }
+    return launchWith<T, kBits, kGroupShift, kSharedX, 8>(p, ctas, stream);
 }
 
 //! x in shared memory where it fits (int4; x 16-byte aligned), else read from global memory by every consumer warp.

@@ -51,7 +51,8 @@ def check_gemm(lib, x, q, packed, scales, bias, bits, group, what):
 @pytest.mark.parametrize("bits", [4, 8])
 # (8192, 1088, 64): on Hopper the bulk-copy kernel with more strips than CTAs and a part-filled last stage;
 # (2048, 1088, 0), (2048, 1152, 128): there, consumer warps whose last tiles lie past K, with per-channel scales (one
-# partial sum over the warp's tiles of a stage) and with groups of two tiles;
+# partial sum over the warp's tiles of a stage) and with groups of two tiles (with int4 at M <= 8: at most one strip per
+# SM, so 16 consumer warps per CTA, as for N = 1280 of the benchmark shapes);
 # (12288, 128, 64): on an H100 / H200 the wgmma kernel from M = 64 (257: two token tiles); (256, 64, 0): there one K
 # tile, so at M = 64 the second consumer part has none
 @pytest.mark.parametrize(
