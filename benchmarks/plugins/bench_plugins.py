@@ -493,6 +493,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out")
     parser.add_argument("--woq-out", help="run only the WeightOnlyGemm benchmark (bench_woq.py) and write it here")
+    parser.add_argument(
+        "--woq-shapes", help="with --woq-out: only these K x N shapes, e.g. 1280x5120,5120x1280 (default: all six)"
+    )
     parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--only-fmoe", action="store_true", help="only the FMoEExpert cases (and the sync bubble)")
@@ -505,7 +508,11 @@ def main():
     lib = harness.Library(str(path))
     torch.manual_seed(0)
     if args.woq_out:
-        from bench_woq import bench_woq  # same folder (sys.path[0] when run as a script)
+        from bench_woq import SHAPES, bench_woq  # same folder (sys.path[0] when run as a script)
+
+        shapes = (
+            [tuple(int(v) for v in s.split("x")) for s in args.woq_shapes.split(",")] if args.woq_shapes else SHAPES
+        )
 
         meta = {
             "device": torch.cuda.get_device_name(),
@@ -513,8 +520,9 @@ def main():
             "command": " ".join(sys.argv),
             "torch": torch.__version__,
         }
+        results = bench_woq(lib, args.iters, shapes)
         with open(args.woq_out, "w") as f:
-            json.dump({**meta, **bench_woq(lib, args.iters)}, f, indent=1)
+            json.dump({**meta, **results}, f, indent=1)
         return
     if not args.out:
         parser.error("--out is required (or --woq-out)")

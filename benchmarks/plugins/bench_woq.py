@@ -94,7 +94,7 @@ def try_time(name, fn, sets, iters, errors, timer=gpu_time):
         return None
 
 
-def bench_woq(lib, iters):
+def bench_woq(lib, iters, shapes=SHAPES):
     errors = {}
     read_gbs = read_bandwidth(iters)
     empty_ms = launch_floor(iters)
@@ -106,7 +106,7 @@ def bench_woq(lib, iters):
         flush=True,
     )
     rows = []
-    for k, n in SHAPES:
+    for k, n in shapes:
         w = torch.randn(n, k, device="cuda") * k**-0.5
         w16 = w.half()
         fp16_sets = [w16.clone() for _ in range(copies_for(w16.numel() * 2))]

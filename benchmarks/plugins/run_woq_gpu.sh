@@ -3,7 +3,8 @@
 # with PREBUILT_LIB (a libtrtplugin++.so built elsewhere for sm_90), only the Python harness, with the compiler directly
 # (no CUTLASS headers needed) — the T2 + T3 tests, compute-sanitizer memcheck (racecheck on fewer cases) on small T3
 # cases, the benchmark. Logs and results in $OUT.
-#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=300] bash benchmarks/plugins/run_woq_gpu.sh
+#   OUT=/tmp/woq STEPS="build tests sanitize bench" [PREBUILT_LIB=...] [PACK=1] [SANITIZE_TIMEOUT=300] \
+#     [WOQ_SHAPES=1280x5120,5120x1280] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE (one or more of) quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
 # decode (M = 1, 4, 8, 16), small (the same on matrices of fewer strips than CTAs) or full; with step "profile" too,
@@ -93,7 +94,8 @@ if step ab; then
   rm -f "$OUT/woq_variants"
 fi
 if step bench; then
-  timeout 540 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" 2>&1 \
+  timeout 540 python3 benchmarks/plugins/bench_plugins.py --woq-out "$OUT/woq_gemm.json" --iters "$ITERS" \
+    ${WOQ_SHAPES:+--woq-shapes "$WOQ_SHAPES"} 2>&1 \
     | tee "$OUT/bench.log" || status=1
 fi
 pack
