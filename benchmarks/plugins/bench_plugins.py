@@ -508,11 +508,12 @@ def main():
     lib = harness.Library(str(path))
     torch.manual_seed(0)
     if args.woq_out:
-        from bench_woq import SHAPES, bench_woq  # same folder (sys.path[0] when run as a script)
+        from bench_woq import SHAPES, bench_woq, parse_shapes  # same folder (sys.path[0] when run as a script)
 
-        shapes = (
-            [tuple(int(v) for v in s.split("x")) for s in args.woq_shapes.split(",")] if args.woq_shapes else SHAPES
-        )
+        try:
+            shapes = parse_shapes(args.woq_shapes) if args.woq_shapes else SHAPES
+        except ValueError as err:
+            parser.error(str(err))
 
         meta = {
             "device": torch.cuda.get_device_name(),

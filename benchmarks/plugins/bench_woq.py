@@ -25,6 +25,17 @@ MS = [1, 4, 16, 64, 256]
 CONFIGS = [(4, 128), (8, 0), (4, 64)]  # (bits, group_size)
 
 
+def parse_shapes(text: str) -> list[tuple[int, int]]:
+    """`K x N` pairs separated by commas (e.g. "1280x5120,5120x1280") as (K, N) tuples; ValueError naming the bad one."""
+    shapes = []
+    for item in text.split(","):
+        parts = item.strip().lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(f"--woq-shapes: {item.strip()!r} is not K x N with positive integers (e.g. 1280x5120)")
+        shapes.append((int(parts[0]), int(parts[1])))
+    return shapes
+
+
 def gpu_time(fn, sets, iters, warmup=5):
     """Median ms of fn(*sets[i % len(sets)]), each call queued behind a spin kernel (GPU time only)."""
     for i in range(warmup):

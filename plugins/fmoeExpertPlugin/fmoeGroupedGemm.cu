@@ -40,8 +40,9 @@ constexpr Table kTable = {{GemmKernel::kSM80_64x128x32, GemmKernel::kSM80_64x64x
 //! in shared memory and column pairs, plugins_issue12_h200_epilogue_stages.log: 8192 tokens, H 1024 / 2048, GEMM1
 //! 35.7 / 66.8 us against 49.8 / 94.8 for the best mma.sync kernel, GEMM2 24.0 / 41.3 against 43.1 / 72.8; 2048
 //! tokens GEMM1 15.5 / 30.6 against 17.4 / 37.6, GEMM2 12.8 / 27.8 against 16.0 / 28.6). 64x256 tiles for GEMM1 at
-//! 8192 tokens were 1-12 % faster alone but made the whole forward 4.6-4.9 us slower
-//! (plugins_issue12_h200_tile64x256_stages.log).
+//! 8192 tokens were 1-12 % faster alone, but the whole forward 3.2-4.6 us slower at H 1024 and between 0.9 us faster
+//! and 4.8 us slower at H 2048 over three runs (plugins_issue12_h200_tile64x256_stages.log,
+//! _tuning_overrides_rerun_stages.log, _gemm2_reversed_stages.log).
 constexpr Table kTableSm90 = {{GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90_BLOCK_64x128},
     {GemmKernel::kSM90_BLOCK_64x128, GemmKernel::kSM90_BLOCK_64x128}};
 
