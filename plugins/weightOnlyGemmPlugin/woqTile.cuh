@@ -125,6 +125,51 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], uint32_t 
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+//! c += a · b on the integer tensor cores (mma.m16n8k32): a u8 weights, b s8 (kSignedB) or u8 activations.
+template<bool kSignedB>
+__device__ __forceinline__ void mma16832(int (&c)[4], uint32_t const (&a)[4], uint32_t b0, uint32_t b1)
+{
+    if constexpr (kSignedB)
+    {
+        asm("mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+    else
+    {
+        asm("mma.sync.aligned.m16n8k32.row.col.s32.u8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+}
+
+//! The lane's u8 A fragments (mma.m16n8k32) of k32 step q (0, 1) of a packed 16 × 64 tile, without dequantizing:
+//! register r holds rows gid + 8 · (r & 1) of sub-tile s = 2q + (r >> 1), i.e. (in the layout's permuted K) the tile
+//! columns 16c + 4s + {0, 2, 1, 3} (c = lane % 4, one per byte) — the order of the x fragments of the integer path
+//! (woqBulkSm90.cu). int4: the stored u = q + 8 in the rows gid (low nibbles) and 16 u in the rows gid + 8 (high
+//! nibbles, one LOP3 each); int8: u = q + 128 (one PRMT each).
+template<int kBits>
+__device__ __forceinline__ void fragmentU8(uint4 const (&w)[kBits / 4], int q, uint32_t (&a)[4])
+{
+    if constexpr (kBits == 4)
+    {
+        uint32_t const first = q == 0 ? w[0].x : w[0].z;  // 16-column sub-tile 2q
+        uint32_t const second = q == 0 ? w[0].y : w[0].w; // sub-tile 2q + 1
+        a[0] = first & 0x0F0F0F0FU;
+        a[1] = first & 0xF0F0F0F0U;
+        a[2] = second & 0x0F0F0F0FU;
+        a[3] = second & 0xF0F0F0F0U;
+    }
+    else
+    {
+        uint4 const& v = w[q];
+        a[0] = __byte_perm(v.x, v.y, 0x5140);
+        a[1] = __byte_perm(v.x, v.y, 0x7362);
+        a[2] = __byte_perm(v.z, v.w, 0x5140);
+        a[3] = __byte_perm(v.z, v.w, 0x7362);
+    }
+}
+
 //! The group shift of per-channel scales: every tile reads scale row 0.
 constexpr int32_t kPerChannelShift = 30;
 

@@ -127,6 +127,85 @@ def test_wgmma_natural_k_reorder_emulated(bits):
                 assert pair == q[gid + 8 * (r & 1), cols].tolist(), (lane, sub, r)
 
 
+def fragment_u8(w: list[int], q: int, bits: int) -> list[int]:
+    """woqTile.cuh's fragmentU8: a lane's u8 A registers of k32 step q from its 4 (int4) or 8 (int8) words."""
+    if bits == 4:
+        first, second = w[2 * q], w[2 * q + 1]
+        return [first & 0x0F0F0F0F, first & 0xF0F0F0F0, second & 0x0F0F0F0F, second & 0xF0F0F0F0]
+    v = w[4 * q : 4 * q + 4]
+    return [byte_perm(v[0], v[1], 0x5140), byte_perm(v[0], v[1], 0x7362)] + [
+        byte_perm(v[2], v[3], 0x5140),
+        byte_perm(v[2], v[3], 0x7362),
+    ]
+
+
+def convert_x(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """woqBulkSm90.cu's convertX on one chunk (all columns of x): per token q = rint(x · 32767 / max|x|) in float32,
+    the scales, and each (tile, token, lane c, sub-tile s) word of the high / low bytes, bytes from the columns
+    16c + 4s + {0, 2, 1, 3} of the tile."""
+    amax = x.abs().amax(dim=1, keepdim=True)
+    q = torch.round(x * (32767.0 / amax)).to(torch.int64)  # round half to even, as __float2int_rn
+    words = {}
+    for tile in range(x.shape[1] // 64):
+        for n in range(x.shape[0]):
+            for c in range(4):
+                for s in range(4):
+                    cols = [64 * tile + 16 * c + 4 * s + j for j in (0, 2, 1, 3)]
+                    vals = [int(q[n, col]) for col in cols]
+                    words[tile, n, c, s] = tuple(
+                        sum(((v >> shift) & 0xFF) << (8 * i) for i, v in enumerate(vals)) for shift in (8, 0)
+                    )
+    return q, (amax / 32767.0).squeeze(1), words
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_integer_path_emulated(bits):
+    """The bulk-copy kernel's integer path (M <= 8, x in shared memory) on a chunk of two packed tiles, emulated: the
+    packed words as fragmentU8 reads them and x's bytes as convertX stores them, multiplied as the PTX ISA's
+    mma.m16n8k32 A (row gid + 8·(r & 1), k 16·(r >> 1) + 4·tig + byte) and B (k 16·h + 4·tig + byte, column gid)
+    fragments: high · 256 + low − offset · Σq must be exactly q · x_qᵀ (16× in the int4 rows 8-15), and with the scales
+    the product within x's 16-bit rounding of the float64 one."""
+    gen = torch.Generator().manual_seed(4)
+    qw = torch.randint(-(1 << (bits - 1)), 1 << (bits - 1), (16, 128), dtype=torch.int8, generator=gen)
+    x = torch.randn(8, 128, generator=gen) * torch.tensor([1.0, 30.0, 1e-3, 1.0, 5.0, 1.0, 1.0, 0.1])[:, None]
+    raw = woq_layout.pack(qw, bits).reshape(-1).view(torch.uint8).view(torch.int32).tolist()
+    raw = [w & 0xFFFFFFFF for w in raw]
+    tile_words = len(raw) // 2
+    xq, x_scale, x_words = convert_x(x)
+    high = torch.zeros(16, 8, dtype=torch.int64)
+    low = torch.zeros(16, 8, dtype=torch.int64)
+    for tile in range(2):
+        words = raw[tile * tile_words : (tile + 1) * tile_words]
+        for q in range(2):
+            a = torch.zeros(16, 32, dtype=torch.int64)
+            b = {part: torch.zeros(32, 8, dtype=torch.int64) for part in (0, 1)}
+            for lane in range(32):
+                gid, tig = divmod(lane, 4)
+                if bits == 4:
+                    w = words[4 * lane : 4 * lane + 4]
+                else:
+                    w = words[4 * lane : 4 * lane + 4] + words[128 + 4 * lane : 128 + 4 * lane + 4]
+                for r, reg in enumerate(fragment_u8(w, q, bits)):
+                    for i in range(4):
+                        a[gid + 8 * (r & 1), 16 * (r >> 1) + 4 * tig + i] = (reg >> (8 * i)) & 0xFF
+                for h in range(2):
+                    for part in (0, 1):  # 0: high bytes (signed), 1: low bytes (unsigned)
+                        word = x_words[tile, gid, tig, 2 * q + h][part]
+                        for i in range(4):
+                            byte = (word >> (8 * i)) & 0xFF
+                            b[part][16 * h + 4 * tig + i, gid] = byte - 256 if part == 0 and byte >= 128 else byte
+            high += a @ b[0]
+            low += a @ b[1]
+    offset = torch.tensor([8 if bits == 4 else 128] * 8 + [128] * 8)[:, None]
+    v = high * 256 + low - offset * xq.sum(dim=1)[None, :]
+    row_factor = torch.tensor([1] * 8 + [16 if bits == 4 else 1] * 8)[:, None]
+    assert torch.equal(v, row_factor * (qw.to(torch.int64) @ xq.t()))
+    y = v.double() / row_factor * x_scale.double()[None, :]
+    want = qw.double() @ x.double().t()
+    bound = qw.abs().double().sum(dim=1, keepdim=True) * x_scale.double()[None, :] / 2
+    assert ((y - want).abs() <= bound + 1e-9).all()
+
+
 @pytest.mark.parametrize("bits", [4, 8])
 @pytest.mark.parametrize("shape", [(40, 208), (16, 64), (300, 1024)])
 def test_pack_unpack_round_trip_and_padding(bits, shape):

@@ -90,6 +90,19 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
         check_gemm(lib, x, q, packed, scales, None, bits, group, f"M={m} N={n} K={k} bits={bits} g={group}")
 
 
+# On an H100 / H200 the bulk-copy kernel's integer path (x in shared memory as 16-bit integers, u8 weights on the integer
+# tensor cores) for every M <= 8: K = 768 fits x up to M = 8, and 2048 strips of 12 tiles give each CTA several strips
+# (the path's condition); one part-filled stage per strip, consumer warps with no tile; M = 9 the register kernel.
+@pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
+@pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (4, 0), (8, 0), (8, 128)])
+def test_integer_path_many_strips_small_k(lib, cuda, gen, dtype, bits, group):
+    n, k = 32768, 768
+    q, packed, scales, bias = weights(n, k, bits, group, dtype, cuda, gen, bias=True)
+    for m in [1, 2, 3, 5, 8, 9]:
+        x = randn((m, k), dtype, cuda, gen)
+        check_gemm(lib, x, q, packed, scales, bias, bits, group, f"M={m} N={n} K={k} bits={bits} g={group} bias")
+
+
 # On an H100 / H200 the wgmma kernel with K split over clusters of CTAs (128 features each): N = 4096 / 2048 / 1280 take
 # 3 / 6 / 8 CTAs per cluster on an H200 (as many as let all clusters run at once); each CTA of a cluster adds up and
 # stores its own share of the tokens; M = 200 leaves a part-filled token tile; M = 64 has two consumer parts per CTA
