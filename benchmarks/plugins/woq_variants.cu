@@ -386,12 +386,12 @@ int main(int argc, char** argv)
             prop.name, gbs, emptyQueued, emptyGraph);
     }
     // small: matrices of fewer strips than CTAs (Whisper-large 5120→1280 and 1280→1280, SmolLM2-135M's 576 / 1536,
-    // 2048→2048), where the bulk-copy kernel has CTAs to spare; and 768→32768, where x fits in shared memory up to
-    // M = 8 and every CTA has several strips (the bulk kernel's integer path at M > 1)
+    // 2048→2048), where the bulk-copy kernel has CTAs to spare; and 768→32768 / 2048→32768, where x fits in 12 KB of
+    // shared memory up to M = 8 / 3 and every CTA has several strips (the bulk kernel's integer path at M > 1)
     bool const small = argc >= 3 && std::strcmp(argv[2], "small") == 0; // M = 1, 4, 8, 16
     std::vector<std::array<int, 2>> const shapes = small
         ? std::vector<std::array<int, 2>>{{5120, 1280}, {1280, 1280}, {2048, 2048}, {576, 1536}, {1536, 576},
-              {576, 576}, {768, 32768}}
+              {576, 576}, {768, 32768}, {2048, 32768}}
         : std::vector<std::array<int, 2>>{
               {4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
     int const configs[][2] = {{4, 128}, {8, 0}, {4, 64}};

@@ -59,8 +59,10 @@ enum class XSource
 //! The integer path's chunks of x: one scale and one sum per token and 128 columns (two tiles, one weight scale).
 constexpr int kChunkTiles = 2;
 //! Shared memory for x: the integer path's high and low bytes take M · K · 2 bytes, its chunk entries (with room to
-//! spare) 3/8 of that. That leaves int4 two ring stages at 3 CTAs per SM; sized to the entries' need (3 stages) it
-//! measured 3–4 % slower (H200, M = 1, 4096→12288 / 4096→11008; benchmarks/results/woq_bulk_integer_h200.log run 4).
+//! spare) 3/8 of that. That leaves int4 two ring stages at 3 CTAs per SM (H200, M = 1, 4096→12288 / 4096→11008,
+//! benchmarks/results/woq_bulk_integer_h200.log: three stages, the region sized to the entries' need, 3–4 % slower
+//! (run 4); the entries' arrays sized to their need, so that 4 CTAs fit per SM and 768 strips are dealt to 528 CTAs,
+//! 9 % slower (run 5)).
 template<XSource kX>
 constexpr int kXRegionBytes = kX == XSource::kInteger ? kSharedXBytes * 11 / 8
     : kX == XSource::kShared                          ? kSharedXBytes

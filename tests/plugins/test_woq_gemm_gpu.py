@@ -91,14 +91,16 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
 
 
 # On an H100 / H200 the bulk-copy kernel's integer path (x in shared memory as 16-bit integers, u8 weights on the integer
-# tensor cores) for every M <= 8: K = 768 fits x up to M = 8, and 2048 strips of 12 tiles give each CTA several strips
-# (the path's condition); one part-filled stage per strip, consumer warps with no tile; M = 9 the register kernel.
+# tensor cores) where 2048 strips give each CTA several (the path's condition): K = 768 fits x in 12 KB up to M = 8
+# (one part-filled stage per strip, consumer warps with no tile; M = 9 the register kernel); K = 2048 up to M = 3,
+# then fp16 x from global memory.
 @pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
 @pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (4, 0), (8, 0), (8, 128)])
-def test_integer_path_many_strips_small_k(lib, cuda, gen, dtype, bits, group):
-    n, k = 32768, 768
+@pytest.mark.parametrize("k,ms", [(768, [1, 2, 3, 5, 8, 9]), (2048, [3, 4])], ids=["k768", "k2048"])
+def test_integer_path_many_strips(lib, cuda, gen, dtype, bits, group, k, ms):
+    n = 32768
     q, packed, scales, bias = weights(n, k, bits, group, dtype, cuda, gen, bias=True)
-    for m in [1, 2, 3, 5, 8, 9]:
+    for m in ms:
         x = randn((m, k), dtype, cuda, gen)
         check_gemm(lib, x, q, packed, scales, bias, bits, group, f"M={m} N={n} K={k} bits={bits} g={group} bias")
 
