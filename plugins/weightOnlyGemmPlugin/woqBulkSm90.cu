@@ -513,9 +513,10 @@ cudaError_t launch(Params const& p, int device, cudaStream_t stream)
 //! Where x fits in shared memory (x 16-byte aligned): the integer path for int4 g128 / per channel and int8 where K is
 //! a multiple of its chunk and every CTA has at least kIntegerMinTiles tiles to amortize its conversion of x (H200, M =
 //! 1, graph timing: 4096→12288 / 4096→11008 int4 g128 −12 %, 4096→4096 −9 % (one strip of 64 tiles per CTA), int8 −5 to
-//! −7 %; 2048→2048 / 1280→1280 (32 / 20 tiles) +5 / +12 % and int4 g64 +4 % with a first version, so those keep fp16 x;
-//! benchmarks/results/woq_bulk_integer_h200.log), else fp16 / bf16 x in shared memory (int4; int8 has no room left
-//! beside its four stages); otherwise x read from global memory by every consumer warp.
+//! −7 %; 2048→2048 / 1280→1280 / 1536→576 (32 / 20 / 24 tiles) +4 / +9 / +6 % with the threshold at 16, and int4 g64
+//! +4 % with a first version, so those keep fp16 x; benchmarks/results/woq_bulk_integer_h200.log runs 3 and 6), else
+//! fp16 / bf16 x in shared memory (int4; int8 has no room left beside its four stages); otherwise x read from global
+//! memory by every consumer warp.
 constexpr int kIntegerMinTiles = 64;
 template<typename T, int kBits, int kGroupShift>
 cudaError_t launchX(Params const& p, int device, cudaStream_t stream)
