@@ -93,7 +93,7 @@ def test_benchmark_shapes(lib, cuda, gen, dtype, bits, group, n, k):
 # On an H100 / H200 the bulk-copy kernel's integer path (x in shared memory as 16-bit integers, u8 weights on the integer
 # tensor cores) where 2048 strips give each CTA several (the path's condition): K = 768 fits x in 12 KB up to M = 8
 # (one part-filled stage per strip, consumer warps with no tile; M = 9 the register kernel); K = 2048 up to M = 3,
-# then fp16 x from global memory.
+# then fp16 x from global memory. int4 g64 takes the fp16 path with x in shared memory on the same shapes.
 @pytest.mark.parametrize("dtype", DTYPES, ids=["fp16", "bf16"])
 @pytest.mark.parametrize("bits,group", [(4, 128), (4, 64), (4, 0), (8, 0), (8, 128)])
 @pytest.mark.parametrize("k,ms", [(768, [1, 2, 3, 5, 8, 9]), (2048, [3, 4])], ids=["k768", "k2048"])
