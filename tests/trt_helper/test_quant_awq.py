@@ -13,12 +13,13 @@ from trt_helper.quant.awq import CLIP_RATIOS
 
 @pytest.mark.parametrize("group_size,asymmetric", [(32, False), (None, False), (32, True), (64, True)])
 def test_clip_search_is_the_brute_force_argmin(gen, group_size, asymmetric):
-    w = torch.randn(6, 64, generator=gen)
+    rows = 32  # with 6 rows, 64-column asymmetric blocks all chose one ratio in 3 of 300 seeds; with 32, in none
+    w = torch.randn(rows, 64, generator=gen)
     w[:, ::9] *= 4  # a few large weights: clipping them pays off on some blocks, not on others
     x = torch.randn(40, 64, generator=gen)
     clipped, ratio = clip_search(w, x, bits=4, group_size=group_size, asymmetric=asymmetric)
     size = group_size or 64
-    for n in range(6):
+    for n in range(rows):
         for g in range(64 // size):
             block, rows = w[n, g * size : (g + 1) * size], x[:, g * size : (g + 1) * size]
             high = float(block.max() if asymmetric else block.abs().max())
