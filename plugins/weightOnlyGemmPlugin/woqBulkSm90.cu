@@ -149,6 +149,18 @@ __device__ __forceinline__ void produce(Params const& p, S& s, int stagesPerStri
     }
 }
 
+//! The lane's kBits / 4 16-byte words of tile `tile` of the stage in ring slot `slot`.
+template<int kBits, class S>
+__device__ __forceinline__ void loadTile(S const& s, int slot, int tile, uint4 (&w)[kBits / 4])
+{
+    int const lane = threadIdx.x & 31;
+#pragma unroll
+    for (int ch = 0; ch < kBits / 4; ++ch)
+    {
+        w[ch] = s.weights[slot][(tile * (kBits / 4) + ch) * 32 + lane];
+    }
+}
+
 //! The consumers (threads 0 … 32 · kConsumers − 1) turn x (M ≤ 8 tokens) into 16-bit integers per token and chunk of
 //! 128 columns, q = round(x · 32767 / max |x|), stored as a signed high and an unsigned low byte in the column order of
 //! woq::fragmentU8 (the B fragments of mma.m16n8k32: lane c of a quad, sub-tile s of a tile, the tile columns
@@ -254,7 +266,6 @@ __device__ __forceinline__ void chunkInt(S& s, int slot, int stageTile, int t, u
     int xTileWords, uint4 offsets, float2 xScale, float s0, float s1, float (&acc)[4])
 {
     constexpr int kCH = kBits / 4;
-    int const lane = threadIdx.x & 31;
     int high[4] = {};
     int low[4] = {static_cast<int>(offsets.x), static_cast<int>(offsets.y), static_cast<int>(offsets.z),
         static_cast<int>(offsets.w)};
@@ -262,11 +273,7 @@ __device__ __forceinline__ void chunkInt(S& s, int slot, int stageTile, int t, u
     for (int u = 0; u < kChunkTiles; ++u)
     {
         uint4 w[kCH];
-#pragma unroll
-        for (int ch = 0; ch < kCH; ++ch)
-        {
-            w[ch] = s.weights[slot][((stageTile + u) * kCH + ch) * 32 + lane];
-        }
+        loadTile<kBits>(s, slot, stageTile + u, w);
         uint4 const xh = xHigh[(t + u) * xTileWords];
         uint4 const xl = xLow[(t + u) * xTileWords];
 #pragma unroll
@@ -303,6 +310,7 @@ __device__ __forceinline__ void consume(Params const& p, S& s, int stagesPerStri
         : kGroupShift == kPerChannelShift ? kU
                                           : std::min(kU, 1 << kGroupShift);
     static_assert(!kInteger || kGroupShift != 0, "the integer path's chunks of two tiles need one scale per chunk");
+    static_assert(kMT == 1, "one n8 token tile: the sums below are laid out for it");
     int const lane = threadIdx.x & 31;
     int const gid = lane >> 2;
     T const* bias = static_cast<T const*>(p.bias);
@@ -380,11 +388,7 @@ __device__ __forceinline__ void consume(Params const& p, S& s, int stagesPerStri
                             {
                                 int const i = warp * kU + u; // tile of the stage
                                 uint4 w[kCH];
-#pragma unroll
-                                for (int ch = 0; ch < kCH; ++ch)
-                                {
-                                    w[ch] = s.weights[pos.slot][(i * kCH + ch) * 32 + lane];
-                                }
+                                loadTile<kBits>(s, pos.slot, i, w);
                                 woq::tileMma<T, kBits, 1>(w, xv[u], part);
                             }
                         }
