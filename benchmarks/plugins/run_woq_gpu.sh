@@ -7,7 +7,8 @@
 #     [WOQ_SHAPES=1280x5120,5120x1280] bash benchmarks/plugins/run_woq_gpu.sh
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE (one or more of) quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
-# decode (M = 1, 4, 8, 16), small (the same on matrices of fewer strips than CTAs) or full; with step "profile" too,
+# decode (M = 1, 4, 8, 16), small (the same on matrices of fewer strips than CTAs), whisper (the same on the Whisper-large
+# shapes) or full; with step "profile" too,
 # Nsight Compute on PROFILE_KERNEL (regex, default woqWgmma) for PROFILE_CASE (default "4096 12288 64 4 128").
 set -o pipefail
 # PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)

@@ -6,7 +6,8 @@
 // the time per call of 20 calls replayed back to back from a CUDA graph (weights rotated over >= 256 MB of copies);
 // plus a read-only kernel over 1 GiB for the floor. `profile K N M bits group` runs only a few calls of each (for
 // Nsight Compute); `OUT.json quick` only M = 1 and 16 with W4 g128 and W8, `OUT.json large` only M = 64, 128, 256
-// with W4 g128 and W8, `OUT.json decode` M = 1, 4, 8, 16, `OUT.json small` the same on smaller matrices.
+// with W4 g128 and W8, `OUT.json decode` M = 1, 4, 8, 16, `OUT.json small` the same on smaller matrices, `OUT.json
+// whisper` the same on the two Whisper-large shapes only.
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -I$BASE -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
 //     -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu -o woq_base.o
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
@@ -388,12 +389,13 @@ int main(int argc, char** argv)
     // small: matrices of fewer strips than CTAs (Whisper-large 5120→1280 and 1280→1280, SmolLM2-135M's 576 / 1536,
     // 2048→2048), where the bulk-copy kernel has CTAs to spare; and 768→32768 / 2048→32768, where x fits in 12 KB of
     // shared memory up to M = 8 / 3 and every CTA has several strips (the bulk kernel's integer path at M > 1)
-    bool const small = argc >= 3 && std::strcmp(argv[2], "small") == 0; // M = 1, 4, 8, 16
-    std::vector<std::array<int, 2>> const shapes = small
-        ? std::vector<std::array<int, 2>>{{5120, 1280}, {1280, 1280}, {2048, 2048}, {576, 1536}, {1536, 576},
-              {576, 576}, {768, 32768}, {2048, 32768}}
-        : std::vector<std::array<int, 2>>{
-              {4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
+    bool const small = argc >= 3 && std::strcmp(argv[2], "small") == 0;     // M = 1, 4, 8, 16
+    bool const whisper = argc >= 3 && std::strcmp(argv[2], "whisper") == 0; // M = 1, 4, 8, 16; Whisper-large shapes
+    std::vector<std::array<int, 2>> const shapes = whisper ? std::vector<std::array<int, 2>>{{1280, 5120}, {5120, 1280}}
+        : small ? std::vector<std::array<int, 2>>{{5120, 1280}, {1280, 1280}, {2048, 2048}, {576, 1536}, {1536, 576},
+                      {576, 576}, {768, 32768}, {2048, 32768}}
+                : std::vector<std::array<int, 2>>{
+                      {4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
     int const configs[][2] = {{4, 128}, {8, 0}, {4, 64}};
     int64_t const ms[] = {1, 4, 8, 9, 16, 32, 64, 128, 256};
     bool first = true;
@@ -406,7 +408,7 @@ int main(int argc, char** argv)
                 bool const w4g64 = cf[0] == 4 && cf[1] == 64;
                 if (sh[0] % std::max(cf[1], 64) != 0 // K a multiple of the group (as the plugin requires)
                     || (quick && (w4g64 || (m != 1 && m != 16))) || (large && (w4g64 || m < 64))
-                    || ((decode || small) && m != 1 && m != 4 && m != 8 && m != 16))
+                    || ((decode || small || whisper) && m != 1 && m != 4 && m != 8 && m != 16))
                 {
                     continue;
                 }
