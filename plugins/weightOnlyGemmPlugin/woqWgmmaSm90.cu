@@ -7,7 +7,8 @@
 // holds each lane's mma.m16n8k16 A fragments, which is also the wgmma register-fragment layout of one warp's 16 rows:
 // a warpgroup takes four strips (64 output features), each warp its own strip's tile, dequantizes it with the scale
 // applied ((q − zero) · s rounded once to T) and issues four wgmma (one per 16-column sub-tile) against x in shared
-// memory. A CTA is kWG consumer warpgroups (64 · kWG features) — twice that for tiles of up to 64 tokens, two parts
+// memory. A CTA is kWG consumer warpgroups (64 · kWG features; kWG = 2, except 1 with two CTAs per SM for tiles of 128
+// tokens) — twice that for tiles of up to 64 tokens, two parts
 // taking every other K tile, whose sums meet in shared memory at the end (more warps to hide the dequantization's
 // latencies where the wgmma are short) — and one producer warpgroup whose first thread fills a ring of stages, one
 // 64-column tile of K each, with three copies by the tensor memory accelerator (cp.async.bulk.tensor) completing on the
@@ -53,17 +54,19 @@ using woq::Params;
 #ifndef TRTH_WOQ_WGMMA_TWO_PARTS_MAX_TOKENS
 #define TRTH_WOQ_WGMMA_TWO_PARTS_MAX_TOKENS 64
 #endif
-constexpr int kSharedBudget = 200 * 1024;    //!< ring bytes per CTA (one CTA per SM at the largest tiles)
+constexpr int kSharedBudget = 200 * 1024;    //!< ring bytes per SM (shared by its CTAs: Config::kCtasPerSm)
 constexpr int kXRowBytes = woq::kBlockK * 2; //!< one token's 64 columns of a stage: one 128-byte swizzle row
 
 template<int kTM, int kWG, int kBits>
 struct Config
 {
+    //! CTAs per SM: two of one consumer warpgroup (64 features) each, or one of two (128 features)
+    static constexpr int kCtasPerSm = kWG == 1 ? 2 : 1;
     static constexpr int kStrips = 4 * kWG;                   //!< 16-feature strips per CTA
     static constexpr int kTileWords = 32 * kBits / 4;         //!< 16-byte words of one packed tile
     static constexpr int kXBytes = kTM * kXRowBytes;          //!< x of one stage (a multiple of 1024)
     static constexpr int kWBytes = kStrips * kTileWords * 16; //!< weights of one stage
-    static constexpr int kStages = std::min(8, kSharedBudget / (kXBytes + kWBytes));
+    static constexpr int kStages = std::min(8, kSharedBudget / kCtasPerSm / (kXBytes + kWBytes));
     //! m64n256 needs more registers than an even split gives: the producers hand theirs to the consumers
     static constexpr bool kMoveRegisters = kTM == 256;
     //! consumer parts: part i takes the K tiles i, i + kParts, … of the CTA's range; their sums meet at the end
@@ -499,7 +502,7 @@ __device__ __forceinline__ void consume(Params const& p, Shared<kTM, kWG, kBits>
 #endif
 
 template<typename T, int kTM, int kWG, int kBits>
-__global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, 1)
+__global__ void __launch_bounds__(Config<kTM, kWG, kBits>::kThreads, Config<kTM, kWG, kBits>::kCtasPerSm)
     woqWgmmaKernel(Params const p, __grid_constant__ TensorMaps const maps)
 {
 #ifdef __CUDA_ARCH__
@@ -694,9 +697,11 @@ cudaError_t launchForM(Params const& p, int device, cudaStream_t stream)
     {
         return launch<T, 64, 2, kBits>(p, device, stream);
     }
+    // one consumer warpgroup per CTA, two CTAs per SM: on an H200 2-5 % faster here than two warpgroups in one CTA,
+    // 1-7 % slower for 64 tokens (benchmarks/results/woq_wgmma_one_warpgroup_h200.log)
     if (p.m <= 128)
     {
-        return launch<T, 128, 2, kBits>(p, device, stream);
+        return launch<T, 128, 1, kBits>(p, device, stream);
     }
     return launch<T, 256, 2, kBits>(p, device, stream);
 }
