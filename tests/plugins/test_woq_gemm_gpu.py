@@ -107,8 +107,9 @@ def test_integer_path_many_strips(lib, cuda, gen, dtype, bits, group, k, ms):
 
 # On an H100 / H200 the wgmma kernel with K split over clusters of CTAs (128 features each; 64, two per SM, at M = 128):
 # N = 4096 / 2048 / 1280 take 3 / 6 / 8 CTAs per cluster on an H200 at M = 64 (as many as let all clusters run at once;
-# M = 128, with twice the CTAs, gets its own split); each CTA of a cluster adds up and stores its own share of the tokens; M = 200 leaves a part-filled token tile; M = 64 has two consumer parts per CTA
-# taking every other K tile, their sums added before the cluster's.
+# M = 128, with twice the CTAs, gets its own split); each CTA of a cluster adds up and stores its own share of the
+# tokens; M = 200 leaves a part-filled token tile; M = 64 has two consumer parts per CTA taking every other K tile,
+# their sums added before the cluster's.
 @pytest.mark.parametrize("bits,group", [(4, 128), (8, 0)], ids=["w4g128", "w8"])
 @pytest.mark.parametrize("n", [4096, 2048, 1280])
 def test_k_split_over_clusters(lib, cuda, gen, bits, group, n):
