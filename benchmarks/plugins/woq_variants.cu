@@ -391,11 +391,17 @@ int main(int argc, char** argv)
     // shared memory up to M = 8 / 3 and every CTA has several strips (the bulk kernel's integer path at M > 1)
     bool const small = argc >= 3 && std::strcmp(argv[2], "small") == 0;     // M = 1, 4, 8, 16
     bool const whisper = argc >= 3 && std::strcmp(argv[2], "whisper") == 0; // M = 1, 4, 8, 16; Whisper-large shapes
-    std::vector<std::array<int, 2>> const shapes = whisper ? std::vector<std::array<int, 2>>{{1280, 5120}, {5120, 1280}}
-        : small ? std::vector<std::array<int, 2>>{{5120, 1280}, {1280, 1280}, {2048, 2048}, {576, 1536}, {1536, 576},
-                      {576, 576}, {768, 32768}, {2048, 32768}}
-                : std::vector<std::array<int, 2>>{
-                      {4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
+    std::vector<std::array<int, 2>> shapes{
+        {4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}};
+    if (small)
+    {
+        shapes = {{5120, 1280}, {1280, 1280}, {2048, 2048}, {576, 1536}, {1536, 576}, {576, 576}, {768, 32768},
+            {2048, 32768}};
+    }
+    if (whisper)
+    {
+        shapes = {{1280, 5120}, {5120, 1280}};
+    }
     int const configs[][2] = {{4, 128}, {8, 0}, {4, 64}};
     int64_t const ms[] = {1, 4, 8, 9, 16, 32, 64, 128, 256};
     bool first = true;
