@@ -61,6 +61,13 @@ __device__ __forceinline__ void bulkCopy(void* dst, void const* src, uint32_t by
         : "memory");
 }
 
+//! Asks L2 to fetch `bytes` (a multiple of 16) at `src` (16-byte aligned) from device memory: a hint that nothing waits
+//! for and that reads no value into the SM, so it may run before griddepcontrol.wait (L2 is where writes meet).
+__device__ __forceinline__ void prefetchL2(void const* src, uint32_t bytes)
+{
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(bytes) : "memory");
+}
+
 //! A position in a ring of shared-memory stages: the slot and the parity of its current use.
 struct RingPosition
 {

@@ -1,4 +1,5 @@
 #include "fmoeExpertKernel.h"
+#include "dependentLaunch.h"
 #include "fmoeGroupedGemm.h"
 #include "kernelCommon.cuh"
 
@@ -328,14 +329,8 @@ struct ForwardStages
             {
                 using T = decltype(tag);
                 cudaLaunchAttribute dependent{};
-                dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-                dependent.val.programmaticStreamSerializationAllowed = 1;
-                cudaLaunchConfig_t config{};
-                config.gridDim = warpBlocksFor(tokens, 256);
-                config.blockDim = 256;
-                config.stream = stream;
-                config.attrs = &dependent;
-                config.numAttrs = dependentLaunch ? 1 : 0;
+                cudaLaunchConfig_t const config = dependentLaunchConfig(
+                    warpBlocksFor(tokens, 256), dim3(256), 0, stream, dependent, dependentLaunch);
                 return cudaLaunchKernelEx(&config, moeScatterKernel<T>, static_cast<T const*>(p.x), p.expertIdx,
                     ws.offsets, ws.tokenRow, pad > 1 ? ws.rowToken : nullptr, reinterpret_cast<T*>(ws.xs),
                     gemm2WritesY ? static_cast<T*>(p.y) : nullptr, tokens, p.dim);

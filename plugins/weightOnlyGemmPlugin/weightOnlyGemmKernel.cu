@@ -13,6 +13,8 @@
 // mma multiplies the exact q, and the scale is applied per tile to the fp32 partial sums (a tile lies in one group).
 // The grid is sized so that every CTA runs in one wave where possible (occupancy queried once per device).
 #include "weightOnlyGemmKernel.h"
+#include "bulkCopySm90.cuh"
+#include "dependentLaunch.h"
 #include "deviceCache.h"
 #include "woqBulkSm90.h"
 #include "woqTile.cuh"
@@ -73,6 +75,17 @@ __device__ __forceinline__ void woqGemm(Params const& p)
     int const strip0 = blockIdx.y * kNS;
     int64_t const m0 = static_cast<int64_t>(blockIdx.x) * (8 * kMT);
     int const chunks = (p.tiles + kU - 1) / kU;
+    // A programmatic dependent launch where the GPU has one (launch; woq::kL2PrefetchBytes): on sm_90 the first bytes
+    // of the CTA's strips head for L2 before the wait for the grid before it (the other token tiles read the same)
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (threadIdx.x == 0 && blockIdx.x == 0)
+    {
+        int64_t const bytes = static_cast<int64_t>(min(kNS, p.strips - strip0)) * p.tiles * kCH * 512;
+        bulk::prefetchL2(p.w + static_cast<int64_t>(strip0) * p.tiles * kCH * 32,
+            static_cast<uint32_t>(std::min(bytes, int64_t{woq::kL2PrefetchBytes})));
+    }
+#endif
+    waitForPrerequisiteGrid();
 
     // Strips past the end read the last strip (their outputs are never stored); scales likewise per feature.
     uint4 const* wp[kNS];
@@ -280,14 +293,17 @@ Choice choose(Params const& p, int device, int sms)
     return c;
 }
 
+//! A programmatic dependent launch on compute capability 9.0 and later (woq::kL2PrefetchBytes).
 template<typename T, int kBits, int kMT, int kNS, bool kShort>
-cudaError_t launch(Params const& p, int warpsLog2, cudaStream_t stream)
+cudaError_t launch(Params const& p, int device, int warpsLog2, cudaStream_t stream)
 {
     int const nw = 1 << warpsLog2;
     dim3 const grid(
         static_cast<unsigned>((p.m + 8 * kMT - 1) / (8 * kMT)), static_cast<unsigned>((p.strips + kNS - 1) / kNS));
-    kernelFor<T, kBits, kMT, kNS, kShort>()<<<grid, nw * 32, nw * kSmemPerWarp<kMT, kNS>, stream>>>(p);
-    return cudaGetLastError();
+    cudaLaunchAttribute dependent{};
+    cudaLaunchConfig_t const config = dependentLaunchConfig(
+        grid, dim3(nw * 32), nw * kSmemPerWarp<kMT, kNS>, stream, dependent, computeCapability(device) >= 90);
+    return cudaLaunchKernelEx(&config, kernelFor<T, kBits, kMT, kNS, kShort>(), p);
 }
 
 //! One or two strips per CTA: the one that runs more warps in one wave (then more CTAs on more SMs, then two
@@ -302,10 +318,10 @@ cudaError_t launchStrips(Params const& p, int device, int sms, cudaStream_t stre
         auto key = [sms](Choice const& c) { return std::make_pair(c.warps, std::min<int64_t>(c.ctas, sms)); };
         if (key(two) >= key(one))
         {
-            return launch<T, kBits, kMT, 2, kShort>(p, two.warpsLog2, stream);
+            return launch<T, kBits, kMT, 2, kShort>(p, device, two.warpsLog2, stream);
         }
     }
-    return launch<T, kBits, kMT, 1, kShort>(p, one.warpsLog2, stream);
+    return launch<T, kBits, kMT, 1, kShort>(p, device, one.warpsLog2, stream);
 }
 
 //! Matrices of few strips take the short-chunk kernels: at most 2.5 per SM up to 8 tokens, 2 per SM up to 16 (on an

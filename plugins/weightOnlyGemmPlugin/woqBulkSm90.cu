@@ -17,6 +17,7 @@
 #include "woqBulkSm90.h"
 
 #include "bulkCopySm90.cuh"
+#include "dependentLaunch.h"
 #include "deviceCache.h"
 
 #include <algorithm>
@@ -146,6 +147,21 @@ __device__ __forceinline__ void produce(Params const& p, S& s, int stagesPerStri
                     32, &s.full[pos.slot]);
             }
         }
+    }
+}
+
+//! The producer warp: an L2 prefetch of the first woq::kL2PrefetchBytes of the strips this CTA will stream (lane j:
+//! the CTA's j-th strip).
+template<int kBits>
+__device__ __forceinline__ void prefetchWeights(Params const& p)
+{
+    int64_t const stripBytes = int64_t{p.tiles} * kTileBytes<kBits>;
+    int const j = threadIdx.x & 31;
+    int const strip = blockIdx.x + j * gridDim.x;
+    int64_t const bytes = std::min(stripBytes, woq::kL2PrefetchBytes - j * stripBytes);
+    if (strip < p.strips && bytes > 0)
+    {
+        bulk::prefetchL2(p.w + static_cast<int64_t>(strip) * (stripBytes / 16), static_cast<uint32_t>(bytes));
     }
 }
 
@@ -452,6 +468,12 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), kCtasPerSm<kConsumers>)
         bulk::fenceBarrierInit();
     }
     __syncthreads();
+    // A programmatic dependent launch (launchWith; woq::kL2PrefetchBytes)
+    if (warp == kConsumers)
+    {
+        prefetchWeights<kBits>(p);
+    }
+    waitForPrerequisiteGrid();
     int const stagesPerStrip = (p.tiles + kStageTiles<kBits> - 1) / kStageTiles<kBits>;
     if (warp == kConsumers)
     {
@@ -488,9 +510,10 @@ template<typename T, int kBits, int kGroupShift, XSource kX, int kConsumers>
 cudaError_t launchWith(Params const& p, int ctas, cudaStream_t stream)
 {
     using S = Shared<kBits, kX, kConsumers>;
-    woqBulkKernel<T, kBits, kGroupShift, kX, kConsumers>
-        <<<std::min(p.strips, ctas), S::kThreads, sizeof(S), stream>>>(p);
-    return cudaGetLastError();
+    cudaLaunchAttribute dependent{};
+    cudaLaunchConfig_t const config
+        = dependentLaunchConfig(dim3(std::min(p.strips, ctas)), dim3(S::kThreads), sizeof(S), stream, dependent);
+    return cudaLaunchKernelEx(&config, woqBulkKernel<T, kBits, kGroupShift, kX, kConsumers>, p);
 }
 
 template<typename T, int kBits, int kGroupShift, XSource kX>

@@ -14,6 +14,13 @@ namespace trt_helper
 namespace woq
 {
 constexpr int kBlockK = 64;
+//! The bulk-copy and register kernels are programmatic dependent launches on Hopper: a CTA may start while the grid
+//! before it in the stream ends and asks L2 for the first this-many bytes of its weights before it waits for that grid
+//! (griddepcontrol.wait); it reads nothing that grid may have written before the wait returns. They do not let the
+//! next grid start early (griddepcontrol.launch_dependents): on an H200 that placed the next grid's CTAs unevenly over
+//! the SMs, up to +8 % per call; prefetching a CTA's whole share cost up to +30 %; the wgmma kernel gained nothing and
+//! int8 at 128 / 256 tokens lost 5-9 % (benchmarks/results/woq_pdl_h200.log).
+constexpr int64_t kL2PrefetchBytes = 16384;
 
 //! The 16-bit pattern of a scale as the element type T.
 template<typename T>

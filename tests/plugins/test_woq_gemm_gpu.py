@@ -170,3 +170,29 @@ def test_capturable_in_cuda_graph(lib, cuda, gen, m, n):
         graph.replay()
         torch.cuda.synchronize()
         check(y, WeightOnlyGemm.reference(x, q, scales, 0, bias), torch.bfloat16, "graph replay")
+
+
+@pytest.mark.parametrize("m", [1, 16, 64])  # on Hopper: the bulk-copy, the register and the wgmma kernel
+def test_chained_layers_back_to_back(lib, cuda, gen, m):
+    """Six square layers, each reading the output of the one before, two buffers in turn (so a layer also overwrites
+    the input of the layer before it), enqueued back to back without synchronisation: on Hopper the bulk-copy and the
+    register kernels are programmatic dependent launches, so each must wait for its predecessor before reading x or
+    writing y. The result equals that of the same layers run one at a time, each of which matches the reference."""
+    n = 1024
+    layers = [weights(n, n, 4, 128, torch.float16, cuda, gen, bias=True) for _ in range(2)]
+    x = randn((m, n), torch.float16, cuda, gen)
+    one_at_a_time = x
+    for i in range(6):
+        q, packed, scales, bias = layers[i % 2]
+        y = run_gemm(lib, one_at_a_time, packed, scales, bias, 4, 128)
+        check(y, WeightOnlyGemm.reference(one_at_a_time, q, scales, 128, bias), torch.float16, f"layer {i}")
+        one_at_a_time = y
+    plugin = lib.create("WeightOnlyGemm", {"bits": 4, "group_size": 128, "has_bias": 1}, "build", "chain")
+    buffers = [poisoned((m, n), torch.float16, cuda) for _ in range(2)]
+    source = x
+    for i in range(6):
+        _, packed, scales, bias = layers[i % 2]
+        assert harness_enqueue(plugin, [source, packed, scales, bias], [buffers[i % 2]]) == 0
+        source = buffers[i % 2]
+    torch.cuda.synchronize()
+    assert torch.equal(source, one_at_a_time), "back to back differs from one at a time"
