@@ -1,6 +1,6 @@
-// Launch configuration of a programmatic dependent launch (compute capability 9.0 and later; elsewhere the attribute
-// has no effect): the kernel may start while the one before it in the stream ends, and must call
-// waitForPrerequisiteGrid (kernelCommon.cuh) before it reads what that kernel wrote.
+// Launch configuration of a programmatic dependent launch (compute capability 9.0 and later; the callers ask for one
+// only there): the kernel may start while the one before it in the stream ends, and must call
+// waitForPrerequisiteGrid (kernelCommon.cuh) before it touches memory that kernel may use.
 #pragma once
 
 #include <cuda_runtime_api.h>
