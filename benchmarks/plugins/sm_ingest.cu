@@ -41,15 +41,6 @@ __device__ __forceinline__ void spinWait(uint64_t* bar, uint32_t parity)
     }
 }
 
-__device__ __forceinline__ void tensorCopy(void* dst, CUtensorMap const& map, int column, int row, uint64_t* bar)
-{
-    asm volatile(
-        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
-            trt_helper::bulk::sharedAddress(dst)),
-        "l"(&map), "r"(column), "r"(row), "r"(trt_helper::bulk::sharedAddress(bar))
-        : "memory");
-}
-
 struct Ring
 {
     int stages;
@@ -102,7 +93,7 @@ __global__ void __launch_bounds__(32 * (kConsumerWarps + 4))
                 if (r.mode & kTensor)
                 {
                     int const rows = r.unitBytes / 128;
-                    tensorCopy(
+                    b::tensorCopy(
                         dst, map, static_cast<int>(u % 64) * 64, static_cast<int>((u / 64) % wrap) * rows, &full[slot]);
                 }
                 else

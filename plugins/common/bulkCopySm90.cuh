@@ -1,9 +1,10 @@
-// Hopper (sm_90) shared-memory pipelines: mbarrier operations, global → shared bulk copies (cp.async.bulk) that
-// complete on an mbarrier, the position in a ring of stages. Device code for __CUDA_ARCH__ >= 900 only; include it
-// where such a kernel is built.
+// Hopper (sm_90) shared-memory pipelines: mbarrier operations, global → shared bulk and tensor copies (cp.async.bulk,
+// cp.async.bulk.tensor) that complete on an mbarrier, an L2 prefetch, the position in a ring of stages. Device code for
+// __CUDA_ARCH__ >= 900 only; include it where such a kernel is built.
 #pragma once
 
 #include <cstdint>
+#include <cuda.h>
 
 namespace trt_helper
 {
@@ -58,6 +59,17 @@ __device__ __forceinline__ void bulkCopy(void* dst, void const* src, uint32_t by
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
                      sharedAddress(dst)),
         "l"(src), "r"(bytes), "r"(sharedAddress(bar))
+        : "memory");
+}
+
+//! The box of `map` at (column, row) into shared memory by the tensor memory accelerator (laid out as the map says),
+//! completing on `bar`.
+__device__ __forceinline__ void tensorCopy(void* dst, CUtensorMap const& map, int column, int row, uint64_t* bar)
+{
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
+            sharedAddress(dst)),
+        "l"(&map), "r"(column), "r"(row), "r"(sharedAddress(bar))
         : "memory");
 }
 

@@ -145,17 +145,6 @@ __device__ __forceinline__ void clusterSync()
     asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory");
 }
 
-//! The box of `map` at (column, row) into shared memory by the tensor memory accelerator (laid out as the map says),
-//! completing on `bar`.
-__device__ __forceinline__ void tensorCopy(void* dst, CUtensorMap const& map, int column, int row, uint64_t* bar)
-{
-    asm volatile(
-        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
-            bulk::sharedAddress(dst)),
-        "l"(&map), "r"(column), "r"(row), "r"(bulk::sharedAddress(bar))
-        : "memory");
-}
-
 //! The producer (one thread): per tile, wait for the slot, then copy x's kTM rows, the CTA's weight tiles and the
 //! tile's scale row into it; nothing waits for a copy here: the stage's barrier completes when their bytes have landed.
 template<int kTM, int kWG, int kBits>
@@ -171,9 +160,9 @@ __device__ __forceinline__ void produce(Params const& p, TensorMaps const& maps,
         uint64_t* full = &s.full[pos.slot];
         bulk::barrierWait(&s.empty[pos.slot], pos.phase ^ 1);
         bulk::barrierArriveExpect(full, C::kXBytes + C::kWBytes + C::kScaleBytes);
-        tensorCopy(s.x[pos.slot], maps.x, t * woq::kBlockK, token0, full);
-        tensorCopy(s.w[pos.slot], maps.w, t * C::kTileWords * 4, strip0, full);
-        tensorCopy(s.scales[pos.slot], maps.scales, strip0 * 16, t >> p.groupShift, full);
+        bulk::tensorCopy(s.x[pos.slot], maps.x, t * woq::kBlockK, token0, full);
+        bulk::tensorCopy(s.w[pos.slot], maps.w, t * C::kTileWords * 4, strip0, full);
+        bulk::tensorCopy(s.scales[pos.slot], maps.scales, strip0 * 16, t >> p.groupShift, full);
     }
 }
 
