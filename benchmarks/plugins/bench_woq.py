@@ -7,7 +7,10 @@ Timing, the same for every candidate: (1) `*_ms`: each call queued behind a ~100
 CUDA events (GPU time of one call, host launch overhead excluded; an empty kernel reads ~2.8 us this way); (2)
 `*_graph_ms`: 20 calls captured in one CUDA graph and replayed back to back, per call (as a graph-captured network
 runs its layers; an empty kernel reads ~0.7 us). Weights rotated over enough copies to exceed 256 MB (past the L2);
-medians of --iters."""
+medians of --iters; every copy has its own scales.
+
+A plain read of each row's weight + scale bytes, timed beside fp16 cuBLAS and the kernel, is in woq_variants.cu
+(`ceiling`): what no kernel reading the weights once can beat on the GPU."""
 
 from __future__ import annotations
 
@@ -126,11 +129,11 @@ def bench_woq(lib, iters, shapes=SHAPES):
             q, scales = woq_layout.quantize(w, bits, group, torch.float16)
             packed = woq_layout.pack(q, bits)
             nbytes = packed.numel() + scales.numel() * 2
-            plugin_w = [(packed.clone(), scales) for _ in range(copies_for(nbytes))]
+            plugin_w = [(packed.clone(), scales.clone()) for _ in range(copies_for(nbytes))]
             if bits == 4 and group == 128 and int4_sets is None:
                 int4_sets = tinygemm_weights(q, scales, copies_for(nbytes), errors)
             if bits == 8 and int8_sets is None:
-                int8_sets = [(q.clone(), scales) for _ in range(copies_for(q.numel()))]
+                int8_sets = [(q.clone(), scales.clone()) for _ in range(copies_for(q.numel()))]
             for m in MS:
                 x = torch.randn(m, k, device="cuda", dtype=torch.float16)
                 y = torch.empty(m, n, device="cuda", dtype=torch.float16)
@@ -192,7 +195,7 @@ def bench_woq(lib, iters, shapes=SHAPES):
         "rows": rows,
         "errors": errors,
         "timing": "*_ms: GPU time per call (queued behind a spin kernel), CUDA events, median; *_graph_ms: 20 calls "
-        "replayed back to back from one CUDA graph, per call, median; weights rotated over "
+        "replayed back to back from one CUDA graph, per call, median; weights and scales rotated over "
         ">= 256 MB of copies (plugin_l2_resident_ms: one copy, so it is read from L2); tinygemm with bf16 activations; "
         "one_element_kernel_ms: the same timing of a one-element add",
     }
@@ -207,7 +210,7 @@ def tinygemm_weights(q, scales, copies, errors):
         packed = torch._convert_weight_to_int4pack(packed_u8, 8)
         s = scales.bfloat16()
         sz = torch.stack([s, torch.zeros_like(s)], dim=-1).contiguous()  # tinygemm: (u - 8) · s + zero, zero = 0
-        return [(packed.clone(), sz) for _ in range(copies)]
+        return [(packed.clone(), sz.clone()) for _ in range(copies)]
     except (RuntimeError, NotImplementedError, AttributeError) as error:
         errors.setdefault("tinygemm", str(error).splitlines()[0])
         return None

@@ -8,7 +8,8 @@
 # Step "ab" (not by default): woq_variants.cu, the working tree's kernels against BASE=<folder holding another
 # revision's weightOnlyGemmKernel.cu>, AB_MODE (one or more of) quick (M = 1, 16; W4 g128 and W8), large (M = 64, 128, 256; W4 g128 and W8),
 # decode (M = 1, 4, 8, 16), small (the same on matrices of fewer strips than CTAs), whisper (the same on the Whisper-large
-# shapes) or full; with step "profile" too,
+# shapes), full, reads (plain reads of one GEMM's weight bytes, no A/B) or ceiling (fp16 cuBLAS, the
+# fastest plain read of the weight bytes and the working tree's kernel side by side, no A/B); with step "profile" too,
 # Nsight Compute on PROFILE_KERNEL (regex, default woqWgmma) for PROFILE_CASE (default "4096 12288 64 4 128").
 set -o pipefail
 # PACK=1: $OUT ends up holding one results.tgz of everything (a lent machine returns only a few files from $OUT)
@@ -80,11 +81,18 @@ if step ab; then
   nvcc $flags90a ${AB_NEW_DEFS:-} -c plugins/weightOnlyGemmPlugin/woqWgmmaSm90.cu -o "$OUT/woq_wgmma.o" >> "$OUT/ab_build.log" 2>&1 \
     && nvcc $flags ${AB_NEW_DEFS:-} -DTRTH_HAVE_WOQ_WGMMA benchmarks/plugins/woq_variants.cu \
       plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu plugins/weightOnlyGemmPlugin/woqBulkSm90.cu \
-      "$OUT/woq_wgmma.o" $base_objs -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
+      "$OUT/woq_wgmma.o" $base_objs -lcublas -o "$OUT/woq_variants" >> "$OUT/ab_build.log" 2>&1 \
     || { tail -30 "$OUT/ab_build.log"; exit 1; }
   rm -f $base_objs "$OUT/woq_wgmma.o"
-  for mode in ${AB_MODE:-quick}; do # one or more modes, one after the other
-    timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/woq_ab_$mode.json" $mode 2>&1 | tee "$OUT/woq_ab_$mode.log" || status=1
+  run=0
+  for mode in ${AB_MODE:-quick}; do # one or more modes, one after the other; a mode named again: woq_ab_<mode>_<n>.*
+    run=$((run + 1)) name=woq_ab_$mode
+    [ -e "$OUT/$name.log" ] && name=${name}_$run
+    if [ "$mode" = reads ]; then
+      timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" reads 2>&1 | tee "$OUT/$name.log" || status=1
+      continue
+    fi
+    timeout ${AB_TIMEOUT:-300} "$OUT/woq_variants" "$OUT/$name.json" $mode 2>&1 | tee "$OUT/$name.log" || status=1
   done
   if step profile; then # Nsight Compute, full set, on the kernels of one case: PROFILE_CASE="K N M bits group"
     timeout ${PROFILE_TIMEOUT:-240} "${NCU:-/usr/local/cuda/bin/ncu}" --kernel-name "regex:${PROFILE_KERNEL:-woqWgmma}" \

@@ -3,16 +3,18 @@
 // -Dtrt_helper=trt_helper_base into woq_base.o, reached through woqBaseLaunch), on random packed weights (every byte
 // is a valid int4/int8 pair), fp16. For each shape, bits/group and M: the largest difference between the two outputs
 // (relative to the largest output), the GPU time of one call queued behind a spin kernel (CUDA events, median), and
-// the time per call of 20 calls replayed back to back from a CUDA graph (weights rotated over >= 256 MB of copies);
-// plus a read-only kernel over 1 GiB for the floor. `profile K N M bits group` runs only a few calls of each (for
-// Nsight Compute); `OUT.json quick` only M = 1 and 16 with W4 g128 and W8, `OUT.json large` only M = 64, 128, 256
-// with W4 g128 and W8, `OUT.json decode` M = 1, 4, 8, 16, `OUT.json small` the same on smaller matrices, `OUT.json
-// whisper` the same on the two Whisper-large shapes only.
+// the time per call of 20 calls replayed back to back from a CUDA graph (weights and scales rotated over >= 256 MB
+// of copies); plus a read-only kernel over 1 GiB for the floor. `profile K N M bits group` runs only a few calls of
+// each (for Nsight Compute); `reads` only times plain reads of one GEMM's weight bytes (readRates); `OUT.json ceiling`
+// fp16 cuBLAS, the fastest plain read of the packed weights + scales and the kernel side by side (-lcublas); `OUT.json
+// quick` only M = 1 and 16 with W4 g128 and W8, `OUT.json large` only M = 64, 128, 256 with W4 g128 and W8, `OUT.json
+// decode` M = 1, 4, 8, 16, `OUT.json small` the same on smaller matrices, `OUT.json whisper` the same on the two
+// Whisper-large shapes only.
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -I$BASE -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
 //     -Dtrt_helper=trt_helper_base -DWOQ_BASE_WRAPPER -c benchmarks/plugins/woq_variants.cu -o woq_base.o
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 -Iplugins/common -Iplugins/weightOnlyGemmPlugin \
 //     benchmarks/plugins/woq_variants.cu plugins/weightOnlyGemmPlugin/weightOnlyGemmKernel.cu \
-//     plugins/weightOnlyGemmPlugin/woqBulkSm90.cu woq_base.o -o woq_variants
+//     plugins/weightOnlyGemmPlugin/woqBulkSm90.cu woq_base.o -lcublas -o woq_variants
 // (benchmarks/plugins/run_woq_gpu.sh, step "ab", does both.)
 #ifdef WOQ_BASE_WRAPPER
 #include "weightOnlyGemmKernel.cu"
@@ -25,6 +27,8 @@ extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const
 }
 #else
 #include "bulkCopySm90.cuh"
+#include "dependentLaunch.h"
+#include "kernelCommon.cuh"
 #include "gpuTiming.cuh"
 #include "weightOnlyGemmKernel.h"
 
@@ -34,6 +38,7 @@ extern "C" cudaError_t woqBaseLaunch(int32_t bits, int32_t groupSize, void const
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cublas_v2.h>
 #include <cuda_fp16.h>
 #include <string>
 #include <vector>
@@ -68,11 +73,38 @@ __global__ void fillHalf(__half* out, int64_t n, float lo, float hi, uint32_t se
     }
 }
 
-//! Sums 16-byte words (a plain read of n words; one value written per block).
+//! Sums 16-byte words (a plain read of n words, kLoads loads in flight per thread; one value written per block).
+//! kDependent: waits for the grid before it first (launched as a programmatic dependent, like the decode kernels);
+//! kEarlyTrigger: then lets the next grid launch at once (its CTAs wait for this grid where there is room for them).
+template<int kLoads = 1, bool kDependent = false, bool kEarlyTrigger = false>
 __global__ void readAll(uint4 const* p, int64_t n, uint32_t* out)
 {
+    if (kDependent)
+    {
+        trt_helper::waitForPrerequisiteGrid();
+    }
+    if (kEarlyTrigger)
+    {
+        trt_helper::allowDependentLaunch();
+    }
     uint32_t s = 0;
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    int64_t const stride = gridDim.x * static_cast<int64_t>(blockDim.x);
+    int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    for (; i + (kLoads - 1) * stride < n; i += kLoads * stride)
+    {
+        uint4 v[kLoads];
+#pragma unroll
+        for (int j = 0; j < kLoads; ++j)
+        {
+            v[j] = __ldg(p + i + j * stride);
+        }
+#pragma unroll
+        for (int j = 0; j < kLoads; ++j)
+        {
+            s ^= v[j].x ^ v[j].y ^ v[j].z ^ v[j].w;
+        }
+    }
+    for (; i < n; i += stride)
     {
         uint4 const v = __ldg(p + i);
         s ^= v.x ^ v.y ^ v.z ^ v.w;
@@ -190,8 +222,7 @@ struct Case
 
 struct Buffers
 {
-    std::vector<void*> weights; //!< rotated copies
-    void* scales = nullptr;
+    std::vector<void*> weights, scales; //!< rotated copies (each weight copy with its own scales)
     void* x = nullptr;
     void* yNew = nullptr;
     void* yBase = nullptr;
@@ -209,16 +240,17 @@ Buffers allocate(Case const& c)
     int const copies = static_cast<int>(std::max<int64_t>(4, std::min<int64_t>(64, (256LL << 20) / b.weightBytes + 1)));
     for (int i = 0; i < copies; ++i)
     {
-        void* w = nullptr;
+        void *w = nullptr, *s = nullptr;
         CHECK(cudaMalloc(&w, b.weightBytes));
+        CHECK(cudaMalloc(&s, b.scaleBytes));
         fillBytes<<<1024, 256>>>(static_cast<uint32_t*>(w), b.weightBytes / 4, 17 + i);
+        fillHalf<<<1024, 256>>>(static_cast<__half*>(s), b.scaleBytes / 2, 0.5F / c.k, 2.F / c.k, 5);
         b.weights.push_back(w);
+        b.scales.push_back(s);
     }
-    CHECK(cudaMalloc(&b.scales, b.scaleBytes));
     CHECK(cudaMalloc(&b.x, c.m * c.k * 2));
     CHECK(cudaMalloc(&b.yNew, c.m * c.n * 2));
     CHECK(cudaMalloc(&b.yBase, c.m * c.n * 2));
-    fillHalf<<<1024, 256>>>(static_cast<__half*>(b.scales), b.scaleBytes / 2, 0.5F / c.k, 2.F / c.k, 5);
     fillHalf<<<1024, 256>>>(static_cast<__half*>(b.x), c.m * c.k, -1.F, 1.F, 7);
     CHECK(cudaDeviceSynchronize());
     return b;
@@ -226,11 +258,11 @@ Buffers allocate(Case const& c)
 
 void release(Buffers& b)
 {
-    for (void* w : b.weights)
+    for (size_t i = 0; i < b.weights.size(); ++i)
     {
-        CHECK(cudaFree(w));
+        CHECK(cudaFree(b.weights[i]));
+        CHECK(cudaFree(b.scales[i]));
     }
-    CHECK(cudaFree(b.scales));
     CHECK(cudaFree(b.x));
     CHECK(cudaFree(b.yNew));
     CHECK(cudaFree(b.yBase));
@@ -239,12 +271,13 @@ void release(Buffers& b)
 cudaError_t launchNew(Case const& c, Buffers const& b, int i, cudaStream_t s)
 {
     return trt_helper::launchWeightOnlyGemm(trt_helper::ElemType::kFLOAT16, c.bits, c.group, b.x,
-        b.weights[i % b.weights.size()], b.scales, nullptr, b.yNew, c.m, c.n, c.k, s);
+        b.weights[i % b.weights.size()], b.scales[i % b.scales.size()], nullptr, b.yNew, c.m, c.n, c.k, s);
 }
 
 cudaError_t launchBase(Case const& c, Buffers const& b, int i, cudaStream_t s)
 {
-    return woqBaseLaunch(c.bits, c.group, b.x, b.weights[i % b.weights.size()], b.scales, b.yBase, c.m, c.n, c.k, s);
+    return woqBaseLaunch(c.bits, c.group, b.x, b.weights[i % b.weights.size()], b.scales[i % b.scales.size()], b.yBase,
+        c.m, c.n, c.k, s);
 }
 
 //! max |new − base| / max |base| over the outputs of the same weights.
@@ -282,8 +315,40 @@ double difference(Case const& c, Buffers const& b)
     return diff / std::max(ref, 1e-30);
 }
 
-//! GB/s of the read kernels over matrices of the GEMM's sizes (copies rotated past L2, CUDA-graph timing): does the
-//! order in which CTAs walk the weights, or the bulk-copy ring, cap the rate below the 1 GiB grid-stride read?
+//! The grid-stride reads of n 16-byte words: 4 or 8 CTAs of 512 per SM, launched plainly or as programmatic dependents
+//! (as the decode kernels are) with 1, 4 or 8 loads in flight per thread, or letting the next grid launch early.
+struct GridRead
+{
+    char const* name;
+    int ctasPerSm;
+    void (*kernel)(uint4 const*, int64_t, uint32_t*);
+    bool dependent;
+
+    void operator()(uint4 const* p, int64_t words, uint32_t* sink, cudaStream_t stream) const
+    {
+        int sms = 0;
+        CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+        cudaLaunchAttribute attribute;
+        auto const config = trt_helper::dependentLaunchConfig(sms * ctasPerSm, 512, 0, stream, attribute, dependent);
+        CHECK(cudaLaunchKernelEx(&config, kernel, p, words, sink));
+    }
+};
+
+GridRead const kGridReads[] = {{"grid-stride, 4 x SMs CTAs of 512", 4, readAll<1>, false},
+    {"  the same, dependent launch", 4, readAll<1, true>, true},
+    {"  the same, dependent, 4 loads in flight", 4, readAll<4, true>, true},
+    {"  the same, dependent, 8 loads in flight", 4, readAll<8, true>, true},
+    {"  the same, dependent, 4 loads, early trigger", 4, readAll<4, true, true>, true},
+    {"grid-stride, 8 x SMs CTAs of 512", 8, readAll<1>, false},
+    {"  the same, dependent launch", 8, readAll<1, true>, true},
+    {"  the same, dependent, 4 loads in flight", 8, readAll<4, true>, true},
+    {"  the same, dependent, 8 loads in flight", 8, readAll<8, true>, true},
+    {"  the same, dependent, 4 loads, early trigger", 8, readAll<4, true, true>, true}};
+
+//! GB/s of the read kernels over the packed weights + scales of the benchmark's W4 g128 / W8 shapes (copies rotated
+//! past L2, CUDA-graph timing): what a plain read of one GEMM's bytes takes, launched plainly or as a programmatic
+//! dependent (as the decode kernels are), and does the order in which CTAs walk the weights, or the bulk-copy ring,
+//! cap the rate below the grid-stride read?
 void readRates(int iters)
 {
     cudaDeviceProp prop{};
@@ -291,9 +356,20 @@ void readRates(int iters)
     int const sms = prop.multiProcessorCount;
     uint32_t* sink = nullptr;
     CHECK(cudaMalloc(&sink, 65536 * 4));
-    for (int64_t mb : {3, 26, 101})
+    struct Size
     {
-        int64_t const bytes = mb << 20;
+        char const* what;
+        int64_t bytes;
+    };
+    // K·N/2 (W4) or K·N (W8) + the scales' K/128·N (W4 g128) or N (W8) fp16 values
+    Size const sizes[] = {{"1280x5120 W4 g128", 1280 * 5120 / 2 + 10 * 5120 * 2},
+        {"4096x4096 W4 g128", 4096 * 4096 / 2 + 32 * 4096 * 2},
+        {"4096x11008 W4 g128", 4096 * 11008 / 2 + 32 * 11008 * 2},
+        {"4096x12288 W4 g128", 4096 * 12288 / 2 + 32 * 12288 * 2}, {"4096x12288 W8", 4096 * 12288 + 12288 * 2},
+        {"101 MB", 101LL << 20}};
+    for (Size const& size : sizes)
+    {
+        int64_t const bytes = size.bytes / 16 * 16;
         int const copies = static_cast<int>(std::max<int64_t>(4, (512LL << 20) / bytes));
         std::vector<uint4*> bufs(copies);
         for (auto& b : bufs)
@@ -304,29 +380,33 @@ void readRates(int iters)
         auto rate = [&](char const* what, auto&& launch)
         {
             float const ms = graphMs([&](int i, cudaStream_t st) { launch(bufs[i % copies], st); }, iters);
-            std::printf(
-                "%4lld MB %-44s %7.2f us %6.0f GB/s\n", static_cast<long long>(mb), what, 1e3 * ms, bytes / ms / 1e6);
+            std::printf("%-18s %-44s %7.2f us %6.0f GB/s\n", size.what, what, 1e3 * ms, bytes / ms / 1e6);
         };
         int64_t const words = bytes / 16;
-        rate("grid-stride, 8 x SMs CTAs of 512",
-            [&](uint4* b, cudaStream_t st) { readAll<<<sms * 8, 512, 0, st>>>(b, words, sink); });
-        for (int unitKb : {8, 32})
+        for (GridRead const& read : kGridReads)
         {
-            int64_t const units = bytes / (unitKb << 10);
-            for (int ctasPerSm : {3, 6})
+            rate(read.name, [&](uint4* b, cudaStream_t st) { read(b, words, sink, st); });
+        }
+        if (std::strcmp(size.what, "4096x12288 W4 g128") == 0) // the strip-ordered and bulk-copy reads
+        {
+            for (int unitKb : {8, 32})
             {
+                int64_t const units = bytes / (unitKb << 10);
+                for (int ctasPerSm : {3, 6})
+                {
+                    char what[64];
+                    std::snprintf(what, sizeof what, "%d KB units, %d x SMs CTAs of 256", unitKb, ctasPerSm);
+                    rate(what, [&](uint4* b, cudaStream_t st)
+                        { readUnits<<<sms * ctasPerSm, 256, 0, st>>>(b, units, (unitKb << 10) / 16, sink); });
+                    std::snprintf(what, sizeof what, "%d KB units, bulk 4 x 8 KB, %d x SMs", unitKb, ctasPerSm);
+                    rate(what, [&](uint4* b, cudaStream_t st)
+                        { readUnitsBulk<4, 8192><<<sms * ctasPerSm, 288, 0, st>>>(b, units, unitKb << 10, sink); });
+                }
                 char what[64];
-                std::snprintf(what, sizeof what, "%d KB units, %d x SMs CTAs of 256", unitKb, ctasPerSm);
+                std::snprintf(what, sizeof what, "%d KB units, bulk 5 x 8 KB, 3 x SMs", unitKb);
                 rate(what, [&](uint4* b, cudaStream_t st)
-                    { readUnits<<<sms * ctasPerSm, 256, 0, st>>>(b, units, (unitKb << 10) / 16, sink); });
-                std::snprintf(what, sizeof what, "%d KB units, bulk 4 x 8 KB, %d x SMs", unitKb, ctasPerSm);
-                rate(what, [&](uint4* b, cudaStream_t st)
-                    { readUnitsBulk<4, 8192><<<sms * ctasPerSm, 288, 0, st>>>(b, units, unitKb << 10, sink); });
+                    { readUnitsBulk<5, 8192><<<sms * 3, 288, 0, st>>>(b, units, unitKb << 10, sink); });
             }
-            char what[64];
-            std::snprintf(what, sizeof what, "%d KB units, bulk 5 x 8 KB, 3 x SMs", unitKb);
-            rate(what, [&](uint4* b, cudaStream_t st)
-                { readUnitsBulk<5, 8192><<<sms * 3, 288, 0, st>>>(b, units, unitKb << 10, sink); });
         }
         for (auto* b : bufs)
         {
@@ -334,6 +414,105 @@ void readRates(int iters)
         }
     }
     CHECK(cudaFree(sink));
+}
+
+//! Per shape, bits and M (1, 16), side by side: fp16 cuBLAS (`cublasGemmEx`, weights rotated past L2), the fastest of
+//! the grid-stride reads over the packed weights + scales (rotated the same way), and the current kernel; queued and
+//! CUDA-graph timing. cuBLAS / read is the most any kernel reading the weights once at that rate can gain over cuBLAS.
+void ceiling(FILE* json, double gbs, int iters)
+{
+    cublasHandle_t handle;
+    CHECK_CUBLAS(cublasCreate(&handle));
+    void* workspace = nullptr; // cuBLAS in a graph capture: its own workspace, set once
+    CHECK(cudaMalloc(&workspace, 32 << 20));
+    CHECK_CUBLAS(cublasSetWorkspace(handle, workspace, 32 << 20));
+    uint32_t* sink = nullptr;
+    CHECK(cudaMalloc(&sink, 65536 * 4));
+    bool first = true;
+    for (auto const& sh :
+        {std::array<int, 2>{4096, 12288}, {4096, 11008}, {11008, 4096}, {4096, 4096}, {1280, 5120}, {5120, 1280}})
+    {
+        int const k = sh[0], n = sh[1];
+        int64_t const fp16Bytes = int64_t{k} * n * 2;
+        std::vector<__half*> fp16(std::max<int64_t>(3, (256LL << 20) / fp16Bytes + 1));
+        for (size_t i = 0; i < fp16.size(); ++i)
+        {
+            CHECK(cudaMalloc(&fp16[i], fp16Bytes));
+            fillHalf<<<1024, 256>>>(fp16[i], fp16Bytes / 2, -1.F / k, 1.F / k, 11 + i);
+        }
+        for (auto const& cf : {std::array<int, 2>{4, 128}, {8, 0}})
+        {
+            for (int64_t m : {1, 16})
+            {
+                Case const c{k, n, m, cf[0], cf[1]};
+                Buffers b = allocate(c);
+                auto gemm = [&](int i, cudaStream_t st)
+                {
+                    float const one = 1.F, zero = 0.F;
+                    CHECK_CUBLAS(cublasSetStream(handle, st));
+                    CHECK_CUBLAS(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, fp16[i % fp16.size()],
+                        CUDA_R_16F, k, b.x, CUDA_R_16F, k, &zero, b.yBase, CUDA_R_16F, n, CUBLAS_COMPUTE_32F,
+                        CUBLAS_GEMM_DEFAULT));
+                };
+                float const cublas[2]
+                    = {bench::queuedMs([&](int i) { gemm(i, nullptr); }, iters), graphMs(gemm, iters)};
+                // the read: packed weights + scales in one buffer per copy, as many copies as the weights have
+                int64_t const words = (b.weightBytes + b.scaleBytes + 15) / 16;
+                std::vector<uint4*> bufs(b.weights.size());
+                for (auto& r : bufs)
+                {
+                    CHECK(cudaMalloc(&r, words * 16));
+                    CHECK(cudaMemset(r, 1, words * 16));
+                }
+                float read[2] = {INFINITY, INFINITY};
+                char const* best = "";
+                for (GridRead const& r : kGridReads)
+                {
+                    float const tq
+                        = bench::queuedMs([&](int i) { r(bufs[i % bufs.size()], words, sink, nullptr); }, iters);
+                    float const tg
+                        = graphMs([&](int i, cudaStream_t st) { r(bufs[i % bufs.size()], words, sink, st); }, iters);
+                    read[0] = std::min(read[0], tq);
+                    best = tg < read[1] ? r.name : best;
+                    read[1] = std::min(read[1], tg);
+                }
+                for (auto* r : bufs)
+                {
+                    CHECK(cudaFree(r));
+                }
+                float const kernel[2] = {bench::queuedMs([&](int i) { CHECK(launchNew(c, b, i, nullptr)); }, iters),
+                    graphMs([&](int i, cudaStream_t st) { CHECK(launchNew(c, b, i, st)); }, iters)};
+                double const floorMs = (b.weightBytes + b.scaleBytes) / gbs / 1e6;
+                std::printf(
+                    "%5dx%-5d M=%-3lld W%d g%-3d | queued: cuBLAS %6.2f read %6.2f kernel %6.2f us (%.2fx / %.2fx "
+                    "cuBLAS) | graph: cuBLAS %6.2f read %6.2f kernel %6.2f us (%.2fx / %.2fx cuBLAS; of the floor "
+                    "%.2f us: read %3.0f%%, kernel %3.0f%%) fastest read: %s\n",
+                    k, n, static_cast<long long>(m), c.bits, c.group, 1e3 * cublas[0], 1e3 * read[0], 1e3 * kernel[0],
+                    cublas[0] / read[0], cublas[0] / kernel[0], 1e3 * cublas[1], 1e3 * read[1], 1e3 * kernel[1],
+                    cublas[1] / read[1], cublas[1] / kernel[1], 1e3 * floorMs, 100 * floorMs / read[1],
+                    100 * floorMs / kernel[1], best);
+                std::fflush(stdout);
+                if (json)
+                {
+                    std::fprintf(json,
+                        "%s{\"shape\": \"%dx%d\", \"M\": %lld, \"bits\": %d, \"group_size\": %d, "
+                        "\"cublas_fp16_ms\": %.5f, \"read_ms\": %.5f, \"kernel_ms\": %.5f, \"cublas_fp16_graph_ms\": "
+                        "%.5f, \"read_graph_ms\": %.5f, \"kernel_graph_ms\": %.5f, \"floor_ms\": %.5f}",
+                        first ? "" : ",\n", k, n, static_cast<long long>(m), c.bits, c.group, cublas[0], read[0],
+                        kernel[0], cublas[1], read[1], kernel[1], floorMs);
+                    first = false;
+                }
+                release(b);
+            }
+        }
+        for (auto* w : fp16)
+        {
+            CHECK(cudaFree(w));
+        }
+    }
+    CHECK(cudaFree(sink));
+    CHECK(cudaFree(workspace));
+    CHECK_CUBLAS(cublasDestroy(handle));
 }
 } // namespace
 
@@ -385,6 +564,16 @@ int main(int argc, char** argv)
             "{\"device\": \"%s\", \"read_GBps\": %.1f, \"empty_queued_ms\": %.5f, \"empty_graph_ms\": %.5f, "
             "\"rows\": [\n",
             prop.name, gbs, emptyQueued, emptyGraph);
+    }
+    if (argc >= 3 && std::strcmp(argv[2], "ceiling") == 0)
+    {
+        ceiling(json, gbs, iters);
+        if (json)
+        {
+            std::fprintf(json, "\n]}\n");
+            std::fclose(json);
+        }
+        return 0;
     }
     // small: matrices of fewer strips than CTAs (Whisper-large 5120→1280 and 1280→1280, SmolLM2-135M's 576 / 1536,
     // 2048→2048), where the bulk-copy kernel has CTAs to spare; and 768→32768 / 2048→32768, where x fits in 12 KB of
