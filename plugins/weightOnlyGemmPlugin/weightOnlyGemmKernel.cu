@@ -239,18 +239,17 @@ constexpr auto kernelFor()
 template<int kMT, int kNS>
 constexpr size_t kSmemPerWarp = kNS * kMT * 4 * 32 * sizeof(float);
 
-//! Per device and warp count (1, 2, 4, 8, 16), cached: CTAs of this kernel resident on one SM (0 on error).
+//! Per device and warp count (1 … kMaxWarps), cached: CTAs of this kernel resident on one SM (0 on error).
 template<typename T, int kBits, int kMT, int kNS, bool kShort>
-int ctasPerSm(int device, int warpsLog2)
+int ctasPerSm(int device, int warps)
 {
-    static PerDeviceCache cache[5];
-    return cache[warpsLog2].get(device,
+    static PerDeviceCache cache[kMaxWarps];
+    return cache[warps - 1].get(device,
         [&](int)
         {
-            int const nw = 1 << warpsLog2;
             int n = 0;
             return cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                       &n, kernelFor<T, kBits, kMT, kNS, kShort>(), nw * 32, nw * kSmemPerWarp<kMT, kNS>)
+                       &n, kernelFor<T, kBits, kMT, kNS, kShort>(), warps * 32, warps * kSmemPerWarp<kMT, kNS>)
                     == cudaSuccess
                 ? n
                 : 0;
@@ -261,10 +260,12 @@ struct Choice
 {
     int64_t warps = 0; //!< warps of the grid when it runs in one wave, else 0
     int64_t ctas = 0;
-    int warpsLog2 = -1;
+    int warpsPerCta = 0;
 };
 
-//! The most warps per CTA (≤ the chunks per strip) with which all CTAs of kNS strips run in one wave.
+//! Warps per CTA for CTAs of kNS strips: as many as let all CTAs run in one wave (any count up to kMaxWarps and the
+//! chunks per strip: the kernel waits on latency, so every resident warp counts), then as few as take the same
+//! number of chunks per warp (the slowest warp sets the CTA's time; fewer warps have less to reduce).
 template<typename T, int kBits, int kMT, int kNS, bool kShort>
 Choice choose(Params const& p, int device, int sms)
 {
@@ -272,32 +273,28 @@ Choice choose(Params const& p, int device, int sms)
     int const chunks = (p.tiles + kU - 1) / kU;
     Choice c;
     c.ctas = (p.m + 8 * kMT - 1) / (8 * kMT) * ((p.strips + kNS - 1) / kNS);
-    for (int lg = 4; lg >= 0; --lg)
+    for (int nw = std::min(kMaxWarps, std::max(chunks, 1)); nw >= 1; --nw)
     {
-        if ((1 << lg) > chunks && lg > 0)
+        if (c.ctas <= static_cast<int64_t>(ctasPerSm<T, kBits, kMT, kNS, kShort>(device, nw)) * sms)
         {
-            continue;
-        }
-        if (c.ctas <= static_cast<int64_t>(ctasPerSm<T, kBits, kMT, kNS, kShort>(device, lg)) * sms)
-        {
-            c.warps = c.ctas << lg;
-            c.warpsLog2 = lg;
+            int const rounds = std::max(1, (chunks + nw - 1) / nw);
+            c.warpsPerCta = std::max(1, (chunks + rounds - 1) / rounds);
+            c.warps = c.ctas * c.warpsPerCta;
             return c;
         }
     }
-    c.warpsLog2 = 0; // more than one wave: up to 4 warps per CTA
-    while (c.warpsLog2 < 2 && (2 << c.warpsLog2) <= chunks)
+    c.warpsPerCta = 1; // more than one wave: up to 4 warps per CTA
+    while (c.warpsPerCta < 4 && 2 * c.warpsPerCta <= chunks)
     {
-        ++c.warpsLog2;
+        c.warpsPerCta *= 2;
     }
     return c;
 }
 
 //! A programmatic dependent launch on compute capability 9.0 and later (woq::kL2PrefetchBytes).
 template<typename T, int kBits, int kMT, int kNS, bool kShort>
-cudaError_t launch(Params const& p, int device, int warpsLog2, cudaStream_t stream)
+cudaError_t launch(Params const& p, int device, int nw, cudaStream_t stream)
 {
-    int const nw = 1 << warpsLog2;
     dim3 const grid(
         static_cast<unsigned>((p.m + 8 * kMT - 1) / (8 * kMT)), static_cast<unsigned>((p.strips + kNS - 1) / kNS));
     cudaLaunchAttribute dependent{};
@@ -318,10 +315,10 @@ cudaError_t launchStrips(Params const& p, int device, int sms, cudaStream_t stre
         auto key = [sms](Choice const& c) { return std::make_pair(c.warps, std::min<int64_t>(c.ctas, sms)); };
         if (key(two) >= key(one))
         {
-            return launch<T, kBits, kMT, 2, kShort>(p, device, two.warpsLog2, stream);
+            return launch<T, kBits, kMT, 2, kShort>(p, device, two.warpsPerCta, stream);
         }
     }
-    return launch<T, kBits, kMT, 1, kShort>(p, device, one.warpsLog2, stream);
+    return launch<T, kBits, kMT, 1, kShort>(p, device, one.warpsPerCta, stream);
 }
 
 //! Matrices of few strips take the short-chunk kernels: at most 2.5 per SM up to 8 tokens, 2 per SM up to 16 (on an
