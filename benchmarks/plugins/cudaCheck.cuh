@@ -6,24 +6,29 @@
 #include <cstdlib>
 #include <cuda_runtime_api.h>
 
+namespace bench
+{
+//! Where `failed`: prints "file:line call: what" and exits with status 1.
+inline void exitIf(bool failed, char const* file, int line, char const* call, char const* what)
+{
+    if (failed)
+    {
+        std::fprintf(stderr, "%s:%d %s: %s\n", file, line, call, what);
+        std::exit(1);
+    }
+}
+} // namespace bench
+
 #define CHECK(call)                                                                                                    \
     do                                                                                                                 \
     {                                                                                                                  \
         cudaError_t const e_ = (call);                                                                                 \
-        if (e_ != cudaSuccess)                                                                                         \
-        {                                                                                                              \
-            std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));                 \
-            std::exit(1);                                                                                              \
-        }                                                                                                              \
+        ::bench::exitIf(e_ != cudaSuccess, __FILE__, __LINE__, #call, cudaGetErrorString(e_));                         \
     } while (0)
 
 #define CHECK_CUBLAS(call)                                                                                             \
     do                                                                                                                 \
     {                                                                                                                  \
         cublasStatus_t const s_ = (call);                                                                              \
-        if (s_ != CUBLAS_STATUS_SUCCESS)                                                                               \
-        {                                                                                                              \
-            std::fprintf(stderr, "%s:%d %s: cuBLAS status %d\n", __FILE__, __LINE__, #call, static_cast<int>(s_));     \
-            std::exit(1);                                                                                              \
-        }                                                                                                              \
+        ::bench::exitIf(s_ != CUBLAS_STATUS_SUCCESS, __FILE__, __LINE__, #call, cublasGetStatusString(s_));            \
     } while (0)
